@@ -1,0 +1,1210 @@
+//===- ImportModel.cpp - model spec (YAML) to kiln IR ---------------------===//
+//
+// This file implements the YAML frontend. A spec is walked once, in layer
+// order, building IR as it goes, so every layer sees the shapes of its
+// inputs (channel counts are inferred, never repeated). The walk keeps:
+//
+//   * a Scope per model body, block body and layer group: the module-path
+//     prefix, the values named so far (a later layer of the same name
+//     shadows an earlier one, as Python rebinding does) and the previous
+//     layer's output, which is a layer's input unless it says otherwise;
+//   * an Env of expression variables (model vars, block params and vars,
+//     `index` inside a repeat, the builtins `batch` and `in_channels`);
+//   * the registry of module paths, which rejects duplicate names except a
+//     parameter-free module called again (the shared `relu` of a ResNet
+//     block);
+//   * the location of the block call being expanded, so ops and errors
+//     inside a block point at the block's text and say where it was called.
+//
+// The first error stops the import: users get one diagnostic, with notes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Frontend/Yaml/ImportModel.h"
+
+#include "compiler/Frontend/Yaml/Expr.h"
+#include "compiler/Frontend/Yaml/OpTable.h"
+#include "compiler/Frontend/Yaml/YamlTree.h"
+#include "dialects/Kiln/IR/KilnDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cmath>
+#include <map>
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::frontend;
+using yaml::Node;
+
+namespace {
+
+using expr::Value;
+
+/// Values a layer produced: one, or several for split and chunk.
+using Values = SmallVector<mlir::Value, 2>;
+
+/// Expression variables, chained to an enclosing environment.
+struct Env {
+  const Env *parent = nullptr;
+  llvm::StringMap<Value> vars;
+
+  const Value *lookup(StringRef name) const {
+    auto it = vars.find(name);
+    if (it != vars.end())
+      return &it->second;
+    return parent ? parent->lookup(name) : nullptr;
+  }
+};
+
+/// Names and the running value of a model, block or group body.
+struct Scope {
+  /// Enclosing scope whose names are visible (null for block bodies, which
+  /// see only their input, as a PyTorch module's forward does).
+  Scope *parent = nullptr;
+  /// Module path of the body ("layer1.0"); empty at the top.
+  std::string prefix;
+  llvm::StringMap<Values> names;
+  /// Output of the previous layer.
+  Values current;
+  const Env *env = nullptr;
+
+  const Values *lookup(StringRef name) const {
+    auto it = names.find(name);
+    if (it != names.end())
+      return &it->second;
+    return parent ? parent->lookup(name) : nullptr;
+  }
+  void collectNames(SmallVectorImpl<StringRef> &out) const {
+    for (const auto &entry : names)
+      out.push_back(entry.getKey());
+    if (parent)
+      parent->collectNames(out);
+  }
+};
+
+/// A block definition of the spec.
+struct BlockDef {
+  /// The file that defines it (the model or an included file).
+  std::string file;
+  const Node *node = nullptr;
+  const Node *params = nullptr;
+  const Node *vars = nullptr;
+  const Node *layers = nullptr;
+  const Node *output = nullptr;
+  std::string inputName = "input";
+};
+
+/// A module path claimed by a layer, group or block call.
+struct ModuleRecord {
+  bool leaf;
+  /// For leaves: the op and whether it owns parameters.
+  const OpSpec *op;
+  std::string className;
+  Location loc;
+};
+
+std::string joinPath(StringRef prefix, StringRef name) {
+  return prefix.empty() ? name.str() : (prefix + "." + name).str();
+}
+
+/// Returns the candidate closest to |word| when it is close enough to be a
+/// likely typo.
+std::optional<std::string> closest(StringRef word,
+                                   ArrayRef<StringRef> candidates) {
+  std::optional<std::string> best;
+  unsigned bestDistance = std::max<unsigned>(2, word.size() / 3) + 1;
+  for (StringRef candidate : candidates) {
+    unsigned d = word.edit_distance(candidate, true, bestDistance);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate.str();
+    }
+  }
+  return best;
+}
+
+/// Appends "; did you mean 'x'?" when a candidate is close to |word|.
+void suggest(InFlightDiagnostic &diag, StringRef word,
+             ArrayRef<StringRef> candidates) {
+  if (auto best = closest(word, candidates))
+    diag << "; did you mean '" << *best << "'?";
+}
+
+bool isIdentifier(StringRef s) {
+  if (s.empty() || !(llvm::isAlpha(s[0]) || s[0] == '_'))
+    return false;
+  return llvm::all_of(s, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+}
+
+bool isModuleName(StringRef s) {
+  return !s.empty() &&
+         llvm::all_of(s, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+}
+
+class Importer {
+public:
+  Importer(MLIRContext &context, llvm::SourceMgr &sourceMgr,
+           const ImportOptions &options)
+      : context(context), builder(&context), sourceMgr(sourceMgr),
+        options(options) {}
+
+  /// Imports the model at |path|.
+  OwningOpRef<ModuleOp> run(StringRef path);
+
+private:
+  MLIRContext &context;
+  OpBuilder builder;
+  llvm::SourceMgr &sourceMgr;
+  const ImportOptions &options;
+  /// The file the nodes being read come from.
+  std::string file;
+  /// Parsed trees of the model file and the files it includes.
+  std::vector<std::unique_ptr<Node>> trees;
+  /// Included files, to detect include cycles and repeated includes.
+  llvm::StringSet<> included;
+
+  llvm::StringMap<BlockDef> blocks;
+  llvm::StringMap<ModuleRecord> modules;
+  Env globals;
+  /// Location of the innermost block call being expanded.
+  std::optional<Location> caller;
+
+  //===--------------------------------------------------------------------===//
+  // Locations and errors
+  //===--------------------------------------------------------------------===//
+
+  Location fileLoc(const Node &node, unsigned extraColumn = 0) {
+    return FileLineColLoc::get(&context, file, node.line,
+                               node.column + extraColumn);
+  }
+
+  /// The location of |node|, named |name| when given, inside the block call
+  /// being expanded.
+  Location loc(const Node &node, StringRef name = {},
+               unsigned extraColumn = 0) {
+    Location result = fileLoc(node, extraColumn);
+    if (!name.empty())
+      result = NameLoc::get(StringAttr::get(&context, name), result);
+    if (caller)
+      result = CallSiteLoc::get(result, *caller);
+    return result;
+  }
+
+  InFlightDiagnostic error(const Node &node, unsigned extraColumn = 0) {
+    return mlir::emitError(loc(node, {}, extraColumn));
+  }
+
+  /// Checks that |node| is a map whose keys are all in |allowed|.
+  LogicalResult checkKeys(const Node &node, ArrayRef<StringRef> allowed,
+                          StringRef what) {
+    for (const Node &key : node.keys) {
+      if (llvm::is_contained(allowed, key.value))
+        continue;
+      auto diag = error(key) << "unknown field '" << key.value << "' in "
+                             << what;
+      suggest(diag, key.value, allowed);
+      return failure();
+    }
+    return success();
+  }
+
+  LogicalResult expectKind(const Node &node, Node::Kind kind,
+                           StringRef what) {
+    if (node.kind == kind)
+      return success();
+    return error(node) << what << " must be " << yaml::describe(kind)
+                       << ", got " << yaml::describe(node.kind);
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Values and expressions
+  //===--------------------------------------------------------------------===//
+
+  /// Evaluates a YAML node to a value: plain scalars are numbers, booleans,
+  /// null or strings; `$name` and `${expr}` are expressions over |env|.
+  std::optional<Value> evaluate(const Node &node, const Env &env);
+  std::optional<Value> evaluateScalar(const Node &node, const Env &env);
+
+  /// Evaluates |node| and checks it has |type|; |what| names it in errors.
+  std::optional<Value> evaluateAs(const Node &node, const Env &env,
+                                  FieldType type, StringRef what);
+  std::optional<Value> coerce(const Node &node, Value value, FieldType type,
+                              StringRef what);
+
+  /// Evaluates |node| as a string (a name, a class).
+  std::optional<std::string> evaluateString(const Node &node, const Env &env,
+                                            StringRef what);
+
+  //===--------------------------------------------------------------------===//
+  // Spec walk
+  //===--------------------------------------------------------------------===//
+
+  const Node *load(StringRef path, std::optional<Location> at);
+  LogicalResult parseIncludes(const Node &node);
+  LogicalResult parseBlocks(const Node &node);
+  OwningOpRef<ModuleOp> importModel(const Node &root);
+  LogicalResult evaluateVars(const Node &node, Env &env, StringRef what);
+  FailureOr<Values> resolveRef(const Node &node, const Scope &scope);
+  LogicalResult registerModule(StringRef path, ModuleRecord record,
+                               const Node &at);
+
+  LogicalResult processLayers(const Node &list, Scope &scope);
+  LogicalResult processLayer(const Node &layer, Scope &scope);
+  FailureOr<Values> instantiate(const Node &layer, StringRef name,
+                                const Values &inputs, Scope &scope,
+                                const Env &env, const Node *overrides);
+  FailureOr<Values> buildOp(const Node &layer, const OpSpec &spec,
+                            StringRef name, const Values &inputs, Scope &scope,
+                            const Env &env, const Node *overrides);
+  FailureOr<Values> callBlock(const Node &layer, StringRef name,
+                              const Values &inputs, Scope &scope,
+                              const Env &env, const Node *overrides);
+  FailureOr<Values> buildGroup(const Node &layer, StringRef name,
+                               const Values &inputs, Scope &scope,
+                               const Env &env);
+};
+
+//===----------------------------------------------------------------------===//
+// Values and expressions
+//===----------------------------------------------------------------------===//
+
+/// Parses a plain YAML scalar by the YAML 1.2 core schema.
+Value plainScalar(StringRef text) {
+  if (text == "true" || text == "True" || text == "TRUE")
+    return Value::ofBool(true);
+  if (text == "false" || text == "False" || text == "FALSE")
+    return Value::ofBool(false);
+  if (text.empty() || text == "~" || text == "null" || text == "Null" ||
+      text == "NULL")
+    return Value::none();
+  int64_t i;
+  if (!text.getAsInteger(0, i))
+    return Value::ofInt(i);
+  double d;
+  if (!text.getAsDouble(d) && std::isfinite(d) &&
+      text.find_first_not_of("+-.0123456789eE") == StringRef::npos)
+    return Value::ofFloat(d);
+  return Value::ofString(text.str());
+}
+
+std::optional<Value> Importer::evaluateScalar(const Node &node,
+                                              const Env &env) {
+  StringRef text = node.value;
+  if (!text.starts_with("$"))
+    return node.plain ? plainScalar(text) : Value::ofString(text.str());
+  if (text.starts_with("$$"))
+    return Value::ofString(text.drop_front().str());
+  // Columns of the expression text: skip the quote of a quoted scalar.
+  unsigned base = node.plain ? 0 : 1;
+  StringRef source;
+  unsigned offset;
+  if (text.starts_with("${")) {
+    if (!text.ends_with("}")) {
+      error(node, base) << "expression '" << text << "' lacks its closing '}'";
+      return std::nullopt;
+    }
+    source = text.drop_front(2).drop_back();
+    offset = 2;
+  } else {
+    source = text.drop_front();
+    offset = 1;
+    if (!isIdentifier(source)) {
+      error(node, base) << "'" << text
+                        << "' is neither a variable ($name) nor an "
+                           "expression (${...}); write '$$' for a literal '$'";
+      return std::nullopt;
+    }
+  }
+  expr::Result result = expr::evaluate(
+      source, [&](StringRef name) { return env.lookup(name); });
+  if (result.value)
+    return std::move(result.value);
+  error(node, base + offset + unsigned(result.errorOffset)) << result.error;
+  return std::nullopt;
+}
+
+std::optional<Value> Importer::evaluate(const Node &node, const Env &env) {
+  switch (node.kind) {
+  case Node::Kind::Null:
+    return Value::none();
+  case Node::Kind::Scalar:
+    return evaluateScalar(node, env);
+  case Node::Kind::Sequence: {
+    std::vector<Value> items;
+    for (const Node &item : node.items) {
+      std::optional<Value> v = evaluate(item, env);
+      if (!v)
+        return std::nullopt;
+      items.push_back(std::move(*v));
+    }
+    return Value::ofList(std::move(items));
+  }
+  case Node::Kind::Map:
+    error(node) << "expected a value, got a map";
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<Value> Importer::coerce(const Node &node, Value value,
+                                      FieldType type, StringRef what) {
+  auto mismatch = [&](StringRef expected) -> std::optional<Value> {
+    error(node) << "'" << what << "' must be " << expected << ", got "
+                << value.typeName() << " (" << value.str() << ")";
+    return std::nullopt;
+  };
+  auto isInt = [](const Value &v) { return v.kind == Value::Kind::Int; };
+  switch (type) {
+  case FieldType::Int:
+    return isInt(value) ? std::optional<Value>(value) : mismatch("an integer");
+  case FieldType::IntOrNone:
+    return isInt(value) || value.kind == Value::Kind::None
+               ? std::optional<Value>(value)
+               : mismatch("an integer or null");
+  case FieldType::IntPair:
+    if (isInt(value) || value.kind == Value::Kind::None)
+      return value;
+    if (value.kind == Value::Kind::List && value.list.size() == 2 &&
+        llvm::all_of(value.list, isInt))
+      return value;
+    return mismatch("an integer or a list of two integers");
+  case FieldType::IntList:
+    if (isInt(value))
+      return value;
+    if (value.kind == Value::Kind::List && !value.list.empty() &&
+        llvm::all_of(value.list, isInt))
+      return value;
+    return mismatch("an integer or a non-empty list of integers");
+  case FieldType::Bool:
+    return value.kind == Value::Kind::Bool ? std::optional<Value>(value)
+                                           : mismatch("true or false");
+  case FieldType::Float:
+    if (value.kind == Value::Kind::Int || value.kind == Value::Kind::Float)
+      return Value::ofFloat(value.toDouble());
+    return mismatch("a number");
+  }
+  return std::nullopt;
+}
+
+std::optional<Value> Importer::evaluateAs(const Node &node, const Env &env,
+                                          FieldType type, StringRef what) {
+  std::optional<Value> value = evaluate(node, env);
+  if (!value)
+    return std::nullopt;
+  return coerce(node, std::move(*value), type, what);
+}
+
+std::optional<std::string> Importer::evaluateString(const Node &node,
+                                                    const Env &env,
+                                                    StringRef what) {
+  std::optional<Value> value = evaluate(node, env);
+  if (!value)
+    return std::nullopt;
+  if (value->kind == Value::Kind::String)
+    return value->string;
+  if (value->kind == Value::Kind::Int) // Sequential children: `name: 0`.
+    return std::to_string(value->integer);
+  error(node) << "'" << what << "' must be a string, got " << value->typeName();
+  return std::nullopt;
+}
+
+//===----------------------------------------------------------------------===//
+// Spec walk
+//===----------------------------------------------------------------------===//
+
+LogicalResult Importer::evaluateVars(const Node &node, Env &env,
+                                     StringRef what) {
+  if (failed(expectKind(node, Node::Kind::Map, what)))
+    return failure();
+  for (size_t i = 0; i < node.keys.size(); ++i) {
+    if (!isIdentifier(node.keys[i].value))
+      return error(node.keys[i]) << "'" << node.keys[i].value
+                                 << "' is not a valid variable name";
+    std::optional<Value> value = evaluate(node.items[i], env);
+    if (!value)
+      return failure();
+    env.vars[node.keys[i].value] = std::move(*value);
+  }
+  return success();
+}
+
+LogicalResult Importer::parseBlocks(const Node &node) {
+  if (failed(expectKind(node, Node::Kind::Map, "'blocks'")))
+    return failure();
+  for (size_t i = 0; i < node.keys.size(); ++i) {
+    const Node &key = node.keys[i], &body = node.items[i];
+    if (!isIdentifier(key.value))
+      return error(key) << "'" << key.value << "' is not a valid block name";
+    if (failed(expectKind(body, Node::Kind::Map, "a block definition")) ||
+        failed(checkKeys(body,
+                         {"params", "vars", "input", "layers", "output",
+                          "description"},
+                         "block '" + key.value + "'")))
+      return failure();
+    if (auto it = blocks.find(key.value); it != blocks.end()) {
+      auto diag = error(key) << "block '" << key.value << "' is defined twice";
+      diag.attachNote(FileLineColLoc::get(&context, it->second.file,
+                                          it->second.node->line,
+                                          it->second.node->column))
+          << "first definition is here";
+      return failure();
+    }
+    BlockDef def;
+    def.file = file;
+    def.node = &key;
+    def.params = body.find("params");
+    def.vars = body.find("vars");
+    def.layers = body.find("layers");
+    def.output = body.find("output");
+    if (!def.layers)
+      return error(key) << "block '" << key.value << "' has no 'layers'";
+    if (def.params) {
+      if (failed(expectKind(*def.params, Node::Kind::Map, "'params'")))
+        return failure();
+      for (const Node &param : def.params->keys)
+        if (!isIdentifier(param.value))
+          return error(param) << "'" << param.value
+                              << "' is not a valid parameter name";
+    }
+    if (const Node *input = body.find("input")) {
+      if (!input->isScalar() || !isIdentifier(input->value))
+        return error(*input) << "a block's 'input' is the name of its input "
+                                "value, e.g. 'x'";
+      def.inputName = input->value;
+    }
+    blocks[key.value] = def;
+  }
+  return success();
+}
+
+FailureOr<Values> Importer::resolveRef(const Node &node, const Scope &scope) {
+  if (!node.isScalar())
+    return error(node) << "a reference must be a layer name such as 'conv1' "
+                          "or 'parts[1]', got "
+                       << yaml::describe(node.kind);
+  StringRef text = StringRef(node.value).trim();
+  std::optional<int64_t> index;
+  StringRef name = text;
+  if (text.ends_with("]")) {
+    size_t open = text.find('[');
+    int64_t i;
+    if (open == StringRef::npos ||
+        text.slice(open + 1, text.size() - 1).trim().getAsInteger(10, i))
+      return error(node) << "malformed reference '" << text
+                         << "'; expected 'name' or 'name[index]'";
+    name = text.take_front(open).trim();
+    index = i;
+  }
+  const Values *values = scope.lookup(name);
+  if (!values) {
+    SmallVector<StringRef> known;
+    scope.collectNames(known);
+    auto diag = error(node) << "undefined value '" << name << "'";
+    suggest(diag, name, known);
+    return failure();
+  }
+  if (!index)
+    return *values;
+  int64_t i = *index < 0 ? *index + int64_t(values->size()) : *index;
+  if (i < 0 || i >= int64_t(values->size()))
+    return error(node) << "'" << name << "' has " << values->size()
+                       << " result(s); index " << *index << " is out of range";
+  return Values{(*values)[i]};
+}
+
+LogicalResult Importer::registerModule(StringRef path, ModuleRecord record,
+                                       const Node &at) {
+  auto [it, inserted] = modules.try_emplace(path, record);
+  if (inserted)
+    return success();
+  const ModuleRecord &previous = it->second;
+  // Calling a parameter-free module again is legal PyTorch: the one `relu`
+  // of a torchvision Bottleneck runs three times.
+  if (previous.leaf && record.leaf && previous.op == record.op &&
+      !record.op->hasParams && previous.className == record.className)
+    return success();
+  auto diag = error(at) << "duplicate layer name: module '" << path
+                        << "' is already defined";
+  if (previous.leaf && record.leaf && previous.op == record.op &&
+      record.op->hasParams)
+    diag << " (a module with parameters is called once; give this layer "
+            "its own name)";
+  diag.attachNote(previous.loc) << "previous definition is here";
+  return failure();
+}
+
+LogicalResult Importer::processLayers(const Node &list, Scope &scope) {
+  if (failed(expectKind(list, Node::Kind::Sequence, "'layers'")))
+    return failure();
+  if (list.items.empty())
+    return error(list) << "'layers' is empty";
+  for (const Node &layer : list.items)
+    if (failed(processLayer(layer, scope)))
+      return failure();
+  return success();
+}
+
+LogicalResult Importer::processLayer(const Node &layer, Scope &scope) {
+  if (!layer.isMap())
+    return error(layer) << "a layer must be a map such as '{op: relu}', got "
+                        << yaml::describe(layer.kind);
+  const Node *opNode = layer.find("op"), *blockNode = layer.find("block"),
+             *layersNode = layer.find("layers");
+  int kinds = !!opNode + !!blockNode + !!layersNode;
+  if (kinds == 0)
+    return error(layer) << "a layer needs one of 'op', 'block' or 'layers'";
+  if (kinds > 1)
+    return error(layer)
+           << "a layer has exactly one of 'op', 'block' or 'layers'";
+
+  // Check the fields this kind of layer accepts.
+  SmallVector<StringRef> allowed = {"name", "as", "input", "inputs", "if",
+                                    "repeat", "from", "override", "class"};
+  std::string what;
+  if (opNode) {
+    allowed.push_back("op");
+    if (!opNode->isScalar())
+      return error(*opNode) << "'op' must be an op name such as 'conv2d'";
+    const OpSpec *spec = lookupOp(opNode->value);
+    if (!spec) {
+      SmallVector<StringRef> names;
+      for (const OpSpec &op : allOps())
+        names.push_back(op.name);
+      auto diag = error(*opNode) << "unknown op '" << opNode->value << "'";
+      suggest(diag, opNode->value, names);
+      return failure();
+    }
+    for (const FieldSpec &field : spec->fields)
+      allowed.push_back(field.name);
+    what = "op '" + opNode->value + "'";
+  } else if (blockNode) {
+    allowed.append({"block", "args"});
+    what = "a block call";
+  } else {
+    allowed.append({"layers", "output"});
+    what = "a layer group";
+  }
+  if (failed(checkKeys(layer, allowed, what)))
+    return failure();
+  if (!layer.find("repeat"))
+    for (StringRef key : {"from", "override"})
+      if (const Node *node = layer.find(key))
+        return error(*node) << "'" << key << "' only goes with 'repeat'";
+
+  const Env &env = *scope.env;
+  std::string name, alias;
+  if (const Node *node = layer.find("name")) {
+    std::optional<std::string> s = evaluateString(*node, env, "name");
+    if (!s)
+      return failure();
+    if (!isModuleName(*s))
+      return error(*node) << "layer name '" << *s
+                          << "' must be a PyTorch attribute name (letters, "
+                             "digits, '_'), without dots";
+    name = *s;
+  }
+  if (const Node *node = layer.find("as")) {
+    if (!node->isScalar() || !isIdentifier(node->value))
+      return error(*node) << "'as' must be an identifier";
+    alias = node->value;
+  }
+
+  // Resolve the inputs.
+  Values inputs;
+  const Node *inputNode = layer.find("input"), *inputsNode = layer.find("inputs");
+  if (inputNode && inputsNode)
+    return error(*inputsNode) << "a layer has 'input' or 'inputs', not both";
+  if (inputNode) {
+    auto values = resolveRef(*inputNode, scope);
+    if (failed(values))
+      return failure();
+    inputs = *values;
+  } else if (inputsNode) {
+    if (failed(expectKind(*inputsNode, Node::Kind::Sequence, "'inputs'")))
+      return failure();
+    for (const Node &ref : inputsNode->items) {
+      auto values = resolveRef(ref, scope);
+      if (failed(values))
+        return failure();
+      inputs.append(values->begin(), values->end());
+    }
+  } else {
+    inputs = scope.current;
+  }
+
+  auto bind = [&](const Values &values) {
+    if (!name.empty())
+      scope.names[name] = values;
+    if (!alias.empty())
+      scope.names[alias] = values;
+    scope.current = values;
+  };
+
+  // A layer whose condition is false is skipped: the running value does not
+  // change, and its name refers to its input, as if it were an empty
+  // nn.Sequential (a ResNet block without `downsample` adds its input).
+  if (const Node *cond = layer.find("if")) {
+    std::optional<Value> value = evaluate(*cond, env);
+    if (!value)
+      return failure();
+    if (value->kind != Value::Kind::Bool)
+      return error(*cond) << "'if' must be true or false, got "
+                          << value->typeName() << " (" << value->str() << ")";
+    if (!value->boolean) {
+      if (inputs.size() == 1) {
+        if (!name.empty())
+          scope.names[name] = inputs;
+        if (!alias.empty())
+          scope.names[alias] = inputs;
+      }
+      return success();
+    }
+  }
+
+  const Node *repeatNode = layer.find("repeat");
+  if (!repeatNode) {
+    auto result = instantiate(layer, name, inputs, scope, env, nullptr);
+    if (failed(result))
+      return failure();
+    bind(*result);
+    return success();
+  }
+
+  // `repeat: n` makes n instances named from+0 ... from+n-1 that run in
+  // sequence: children of a Sequential called `name`, or, without a name,
+  // further children of the enclosing Sequential.
+  auto count = evaluateAs(*repeatNode, env, FieldType::Int, "repeat");
+  if (!count)
+    return failure();
+  if (count->integer < 1)
+    return error(*repeatNode) << "'repeat' must be at least 1, got "
+                              << count->integer;
+  int64_t first = 0;
+  if (const Node *from = layer.find("from")) {
+    auto v = evaluateAs(*from, env, FieldType::Int, "from");
+    if (!v)
+      return failure();
+    if (v->integer < 0)
+      return error(*from) << "'from' must be non-negative";
+    first = v->integer;
+  }
+  // Per-index overrides: {index: {field or argument: value}}.
+  const Node *overrides = layer.find("override");
+  std::map<int64_t, const Node *> overrideOf;
+  if (overrides) {
+    if (failed(expectKind(*overrides, Node::Kind::Map, "'override'")))
+      return failure();
+    for (size_t i = 0; i < overrides->keys.size(); ++i) {
+      const Node &key = overrides->keys[i];
+      int64_t index;
+      if (StringRef(key.value).getAsInteger(10, index))
+        return error(key) << "override keys are instance indices, got '"
+                          << key.value << "'";
+      int64_t resolved = index < 0 ? index + count->integer : index;
+      if (resolved < 0 || resolved >= count->integer)
+        return error(key) << "override index " << index
+                          << " is outside 'repeat: " << count->integer << "'";
+      if (failed(expectKind(overrides->items[i], Node::Kind::Map,
+                            "an override")))
+        return failure();
+      if (overrideOf.count(resolved))
+        return error(key) << "index " << index << " is overridden twice";
+      overrideOf[resolved] = &overrides->items[i];
+    }
+  }
+
+  Scope container;
+  Scope *target = &scope;
+  if (!name.empty()) {
+    std::string path = joinPath(scope.prefix, name);
+    if (failed(registerModule(path, {false, nullptr, "Sequential", loc(layer)},
+                              *layer.find("name"))))
+      return failure();
+    container.parent = &scope;
+    container.prefix = path;
+    container.env = scope.env;
+    target = &container;
+  }
+  Values current = inputs;
+  for (int64_t i = 0; i < count->integer; ++i) {
+    Env indexed;
+    indexed.parent = &env;
+    indexed.vars["index"] = Value::ofInt(i);
+    auto it = overrideOf.find(i);
+    auto result = instantiate(layer, std::to_string(first + i), current,
+                              *target, indexed,
+                              it == overrideOf.end() ? nullptr : it->second);
+    if (failed(result))
+      return failure();
+    target->names[std::to_string(first + i)] = *result;
+    current = *result;
+  }
+  bind(current);
+  return success();
+}
+
+FailureOr<Values> Importer::instantiate(const Node &layer, StringRef name,
+                                        const Values &inputs, Scope &scope,
+                                        const Env &env,
+                                        const Node *overrides) {
+  if (const Node *op = layer.find("op"))
+    return buildOp(layer, *lookupOp(op->value), name, inputs, scope, env,
+                   overrides);
+  if (layer.find("block"))
+    return callBlock(layer, name, inputs, scope, env, overrides);
+  if (overrides)
+    return error(*overrides) << "'override' applies to repeated ops and "
+                                "blocks, not to layer groups";
+  return buildGroup(layer, name, inputs, scope, env);
+}
+
+FailureOr<Values> Importer::buildOp(const Node &layer, const OpSpec &spec,
+                                    StringRef name, const Values &inputs,
+                                    Scope &scope, const Env &env,
+                                    const Node *overrides) {
+  const Node &at = layer.find("name") ? *layer.find("name") : layer;
+  if (spec.hasParams && name.empty())
+    return error(layer) << "'" << spec.name
+                        << "' has parameters, so it needs a 'name' (its "
+                           "PyTorch module name, which prefixes its "
+                           "state_dict keys)";
+  if (!spec.moduleClass && !name.empty())
+    return error(at) << "'" << spec.name
+                     << "' is a function, not a module, so it has no "
+                        "'name'; use 'as' to refer to its result";
+
+  // Inputs.
+  const Node *inputsNode = layer.find("inputs");
+  const Node &inputAt = inputsNode     ? *inputsNode
+                        : layer.find("input") ? *layer.find("input")
+                                              : layer;
+  switch (spec.arity) {
+  case Arity::One:
+    if (inputsNode)
+      return error(*inputsNode) << "'" << spec.name
+                                << "' takes one tensor: use 'input'";
+    if (inputs.size() != 1)
+      return error(inputAt)
+             << "'" << spec.name << "' takes one tensor but its input has "
+             << inputs.size()
+             << " results; pick one with 'input: name[index]'";
+    break;
+  case Arity::Two:
+    if (!inputsNode || inputs.size() != 2)
+      return error(inputAt) << "'" << spec.name
+                            << "' takes two tensors: 'inputs: [a, b]'";
+    break;
+  case Arity::Many:
+    if (!inputsNode || inputs.empty())
+      return error(inputAt) << "'" << spec.name
+                            << "' takes a list of tensors: 'inputs: [a, b, "
+                               "...]'";
+    break;
+  }
+
+  std::string path = name.empty() ? "" : joinPath(scope.prefix, name);
+  std::string className = spec.moduleClass ? spec.moduleClass : "";
+  if (const Node *cls = layer.find("class")) {
+    if (name.empty())
+      return error(*cls) << "'class' names the module class of a named layer";
+    auto s = evaluateString(*cls, env, "class");
+    if (!s)
+      return failure();
+    if (!isIdentifier(*s))
+      return error(*cls) << "'class' must be a Python class name";
+    className = *s;
+  }
+
+  OpBuildContext ctx(builder, loc(layer, path), path, className);
+  ctx.inputs.assign(inputs.begin(), inputs.end());
+  for (const FieldSpec &field : spec.fields) {
+    const Node *node = overrides ? overrides->find(field.name) : nullptr;
+    if (!node)
+      node = layer.find(field.name);
+    std::optional<Value> value;
+    if (node) {
+      value = evaluateAs(*node, env, field.type, field.name);
+    } else if (field.defaultValue) {
+      value = plainScalar(field.defaultValue);
+    } else {
+      error(layer) << "op '" << spec.name << "' needs '" << field.name << "'";
+      return failure();
+    }
+    if (!value)
+      return failure();
+    ctx.fields.insert(
+        {field.name, {std::move(*value), node ? loc(*node) : ctx.loc}});
+  }
+  if (overrides)
+    for (const Node &key : overrides->keys)
+      if (!ctx.fields.count(key.value))
+        return error(key) << "op '" << spec.name << "' has no field '"
+                          << key.value << "'";
+
+  Operation *op = spec.build(ctx);
+  if (!op)
+    return failure();
+  if (!path.empty()) {
+    if (layer.find("class"))
+      ctx.moduleClass = className;
+    if (failed(registerModule(path, {true, &spec, ctx.moduleClass, ctx.loc},
+                              at)))
+      return failure();
+    op->setAttr(KilnDialect::getLayerAttrName(),
+                LayerAttr::get(&context, path, ctx.moduleClass));
+  }
+  return Values(op->getResults().begin(), op->getResults().end());
+}
+
+FailureOr<Values> Importer::callBlock(const Node &layer, StringRef name,
+                                      const Values &inputs, Scope &scope,
+                                      const Env &env, const Node *overrides) {
+  const Node &blockNode = *layer.find("block");
+  if (!blockNode.isScalar())
+    return error(blockNode) << "'block' must be a block name";
+  auto it = blocks.find(blockNode.value);
+  if (it == blocks.end()) {
+    SmallVector<StringRef> names;
+    for (const auto &entry : blocks)
+      names.push_back(entry.getKey());
+    auto diag = error(blockNode) << "unknown block '" << blockNode.value << "'";
+    suggest(diag, blockNode.value, names);
+    return failure();
+  }
+  const BlockDef &def = it->second;
+  if (inputs.size() != 1)
+    return error(layer) << "block '" << blockNode.value
+                        << "' takes one tensor but its input has "
+                        << inputs.size() << " results";
+  if (layer.find("class"))
+    return error(*layer.find("class"))
+           << "'class' applies to op layers only";
+
+  std::string path = name.empty() ? scope.prefix : joinPath(scope.prefix, name);
+  if (!name.empty() &&
+      failed(registerModule(path, {false, nullptr, blockNode.value, loc(layer)},
+                            layer.find("name") ? *layer.find("name") : layer)))
+    return failure();
+
+  // Arguments are evaluated where the block is called.
+  SmallVector<StringRef> paramNames;
+  if (def.params)
+    for (const Node &key : def.params->keys)
+      paramNames.push_back(key.value);
+  llvm::StringMap<std::pair<Value, const Node *>> args;
+  auto collectArgs = [&](const Node *map) -> LogicalResult {
+    if (!map)
+      return success();
+    if (failed(expectKind(*map, Node::Kind::Map, "'args'")))
+      return failure();
+    for (size_t i = 0; i < map->keys.size(); ++i) {
+      const Node &key = map->keys[i];
+      if (!llvm::is_contained(paramNames, key.value)) {
+        auto diag = error(key) << "block '" << blockNode.value
+                               << "' has no parameter '" << key.value << "'";
+        suggest(diag, key.value, paramNames);
+        diag.attachNote(FileLineColLoc::get(&context, def.file,
+                                            def.node->line, def.node->column))
+            << "'" << blockNode.value << "' is defined here";
+        return failure();
+      }
+      std::optional<Value> value = evaluate(map->items[i], env);
+      if (!value)
+        return failure();
+      args[key.value] = {std::move(*value), &map->items[i]};
+    }
+    return success();
+  };
+  if (failed(collectArgs(layer.find("args"))) || failed(collectArgs(overrides)))
+    return failure();
+
+  // The block's environment: globals, builtins, parameters, then vars.
+  Env blockEnv;
+  blockEnv.parent = &globals;
+  auto inputType = cast<RankedTensorType>(inputs[0].getType());
+  if (inputType.getRank() >= 2)
+    blockEnv.vars["in_channels"] = Value::ofInt(inputType.getDimSize(1));
+  // From here on, nodes come from the block's definition, possibly in an
+  // included file, and locations say where the block was called.
+  std::optional<Location> savedCaller = caller;
+  std::string savedFile = file;
+  Location callLoc = loc(layer, path);
+  auto restore = llvm::make_scope_exit([&] {
+    caller = savedCaller;
+    file = savedFile;
+  });
+  file = def.file;
+  if (def.params) {
+    for (size_t i = 0; i < def.params->keys.size(); ++i) {
+      StringRef param = def.params->keys[i].value;
+      auto arg = args.find(param);
+      if (arg != args.end()) {
+        blockEnv.vars[param] = arg->second.first;
+        continue;
+      }
+      const Node &fallback = def.params->items[i];
+      if (fallback.isNull()) {
+        file = savedFile;
+        caller = savedCaller;
+        auto diag = error(layer) << "block '" << blockNode.value
+                                 << "' needs parameter '" << param << "'";
+        diag.attachNote(FileLineColLoc::get(&context, def.file,
+                                            def.params->keys[i].line,
+                                            def.params->keys[i].column))
+            << "'" << param << "' is declared here";
+        return failure();
+      }
+      // Defaults are evaluated inside the block, after the earlier params.
+      caller = callLoc;
+      std::optional<Value> value = evaluate(fallback, blockEnv);
+      if (!value)
+        return failure();
+      blockEnv.vars[param] = std::move(*value);
+    }
+  }
+
+  caller = callLoc;
+  if (def.vars && failed(evaluateVars(*def.vars, blockEnv, "'vars'")))
+    return failure();
+  Scope body;
+  body.prefix = path;
+  body.env = &blockEnv;
+  body.names[def.inputName] = inputs;
+  body.current = inputs;
+  if (failed(processLayers(*def.layers, body)))
+    return failure();
+  if (!def.output)
+    return body.current;
+  return resolveRef(*def.output, body);
+}
+
+FailureOr<Values> Importer::buildGroup(const Node &layer, StringRef name,
+                                       const Values &inputs, Scope &scope,
+                                       const Env &env) {
+  if (layer.find("class"))
+    return error(*layer.find("class")) << "'class' applies to op layers only";
+  std::string path = name.empty() ? scope.prefix : joinPath(scope.prefix, name);
+  if (!name.empty() &&
+      failed(registerModule(path, {false, nullptr, "Sequential", loc(layer)},
+                            layer.find("name") ? *layer.find("name") : layer)))
+    return failure();
+  Scope body;
+  body.parent = &scope;
+  body.prefix = path;
+  body.env = &env;
+  body.current = inputs;
+  if (failed(processLayers(*layer.find("layers"), body)))
+    return failure();
+  if (const Node *output = layer.find("output"))
+    return resolveRef(*output, body);
+  return body.current;
+}
+
+OwningOpRef<ModuleOp> Importer::importModel(const Node &root) {
+  if (root.isNull()) {
+    mlir::emitError(FileLineColLoc::get(&context, file, 1, 1))
+        << "the model file is empty; a model spec is a map with 'model', "
+           "'input' and 'layers'";
+    return nullptr;
+  }
+  if (!root.isMap()) {
+    error(root) << "a model spec is a map with 'model', 'input' and "
+                   "'layers', got "
+                << yaml::describe(root.kind);
+    return nullptr;
+  }
+  if (failed(checkKeys(root,
+                       {"model", "description", "include", "input", "vars",
+                        "blocks", "layers", "output"},
+                       "the model spec")))
+    return nullptr;
+  for (StringRef key : {"model", "input", "layers"})
+    if (!root.find(key.str())) {
+      error(root) << "the model spec needs '" << key << "'";
+      return nullptr;
+    }
+
+  const Node &modelNode = *root.find("model");
+  if (!modelNode.isScalar() || !isIdentifier(modelNode.value)) {
+    error(modelNode) << "'model' must be an identifier such as 'resnet50'";
+    return nullptr;
+  }
+
+  // The input: {name, shape, dtype}.
+  const Node &input = *root.find("input");
+  if (failed(expectKind(input, Node::Kind::Map, "'input'")) ||
+      failed(checkKeys(input, {"name", "shape", "dtype"}, "'input'")))
+    return nullptr;
+  std::string inputName = "x";
+  if (const Node *n = input.find("name")) {
+    if (!n->isScalar() || !isIdentifier(n->value)) {
+      error(*n) << "the input 'name' must be an identifier";
+      return nullptr;
+    }
+    inputName = n->value;
+  }
+  const Node *shapeNode = input.find("shape");
+  if (!shapeNode) {
+    error(input) << "'input' needs a 'shape', e.g. [1, 3, 224, 224]";
+    return nullptr;
+  }
+  auto shapeValue = evaluateAs(*shapeNode, globals, FieldType::IntList, "shape");
+  if (!shapeValue)
+    return nullptr;
+  SmallVector<int64_t> shape;
+  for (const Value &d : shapeValue->kind == Value::Kind::List
+                            ? shapeValue->list
+                            : std::vector<Value>{*shapeValue}) {
+    if (d.integer < 1) {
+      error(*shapeNode) << "input dimensions must be positive, got "
+                        << shapeValue->str();
+      return nullptr;
+    }
+    shape.push_back(d.integer);
+  }
+  if (options.batch > 0)
+    shape[0] = options.batch;
+  if (const Node *dtype = input.find("dtype")) {
+    if (!dtype->isScalar() ||
+        (dtype->value != "float32" && dtype->value != "f32")) {
+      error(*dtype) << "unsupported input dtype '" << dtype->value
+                    << "'; models take float32 input";
+      return nullptr;
+    }
+  }
+
+  globals.vars["batch"] = Value::ofInt(shape[0]);
+  if (const Node *vars = root.find("vars"))
+    if (failed(evaluateVars(*vars, globals, "'vars'")))
+      return nullptr;
+  if (failed(parseIncludes(root)))
+    return nullptr;
+  if (const Node *blocksNode = root.find("blocks"))
+    if (failed(parseBlocks(*blocksNode)))
+      return nullptr;
+
+  // Build `func.func @<model>(%x) -> ...` layer by layer.
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc(root));
+  builder.setInsertionPointToEnd(module->getBody());
+  auto inputType = RankedTensorType::get(shape, builder.getF32Type());
+  auto func = builder.create<func::FuncOp>(
+      fileLoc(modelNode), modelNode.value,
+      builder.getFunctionType({inputType}, {}));
+  func->setAttr(KilnDialect::getModelAttrName(),
+                builder.getStringAttr(modelNode.value));
+  Block *entry = func.addEntryBlock();
+  builder.setInsertionPointToEnd(entry);
+
+  Scope top;
+  top.env = &globals;
+  top.names[inputName] = {entry->getArgument(0)};
+  top.current = {entry->getArgument(0)};
+  if (failed(processLayers(*root.find("layers"), top)))
+    return nullptr;
+
+  Values outputs = top.current;
+  const Node *outputNode = root.find("output");
+  if (outputNode) {
+    auto values = resolveRef(*outputNode, top);
+    if (failed(values))
+      return nullptr;
+    outputs = *values;
+  }
+  if (outputs.size() != 1) {
+    error(outputNode ? *outputNode : *root.find("layers"))
+        << "the model output must be one tensor, got " << outputs.size();
+    return nullptr;
+  }
+  builder.create<func::ReturnOp>(fileLoc(modelNode), outputs[0]);
+  func.setFunctionType(
+      builder.getFunctionType({inputType}, {outputs[0].getType()}));
+  if (failed(mlir::verify(*module)))
+    return nullptr;
+  return module;
+}
+
+const Node *Importer::load(StringRef path, std::optional<Location> at) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer) {
+    mlir::emitError(at.value_or(UnknownLoc::get(&context)))
+        << "cannot read '" << path << "': " << buffer.getError().message();
+    return nullptr;
+  }
+  std::string text = (*buffer)->getBuffer().str();
+  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  yaml::ParseResult parsed = yaml::parse(text);
+  if (!parsed.root) {
+    mlir::emitError(FileLineColLoc::get(&context, path,
+                                        std::max(1u, parsed.error.line),
+                                        std::max(1u, parsed.error.column)))
+        << "invalid YAML: " << parsed.error.message;
+    return nullptr;
+  }
+  trees.push_back(std::make_unique<Node>(std::move(*parsed.root)));
+  return trees.back().get();
+}
+
+/// `include: [a.yaml, ...]` reads the blocks of other files, resolved
+/// relative to the including file (a library such as models/blocks/).
+LogicalResult Importer::parseIncludes(const Node &root) {
+  const Node *list = root.find("include");
+  if (!list)
+    return success();
+  if (failed(expectKind(*list, Node::Kind::Sequence, "'include'")))
+    return failure();
+  for (const Node &item : list->items) {
+    if (!item.isScalar() || item.value.empty())
+      return error(item) << "'include' lists file names";
+    SmallString<256> path(llvm::sys::path::parent_path(file));
+    llvm::sys::path::append(path, item.value);
+    if (!included.insert(path).second)
+      continue;
+    const Node *tree = load(path, loc(item));
+    if (!tree)
+      return failure();
+    std::string savedFile = file;
+    file = path.str().str();
+    auto restore = llvm::make_scope_exit([&] { file = savedFile; });
+    if (!tree->isMap())
+      return error(*tree) << "an included file is a map with 'blocks'";
+    if (failed(checkKeys(*tree, {"description", "include", "blocks"},
+                         "an included file")) ||
+        failed(parseIncludes(*tree)))
+      return failure();
+    if (const Node *blocksNode = tree->find("blocks"))
+      if (failed(parseBlocks(*blocksNode)))
+        return failure();
+  }
+  return success();
+}
+
+OwningOpRef<ModuleOp> Importer::run(StringRef path) {
+  file = path.str();
+  included.insert(path);
+  const Node *root = load(path, std::nullopt);
+  if (!root)
+    return nullptr;
+  return importModel(*root);
+}
+
+} // namespace
+
+void kiln::registerFrontendDialects(MLIRContext &context) {
+  context.loadDialect<KilnDialect, func::FuncDialect>();
+}
+
+OwningOpRef<ModuleOp> kiln::importModelFile(StringRef path,
+                                            MLIRContext &context,
+                                            llvm::SourceMgr &sourceMgr,
+                                            const ImportOptions &options) {
+  registerFrontendDialects(context);
+  return Importer(context, sourceMgr, options).run(path);
+}

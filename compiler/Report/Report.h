@@ -1,0 +1,54 @@
+//===- Report.h - torchsummaryX-style model report -------------*- C++ -*-===//
+//
+// Declares `kiln report`: per PyTorch module call, its name, kernel shape,
+// output shape, parameters and Mult-Adds, with the conventions of
+// torchsummaryX (see DESIGN.md §1.4), computed from kiln IR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_REPORT_REPORT_H
+#define KILN_COMPILER_REPORT_REPORT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln::report {
+
+/// One module call.
+struct Row {
+  /// PyTorch module path ("layer1.0.conv1").
+  std::string name;
+  /// torchsummaryX's row key ("4_layer1.0.Conv2d_conv1").
+  std::string key;
+  std::string className;
+  /// Shape of the module's `weight` with dims 0 and 1 swapped, if it has one.
+  std::optional<std::vector<int64_t>> kernelShape;
+  std::vector<int64_t> outputShape;
+  /// Trainable parameters and Mult-Adds; nullopt prints "-" (no parameters).
+  std::optional<int64_t> params, multAdds;
+};
+
+struct Summary {
+  std::string model;
+  std::vector<int64_t> inputShape;
+  std::vector<Row> rows;
+  int64_t totalParams = 0, totalMultAdds = 0;
+};
+
+/// Summarizes the model function of |module| (the one with `kiln.model`).
+/// Emits an error and returns nullopt when there is none.
+std::optional<Summary> summarize(mlir::ModuleOp module);
+
+void printTable(const Summary &summary, llvm::raw_ostream &os);
+void printJson(const Summary &summary, llvm::raw_ostream &os);
+void printCsv(const Summary &summary, llvm::raw_ostream &os);
+/// Graphviz of the model's dataflow, one node per op (weights omitted).
+void printDot(mlir::ModuleOp module, llvm::raw_ostream &os);
+
+} // namespace kiln::report
+
+#endif // KILN_COMPILER_REPORT_REPORT_H

@@ -1,0 +1,23 @@
+//===- kiln-opt.cpp - kiln's mlir-opt --------------------------------------===//
+//
+// This file implements kiln-opt: MlirOptMain with the kiln dialect, the
+// upstream dialects kiln IR uses, and kiln's passes. The lit tests drive it.
+// Only what kiln needs is registered (MLIR's InitAll*.h is slow to build).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/Kiln/IR/KilnDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  registry.insert<kiln::KilnDialect, mlir::func::FuncDialect>();
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "kiln optimizer driver\n", registry));
+}

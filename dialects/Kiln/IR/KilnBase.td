@@ -1,0 +1,65 @@
+//===- KilnBase.td - kiln dialect definition ---------------*- tablegen -*-===//
+//
+// The `kiln` dialect is kiln's tensor-level model graph: one op per PyTorch
+// module call or functional op of the network, on ranked f32 tensors in the
+// PyTorch (NCHW) layout. The YAML frontend produces it; graph passes fold and
+// fuse it; the report, the reference interpreter and the code generators
+// read it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_BASE_TD
+#define KILN_BASE_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def Kiln_Dialect : Dialect {
+  let name = "kiln";
+  let summary = "Tensor-level graph of a convolutional network.";
+  let description = [{
+    Ops mirror PyTorch modules and functions (`conv2d`, `batch_norm`,
+    `linear`, activations, pooling, shape ops). Operands and results are
+    statically shaped ranked tensors; every op infers its result types
+    (`InferTypeOpInterface`) and checks its attributes in a verifier, so a
+    model that imports is well formed.
+
+    Invariants:
+    * Weights are values produced by `kiln.param`, named by their PyTorch
+      `state_dict()` key; their data never appears in the IR.
+    * An op that corresponds to a PyTorch module call carries the
+      `kiln.layer` attribute, `#kiln.layer<"layer1.0.conv1", "Conv2d">`: the
+      module path and class, which the report prints as torchsummaryX does.
+    * Locations are the YAML nodes the ops came from.
+  }];
+  let cppNamespace = "::kiln";
+  let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// Name of the discardable attribute naming the PyTorch module of an op.
+    static constexpr ::llvm::StringLiteral getLayerAttrName() {
+      return ::llvm::StringLiteral("kiln.layer");
+    }
+    /// Name of the function attribute holding the model name.
+    static constexpr ::llvm::StringLiteral getModelAttrName() {
+      return ::llvm::StringLiteral("kiln.model");
+    }
+  private:
+    void registerAttributes();
+  public:
+  }];
+}
+
+class Kiln_Op<string mnemonic, list<Trait> traits = []> :
+    Op<Kiln_Dialect, mnemonic, traits>;
+
+class Kiln_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<Kiln_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+/// Tensors the graph computes on.
+def Kiln_Tensor : RankedTensorOf<[F32, F16, BF16]>;
+
+#endif // KILN_BASE_TD

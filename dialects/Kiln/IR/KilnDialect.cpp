@@ -1,0 +1,76 @@
+//===- KilnDialect.cpp - kiln dialect registration -------------------------===//
+//
+// This file implements the kiln dialect object: registration of its ops and
+// attributes, and the verifier of the discardable `kiln.layer` attribute.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/Kiln/IR/KilnDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace kiln;
+
+#include "dialects/Kiln/IR/KilnDialect.cpp.inc"
+#include "dialects/Kiln/IR/KilnEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/Kiln/IR/KilnAttrs.cpp.inc"
+
+void KilnDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "dialects/Kiln/IR/KilnOps.cpp.inc"
+      >();
+  registerAttributes();
+}
+
+void KilnDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialects/Kiln/IR/KilnAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// LayerAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult LayerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                StringRef path, StringRef className) {
+  if (path.empty() || path.starts_with(".") || path.ends_with(".") ||
+      path.contains(".."))
+    return emitError() << "layer path '" << path
+                       << "' is not a dotted PyTorch module path";
+  if (className.empty())
+    return emitError() << "layer '" << path << "' has an empty class name";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Discardable attributes
+//===----------------------------------------------------------------------===//
+
+LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attr) {
+  if (attr.getName() == getLayerAttrName()) {
+    if (!isa<LayerAttr>(attr.getValue()))
+      return op->emitError() << "'" << getLayerAttrName()
+                             << "' must be a #kiln.layer attribute";
+    if (!isa<KilnDialect>(op->getDialect()))
+      return op->emitError() << "'" << getLayerAttrName()
+                             << "' is only valid on kiln ops";
+    return success();
+  }
+  if (attr.getName() == getModelAttrName()) {
+    if (!isa<StringAttr>(attr.getValue()))
+      return op->emitError() << "'" << getModelAttrName()
+                             << "' must be a string";
+    return success();
+  }
+  return op->emitError() << "unknown kiln attribute '" << attr.getName()
+                         << "'";
+}

@@ -1,0 +1,28 @@
+//===- KilnDialect.h - kiln graph dialect ----------------------*- C++ -*-===//
+//
+// Declares the kiln dialect, its attributes and its ops. Include this one
+// header to use the dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_DIALECTS_KILN_IR_KILNDIALECT_H
+#define KILN_DIALECTS_KILN_IR_KILNDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "dialects/Kiln/IR/KilnDialect.h.inc"
+#include "dialects/Kiln/IR/KilnEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/Kiln/IR/KilnAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "dialects/Kiln/IR/KilnOps.h.inc"
+
+#endif // KILN_DIALECTS_KILN_IR_KILNDIALECT_H

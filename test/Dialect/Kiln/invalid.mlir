@@ -1,0 +1,390 @@
+// RUN: kiln-opt %s --split-input-file --verify-diagnostics
+
+// Tests that each op's shape rule rejects invalid operands and attributes.
+// When the custom form spells out the result types, a failed rule also makes
+// the verifier report "failed to infer returned types"; ops whose form omits
+// them (batch_norm, dropout, channel_shuffle) fail while parsing, once.
+
+func.func @param_empty_name() {
+  // expected-error @+1 {{needs a non-empty state_dict key}}
+  %w = kiln.param "" parameter : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @param_unknown_role() {
+  // expected-error @+2 {{expected ::kiln::ParamRole to be one of: parameter, buffer}}
+  // expected-error @+1 {{failed to parse Kiln_ParamRoleAttr parameter 'value'}}
+  %w = kiln.param "w" weight : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_channel_mismatch(%x: tensor<1x3x8x8xf32>, %w: tensor<16x4x3x3xf32>) {
+  // expected-error @+2 {{conv2d: the weight 'tensor<16x4x3x3xf32>' with groups = 1 expects 4 input channels, but the input has 3}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x3x8x8xf32>, tensor<16x4x3x3xf32>) -> tensor<1x16x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_groups_do_not_divide(%x: tensor<1x6x8x8xf32>, %w: tensor<16x2x3x3xf32>) {
+  // expected-error @+2 {{conv2d: 6 input channels are not divisible by groups = 4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 4 : (tensor<1x6x8x8xf32>, tensor<16x2x3x3xf32>) -> tensor<1x16x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_out_channels_not_divisible(%x: tensor<1x8x8x8xf32>, %w: tensor<6x2x3x3xf32>) {
+  // expected-error @+2 {{conv2d: 6 output channels are not divisible by groups = 4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 4 : (tensor<1x8x8x8xf32>, tensor<6x2x3x3xf32>) -> tensor<1x6x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_zero_stride(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>) {
+  // expected-error @+2 {{'stride' must be at least 1, got [0, 1]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.conv2d %x, %w stride [0, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>) -> tensor<1x16x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_negative_padding(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>) {
+  // expected-error @+2 {{'padding' must be at least 0, got [-1, 0]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [-1, 0] dilation [1, 1] groups 1 : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>) -> tensor<1x16x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_pair_size(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>) {
+  // expected-error @+2 {{'dilation' must have 2 elements, got [1]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [0, 0] dilation [1] groups 1 : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>) -> tensor<1x16x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_kernel_too_large(%x: tensor<1x3x4x4xf32>, %w: tensor<16x3x7x7xf32>) {
+  // expected-error @+2 {{conv2d: the 7x7 kernel (dilation [1, 1]) does not fit the 4x4 input padded by [1, 1]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 : (tensor<1x3x4x4xf32>, tensor<16x3x7x7xf32>) -> tensor<1x16x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @conv_bias_size(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>, %b: tensor<8xf32>) {
+  // expected-error @+2 {{conv2d bias must have 16 elements, got 'tensor<8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.conv2d %x, %w, %b stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>, tensor<8xf32>) -> tensor<1x16x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_rank(%x: tensor<3x8x8xf32>, %w: tensor<16x3x3x3xf32>) {
+  // expected-error @+2 {{conv2d input must have rank 4, got 'tensor<3x8x8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<3x8x8xf32>, tensor<16x3x3x3xf32>) -> tensor<1x16x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_wrong_result(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>) {
+  // expected-error @+2 {{inferred type(s) 'tensor<1x16x6x6xf32>' are incompatible with return type(s) of operation 'tensor<1x16x8x8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>) -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_stat_size(%x: tensor<1x8x4x4xf32>, %s: tensor<8xf32>, %m: tensor<4xf32>) {
+  // expected-error @+1 {{batch_norm running_mean must have 8 elements, got 'tensor<4xf32>'}}
+  %y = kiln.batch_norm %x, %s, %s, %m, %s epsilon 1.0e-05 : tensor<1x8x4x4xf32>, tensor<8xf32>, tensor<8xf32>, tensor<4xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_rank(%x: tensor<8xf32>, %s: tensor<8xf32>) {
+  // expected-error @+1 {{batch_norm input must be N×C, N×C×L or N×C×H×W, got 'tensor<8xf32>'}}
+  %y = kiln.batch_norm %x, %s, %s, %s, %s epsilon 1.0e-05 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_negative_epsilon(%x: tensor<2x8xf32>, %s: tensor<8xf32>) {
+  // expected-error @+1 {{batch_norm: epsilon must be non-negative}}
+  %y = kiln.batch_norm %x, %s, %s, %s, %s epsilon -1.0 : tensor<2x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_features(%x: tensor<1x100xf32>, %w: tensor<10x300xf32>) {
+  // expected-error @+2 {{linear: the weight 'tensor<10x300xf32>' expects 300 input features, but the input 'tensor<1x100xf32>' has 100}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.linear %x, %w : (tensor<1x100xf32>, tensor<10x300xf32>) -> tensor<1x10xf32>
+  return
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<1x300xf32>, %w: tensor<10x300xf32>, %b: tensor<300xf32>) {
+  // expected-error @+2 {{linear bias must have 10 elements, got 'tensor<300xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.linear %x, %w, %b : (tensor<1x300xf32>, tensor<10x300xf32>, tensor<300xf32>) -> tensor<1x10xf32>
+  return
+}
+
+// -----
+
+func.func @unary_type_change(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %y = "kiln.relu"(%x) : (tensor<1x8xf32>) -> tensor<1x4xf32>
+  return
+}
+
+// -----
+
+func.func @dropout_p(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{dropout: p must be in [0, 1), got 1.5}}
+  %y = kiln.dropout %x p 1.5 : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @broadcast_mismatch(%x: tensor<1x8x4x4xf32>, %y: tensor<1x6x1x1xf32>) {
+  // expected-error @+2 {{add: shapes 'tensor<1x8x4x4xf32>' and 'tensor<1x6x1x1xf32>' do not broadcast (dimension 1: 8 vs 6)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %z = kiln.add %x, %y : tensor<1x8x4x4xf32>, tensor<1x6x1x1xf32> -> tensor<1x8x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @mul_element_types(%x: tensor<4xf32>, %y: tensor<4xf16>) {
+  // expected-error @+2 {{mul: element types differ}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %z = kiln.mul %x, %y : tensor<4xf32>, tensor<4xf16> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @pool_padding_too_large(%x: tensor<1x8x8x8xf32>) {
+  // expected-error @+2 {{max_pool2d: padding [2, 2] must be at most half the kernel [3, 3]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.max_pool2d %x kernel [3, 3] stride [1, 1] padding [2, 2] dilation [1, 1] : tensor<1x8x8x8xf32> -> tensor<1x8x10x10xf32>
+  return
+}
+
+// -----
+
+func.func @pool_kernel_too_large(%x: tensor<1x8x2x2xf32>) {
+  // expected-error @+2 {{avg_pool2d: kernel [3, 3] does not fit the 2x2 input padded by [0, 0]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.avg_pool2d %x kernel [3, 3] stride [1, 1] padding [0, 0] : tensor<1x8x2x2xf32> -> tensor<1x8x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @pool_zero_kernel(%x: tensor<1x8x8x8xf32>) {
+  // expected-error @+2 {{'kernel' must be at least 1, got [0, 3]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.max_pool2d %x kernel [0, 3] stride [1, 1] padding [0, 0] dilation [1, 1] : tensor<1x8x8x8xf32> -> tensor<1x8x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @adaptive_output_size(%x: tensor<1x8x8x8xf32>) {
+  // expected-error @+2 {{'output_size' must be at least 1, got [0, 0]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.adaptive_avg_pool2d %x output_size [0, 0] : tensor<1x8x8x8xf32> -> tensor<1x8x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @mean_repeated_dim(%x: tensor<1x8x8x8xf32>) {
+  // expected-error @+2 {{mean: dimension 2 appears twice in 'dims'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.mean %x dims [2, 2] : tensor<1x8x8x8xf32> -> tensor<1x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @mean_dim_range(%x: tensor<1x8x8x8xf32>) {
+  // expected-error @+2 {{'dims' = 4 is out of range for a tensor of rank 4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.mean %x dims [4] : tensor<1x8x8x8xf32> -> tensor<1x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @flatten_order(%x: tensor<1x8x8x8xf32>) {
+  // expected-error @+2 {{flatten: start_dim 3 is after end_dim 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.flatten %x start_dim 3 end_dim 1 : tensor<1x8x8x8xf32> -> tensor<1x512xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_numel(%x: tensor<1x50x5x5xf32>) {
+  // expected-error @+2 {{reshape: shape [1, 1000] is invalid for 1250 elements}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.reshape %x shape [1, 1000] : tensor<1x50x5x5xf32> -> tensor<1x1000xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_two_inferred(%x: tensor<1x50x5x5xf32>) {
+  // expected-error @+2 {{reshape: more than one -1 in [-1, -1]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.reshape %x shape [-1, -1] : tensor<1x50x5x5xf32> -> tensor<1x1250xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_dims(%x: tensor<2x3xf32>) {
+  // expected-error @+2 {{'dims' = 2 is out of range for a tensor of rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.transpose %x dims [0, 2] : tensor<2x3xf32> -> tensor<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @concat_mismatch(%x: tensor<1x8x4x4xf32>, %y: tensor<1x8x5x4xf32>) {
+  // expected-error @+2 {{concat: input 1 'tensor<1x8x5x4xf32>' differs from input 0 'tensor<1x8x4x4xf32>' in dimension 2 (only dimension 1 may differ)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %z = kiln.concat %x, %y dim 1 : (tensor<1x8x4x4xf32>, tensor<1x8x5x4xf32>) -> tensor<1x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @concat_rank(%x: tensor<1x8x4x4xf32>, %y: tensor<1x8x4xf32>) {
+  // expected-error @+2 {{concat input must have rank 4, got 'tensor<1x8x4xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %z = kiln.concat %x, %y dim 1 : (tensor<1x8x4x4xf32>, tensor<1x8x4xf32>) -> tensor<1x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @concat_dim(%x: tensor<1x8xf32>) {
+  // expected-error @+2 {{'dim' = 2 is out of range for a tensor of rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %z = kiln.concat %x dim 2 : (tensor<1x8xf32>) -> tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @slice_bounds(%x: tensor<1x8x4x4xf32>) {
+  // expected-error @+2 {{slice: range [4, 12) is empty or outside dimension 1 of size 8}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.slice %x dim 1 start 4 end 12 step 1 : tensor<1x8x4x4xf32> -> tensor<1x8x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @slice_step(%x: tensor<1x8x4x4xf32>) {
+  // expected-error @+2 {{slice: step must be positive, got 0}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.slice %x dim 1 start 0 end 8 step 0 : tensor<1x8x4x4xf32> -> tensor<1x8x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @split_sum(%x: tensor<1x5x4x4xf32>) {
+  // expected-error @+2 {{split: sizes [2, 2] add up to 4 but dimension 1 has size 5}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y:2 = kiln.split %x dim 1 sizes [2, 2] : tensor<1x5x4x4xf32> -> tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @split_piece(%x: tensor<1x5x4x4xf32>) {
+  // expected-error @+2 {{split: piece sizes must be positive, got [5, 0]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y:2 = kiln.split %x dim 1 sizes [5, 0] : tensor<1x5x4x4xf32> -> tensor<1x5x4x4xf32>, tensor<1x0x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @chunk_count(%x: tensor<1x5x4x4xf32>) {
+  // expected-error @+2 {{chunk: chunks must be positive, got 0}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.chunk %x dim 1 chunks 0 : tensor<1x5x4x4xf32> -> tensor<1x5x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @chunk_result_count(%x: tensor<1x5x4x4xf32>) {
+  // torch.chunk(x, 4) of 5 gives three pieces, not four.
+  // expected-error @+2 {{inferred type(s)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y:4 = kiln.chunk %x dim 1 chunks 4 : tensor<1x5x4x4xf32> -> tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x1x4x4xf32>, tensor<1x0x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @shuffle_groups(%x: tensor<1x6x4x4xf32>) {
+  // expected-error @+1 {{channel_shuffle: 6 channels are not divisible into groups = 4}}
+  %y = kiln.channel_shuffle %x groups 4 : tensor<1x6x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @layer_attr_path(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{layer path 'a..b' is not a dotted PyTorch module path}}
+  %y = kiln.relu %x {kiln.layer = #kiln.layer<"a..b", "ReLU">} : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @layer_attr_kind(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.layer' must be a #kiln.layer attribute}}
+  %y = kiln.relu %x {kiln.layer = "relu"} : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'kiln.layer' is only valid on kiln ops}}
+func.func @layer_attr_on_func() attributes {kiln.layer = #kiln.layer<"f", "F">} {
+  return
+}

@@ -1,0 +1,26 @@
+# lit configuration of kiln's test suite.
+#
+# Substitutions:
+#   kiln, kiln-opt     the tools of this build
+#   FileCheck, not     from LLVM 19
+#   %models            the models/ directory of the source tree
+#   %python            the Python 3 that runs the helper scripts (stdlib only)
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "kiln"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".yaml", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
+# Data and helpers next to the tests are not tests themselves.
+config.excludes = ["Inputs", "golden", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+
+llvm_config.with_system_environment(["HOME", "TMPDIR"])
+llvm_config.use_default_substitutions()
+llvm_config.add_tool_substitutions(["kiln", "kiln-opt"], [config.kiln_tools_dir])
+
+config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "models")))
+config.substitutions.append(("%python", config.python_executable))
