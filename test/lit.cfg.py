@@ -19,6 +19,8 @@ config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
 config.excludes = ["Inputs", "golden", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
+# `not` and `count` at the start of a RUN line come from PATH.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.use_default_substitutions()
 llvm_config.add_tool_substitutions(["kiln", "kiln-opt"], [config.kiln_tools_dir])
 

@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""Generator of the committed golden data test/report/golden/*.json.
+"""Generator of the committed golden data test/Report/golden/*.json.
 
 Each file is what torchsummaryX reports for one PyTorch reference model (rows in call order,
 per-layer kernel shape, output shape, params, Mult-Adds, and the totals); `kiln report
 --format json` is checked against it. Regenerate (needs torch + torchvision; on Debian use
 the system python, which has them):
 
-    /usr/bin/python3 tools/gen_report_golden.py test/report/golden            # all models
+    /usr/bin/python3 tools/gen_report_golden.py test/Report/golden            # all models
     /usr/bin/python3 tools/gen_report_golden.py OUTDIR --batch 4 resnet18 cnn  # a subset
 
 Weights are random; nothing here depends on their values.

@@ -262,7 +262,19 @@ private:
     return false;
   }
 
+  /// Limits recursion on inputs such as "((((...))))".
+  struct DepthGuard {
+    Evaluator &e;
+    explicit DepthGuard(Evaluator &e) : e(e) { ++e.depth; }
+    ~DepthGuard() { --e.depth; }
+  };
+  static constexpr int kMaxDepth = 100;
+  int depth = 0;
+
   std::optional<Value> ternary() {
+    DepthGuard guard(*this);
+    if (depth > kMaxDepth)
+      return fail(token.offset, "expression nested too deeply");
     std::optional<Value> value = logicalOr();
     if (!value || token.text != "if" || token.kind != Token::Kind::Name)
       return value;
@@ -370,6 +382,9 @@ private:
   }
 
   std::optional<Value> unary() {
+    DepthGuard guard(*this);
+    if (depth > kMaxDepth)
+      return fail(token.offset, "expression nested too deeply");
     if (token.kind == Token::Kind::Op && (token.text == "-" || token.text == "+")) {
       char op = token.text[0];
       size_t at = token.offset;

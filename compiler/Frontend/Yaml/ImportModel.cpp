@@ -48,6 +48,10 @@ namespace {
 
 using expr::Value;
 
+/// Bound of integer fields and input dimensions (|v| < 2^31), so that shape
+/// arithmetic stays far from int64 overflow.
+constexpr int64_t kMaxExtent = int64_t(1) << 31;
+
 /// Values a layer produced: one, or several for split and chunk.
 using Values = SmallVector<mlir::Value, 2>;
 
@@ -176,6 +180,11 @@ private:
   Env globals;
   /// Location of the innermost block call being expanded.
   std::optional<Location> caller;
+  /// Blocks being expanded, to reject a block that calls itself.
+  llvm::StringSet<> activeBlocks;
+  /// Ops built so far, to stop runaway specs (`repeat: 100000000`).
+  int64_t opCount = 0;
+  static constexpr int64_t kMaxOps = 1000000;
 
   //===--------------------------------------------------------------------===//
   // Locations and errors
@@ -361,7 +370,24 @@ std::optional<Value> Importer::coerce(const Node &node, Value value,
                 << value.typeName() << " (" << value.str() << ")";
     return std::nullopt;
   };
-  auto isInt = [](const Value &v) { return v.kind == Value::Kind::Int; };
+  // Sizes are bounded so shape arithmetic cannot overflow.
+  auto isInt = [](const Value &v) {
+    return v.kind == Value::Kind::Int && v.integer > -kMaxExtent &&
+           v.integer < kMaxExtent;
+  };
+  auto tooLarge = [](const Value &v) {
+    if (v.kind == Value::Kind::Int)
+      return v.integer <= -kMaxExtent || v.integer >= kMaxExtent;
+    return v.kind == Value::Kind::List &&
+           llvm::any_of(v.list, [](const Value &item) {
+             return item.kind == Value::Kind::Int &&
+                    (item.integer <= -kMaxExtent || item.integer >= kMaxExtent);
+           });
+  };
+  if (tooLarge(value)) {
+    error(node) << "'" << what << "' is out of range: " << value.str();
+    return std::nullopt;
+  }
   switch (type) {
   case FieldType::Int:
     return isInt(value) ? std::optional<Value>(value) : mismatch("an integer");
@@ -649,8 +675,11 @@ LogicalResult Importer::processLayer(const Node &layer, Scope &scope) {
   };
 
   // A layer whose condition is false is skipped: the running value does not
-  // change, and its name refers to its input, as if it were an empty
-  // nn.Sequential (a ResNet block without `downsample` adds its input).
+  // change, and a name not yet bound refers to its input, as if it were an
+  // empty nn.Sequential (a ResNet block without `downsample` adds its input).
+  // A name already bound keeps its value, so two layers of one name with
+  // opposite conditions (`shortcut` as a projection or as an identity) work
+  // in either order.
   if (const Node *cond = layer.find("if")) {
     std::optional<Value> value = evaluate(*cond, env);
     if (!value)
@@ -661,9 +690,9 @@ LogicalResult Importer::processLayer(const Node &layer, Scope &scope) {
     if (!value->boolean) {
       if (inputs.size() == 1) {
         if (!name.empty())
-          scope.names[name] = inputs;
+          scope.names.try_emplace(name, inputs);
         if (!alias.empty())
-          scope.names[alias] = inputs;
+          scope.names.try_emplace(alias, inputs);
       }
       return success();
     }
@@ -849,6 +878,9 @@ FailureOr<Values> Importer::buildOp(const Node &layer, const OpSpec &spec,
         return error(key) << "op '" << spec.name << "' has no field '"
                           << key.value << "'";
 
+  if (++opCount > kMaxOps)
+    return error(layer) << "the model has more than " << kMaxOps
+                        << " layers; is a 'repeat' count wrong?";
   Operation *op = spec.build(ctx);
   if (!op)
     return failure();
@@ -880,6 +912,9 @@ FailureOr<Values> Importer::callBlock(const Node &layer, StringRef name,
     return failure();
   }
   const BlockDef &def = it->second;
+  if (activeBlocks.contains(blockNode.value))
+    return error(blockNode) << "block '" << blockNode.value
+                            << "' calls itself; blocks cannot recurse";
   if (inputs.size() != 1)
     return error(layer) << "block '" << blockNode.value
                         << "' takes one tensor but its input has "
@@ -972,6 +1007,8 @@ FailureOr<Values> Importer::callBlock(const Node &layer, StringRef name,
   }
 
   caller = callLoc;
+  activeBlocks.insert(blockNode.value);
+  auto leave = llvm::make_scope_exit([&] { activeBlocks.erase(blockNode.value); });
   if (def.vars && failed(evaluateVars(*def.vars, blockEnv, "'vars'")))
     return failure();
   Scope body;
@@ -1072,6 +1109,12 @@ OwningOpRef<ModuleOp> Importer::importModel(const Node &root) {
   }
   if (options.batch > 0)
     shape[0] = options.batch;
+  int64_t numel = 1;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(numel, d, &numel) || numel > (int64_t(1) << 40)) {
+      error(*shapeNode) << "the input is too large";
+      return nullptr;
+    }
   if (const Node *dtype = input.find("dtype")) {
     if (!dtype->isScalar() ||
         (dtype->value != "float32" && dtype->value != "f32")) {
@@ -1134,7 +1177,7 @@ OwningOpRef<ModuleOp> Importer::importModel(const Node &root) {
 const Node *Importer::load(StringRef path, std::optional<Location> at) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer) {
-    mlir::emitError(at.value_or(UnknownLoc::get(&context)))
+    mlir::emitError(at.value_or(FileLineColLoc::get(&context, path, 0, 0)))
         << "cannot read '" << path << "': " << buffer.getError().message();
     return nullptr;
   }

@@ -62,9 +62,22 @@ InFlightDiagnostic OpBuildContext::emitError(StringRef field) const {
   return mlir::emitError(it != fields.end() ? it->second.loc : loc);
 }
 
+LogicalResult OpBuildContext::checkSize(RankedTensorType type) const {
+  constexpr int64_t kMaxElements = int64_t(1) << 40;
+  int64_t n = 1;
+  for (int64_t d : type.getShape())
+    if (d < 0 || __builtin_mul_overflow(n, d, &n) || n > kMaxElements) {
+      emitError() << "tensor " << type << " is too large";
+      return failure();
+    }
+  return success();
+}
+
 mlir::Value OpBuildContext::param(StringRef suffix, ArrayRef<int64_t> shape,
                                   ParamRole role) {
   auto type = RankedTensorType::get(shape, builder.getF32Type());
+  if (failed(checkSize(type)))
+    return nullptr;
   return builder.create<ParamOp>(loc, type,
                                  builder.getStringAttr(path + "." + suffix),
                                  ParamRoleAttr::get(builder.getContext(), role));
@@ -151,6 +164,8 @@ Operation *buildConv2d(OpBuildContext &c) {
       c.param("weight", {out, channels / groups, kernel[0], kernel[1]})};
   if (c.getBool("bias"))
     operands.push_back(c.param("bias", {out}));
+  if (llvm::is_contained(operands, nullptr))
+    return nullptr;
   auto stride = c.getPair("stride"), padding = c.getPair("padding"),
        dilation = c.getPair("dilation");
   return c.create<Conv2dOp>(
@@ -177,6 +192,8 @@ Operation *buildBatchNorm(OpBuildContext &c) {
       c.inputs[0], c.param("weight", {channels}), c.param("bias", {channels}),
       c.param("running_mean", {channels}, ParamRole::buffer),
       c.param("running_var", {channels}, ParamRole::buffer)};
+  if (llvm::is_contained(operands, nullptr))
+    return nullptr;
   return c.create<BatchNormOp>(
       operands, {c.attr("epsilon", c.builder.getF64FloatAttr(eps))});
 }
@@ -195,6 +212,8 @@ Operation *buildLinear(OpBuildContext &c) {
                                        c.param("weight", {out, in})};
   if (c.getBool("bias"))
     operands.push_back(c.param("bias", {out}));
+  if (llvm::is_contained(operands, nullptr))
+    return nullptr;
   return c.create<LinearOp>(operands);
 }
 
@@ -339,8 +358,12 @@ Operation *buildSlice(OpBuildContext &c) {
   };
   int64_t start = bound("start", 0), end = bound("end", size);
   if (start >= end) {
-    c.emitError() << "slice [" << start << ":" << end << "] of dimension "
-                  << *dim << " (size " << size << ") is empty";
+    auto written = [&](StringRef field) {
+      return c.has(field) ? std::to_string(c.getInt(field)) : std::string();
+    };
+    c.emitError() << "slice [" << written("start") << ":" << written("end")
+                  << "] of dimension " << *dim << " (size " << size
+                  << ") is empty";
     return nullptr;
   }
   return c.create<SliceOp>(c.inputs,

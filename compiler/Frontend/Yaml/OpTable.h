@@ -109,6 +109,10 @@ public:
   /// Emits an error at field |name| (at the layer when it is not written).
   mlir::InFlightDiagnostic emitError(llvm::StringRef field = {}) const;
 
+  /// Rejects tensors of more than 2^40 elements (a typo'd size), so that no
+  /// later computation on sizes overflows.
+  mlir::LogicalResult checkSize(mlir::RankedTensorType type) const;
+
   /// Creates `kiln.param "<path>.<suffix>"` of |shape|.
   mlir::Value param(llvm::StringRef suffix, llvm::ArrayRef<int64_t> shape,
                     ParamRole role = ParamRole::parameter);
@@ -124,6 +128,9 @@ public:
             ctx, loc, operands, mlir::DictionaryAttr::get(ctx, attrs),
             /*properties=*/nullptr, /*regions=*/{}, types)))
       return nullptr;
+    for (mlir::Type type : types)
+      if (mlir::failed(checkSize(llvm::cast<mlir::RankedTensorType>(type))))
+        return nullptr;
     mlir::OperationState state(loc, OpT::getOperationName());
     state.addOperands(operands);
     state.addAttributes(attrs);
