@@ -1,0 +1,262 @@
+//===- kernels.cpp - benchmark of the CPU kernels on ResNet-50 ------------===//
+//
+// Times kiln's CPU conv2d / linear kernels on the 53 convolutions and the
+// classifier of torchvision's ResNet-50 at batch 1, 224x224, with the
+// epilogues the compiler fuses into them (folded batch norm as bias, ReLU,
+// the residual add), on 1 and 2 threads.
+//
+//  * Per distinct layer shape: the best of N runs of that layer alone
+//    (weights hot in cache), and GFLOP/s (2 * MACs / time). Best-of-N,
+//    because on a shared machine the median mostly measures the neighbours.
+//  * The whole stack: all 54 layers in network order, each with its own
+//    weights (100 MB, so they stream from memory as in a real inference);
+//    the median and the best pass. Pooling is not included.
+//
+// Build and run (from the repository root; it is a standalone program):
+//
+//   g++ -O3 -march=native -std=c++20 -Iruntime/include -pthread
+//       bench/kernels.cpp runtime/src/threads.cpp -o /tmp/kiln-bench-kernels
+//   /tmp/kiln-bench-kernels [--reps N]
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/cpu/kernels.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <utility>
+#include <vector>
+
+using namespace kiln::cpu;
+using kiln::rt::ThreadPool;
+
+namespace {
+
+/// A square, batch-1, unpadded-stride convolution of ResNet-50.
+constexpr Conv2d conv(int h, int c, int o, int k, int s) {
+  int p = k / 2, ho = (h + 2 * p - k) / s + 1;
+  return {1, h, h, c, o, k, k, s, s, p, p, 1, 1, 1, ho, ho, c, o};
+}
+
+constexpr Epilogue kBiasRelu{true, false, 0, Act::Relu};
+constexpr Epilogue kBias{true, false, 0, Act::None};
+constexpr Epilogue residual_relu(int o) { return {true, true, o, Act::Relu}; }
+
+struct Layer {
+  const char *name;
+  Conv2d shape;
+  Epilogue epilogue;
+  bool linear = false; ///< the fc layer: Linear{1, c, o}
+};
+
+/// Bottleneck |b| of a stage: width |w|, input |cin| channels at |h|, first
+/// block strides by |s| (torchvision puts the stride on the 3x3).
+#define KILN_BOTTLENECK(stage, h, cin, w, s)                                   \
+  Layer{stage ".conv1 1x1", conv(h, cin, w, 1, 1), kBiasRelu},                 \
+      Layer{stage ".conv2 3x3", conv(h, w, w, 3, s), kBiasRelu},               \
+      Layer{stage ".conv3 1x1", conv(h / s, w, 4 * w, 1, 1),                   \
+            residual_relu(4 * w)}
+#define KILN_DOWNSAMPLE(stage, h, cin, w, s)                                   \
+  Layer { stage ".downsample", conv(h, cin, 4 * w, 1, s), kBias }
+
+constexpr Layer kResNet50[] = {
+    {"conv1 7x7/2", conv(224, 3, 64, 7, 2), kBiasRelu},
+    // layer1: 56x56, width 64.
+    KILN_DOWNSAMPLE("layer1.0", 56, 64, 64, 1),
+    KILN_BOTTLENECK("layer1.0", 56, 64, 64, 1),
+    KILN_BOTTLENECK("layer1.1", 56, 256, 64, 1),
+    KILN_BOTTLENECK("layer1.2", 56, 256, 64, 1),
+    // layer2: 56 -> 28, width 128.
+    KILN_DOWNSAMPLE("layer2.0", 56, 256, 128, 2),
+    KILN_BOTTLENECK("layer2.0", 56, 256, 128, 2),
+    KILN_BOTTLENECK("layer2.1", 28, 512, 128, 1),
+    KILN_BOTTLENECK("layer2.2", 28, 512, 128, 1),
+    KILN_BOTTLENECK("layer2.3", 28, 512, 128, 1),
+    // layer3: 28 -> 14, width 256.
+    KILN_DOWNSAMPLE("layer3.0", 28, 512, 256, 2),
+    KILN_BOTTLENECK("layer3.0", 28, 512, 256, 2),
+    KILN_BOTTLENECK("layer3.1", 14, 1024, 256, 1),
+    KILN_BOTTLENECK("layer3.2", 14, 1024, 256, 1),
+    KILN_BOTTLENECK("layer3.3", 14, 1024, 256, 1),
+    KILN_BOTTLENECK("layer3.4", 14, 1024, 256, 1),
+    KILN_BOTTLENECK("layer3.5", 14, 1024, 256, 1),
+    // layer4: 14 -> 7, width 512.
+    KILN_DOWNSAMPLE("layer4.0", 14, 1024, 512, 2),
+    KILN_BOTTLENECK("layer4.0", 14, 1024, 512, 2),
+    KILN_BOTTLENECK("layer4.1", 7, 2048, 512, 1),
+    KILN_BOTTLENECK("layer4.2", 7, 2048, 512, 1),
+    {"fc 2048->1000", conv(1, 2048, 1000, 1, 1), kBias, true},
+};
+constexpr int kLayers = sizeof(kResNet50) / sizeof(kResNet50[0]);
+static_assert(kLayers == 54, "53 convolutions and the classifier");
+
+constexpr double macs(const Conv2d &s) {
+  return double(s.n) * s.ho * s.wo * s.o * s.kh * s.kw * (s.c / s.groups);
+}
+
+/// A layer's buffers: its own weights, input, output and residual.
+struct Buffers {
+  std::vector<float> packed, bias, in, out, residual;
+};
+
+using RunFn = void (*)(Buffers &, ThreadPool &);
+using PackFn = void (*)(const float *, Buffers &);
+using SizeFn = size_t (*)();
+
+template <int I> void run(Buffers &b, ThreadPool &pool) {
+  constexpr Layer L = kResNet50[I];
+  if constexpr (L.linear)
+    linear<Linear{1, L.shape.c, L.shape.o}, L.epilogue>(
+        b.in.data(), b.packed.data(), b.bias.data(), b.residual.data(),
+        b.out.data(), pool);
+  else
+    conv2d<L.shape, L.epilogue>(b.in.data(), b.packed.data(), b.bias.data(),
+                                b.residual.data(), b.out.data(), pool);
+}
+template <int I> void pack(const float *oihw, Buffers &b) {
+  constexpr Layer L = kResNet50[I];
+  if constexpr (L.linear)
+    linear_pack<Linear{1, L.shape.c, L.shape.o}>(oihw, b.packed.data());
+  else
+    conv2d_pack<L.shape>(oihw, b.packed.data());
+}
+template <int I> size_t packed_size() {
+  constexpr Layer L = kResNet50[I];
+  if constexpr (L.linear)
+    return linear_packed_size<Linear{1, L.shape.c, L.shape.o}>();
+  else
+    return conv2d_packed_size<L.shape>();
+}
+
+template <size_t... I>
+constexpr auto tables(std::index_sequence<I...>) {
+  struct {
+    RunFn run[kLayers];
+    PackFn pack[kLayers];
+    SizeFn size[kLayers];
+  } t{{&run<I>...}, {&pack<I>...}, {&packed_size<I>...}};
+  return t;
+}
+constexpr auto kTables = tables(std::make_index_sequence<kLayers>());
+
+std::vector<float> random_floats(size_t n, std::mt19937 &rng, float scale) {
+  std::uniform_real_distribution<float> u(-scale, scale);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = u(rng);
+  return v;
+}
+
+Buffers make_buffers(int i, std::mt19937 &rng) {
+  const Conv2d &s = kResNet50[i].shape;
+  Buffers b;
+  std::vector<float> oihw =
+      random_floats(size_t(s.o) * s.c * s.kh * s.kw, rng, 0.05f);
+  b.packed.resize(kTables.size[i]());
+  kTables.pack[i](oihw.data(), b);
+  b.bias = random_floats(s.o, rng, 0.1f);
+  b.in = random_floats(size_t(s.n) * s.h * s.w * s.c, rng, 1.f);
+  b.out.resize(size_t(s.n) * s.ho * s.wo * s.o);
+  b.residual = random_floats(b.out.size(), rng, 1.f);
+  return b;
+}
+
+double now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// The median and the best of some timings.
+struct Stats {
+  double median, best;
+};
+Stats stats(std::vector<double> t) {
+  std::sort(t.begin(), t.end());
+  return {t[t.size() / 2], t[0]};
+}
+
+/// Seconds of |reps| runs of layer |i| (after one warm-up run).
+Stats time_layer(int i, Buffers &b, ThreadPool &pool, int reps) {
+  kTables.run[i](b, pool);
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    double t0 = now();
+    kTables.run[i](b, pool);
+    t.push_back(now() - t0);
+  }
+  return stats(t);
+}
+
+/// Seconds of a pass over all layers in order, each with its own buffers.
+Stats time_stack(std::vector<Buffers> &bufs, ThreadPool &pool, int passes) {
+  std::vector<double> t;
+  for (int r = 0; r <= passes; ++r) {
+    double t0 = now();
+    for (int i = 0; i < kLayers; ++i)
+      kTables.run[i](bufs[i], pool);
+    if (r > 0) // the first pass is a warm-up
+      t.push_back(now() - t0);
+  }
+  return stats(t);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  int reps = 30;
+  for (int i = 1; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--reps") && i + 1 < argc)
+      reps = std::atoi(argv[++i]);
+  ThreadPool pool1(1), pool2(2);
+  std::mt19937 rng(42);
+  std::vector<Buffers> bufs;
+  for (int i = 0; i < kLayers; ++i)
+    bufs.push_back(make_buffers(i, rng));
+
+  std::printf("%-22s %5s %6s %6s %6s  %8s %7s  %8s %7s\n", "layer", "count",
+              "M", "N", "K", "1T ms", "GF/s", "2T ms", "GF/s");
+  double total_macs = 0, sum1 = 0, sum2 = 0;
+  for (int i = 0; i < kLayers; ++i) {
+    const Layer &L = kResNet50[i];
+    total_macs += macs(L.shape);
+    // One line per distinct shape and epilogue, at its first occurrence.
+    bool seen = false;
+    int count = 0;
+    for (int j = 0; j < kLayers; ++j) {
+      bool same = !std::memcmp(&kResNet50[j].shape, &L.shape, sizeof(Conv2d)) &&
+                  !std::memcmp(&kResNet50[j].epilogue, &L.epilogue,
+                               sizeof(Epilogue));
+      seen |= same && j < i;
+      count += same;
+    }
+    if (seen)
+      continue;
+    double t1 = time_layer(i, bufs[i], pool1, reps).best;
+    double t2 = time_layer(i, bufs[i], pool2, reps).best;
+    sum1 += count * t1, sum2 += count * t2;
+    double flop = 2 * macs(L.shape);
+    const Conv2d &s = L.shape;
+    std::printf("%-22s %5d %6d %6d %6d  %8.3f %7.1f  %8.3f %7.1f\n", L.name,
+                count, s.n * s.ho * s.wo, s.o, s.kh * s.kw * s.c / s.groups,
+                t1 * 1e3, flop / t1 * 1e-9, t2 * 1e3, flop / t2 * 1e-9);
+  }
+  double flop = 2 * total_macs;
+  std::printf("\nsum of per-layer bests (hot weights): 1T %.2f ms "
+              "(%.1f GF/s), 2T %.2f ms (%.1f GF/s)\n",
+              sum1 * 1e3, flop / sum1 * 1e-9, sum2 * 1e3, flop / sum2 * 1e-9);
+  int passes = std::max(5, reps / 3);
+  std::printf("whole stack, 54 layers in order (%.2f GFLOP), %d passes:\n",
+              flop * 1e-9, passes);
+  for (int threads : {1, 2}) {
+    Stats s = time_stack(bufs, threads == 1 ? pool1 : pool2, passes);
+    std::printf("  %dT: median %.2f ms (%.1f GF/s), best %.2f ms (%.1f GF/s)\n",
+                threads, s.median * 1e3, flop / s.median * 1e-9,
+                s.best * 1e3, flop / s.best * 1e-9);
+  }
+  return 0;
+}

@@ -1,0 +1,623 @@
+//===- kernel_test.cpp - checks the CPU kernels against a reference -------===//
+//
+// kiln-kernel-test runs every CPU kernel template (kiln/cpu/kernels.h) on
+// many shapes and compares it with a plain double-precision reference
+// written here, independently of the kernels' code:
+//  * convolution: dense, strided, padded beyond k/2, dilated, asymmetric,
+//    grouped (lane-shared and per-group GEMM), depthwise with multipliers,
+//    every activation, bias and residual on and off, batch > 1, channel
+//    tails, inputs / outputs / residuals that are channel slices of wider
+//    buffers, and a residual that aliases the output;
+//  * linear, including the batch-1 GEMV;
+//  * max / average pooling (ceil_mode, windows starting in the padding,
+//    count_include_pad and exclude_pad, dilation) and adaptive average
+//    pooling with non-divisible sizes;
+//  * the thread pool itself.
+// Each case runs on a 1-thread and a 2-thread pool, which must agree bit
+// for bit (each output has one fixed reduction order), must not write
+// outside its channel slice, and must match the reference within 1e-5
+// relative L2 error over the tensor and 1e-4 of max|ref| per element. One
+// line per case; the last line is "kiln-kernel-test: N cases, F failed";
+// the exit status is 1 when F > 0.
+//
+// --negative corrupts one output element of every kernel case (by 1e-3 of
+// max|ref|) after the thread comparison, to show that the checker catches
+// it: every case must then fail.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/cpu/kernels.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace kiln::cpu;
+using kiln::rt::ThreadPool;
+
+namespace {
+
+constexpr double kMaxL2 = 1e-5;      // relative L2 error over the tensor
+constexpr double kMaxElement = 1e-4; // per element, relative to max|ref|
+constexpr float kSentinel = -777.25f; // fills what a kernel must not write
+
+bool negative = false;
+int cases = 0, failures = 0;
+
+/// xorshift64*: deterministic on every platform.
+struct Rng {
+  uint64_t s;
+  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
+  uint64_t next() {
+    s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
+    return s * 0x2545F4914F6CDD1Dull;
+  }
+  float uniform(float lo, float hi) {
+    return lo + (hi - lo) * float(next() >> 40) / float(1 << 24);
+  }
+  std::vector<float> floats(size_t n, float lo, float hi) {
+    std::vector<float> v(n);
+    for (float &x : v)
+      x = uniform(lo, hi);
+    return v;
+  }
+};
+
+ThreadPool &pool1() {
+  static ThreadPool p(1);
+  return p;
+}
+ThreadPool &pool2() {
+  static ThreadPool p(2);
+  return p;
+}
+
+//===----------------------------------------------------------------------===//
+// Checking
+//===----------------------------------------------------------------------===//
+
+/// A kernel's output: |pixels| pixels of |channels| values at |offset|
+/// within pixels of |stride| floats; the rest of the buffer must keep
+/// kSentinel.
+struct Slice {
+  size_t pixels;
+  int channels, stride, offset;
+};
+
+/// Compares the outputs of the 1- and 2-thread runs with each other and
+/// |ref| ([pixel][channel]); prints the case's line and counts it.
+void check(const std::string &what, std::vector<float> out1,
+           const std::vector<float> &out2, const std::vector<double> &ref,
+           Slice s, Rng &rng) {
+  ++cases;
+  bool same = out1 == out2 ||
+              !std::memcmp(out1.data(), out2.data(), out1.size() * 4);
+  double ref_max = 0;
+  for (double r : ref)
+    ref_max = std::max(ref_max, std::fabs(r));
+  if (negative) {
+    size_t p = rng.next() % s.pixels, c = rng.next() % s.channels;
+    out1[p * s.stride + s.offset + c] += float(1e-3 * ref_max + 1e-30);
+  }
+  double err2 = 0, ref2 = 0, err_max = 0;
+  bool guards = true;
+  for (size_t p = 0; p < s.pixels; ++p)
+    for (int c = 0; c < s.stride; ++c) {
+      float y = out1[p * s.stride + c];
+      int k = c - s.offset;
+      if (k < 0 || k >= s.channels) {
+        guards &= !std::memcmp(&y, &kSentinel, 4);
+        continue;
+      }
+      double r = ref[p * s.channels + k], e = std::fabs(y - r);
+      err2 += e * e, ref2 += r * r;
+      err_max = std::isnan(y) ? INFINITY : std::max(err_max, e);
+    }
+  double l2 = std::sqrt(err2 / std::max(ref2, 1e-300));
+  double elem = err_max / std::max(ref_max, 1e-30);
+  bool ok = same && guards && l2 <= kMaxL2 && elem <= kMaxElement;
+  failures += !ok;
+  std::printf("%s %s: l2 %.1e max %.1e%s%s\n", ok ? "PASS" : "FAIL",
+              what.c_str(), l2, elem, same ? "" : ", 1 and 2 threads differ",
+              guards ? "" : ", wrote outside its slice");
+}
+
+double activate(double x, Act a) {
+  switch (a) {
+  case Act::None:
+    return x;
+  case Act::Relu:
+    return std::max(x, 0.0);
+  case Act::Relu6:
+    return std::min(std::max(x, 0.0), 6.0);
+  case Act::Sigmoid:
+    return 1 / (1 + std::exp(-x));
+  case Act::HardSigmoid:
+    return std::min(std::max(x + 3, 0.0), 6.0) / 6;
+  case Act::HardSwish:
+    return x * std::min(std::max(x + 3, 0.0), 6.0) / 6;
+  }
+  return x;
+}
+
+const char *act_name(Act a) {
+  const char *names[] = {"none",    "relu",         "relu6",
+                         "sigmoid", "hard_sigmoid", "hard_swish"};
+  return names[int(a)];
+}
+
+std::string describe(Epilogue e) {
+  std::string s = e.bias ? " +bias" : "";
+  if (e.residual)
+    s += " +residual/" + std::to_string(e.residual_stride);
+  return s + " " + act_name(e.act);
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution and linear
+//===----------------------------------------------------------------------===//
+
+/// PyTorch's output size.
+constexpr int conv_out(int in, int k, int s, int p, int d) {
+  return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+/// A convolution whose input and output pixel strides exceed the channels
+/// by |in_extra| and |out_extra| (the test reads and writes the middle of
+/// such wider buffers).
+constexpr Conv2d conv(int n, int h, int w, int c, int o, int kh, int kw,
+                      int sh, int sw, int ph, int pw, int dh = 1, int dw = 1,
+                      int groups = 1, int in_extra = 0, int out_extra = 0) {
+  return {n,  h,  w,  c,  o,
+          kh, kw, sh, sw, ph,
+          pw, dh, dw, groups, conv_out(h, kh, sh, ph, dh),
+          conv_out(w, kw, sw, pw, dw), c + in_extra, o + out_extra};
+}
+/// Square kernel, stride, padding and dilation.
+constexpr Conv2d sq(int n, int h, int w, int c, int o, int k, int s, int p,
+                    int d = 1, int groups = 1, int in_extra = 0,
+                    int out_extra = 0) {
+  return conv(n, h, w, c, o, k, k, s, s, p, p, d, d, groups, in_extra,
+              out_extra);
+}
+constexpr Epilogue epi(bool bias, Act act) { return {bias, false, 0, act}; }
+constexpr Epilogue res(bool bias, Act act, int stride) {
+  return {bias, true, stride, act};
+}
+
+/// out[p][o] = act(sum in * w + bias + residual), in double.
+std::vector<double> ref_conv(const Conv2d &s, const Epilogue &e,
+                             const float *in, const float *w,
+                             const float *bias, const float *residual) {
+  int cin = s.c / s.groups, cout = s.o / s.groups;
+  std::vector<double> out(size_t(s.n) * s.ho * s.wo * s.o);
+  size_t p = 0;
+  for (int n = 0; n < s.n; ++n)
+    for (int oy = 0; oy < s.ho; ++oy)
+      for (int ox = 0; ox < s.wo; ++ox, ++p)
+        for (int o = 0; o < s.o; ++o) {
+          double acc = 0;
+          int g = o / cout;
+          for (int j = 0; j < cin; ++j)
+            for (int ky = 0; ky < s.kh; ++ky)
+              for (int kx = 0; kx < s.kw; ++kx) {
+                int iy = oy * s.sh - s.ph + ky * s.dh;
+                int ix = ox * s.sw - s.pw + kx * s.dw;
+                if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w)
+                  continue;
+                acc += double(in[((size_t(n) * s.h + iy) * s.w + ix) *
+                                     s.in_stride +
+                                 g * cin + j]) *
+                       w[((size_t(o) * cin + j) * s.kh + ky) * s.kw + kx];
+              }
+          if (e.bias)
+            acc += bias[o];
+          if (e.residual)
+            acc += residual[p * e.residual_stride + o];
+          out[p * s.o + o] = activate(acc, e.act);
+        }
+  return out;
+}
+
+/// Runs conv2d<S, E> on random data and checks it. With |alias|, the
+/// residual is read from the output buffer itself (E.residual_stride must
+/// equal S.out_stride).
+template <Conv2d S, Epilogue E>
+void conv_case(const char *family, bool alias = false) {
+  static_assert(!E.residual || E.residual_stride >= S.o);
+  if (alias && !(E.residual && E.residual_stride == S.out_stride)) {
+    std::fprintf(stderr, "conv_case: an aliased residual needs the output's "
+                         "stride\n");
+    std::abort();
+  }
+  Rng rng(cases + 1);
+  size_t pixels = size_t(S.n) * S.ho * S.wo;
+  int in_off = (S.in_stride - S.c) / 2, out_off = (S.out_stride - S.o) / 2;
+  int rs = E.residual ? E.residual_stride : S.o, res_off = (rs - S.o) / 2;
+  std::vector<float> in =
+      rng.floats(size_t(S.n) * S.h * S.w * S.in_stride, -1, 1);
+  float bound = 1 / std::sqrt(float(S.c / S.groups * S.kh * S.kw));
+  std::vector<float> w =
+      rng.floats(size_t(S.o) * (S.c / S.groups) * S.kh * S.kw, -bound, bound);
+  std::vector<float> bias = rng.floats(S.o, -0.5f, 0.5f);
+  std::vector<float> residual = rng.floats(pixels * rs, -1, 1);
+  std::vector<double> ref = ref_conv(S, E, in.data() + in_off, w.data(),
+                                     bias.data(), residual.data() + res_off);
+
+  std::vector<float> packed(conv2d_packed_size<S>(), kSentinel);
+  conv2d_pack<S>(w.data(), packed.data());
+  auto run = [&](ThreadPool &pool) {
+    std::vector<float> out(pixels * S.out_stride, kSentinel);
+    const float *r = E.residual ? residual.data() + res_off : nullptr;
+    if (alias) {
+      for (size_t p = 0; p < pixels; ++p)
+        std::copy_n(residual.data() + p * rs + res_off, S.o,
+                    out.data() + p * S.out_stride + out_off);
+      r = out.data() + out_off;
+    }
+    conv2d<S, E>(in.data() + in_off, packed.data(),
+                 E.bias ? bias.data() : nullptr, r, out.data() + out_off,
+                 pool);
+    return out;
+  };
+  std::vector<float> out1 = run(pool1()), out2 = run(pool2());
+
+  char what[256];
+  std::snprintf(what, sizeof what,
+                "conv2d %-10s n%d %dx%dx%d->%d k%dx%d s%d,%d p%d,%d d%d,%d "
+                "g%d strides %d/%d%s%s",
+                family, S.n, S.h, S.w, S.c, S.o, S.kh, S.kw, S.sh, S.sw, S.ph,
+                S.pw, S.dh, S.dw, S.groups, S.in_stride, S.out_stride,
+                describe(E).c_str(), alias ? " (aliases out)" : "");
+  check(what, std::move(out1), out2, ref,
+        {pixels, S.o, S.out_stride, out_off}, rng);
+}
+
+template <Linear S, Epilogue E> void linear_case() {
+  Rng rng(cases + 1);
+  std::vector<float> x = rng.floats(size_t(S.m) * S.k, -1, 1);
+  float bound = 1 / std::sqrt(float(S.k));
+  std::vector<float> w = rng.floats(size_t(S.n) * S.k, -bound, bound);
+  std::vector<float> bias = rng.floats(S.n, -0.5f, 0.5f);
+  std::vector<float> residual = rng.floats(size_t(S.m) * S.n, -1, 1);
+  std::vector<double> ref(size_t(S.m) * S.n);
+  for (int m = 0; m < S.m; ++m)
+    for (int n = 0; n < S.n; ++n) {
+      double acc = 0;
+      for (int k = 0; k < S.k; ++k)
+        acc += double(x[size_t(m) * S.k + k]) * w[size_t(n) * S.k + k];
+      if (E.bias)
+        acc += bias[n];
+      if (E.residual)
+        acc += residual[size_t(m) * S.n + n];
+      ref[size_t(m) * S.n + n] = activate(acc, E.act);
+    }
+
+  std::vector<float> packed(linear_packed_size<S>(), kSentinel);
+  linear_pack<S>(w.data(), packed.data());
+  auto run = [&](ThreadPool &pool) {
+    std::vector<float> y(size_t(S.m) * S.n, kSentinel);
+    linear<S, E>(x.data(), packed.data(), E.bias ? bias.data() : nullptr,
+                 E.residual ? residual.data() : nullptr, y.data(), pool);
+    return y;
+  };
+  std::vector<float> y1 = run(pool1()), y2 = run(pool2());
+  char what[160];
+  std::snprintf(what, sizeof what, "linear m%d k%d n%d%s", S.m, S.k, S.n,
+                describe(E).c_str());
+  check(what, std::move(y1), y2, ref, {size_t(S.m), S.n, S.n, 0}, rng);
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+/// PyTorch's pooling output size, including ceil_mode's rule that the last
+/// window must start inside the input or the left padding.
+constexpr int pool_out(int in, int k, int s, int p, int d, bool ceil_mode) {
+  int span = in + 2 * p - d * (k - 1) - 1;
+  int out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+  if (ceil_mode && (out - 1) * s >= in + p)
+    --out;
+  return out;
+}
+
+constexpr Pool2d pool2d(int n, int h, int w, int c, int k, int s, int p,
+                        bool ceil_mode, bool exclude_pad = false, int d = 1,
+                        int in_extra = 0, int out_extra = 0) {
+  return {n,
+          h,
+          w,
+          c,
+          k,
+          k,
+          s,
+          s,
+          p,
+          p,
+          d,
+          d,
+          pool_out(h, k, s, p, d, ceil_mode),
+          pool_out(w, k, s, p, d, ceil_mode),
+          exclude_pad,
+          c + in_extra,
+          c + out_extra};
+}
+
+enum class PoolKind { Max, Avg, Adaptive };
+
+/// Checks a pooling kernel on random data; |window| gives output pixel
+/// (oy, ox)'s window [y0, y1) x [x0, x1) in unpadded input coordinates (the
+/// dilation step is |d|) and its divisor.
+template <typename Kernel, typename WindowFn>
+void pool_case(const std::string &what, PoolKind kind, int n, int h, int w,
+               int c, int ho, int wo, int in_stride, int out_stride, int d,
+               Kernel kernel, WindowFn window) {
+  Rng rng(cases + 1);
+  int in_off = (in_stride - c) / 2, out_off = (out_stride - c) / 2;
+  std::vector<float> in = rng.floats(size_t(n) * h * w * in_stride, -1, 1);
+  size_t pixels = size_t(n) * ho * wo;
+  std::vector<double> ref(pixels * c);
+  for (int img = 0; img < n; ++img)
+    for (int oy = 0; oy < ho; ++oy)
+      for (int ox = 0; ox < wo; ++ox)
+        for (int ch = 0; ch < c; ++ch) {
+          int y0, y1, x0, x1;
+          double divisor;
+          window(oy, ox, y0, y1, x0, x1, divisor);
+          double acc = kind == PoolKind::Max ? -INFINITY : 0;
+          int count = 0;
+          for (int iy = y0; iy < y1; iy += d)
+            for (int ix = x0; ix < x1; ix += d) {
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                continue;
+              size_t pixel = (size_t(img) * h + iy) * w + ix;
+              double v = in[pixel * in_stride + in_off + ch];
+              acc = kind == PoolKind::Max ? std::max(acc, v) : acc + v;
+              ++count;
+            }
+          if (kind != PoolKind::Max)
+            acc = count ? acc / divisor : 0;
+          ref[((size_t(img) * ho + oy) * wo + ox) * c + ch] = acc;
+        }
+  auto run = [&](ThreadPool &pool) {
+    std::vector<float> out(pixels * out_stride, kSentinel);
+    kernel(in.data() + in_off, out.data() + out_off, pool);
+    return out;
+  };
+  std::vector<float> out1 = run(pool1()), out2 = run(pool2());
+  check(what, std::move(out1), out2, ref, {pixels, c, out_stride, out_off},
+        rng);
+}
+
+std::string describe(const Pool2d &s) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "n%d %dx%dx%d->%dx%d k%d s%d p%d d%d strides %d/%d", s.n, s.h,
+                s.w, s.c, s.ho, s.wo, s.kh, s.sh, s.ph, s.dh, s.in_stride,
+                s.out_stride);
+  return buf;
+}
+
+template <Pool2d S> void max_pool_case() {
+  pool_case(
+      "max_pool2d " + describe(S), PoolKind::Max, S.n, S.h, S.w, S.c, S.ho,
+      S.wo, S.in_stride, S.out_stride, S.dh,
+      [](const float *in, float *out, ThreadPool &p) {
+        max_pool2d<S>(in, out, p);
+      },
+      [](int oy, int ox, int &y0, int &y1, int &x0, int &x1, double &div) {
+        y0 = oy * S.sh - S.ph, y1 = y0 + (S.kh - 1) * S.dh + 1;
+        x0 = ox * S.sw - S.pw, x1 = x0 + (S.kw - 1) * S.dw + 1;
+        div = 1;
+      });
+}
+
+template <Pool2d S> void avg_pool_case() {
+  pool_case(
+      std::string("avg_pool2d ") + describe(S) +
+          (S.exclude_pad ? " exclude_pad" : " include_pad"),
+      PoolKind::Avg, S.n, S.h, S.w, S.c, S.ho, S.wo, S.in_stride,
+      S.out_stride, 1,
+      [](const float *in, float *out, ThreadPool &p) {
+        avg_pool2d<S>(in, out, p);
+      },
+      [](int oy, int ox, int &y0, int &y1, int &x0, int &x1, double &div) {
+        // PyTorch: the window is clipped to the padded input first, and
+        // that size is the divisor unless padding is excluded.
+        y0 = oy * S.sh - S.ph, x0 = ox * S.sw - S.pw;
+        y1 = std::min(y0 + S.kh, S.h + S.ph);
+        x1 = std::min(x0 + S.kw, S.w + S.pw);
+        int inside = (std::min(y1, S.h) - std::max(y0, 0)) *
+                     (std::min(x1, S.w) - std::max(x0, 0));
+        div = S.exclude_pad ? inside : (y1 - y0) * (x1 - x0);
+      });
+}
+
+template <AdaptivePool2d S> void adaptive_case() {
+  char what[160];
+  std::snprintf(what, sizeof what,
+                "adaptive_avg_pool2d n%d %dx%dx%d->%dx%d strides %d/%d", S.n,
+                S.h, S.w, S.c, S.ho, S.wo, S.in_stride, S.out_stride);
+  pool_case(
+      what, PoolKind::Adaptive, S.n, S.h, S.w, S.c, S.ho, S.wo, S.in_stride,
+      S.out_stride, 1,
+      [](const float *in, float *out, ThreadPool &p) {
+        adaptive_avg_pool2d<S>(in, out, p);
+      },
+      [](int oy, int ox, int &y0, int &y1, int &x0, int &x1, double &div) {
+        y0 = int(std::floor(double(oy) * S.h / S.ho));
+        y1 = int(std::ceil(double(oy + 1) * S.h / S.ho));
+        x0 = int(std::floor(double(ox) * S.w / S.wo));
+        x1 = int(std::ceil(double(ox + 1) * S.w / S.wo));
+        div = double(y1 - y0) * (x1 - x0);
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// The thread pool
+//===----------------------------------------------------------------------===//
+
+/// Many short back-to-back jobs of varied sizes: every task runs exactly
+/// once per job, and each job is finished when parallel_for returns.
+void thread_pool_case() {
+  ++cases;
+  bool ok = ThreadPool(0).size() >= 1 && ThreadPool(1).size() == 1 &&
+            ThreadPool(3).size() == 3;
+  ThreadPool &pool = pool2();
+  std::vector<std::atomic<int>> hits(257);
+  for (int job = 0; job < 20000 && ok; ++job) {
+    int tasks = job % 257;
+    pool.parallel_for(tasks, [&](int64_t t) {
+      hits[t].fetch_add(1, std::memory_order_relaxed);
+    });
+    for (int t = 0; t < 257; ++t)
+      ok &= hits[t].exchange(0, std::memory_order_relaxed) == (t < tasks);
+  }
+  failures += !ok;
+  std::printf("%s thread_pool: 20000 jobs of 0..256 tasks\n",
+              ok ? "PASS" : "FAIL");
+}
+
+//===----------------------------------------------------------------------===//
+// The cases
+//===----------------------------------------------------------------------===//
+
+void conv_cases() {
+  using A = Act;
+  // Dense: odd sizes, channel tails of every tile width, stride, padding.
+  conv_case<sq(1, 9, 11, 5, 7, 3, 1, 1), epi(true, A::Relu)>("dense");
+  conv_case<sq(1, 15, 13, 16, 40, 3, 2, 1), res(true, A::Relu6, 40)>("dense");
+  conv_case<sq(2, 7, 7, 64, 200, 1, 1, 0), epi(true, A::None)>("pointwise");
+  conv_case<sq(1, 6, 5, 48, 100, 1, 1, 0), epi(false, A::None)>("pointwise");
+  conv_case<sq(1, 14, 14, 32, 64, 1, 2, 0), epi(true, A::None)>("pointwise");
+  conv_case<sq(1, 32, 30, 3, 64, 7, 2, 3), epi(true, A::Relu)>("stem");
+  conv_case<sq(1, 6, 6, 300, 70, 3, 1, 1), epi(true, A::Relu)>("dense");
+  conv_case<sq(1, 7, 7, 512, 520, 3, 1, 1), epi(true, A::Relu)>("dense");
+  // Weights split into several cache-sized chunks and pixels into several
+  // tile ranges, at once.
+  conv_case<sq(1, 14, 14, 128, 256, 3, 1, 1), res(true, A::Relu, 256)>(
+      "chunked");
+  conv_case<sq(1, 9, 10, 12, 20, 3, 1, 2, 2), epi(true, A::HardSwish)>(
+      "dilated");
+  conv_case<conv(1, 11, 9, 6, 18, 3, 1, 2, 1, 1, 0), epi(true, A::Relu)>(
+      "asym");
+  conv_case<conv(1, 8, 12, 10, 33, 1, 5, 1, 3, 0, 2, 1, 2),
+            epi(false, A::Sigmoid)>("asym");
+  conv_case<sq(1, 5, 5, 8, 24, 3, 1, 2), epi(true, A::Relu)>("overpad");
+  conv_case<sq(3, 5, 5, 9, 17, 3, 1, 1), res(true, A::Relu, 17)>("batch");
+  conv_case<sq(1, 1, 1, 40, 1, 1, 1, 0), epi(true, A::None)>("1x1x1");
+  conv_case<sq(1, 12, 9, 1, 16, 3, 1, 1), epi(true, A::Relu)>("gray");
+  // Every activation, with and without bias and residual.
+  conv_case<sq(1, 6, 7, 20, 36, 3, 1, 1), epi(false, A::None)>("act");
+  conv_case<sq(1, 6, 7, 20, 36, 3, 1, 1), epi(true, A::Relu)>("act");
+  conv_case<sq(1, 6, 7, 20, 36, 3, 1, 1), res(false, A::Relu6, 36)>("act");
+  conv_case<sq(1, 6, 7, 20, 36, 3, 1, 1), epi(true, A::Sigmoid)>("act");
+  conv_case<sq(1, 6, 7, 20, 36, 3, 1, 1), res(true, A::HardSigmoid, 36)>(
+      "act");
+  conv_case<sq(1, 6, 7, 20, 36, 3, 1, 1), epi(true, A::HardSwish)>("act");
+  // Channel slices of wider buffers; a residual in place in the output.
+  conv_case<sq(2, 8, 9, 24, 40, 3, 2, 1, 1, 1, 7, 5),
+            res(true, A::Relu, 43)>("sliced");
+  conv_case<sq(1, 7, 7, 64, 64, 1, 1, 0, 1, 1, 64, 32),
+            res(true, A::Relu, 96)>("sliced");
+  conv_case<sq(1, 7, 7, 30, 50, 3, 1, 1, 1, 1, 2, 6), res(true, A::Relu, 56)>(
+      "sliced", true);
+  // Grouped: ResNeXt-like widths (lane-shared for 4 and 8 channels per
+  // group, a GEMM per group for 16 and 32), and odd groups.
+  conv_case<sq(1, 8, 8, 128, 128, 3, 1, 1, 1, 32), epi(true, A::Relu)>(
+      "grouped");
+  conv_case<sq(2, 9, 9, 64, 64, 3, 2, 1, 1, 8), res(true, A::Relu, 64)>(
+      "grouped");
+  conv_case<sq(1, 7, 7, 64, 64, 3, 1, 1, 1, 4), res(true, A::Relu, 64)>(
+      "grouped");
+  conv_case<sq(1, 6, 6, 64, 64, 3, 2, 1, 1, 2), epi(true, A::Relu)>(
+      "grouped");
+  conv_case<sq(1, 7, 6, 15, 21, 3, 1, 1, 1, 3, 4, 3), epi(true, A::Relu6)>(
+      "grouped");
+  conv_case<sq(1, 6, 7, 32, 16, 3, 1, 1, 1, 4), epi(true, A::None)>(
+      "grouped");
+  conv_case<sq(1, 10, 10, 24, 48, 1, 1, 0, 1, 6, 8, 0), epi(true, A::None)>(
+      "grouped");
+  // Depthwise: multiplier 1 with channel tails, stride 2, 5x5, 7x7 (every
+  // pixel near a border), dilation, slices, and multipliers 2, 3 and 16.
+  conv_case<sq(1, 10, 9, 35, 35, 3, 1, 1, 1, 35), epi(true, A::Relu6)>(
+      "depthwise");
+  conv_case<sq(2, 23, 21, 64, 64, 3, 1, 1, 1, 64), epi(true, A::Relu)>(
+      "depthwise");
+  conv_case<sq(1, 17, 16, 64, 64, 5, 2, 2, 1, 64), epi(true, A::HardSwish)>(
+      "depthwise");
+  conv_case<sq(1, 7, 7, 40, 40, 7, 1, 3, 1, 40), epi(false, A::None)>(
+      "depthwise");
+  conv_case<sq(1, 12, 11, 16, 16, 3, 1, 2, 2, 16), epi(true, A::Relu)>(
+      "depthwise");
+  conv_case<sq(1, 13, 12, 48, 48, 3, 2, 1, 1, 48, 16, 8),
+            res(true, A::None, 48 + 8)>("depthwise", true);
+  conv_case<sq(1, 9, 9, 12, 24, 3, 1, 1, 1, 12), epi(true, A::Relu)>(
+      "multiplier");
+  conv_case<sq(1, 9, 8, 5, 15, 3, 1, 1, 1, 5), epi(true, A::Relu)>(
+      "multiplier");
+  conv_case<sq(1, 8, 9, 3, 48, 3, 2, 1, 1, 3), epi(true, A::Relu)>(
+      "multiplier");
+}
+
+void linear_cases() {
+  linear_case<Linear{1, 2048, 1000}, epi(true, Act::None)>();
+  linear_case<Linear{5, 33, 17}, res(true, Act::Relu, 17)>();
+  linear_case<Linear{16, 64, 64}, epi(false, Act::Sigmoid)>();
+  linear_case<Linear{3, 1280, 100}, epi(true, Act::HardSwish)>();
+}
+
+void pool_cases() {
+  // ResNet's stem pool, ceil_mode (ShuffleNet), dilation, slices, batch.
+  max_pool_case<pool2d(1, 15, 15, 20, 3, 2, 1, false)>();
+  max_pool_case<pool2d(2, 14, 13, 24, 3, 2, 0, true)>();
+  max_pool_case<pool2d(1, 11, 12, 17, 3, 2, 1, true, false, 2)>();
+  max_pool_case<pool2d(1, 9, 9, 33, 2, 2, 0, false, false, 1, 5, 3)>();
+  // Average: DenseNet's 2x2, Inception's 3x3 s1 p1 with and without the
+  // padding, and ceil_mode windows that start in the left padding and end
+  // past the right one (the divisor counts only the padded input).
+  avg_pool_case<pool2d(1, 8, 9, 20, 2, 2, 0, false)>();
+  avg_pool_case<pool2d(1, 7, 7, 21, 3, 1, 1, false, false)>();
+  avg_pool_case<pool2d(2, 7, 7, 21, 3, 1, 1, false, true, 1, 3, 1)>();
+  avg_pool_case<pool2d(1, 6, 6, 18, 3, 2, 1, true, false)>();
+  avg_pool_case<pool2d(1, 6, 6, 18, 3, 2, 1, true, true)>();
+  avg_pool_case<pool2d(1, 4, 5, 16, 3, 3, 1, true, false)>();
+  avg_pool_case<pool2d(1, 10, 10, 16, 4, 3, 2, true, false)>();
+  // Adaptive: global, non-divisible, and larger than the input.
+  adaptive_case<AdaptivePool2d{1, 7, 7, 2048, 1, 1, 2048, 2048}>();
+  adaptive_case<AdaptivePool2d{2, 10, 10, 19, 3, 3, 19, 19}>();
+  adaptive_case<AdaptivePool2d{1, 5, 7, 16, 2, 4, 20, 18}>();
+  adaptive_case<AdaptivePool2d{1, 3, 2, 8, 5, 4, 8, 8}>();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--negative")) {
+      negative = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: %s [--negative]\n"
+                   "Checks kiln's CPU kernels against a double-precision "
+                   "reference.\n  --negative  corrupt one output element "
+                   "per case; every case must then fail\n",
+                   argv[0]);
+      return 2;
+    }
+  }
+  conv_cases();
+  linear_cases();
+  pool_cases();
+  if (!negative) // it checks no kernel output
+    thread_pool_case();
+  std::printf("kiln-kernel-test: %d cases, %d failed\n", cases, failures);
+  return failures ? 1 : 0;
+}
