@@ -1,10 +1,12 @@
 # lit configuration of kiln's test suite.
 #
 # Substitutions:
-#   kiln, kiln-opt     the tools of this build
+#   kiln, kiln-opt     the tools of this build (also kiln-inspect and
+#                      kiln-kernel-test, the runtime's test drivers)
 #   FileCheck, not     from LLVM 19
 #   %models            the models/ directory of the source tree
-#   %python            the Python 3 that runs the helper scripts (stdlib only)
+#   %python            the Python 3 that runs the helper scripts (stdlib + numpy)
+#   %tools             the tools/ directory (seeded_weights.py, compare_npy.py)
 import os
 
 import lit.formats
@@ -22,7 +24,10 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 # `not` and `count` at the start of a RUN line come from PATH.
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.use_default_substitutions()
-llvm_config.add_tool_substitutions(["kiln", "kiln-opt"], [config.kiln_tools_dir])
+llvm_config.add_tool_substitutions(
+    ["kiln", "kiln-opt", "kiln-inspect", "kiln-kernel-test"], [config.kiln_tools_dir])
 
 config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "models")))
-config.substitutions.append(("%python", config.python_executable))
+# Before LLVM's own %python (the interpreter running lit), which lacks numpy.
+config.substitutions.insert(0, ("%python", config.python_executable))
+config.substitutions.append(("%tools", os.path.join(config.kiln_src_root, "tools")))

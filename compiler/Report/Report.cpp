@@ -62,19 +62,10 @@ std::string withCommas(int64_t value) {
   return value < 0 ? "-" + out : out;
 }
 
-func::FuncOp findModel(ModuleOp module) {
-  func::FuncOp model;
-  module.walk([&](func::FuncOp func) {
-    if (func->hasAttr(KilnDialect::getModelAttrName()))
-      model = func;
-  });
-  return model;
-}
-
 } // namespace
 
 std::optional<Summary> kiln::report::summarize(ModuleOp module) {
-  func::FuncOp func = findModel(module);
+  func::FuncOp func = findModelFunc(module);
   if (!func || func.getNumArguments() != 1) {
     module.emitError("no kiln model function (a func.func with a '")
         << KilnDialect::getModelAttrName() << "' attribute and one argument)";
@@ -227,7 +218,7 @@ void kiln::report::printCsv(const Summary &summary, llvm::raw_ostream &os) {
 }
 
 void kiln::report::printDot(ModuleOp module, llvm::raw_ostream &os) {
-  func::FuncOp func = findModel(module);
+  func::FuncOp func = findModelFunc(module);
   os << "digraph \"" << (func ? func.getName() : "model") << "\" {\n"
      << "  node [shape=box, fontname=\"monospace\"];\n";
   if (!func) {

@@ -1107,6 +1107,8 @@ OwningOpRef<ModuleOp> Importer::importModel(const Node &root) {
     }
     shape.push_back(d.integer);
   }
+  if (!options.inputShape.empty())
+    shape.assign(options.inputShape.begin(), options.inputShape.end());
   if (options.batch > 0)
     shape[0] = options.batch;
   int64_t numel = 1;

@@ -11,11 +11,16 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <vector>
+
 namespace kiln {
 
 struct ImportOptions {
   /// Replaces the batch dimension of the model input when positive.
   int64_t batch = 0;
+  /// Replaces the whole input shape when not empty (then |batch| applies
+  /// to it).
+  std::vector<int64_t> inputShape;
 };
 
 /// Imports the model spec at |path| into a module holding one `func.func`

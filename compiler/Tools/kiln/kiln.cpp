@@ -1,21 +1,36 @@
 //===- kiln.cpp - the kiln driver ------------------------------------------===//
 //
-// This file implements the `kiln` command: `kiln compile`, `kiln report` and
-// `kiln run` (DESIGN.md §1.1). Diagnostics go through MLIR's source manager
-// handler, so every error names file:line:col and quotes the YAML line.
+// This file implements the `kiln` command (DESIGN.md §1.1):
+//   kiln compile  MODEL.yaml -o EXE      YAML → IR → C++ → executable
+//   kiln report   MODEL.yaml             torchsummaryX-style report
+//   kiln run      MODEL.yaml --input x   the reference interpreter
+// Diagnostics about the model go through MLIR's source manager handler, so
+// they name file:line:col and quote the YAML; other errors are one line.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Frontend/Yaml/ImportModel.h"
+#include "compiler/Interpreter/Interpreter.h"
+#include "compiler/Pipelines/Toolchain.h"
 #include "compiler/Report/Report.h"
+#include "compiler/Target/Cpu/CpuEmitter.h"
+#include "compiler/Weights/ParamSpecs.h"
+#include "dialects/Kiln/IR/KilnDialect.h"
+#include "kiln/tensor_io.h"
+#include "kiln/weights.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+
+#include <chrono>
 
 using namespace llvm;
 
@@ -25,27 +40,69 @@ cl::SubCommand compileCmd("compile", "Compile a model into an executable");
 cl::SubCommand reportCmd("report",
                          "Print each layer's shapes, parameters and "
                          "Mult-Adds (torchsummaryX conventions)");
+cl::SubCommand runCmd("run", "Run a model with the reference interpreter");
 
 cl::OptionCategory category("kiln options");
 
 cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL.yaml"),
                                cl::Required, cl::sub(compileCmd),
-                               cl::sub(reportCmd), cl::cat(category));
+                               cl::sub(reportCmd), cl::sub(runCmd),
+                               cl::cat(category));
 cl::opt<int64_t> batch("batch",
                        cl::desc("Batch size (replaces the model input's "
                                 "first dimension)"),
                        cl::init(0), cl::sub(compileCmd), cl::sub(reportCmd),
-                       cl::cat(category));
+                       cl::sub(runCmd), cl::cat(category));
+cl::list<int64_t> inputShape(
+    "input-shape",
+    cl::desc("The model input's whole shape, e.g. 1,3,64,64 (replaces the "
+             "YAML's)"),
+    cl::CommaSeparated, cl::sub(compileCmd), cl::sub(reportCmd),
+    cl::sub(runCmd), cl::cat(category));
+
+// Weights, for compile and run.
+cl::opt<std::string> weightsPath(
+    "weights",
+    cl::desc("Weights (safetensors, PyTorch state_dict names); default: "
+             "seeded"),
+    cl::value_desc("W.safetensors"), cl::sub(compileCmd), cl::sub(runCmd),
+    cl::cat(category));
+cl::opt<bool> strict("strict",
+                     cl::desc("Weights must match the model exactly (default)"),
+                     cl::sub(compileCmd), cl::sub(runCmd), cl::cat(category));
+cl::opt<bool> noStrict("no-strict",
+                       cl::desc("Load the weights that match by name and "
+                                "shape, seed the rest"),
+                       cl::sub(compileCmd), cl::sub(runCmd), cl::cat(category));
 
 // kiln compile
-enum class Emit { Mlir };
-cl::opt<Emit> emit("emit", cl::desc("Stop after a stage and print it"),
-                   cl::values(clEnumValN(Emit::Mlir, "mlir",
-                                         "the IR imported from the YAML")),
-                   cl::sub(compileCmd), cl::cat(category));
+enum class Emit { Exe, Mlir, Source };
+cl::opt<Emit> emit(
+    "emit", cl::desc("Stop after a stage and print it"), cl::init(Emit::Exe),
+    cl::values(clEnumValN(Emit::Mlir, "mlir", "the IR imported from the YAML"),
+               clEnumValN(Emit::Source, "source", "the generated C++")),
+    cl::sub(compileCmd), cl::cat(category));
 cl::opt<std::string> outputPath("o", cl::desc("Output file"),
-                                cl::value_desc("path"), cl::init("-"),
-                                cl::sub(compileCmd), cl::cat(category));
+                                cl::value_desc("path"), cl::sub(compileCmd),
+                                cl::cat(category));
+enum class Target { Cpu, Cuda, All };
+cl::opt<Target> target(
+    "target", cl::desc("Code to generate"), cl::init(Target::Cpu),
+    cl::values(clEnumValN(Target::Cpu, "cpu", "the host CPU"),
+               clEnumValN(Target::Cuda, "cuda", "NVIDIA GPUs"),
+               clEnumValN(Target::All, "all", "CPU and CUDA in one executable")),
+    cl::sub(compileCmd), cl::cat(category));
+cl::opt<std::string> cpu("cpu",
+                         cl::desc("CPU the code is for (-march=; default: "
+                                  "this machine's)"),
+                         cl::init("native"), cl::sub(compileCmd),
+                         cl::cat(category));
+cl::opt<std::string> keepTemps("keep-temps",
+                               cl::desc("Keep the generated files in DIR"),
+                               cl::value_desc("DIR"), cl::sub(compileCmd),
+                               cl::cat(category));
+cl::opt<bool> verbose("v", cl::desc("Print the commands that are run"),
+                      cl::sub(compileCmd), cl::cat(category));
 
 // kiln report
 enum class Format { Table, Json, Csv, Dot };
@@ -57,35 +114,153 @@ cl::opt<Format> format(
                clEnumValN(Format::Dot, "dot", "Graphviz dataflow graph")),
     cl::sub(reportCmd), cl::cat(category));
 
+// kiln run
+cl::opt<std::string> runInput("input", cl::desc("float32 .npy input"),
+                              cl::value_desc("x.npy"), cl::sub(runCmd),
+                              cl::cat(category));
+cl::opt<std::string> runOutput("output", cl::desc("Write the output here"),
+                               cl::value_desc("y.npy"), cl::sub(runCmd),
+                               cl::cat(category));
+
+int fail(const Twine &message) {
+  errs() << "kiln: error: " << message << "\n";
+  return 1;
+}
+
 /// Imports the model named on the command line; null after an error.
 mlir::OwningOpRef<mlir::ModuleOp> importModel(mlir::MLIRContext &context,
                                               SourceMgr &sourceMgr) {
   if (batch < 0) {
-    errs() << "kiln: error: --batch must be positive, got " << batch << "\n";
+    fail("--batch must be positive, got " + Twine(batch));
     return nullptr;
   }
   kiln::ImportOptions options;
   options.batch = batch;
+  for (int64_t d : inputShape) {
+    if (d < 1) {
+      fail("--input-shape dimensions must be positive");
+      return nullptr;
+    }
+    options.inputShape.push_back(d);
+  }
   return kiln::importModelFile(modelPath, context, sourceMgr, options);
 }
 
-int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
-  if (!emit.getNumOccurrences()) {
-    errs() << "kiln: error: code generation is not part of this build yet; "
-              "use --emit=mlir\n";
-    return 1;
+/// Loads --weights into |weights| under the --strict / --no-strict rules.
+bool loadWeights(kiln::rt::WeightSet &weights) {
+  if (weightsPath.empty())
+    return true;
+  if (strict && noStrict) {
+    fail("give --strict or --no-strict, not both");
+    return false;
   }
+  std::vector<uint8_t> bytes;
+  std::string error;
+  if (!kiln::rt::readFile(weightsPath, bytes, error)) {
+    fail(error);
+    return false;
+  }
+  auto file =
+      kiln::rt::SafeTensors::parse(bytes.data(), bytes.size(), weightsPath, error);
+  if (!file) {
+    fail(error);
+    return false;
+  }
+  kiln::rt::LoadReport report;
+  if (!weights.load(*file, !noStrict, report, error)) {
+    fail(weightsPath + ": " + error);
+    return false;
+  }
+  if (noStrict) {
+    errs() << "kiln: loaded " << report.loaded << " of " << weights.size()
+           << " tensors from " << weightsPath << "\n";
+    for (const std::string &n : report.missing)
+      errs() << "  missing (seeded): " << n << "\n";
+    for (const std::string &n : report.unexpected)
+      errs() << "  unexpected (ignored): " << n << "\n";
+    for (const std::string &n : report.mismatched)
+      errs() << "  shape mismatch (seeded): " << n << "\n";
+  }
+  return true;
+}
+
+int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
+  if (target != Target::Cpu)
+    return fail("this kiln builds the CPU target only (--target cpu)");
   auto module = importModel(context, sourceMgr);
   if (!module)
     return 1;
-  std::string error;
-  auto output = mlir::openOutputFile(outputPath, &error);
-  if (!output) {
-    errs() << "kiln: error: " << error << "\n";
-    return 1;
+  if (emit == Emit::Mlir) {
+    std::string error;
+    auto output = mlir::openOutputFile(outputPath.empty() ? std::string("-") : outputPath.getValue(), &error);
+    if (!output)
+      return fail(error);
+    module->print(output->os());
+    output->keep();
+    return 0;
   }
-  module->print(output->os());
-  output->keep();
+
+  mlir::func::FuncOp func = kiln::findModelFunc(*module);
+  kiln::CpuEmitOptions emitOptions;
+  emitOptions.embeddedWeights = !weightsPath.empty();
+  kiln::CpuSource source;
+  if (failed(kiln::emitCpuSource(func, emitOptions, source)))
+    return 1;
+  if (emit == Emit::Source) {
+    std::string error;
+    auto output = mlir::openOutputFile(outputPath.empty() ? std::string("-") : outputPath.getValue(), &error);
+    if (!output)
+      return fail(error);
+    for (const std::string &unit : source.units)
+      output->os() << unit;
+    output->keep();
+    return 0;
+  }
+  if (outputPath.empty())
+    return fail("kiln compile needs -o EXE (or --emit=mlir|source)");
+
+  kiln::BuildOptions build;
+  build.output = outputPath;
+  build.cpu = cpu;
+  build.verbose = verbose;
+  build.workDir = keepTemps;
+  if (build.workDir.empty()) {
+    if (failed(kiln::makeTempDir(build.workDir)))
+      return 1;
+  } else if (std::error_code ec = sys::fs::create_directories(build.workDir)) {
+    return fail("cannot create '" + build.workDir + "': " + ec.message());
+  }
+  auto cleanup = make_scope_exit([&] {
+    if (keepTemps.empty())
+      sys::fs::remove_directories(build.workDir);
+  });
+
+  if (!weightsPath.empty()) {
+    // Check the weights now and embed the complete set the model runs with.
+    kiln::ModelParams params;
+    if (!kiln::collectParams(func, params))
+      return 1;
+    kiln::rt::WeightSet weights(params.specs.data(), int(params.specs.size()));
+    if (!loadWeights(weights))
+      return 1;
+    SmallString<256> blob(build.workDir);
+    sys::path::append(blob, "weights.safetensors");
+    std::string error;
+    if (!weights.dump(blob.str().str(), error))
+      return fail(error);
+    build.weightsBlob = blob.str().str();
+  } else {
+    errs() << "kiln: warning: no --weights: the executable will run with "
+              "seeded weights unless given --weights\n";
+  }
+  auto start = std::chrono::steady_clock::now();
+  if (failed(kiln::buildExecutable(source, build)))
+    return 1;
+  if (verbose)
+    errs() << "kiln: " << source.kernels << " kernels, arena "
+           << source.arenaBytes << " bytes, built in "
+           << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+           << " s\n";
   return 0;
 }
 
@@ -117,6 +292,56 @@ int runReport(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   return 0;
 }
 
+int runInterpreter(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
+  if (runInput.empty())
+    return fail("kiln run needs --input x.npy");
+  auto module = importModel(context, sourceMgr);
+  if (!module)
+    return 1;
+  mlir::func::FuncOp func = kiln::findModelFunc(*module);
+  kiln::ModelParams params;
+  if (!kiln::collectParams(func, params))
+    return 1;
+  kiln::rt::WeightSet weights(params.specs.data(), int(params.specs.size()));
+  if (weightsPath.empty())
+    errs() << "kiln: warning: no --weights: running with seeded weights\n";
+  else if (!loadWeights(weights))
+    return 1;
+
+  kiln::rt::NpyArray input;
+  std::string error;
+  if (!kiln::rt::readNpy(runInput, input, error))
+    return fail(error);
+  auto expected =
+      cast<mlir::RankedTensorType>(func.getArgument(0).getType()).getShape();
+  if (ArrayRef<int64_t>(input.shape) != expected) {
+    std::string got, want;
+    raw_string_ostream g(got), w(want);
+    interleaveComma(input.shape, g);
+    interleaveComma(expected, w);
+    return fail(runInput + ": shape [" + got + "] does not match the model "
+                "input [" + want + "]");
+  }
+  std::vector<float> output;
+  if (failed(kiln::interpret(func, weights.pointers(), input.data, output)))
+    return 1;
+  auto shape =
+      cast<mlir::RankedTensorType>(func.getFunctionType().getResult(0)).getShape();
+  if (!runOutput.empty()) {
+    if (!kiln::rt::writeNpy(runOutput, std::vector<int64_t>(shape.begin(), shape.end()),
+                            output.data(), error))
+      return fail(error);
+    return 0;
+  }
+  outs() << "output [";
+  interleaveComma(shape, outs());
+  outs() << "]:";
+  for (size_t i = 0; i < output.size() && i < 10; ++i)
+    outs() << " " << output[i];
+  outs() << (output.size() > 10 ? " ...\n" : "\n");
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -125,8 +350,9 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "kiln: ahead-of-time compiler for convolutional networks\n\n"
-      "  kiln compile MODEL.yaml --emit=mlir\n"
-      "  kiln report  MODEL.yaml [--batch N] [--format table|json|csv|dot]\n");
+      "  kiln compile MODEL.yaml -o EXE [--weights W.safetensors]\n"
+      "  kiln report  MODEL.yaml [--batch N] [--format table|json|csv|dot]\n"
+      "  kiln run     MODEL.yaml --input x.npy [--output y.npy] [--weights W]\n");
 
   mlir::MLIRContext context;
   SourceMgr sourceMgr;
@@ -136,7 +362,7 @@ int main(int argc, char **argv) {
     return runCompile(context, sourceMgr);
   if (reportCmd)
     return runReport(context, sourceMgr);
-  errs() << "kiln: error: expected a command: compile or report (see "
-            "kiln --help)\n";
-  return 1;
+  if (runCmd)
+    return runInterpreter(context, sourceMgr);
+  return fail("expected a command: compile, report or run (see kiln --help)");
 }

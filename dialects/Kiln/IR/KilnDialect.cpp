@@ -7,7 +7,9 @@
 
 #include "dialects/Kiln/IR/KilnDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -73,4 +75,13 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
   }
   return op->emitError() << "unknown kiln attribute '" << attr.getName()
                          << "'";
+}
+
+func::FuncOp kiln::findModelFunc(ModuleOp module) {
+  func::FuncOp model;
+  module.walk([&](func::FuncOp func) {
+    if (func->hasAttr(KilnDialect::getModelAttrName()))
+      model = func;
+  });
+  return model;
 }

@@ -25,4 +25,17 @@
 #define GET_OP_CLASSES
 #include "dialects/Kiln/IR/KilnOps.h.inc"
 
+namespace mlir {
+class ModuleOp;
+namespace func {
+class FuncOp;
+} // namespace func
+} // namespace mlir
+
+namespace kiln {
+/// The function of |module| that carries the model (the one with the
+/// `kiln.model` attribute), or null.
+mlir::func::FuncOp findModelFunc(mlir::ModuleOp module);
+} // namespace kiln
+
 #endif // KILN_DIALECTS_KILN_IR_KILNDIALECT_H

@@ -1,0 +1,202 @@
+//===- Toolchain.cpp - compiling and linking generated code ---------------===//
+//
+// This file implements buildExecutable: it writes each translation unit,
+// compiles them in parallel, assembles the weights blob with .incbin, and
+// links everything with libkiln_runtime.a (statically, with libstdc++) into
+// a temporary file that is renamed to the output once complete.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Pipelines/Toolchain.h"
+
+#include "compiler/Pipelines/ToolchainConfig.h"
+
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace kiln;
+using llvm::StringRef;
+
+namespace {
+
+/// The C++ compiler: $CXX, else the one kiln was built with, else c++.
+std::string findCompiler() {
+  if (const char *cxx = std::getenv("CXX"); cxx && *cxx)
+    return cxx;
+  if (llvm::sys::fs::can_execute(KILN_CXX_COMPILER))
+    return KILN_CXX_COMPILER;
+  if (auto path = llvm::sys::findProgramByName("c++"))
+    return *path;
+  return "c++";
+}
+
+std::string quote(StringRef arg) {
+  if (arg.find_first_of(" \t\"'$\\") == StringRef::npos && !arg.empty())
+    return arg.str();
+  std::string s = "'";
+  for (char c : arg)
+    s += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return s + "'";
+}
+
+std::string commandLine(const std::vector<std::string> &args) {
+  std::string s;
+  for (const std::string &a : args)
+    s += (s.empty() ? "" : " ") + quote(a);
+  return s;
+}
+
+LogicalResult writeFile(StringRef path, StringRef text) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (!ec) {
+    os << text;
+    os.close();
+    ec = os.error();
+  }
+  if (ec) {
+    llvm::errs() << "kiln: error: cannot write '" << path << "': "
+                 << ec.message() << "\n";
+    return failure();
+  }
+  return success();
+}
+
+/// A started compiler process and what to say if it fails.
+struct Job {
+  std::vector<std::string> args;
+  std::string log;
+  llvm::sys::ProcessInfo process;
+};
+
+LogicalResult start(Job &job, bool verbose) {
+  if (verbose)
+    llvm::errs() << commandLine(job.args) << "\n";
+  std::vector<StringRef> argv(job.args.begin(), job.args.end());
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(job.log),
+                                          StringRef(job.log)};
+  std::string error;
+  job.process = llvm::sys::ExecuteNoWait(job.args[0], argv, std::nullopt,
+                                         redirects, 0, &error);
+  if (job.process.Pid == llvm::sys::ProcessInfo::InvalidPid) {
+    llvm::errs() << "kiln: error: cannot run '" << job.args[0] << "': " << error
+                 << "\n";
+    return failure();
+  }
+  return success();
+}
+
+LogicalResult finish(Job &job) {
+  std::string error;
+  llvm::sys::ProcessInfo done = llvm::sys::Wait(job.process, std::nullopt, &error);
+  if (done.ReturnCode == 0)
+    return success();
+  llvm::errs() << "kiln: error: the C++ compiler failed (exit " << done.ReturnCode
+               << ")";
+  if (auto log = llvm::MemoryBuffer::getFile(job.log)) {
+    StringRef text = (*log)->getBuffer();
+    llvm::errs() << ":\n" << text.take_back(8000);
+  }
+  llvm::errs() << "\nrepro: " << commandLine(job.args) << "\n";
+  return failure();
+}
+
+/// The runtime library |name| next to the kiln executable (bin/../lib),
+/// else in the build tree kiln comes from.
+std::string runtimeLibrary(StringRef name) {
+  std::string exe = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  llvm::SmallString<256> lib(llvm::sys::path::parent_path(
+      llvm::sys::path::parent_path(exe)));
+  llvm::sys::path::append(lib, "lib", name);
+  if (llvm::sys::fs::exists(lib))
+    return lib.str().str();
+  return (StringRef(KILN_RUNTIME_LIBRARY_DIR) + "/" + name).str();
+}
+
+} // namespace
+
+LogicalResult kiln::makeTempDir(std::string &dir) {
+  llvm::SmallString<128> path;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("kiln", path)) {
+    llvm::errs() << "kiln: error: cannot create a temporary directory: "
+                 << ec.message() << "\n";
+    return failure();
+  }
+  dir = path.str().str();
+  return success();
+}
+
+LogicalResult kiln::buildExecutable(const CpuSource &source,
+                                    const BuildOptions &options) {
+  const std::string &dir = options.workDir;
+  auto file = [&](StringRef name) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, name);
+    return path.str().str();
+  };
+
+  std::string cxx = findCompiler();
+  std::vector<Job> jobs;
+  std::vector<std::string> objects;
+  for (size_t i = 0; i < source.units.size(); ++i) {
+    std::string cpp = file("model" + std::to_string(i) + ".cpp");
+    if (failed(writeFile(cpp, source.units[i])))
+      return failure();
+    objects.push_back(file("model" + std::to_string(i) + ".o"));
+    jobs.push_back({{cxx, "-std=c++20", "-O3", "-march=" + options.cpu,
+                     "-fno-math-errno", "-DNDEBUG", "-I", KILN_RUNTIME_INCLUDE_DIR,
+                     "-c", cpp, "-o", objects.back()},
+                    file("model" + std::to_string(i) + ".log"),
+                    {}});
+  }
+  if (!options.weightsBlob.empty()) {
+    // The weights become a read-only section of the executable.
+    std::string asmFile = file("weights.S");
+    std::string text =
+        "  .section .rodata\n  .balign 64\n"
+        "  .globl kiln_embedded_weights_begin\nkiln_embedded_weights_begin:\n"
+        "  .incbin \"" + options.weightsBlob + "\"\n"
+        "  .globl kiln_embedded_weights_end\nkiln_embedded_weights_end:\n"
+        "  .section .note.GNU-stack,\"\",@progbits\n";
+    if (failed(writeFile(asmFile, text)))
+      return failure();
+    objects.push_back(file("weights.o"));
+    jobs.push_back({{cxx, "-c", asmFile, "-o", objects.back()},
+                    file("weights.log"),
+                    {}});
+  }
+  // Compile everything at once; the machine's cores share the work.
+  bool ok = true;
+  for (Job &job : jobs)
+    ok &= succeeded(start(job, options.verbose));
+  for (Job &job : jobs)
+    if (job.process.Pid != llvm::sys::ProcessInfo::InvalidPid)
+      ok &= succeeded(finish(job));
+  if (!ok)
+    return failure();
+
+  // Link into a temporary name next to the output, then rename.
+  std::string partial = options.output + ".partial";
+  Job link{{cxx, "-o", partial}, file("link.log"), {}};
+  link.args.insert(link.args.end(), objects.begin(), objects.end());
+  link.args.insert(link.args.end(), {runtimeLibrary("libkiln_main.a"),
+                                     runtimeLibrary("libkiln_runtime.a"), "-pthread",
+                                     "-static-libstdc++", "-static-libgcc"});
+  if (failed(start(link, options.verbose)) || failed(finish(link))) {
+    llvm::sys::fs::remove(partial);
+    return failure();
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(partial, options.output)) {
+    llvm::sys::fs::remove(partial);
+    llvm::errs() << "kiln: error: cannot write '" << options.output
+                 << "': " << ec.message() << "\n";
+    return failure();
+  }
+  return success();
+}

@@ -1,0 +1,99 @@
+//===- LoopNest.cpp - strided loop nests for elementwise code -------------===//
+//
+// This file implements LoopNest::simplify and LoopNest::print.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Target/Common/LoopNest.h"
+
+using namespace kiln;
+
+llvm::SmallVector<int64_t, 6> kiln::rowMajorStrides(llvm::ArrayRef<int64_t> shape) {
+  llvm::SmallVector<int64_t, 6> strides(shape.size(), 1);
+  for (int i = int(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+int64_t LoopNest::trips() const {
+  int64_t n = 1;
+  for (int64_t e : extents)
+    n *= e;
+  return n;
+}
+
+void LoopNest::simplify() {
+  auto operands = [&]() {
+    llvm::SmallVector<StridedOperand *, 4> all = {&out};
+    for (StridedOperand &in : ins)
+      all.push_back(&in);
+    return all;
+  };
+  // Drop loops of one iteration.
+  for (int i = int(extents.size()) - 1; i >= 0 && extents.size() > 1; --i) {
+    if (extents[i] != 1)
+      continue;
+    extents.erase(extents.begin() + i);
+    for (StridedOperand *op : operands())
+      op->strides.erase(op->strides.begin() + i);
+  }
+  // Merge loop i into loop i+1 when every operand steps through both as one.
+  for (int i = int(extents.size()) - 2; i >= 0; --i) {
+    bool mergeable = true;
+    for (StridedOperand *op : operands())
+      mergeable &= op->strides[i] == op->strides[i + 1] * extents[i + 1];
+    if (!mergeable)
+      continue;
+    extents[i + 1] *= extents[i];
+    extents.erase(extents.begin() + i);
+    for (StridedOperand *op : operands())
+      op->strides.erase(op->strides.begin() + i);
+  }
+}
+
+namespace {
+
+/// "base + i0 * s0 + i1 * s1 ..." without zero terms.
+std::string index(const StridedOperand &op) {
+  std::string s = op.base + "[";
+  bool first = true;
+  for (size_t i = 0; i < op.strides.size(); ++i) {
+    if (op.strides[i] == 0)
+      continue;
+    if (!first)
+      s += " + ";
+    first = false;
+    s += "i" + std::to_string(i);
+    if (op.strides[i] != 1)
+      s += " * " + std::to_string(op.strides[i]);
+  }
+  return s + (first ? "0]" : "]");
+}
+
+} // namespace
+
+void LoopNest::print(llvm::raw_ostream &os, int indent) const {
+  std::string pad(indent, ' ');
+  // Split the outermost loop across threads when there is enough work.
+  bool parallel = trips() >= (1 << 15) && extents.size() >= 1 && extents[0] >= 2;
+  size_t depth = 0;
+  if (parallel) {
+    os << pad << "pool.parallel_for(" << extents[0]
+       << ", [&](int64_t i0) {\n";
+    depth = 1;
+  }
+  for (size_t i = depth; i < extents.size(); ++i) {
+    if (i + 1 == extents.size())
+      os << pad << std::string(2 * i, ' ') << "#pragma GCC ivdep\n";
+    os << pad << std::string(2 * i, ' ') << "for (int64_t i" << i
+       << " = 0; i" << i << " < " << extents[i] << "; ++i" << i << ") {\n";
+  }
+  std::string inner = pad + std::string(2 * extents.size(), ' ');
+  for (size_t k = 0; k < ins.size(); ++k)
+    os << inner << "const float in" << k << " = " << index(ins[k]) << ";\n";
+  os << inner << index(out) << (accumulate ? " += " : " = ") << expr << ";\n";
+  for (size_t i = extents.size(); i-- > depth;)
+    os << pad << std::string(2 * i, ' ') << "}\n";
+  if (parallel)
+    os << pad << "});\n";
+}

@@ -1,0 +1,44 @@
+//===- CpuEmitter.h - kiln IR to C++ for the CPU ---------------*- C++ -*-===//
+//
+// Declares the CPU code generator: it turns a model function into C++
+// source that defines `kiln::rt::kModel` (runtime/include/kiln/runtime.h):
+// the state_dict specs, a prepare step that packs weights for the kernels,
+// and a run function of kernel calls and loop nests with constant shapes on
+// one activation arena.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_TARGET_CPU_CPUEMITTER_H
+#define KILN_COMPILER_TARGET_CPU_CPUEMITTER_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Support/LogicalResult.h"
+
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct CpuSource {
+  /// Translation units; compiled separately (and in parallel).
+  std::vector<std::string> units;
+  /// Statistics for -v and the report.
+  size_t arenaBytes = 0;
+  int kernels = 0;
+};
+
+struct CpuEmitOptions {
+  /// Whether the executable embeds a safetensors blob (symbols
+  /// kiln_embedded_weights_begin/_end).
+  bool embeddedWeights = false;
+};
+
+/// Generates C++ for |func|. Emits an error at the offending op and returns
+/// failure for IR the CPU target cannot handle.
+mlir::LogicalResult emitCpuSource(mlir::func::FuncOp func,
+                                  const CpuEmitOptions &options,
+                                  CpuSource &source);
+
+} // namespace kiln
+
+#endif // KILN_COMPILER_TARGET_CPU_CPUEMITTER_H

@@ -1,0 +1,350 @@
+//===- main.cpp - main() of kiln-generated executables --------------------===//
+//
+// This file implements the command line of every executable kiln builds
+// (DESIGN.md §1.1): load weights (embedded, --weights, or seeded), prepare
+// them, run the model on an .npy input or an image, write the output, print
+// the top-k classes, or benchmark. Every error is one line on stderr and a
+// non-zero exit; no partial output file is left behind.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/image.h"
+#include "kiln/runtime.h"
+#include "kiln/tensor_io.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+using namespace kiln::rt;
+
+namespace {
+
+const char *program = "model";
+
+[[noreturn]] void fail(const std::string &message) {
+  std::fprintf(stderr, "%s: error: %s\n", program, message.c_str());
+  std::exit(1);
+}
+
+std::string shapeString(const int64_t *shape, int rank) {
+  std::string s = "[";
+  for (int i = 0; i < rank; ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+int64_t product(const int64_t *shape, int rank) {
+  int64_t n = 1;
+  for (int i = 0; i < rank; ++i)
+    n *= shape[i];
+  return n;
+}
+
+struct Options {
+  std::string input, image, output, weights, dumpWeights, device = "auto";
+  bool strict = true;
+  int topk = 5, threads = 0;
+  long bench = 0;
+};
+
+void printHelp() {
+  const ModelInfo &m = kModel;
+  std::printf(
+      "%s: %s, compiled by kiln\n"
+      "input %s, output %s\n\n"
+      "usage: %s [--input x.npy | --image picture.jpg] [--output y.npy]\n"
+      "          [--weights W.safetensors [--no-strict]] [--topk K]\n"
+      "          [--bench N] [--threads N] [--device cpu|cuda|auto]\n"
+      "          [--dump-weights W.safetensors]\n\n"
+      "  --input FILE         float32 .npy input of the model's shape\n"
+      "  --image FILE         JPEG/PNG/PPM picture, ImageNet preprocessing\n"
+      "                       (resize 256, center crop, normalize); prints\n"
+      "                       the top-k classes\n"
+      "  --output FILE        write the output as a float32 .npy file\n"
+      "  --weights FILE       safetensors state_dict to run with (default:\n"
+      "                       the weights given at compile time, else seeded)\n"
+      "  --strict             weights must match the model exactly (default)\n"
+      "  --no-strict          load what matches by name and shape; seed the rest\n"
+      "  --topk K             classes to print for --image (default 5)\n"
+      "  --bench N            time N runs after warm-up: median, p10, p90,\n"
+      "                       images per second\n"
+      "  --threads N          CPU threads (default: all)\n"
+      "  --device D           cpu, cuda or auto (default auto)\n"
+      "  --dump-weights FILE  write the weights in use as safetensors\n",
+      program, m.name, shapeString(m.input_shape, m.input_rank).c_str(),
+      shapeString(m.output_shape, m.output_rank).c_str(), program);
+}
+
+long parseInt(const char *flag, const char *text, long min) {
+  char *end = nullptr;
+  errno = 0;
+  long v = std::strtol(text, &end, 10);
+  if (errno || !*text || *end || v < min)
+    fail(std::string(flag) + " expects an integer >= " + std::to_string(min) +
+         ", got '" + text + "'");
+  return v;
+}
+
+Options parseOptions(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    // Accept both "--flag value" and "--flag=value".
+    std::string value;
+    bool inlineValue = false;
+    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      inlineValue = true;
+    }
+    auto next = [&]() -> std::string {
+      if (inlineValue)
+        return value;
+      if (i + 1 >= argc)
+        fail(arg + " needs a value (see --help)");
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      printHelp();
+      std::exit(0);
+    } else if (arg == "--input") {
+      o.input = next();
+    } else if (arg == "--image") {
+      o.image = next();
+    } else if (arg == "--output") {
+      o.output = next();
+    } else if (arg == "--weights") {
+      o.weights = next();
+    } else if (arg == "--dump-weights") {
+      o.dumpWeights = next();
+    } else if (arg == "--strict") {
+      o.strict = true;
+    } else if (arg == "--no-strict") {
+      o.strict = false;
+    } else if (arg == "--topk") {
+      o.topk = int(parseInt("--topk", next().c_str(), 1));
+    } else if (arg == "--bench") {
+      o.bench = parseInt("--bench", next().c_str(), 1);
+    } else if (arg == "--threads") {
+      o.threads = int(parseInt("--threads", next().c_str(), 1));
+    } else if (arg == "--device") {
+      o.device = next();
+      if (o.device != "cpu" && o.device != "cuda" && o.device != "auto")
+        fail("--device must be cpu, cuda or auto, got '" + o.device + "'");
+    } else {
+      fail("unknown argument '" + arg + "' (see --help)");
+    }
+  }
+  if (!o.input.empty() && !o.image.empty())
+    fail("give --input or --image, not both");
+  if (o.input.empty() && o.image.empty() && !o.bench && o.dumpWeights.empty())
+    fail("nothing to do: give --input, --image, --bench or --dump-weights "
+         "(see --help)");
+  if (!o.output.empty() && o.input.empty() && o.image.empty())
+    fail("--output needs --input or --image");
+  return o;
+}
+
+/// Loads the weights the model runs with, saying where they come from.
+WeightSet loadWeights(const Options &o) {
+  const ModelInfo &m = kModel;
+  WeightSet weights(m.params, m.num_params);
+  std::vector<uint8_t> bytes;
+  const uint8_t *data = nullptr;
+  size_t size = 0;
+  std::string source, error;
+  if (!o.weights.empty()) {
+    if (!readFile(o.weights, bytes, error))
+      fail(error);
+    data = bytes.data();
+    size = bytes.size();
+    source = o.weights;
+  } else if (m.embedded_weights) {
+    data = m.embedded_weights;
+    size = m.embedded_weights_size;
+    source = "embedded weights";
+  } else {
+    std::fprintf(stderr,
+                 "%s: warning: no weights given; running with seeded weights "
+                 "(PyTorch's default initialization)\n",
+                 program);
+    return weights;
+  }
+  auto file = SafeTensors::parse(data, size, source, error);
+  if (!file)
+    fail(error);
+  LoadReport report;
+  if (!weights.load(*file, o.strict, report, error))
+    fail(source + ": " + error);
+  if (!o.strict) {
+    std::fprintf(stderr, "%s: loaded %d of %d tensors from %s\n", program,
+                 report.loaded, m.num_params, source.c_str());
+    auto list = [](const char *what, const std::vector<std::string> &names) {
+      for (const std::string &n : names)
+        std::fprintf(stderr, "  %s: %s\n", what, n.c_str());
+    };
+    list("missing (seeded)", report.missing);
+    list("unexpected (ignored)", report.unexpected);
+    list("shape mismatch (seeded)", report.mismatched);
+  }
+  return weights;
+}
+
+/// The input tensor from --input or --image (zeros when benchmarking only).
+std::vector<float> loadInput(const Options &o) {
+  const ModelInfo &m = kModel;
+  int64_t numel = product(m.input_shape, m.input_rank);
+  std::string error;
+  if (!o.input.empty()) {
+    NpyArray array;
+    if (!readNpy(o.input, array, error))
+      fail(error);
+    if (int(array.shape.size()) != m.input_rank ||
+        !std::equal(array.shape.begin(), array.shape.end(), m.input_shape))
+      fail(o.input + ": shape " +
+           shapeString(array.shape.data(), int(array.shape.size())) +
+           " does not match the model input " +
+           shapeString(m.input_shape, m.input_rank));
+    return std::move(array.data);
+  }
+  if (!o.image.empty()) {
+    if (m.input_rank != 4 || m.input_shape[0] != 1 || m.input_shape[1] != 3 ||
+        m.input_shape[2] != m.input_shape[3])
+      fail("--image needs a model with a 1x3xSxS input; this one takes " +
+           shapeString(m.input_shape, m.input_rank) + " (use --input)");
+    ImageTransform transform;
+    transform.crop = int(m.input_shape[2]);
+    // torchvision's ratio: resize 256 for a 224 crop.
+    transform.resize = int(std::lround(transform.crop * 256.0 / 224.0));
+    std::vector<float> chw;
+    if (!loadImage(o.image, transform, chw, error))
+      fail(error);
+    return chw;
+  }
+  return std::vector<float>(size_t(numel), 0.0f);
+}
+
+/// Memory for the activations and prepared weights: 64-byte aligned.
+struct AlignedBuffer {
+  explicit AlignedBuffer(size_t bytes)
+      : ptr(static_cast<char *>(std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64))) {
+    if (!ptr)
+      fail("out of memory (" + std::to_string(bytes) + " bytes)");
+  }
+  ~AlignedBuffer() { std::free(ptr); }
+  char *ptr;
+};
+
+double milliseconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+void printTopK(const std::vector<float> &logits, int k, bool imagenet) {
+  // Softmax over the classes for readable confidences.
+  float top = *std::max_element(logits.begin(), logits.end());
+  std::vector<double> p(logits.size());
+  double sum = 0;
+  for (size_t i = 0; i < logits.size(); ++i)
+    sum += p[i] = std::exp(double(logits[i]) - top);
+  std::vector<int> order(logits.size());
+  std::iota(order.begin(), order.end(), 0);
+  k = std::min<int>(k, int(order.size()));
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int a, int b) { return logits[a] > logits[b]; });
+  std::printf("top-%d:\n", k);
+  for (int i = 0; i < k; ++i) {
+    int c = order[i];
+    std::printf("  %d. %6.2f%%  %s (%d)\n", i + 1, 100.0 * p[c] / sum,
+                imagenet && logits.size() == 1000 ? kImageNetLabels[c]
+                                                  : "class",
+                c);
+  }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc > 0 && argv[0]) {
+    program = std::strrchr(argv[0], '/') ? std::strrchr(argv[0], '/') + 1 : argv[0];
+  }
+  Options o = parseOptions(argc, argv);
+  const ModelInfo &m = kModel;
+
+  if (o.device == "cuda")
+    fail("this executable has no CUDA code (compile with --target cuda or all)");
+  if (o.device == "auto" && (o.bench || !o.image.empty()))
+    std::fprintf(stderr, "%s: running on the CPU\n", program);
+
+  ThreadPool pool(o.threads);
+  WeightSet weights = loadWeights(o);
+  std::string error;
+  if (!o.dumpWeights.empty() && !weights.dump(o.dumpWeights, error))
+    fail(error);
+  if (o.input.empty() && o.image.empty() && !o.bench)
+    return 0;
+
+  std::vector<float> input = loadInput(o);
+  AlignedBuffer prepared(m.prepared_floats * sizeof(float));
+  std::vector<const float *> params = weights.pointers();
+  m.prepare(params.data(), reinterpret_cast<float *>(prepared.ptr), pool);
+  AlignedBuffer arena(m.arena_bytes);
+  std::vector<float> output(size_t(product(m.output_shape, m.output_rank)));
+
+  auto forward = [&] {
+    m.run(reinterpret_cast<const float *>(prepared.ptr), input.data(),
+          output.data(), arena.ptr, pool);
+  };
+
+  if (o.bench) {
+    long warmup = std::max(3L, o.bench / 10);
+    for (long i = 0; i < warmup; ++i)
+      forward();
+    std::vector<double> times;
+    for (long i = 0; i < o.bench; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      forward();
+      times.push_back(milliseconds(std::chrono::steady_clock::now() - start));
+    }
+    std::sort(times.begin(), times.end());
+    auto at = [&](double q) {
+      return times[std::min(times.size() - 1, size_t(q * double(times.size())))];
+    };
+    double median = at(0.5);
+    std::printf("%s: batch %lld, %d threads, %ld runs: median %.3f ms, p10 "
+                "%.3f ms, p90 %.3f ms, %.1f images/s\n",
+                m.name, (long long)m.input_shape[0], pool.size(), o.bench,
+                median, at(0.1), at(0.9),
+                double(m.input_shape[0]) * 1000.0 / median);
+    if (o.input.empty() && o.image.empty())
+      return 0;
+  }
+
+  auto start = std::chrono::steady_clock::now();
+  forward();
+  double ms = milliseconds(std::chrono::steady_clock::now() - start);
+
+  if (!o.output.empty() &&
+      !writeNpy(o.output, std::vector<int64_t>(m.output_shape,
+                                               m.output_shape + m.output_rank),
+                output.data(), error))
+    fail(error);
+  if (!o.image.empty()) {
+    printTopK(output, o.topk, m.imagenet_classes);
+    std::printf("time: %.2f ms (%d threads)\n", ms, pool.size());
+  } else if (o.output.empty()) {
+    std::printf("output %s:", shapeString(m.output_shape, m.output_rank).c_str());
+    for (size_t i = 0; i < output.size() && i < 10; ++i)
+      std::printf(" %g", double(output[i]));
+    std::printf(output.size() > 10 ? " ...\n" : "\n");
+  }
+  return 0;
+}

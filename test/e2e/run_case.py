@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Runs one end-to-end case of test/e2e/golden/ (a lit test helper).
+
+    run_case.py CASE --compiler PATH/kiln --work DIR
+
+1. regenerates the case's weights with tools/seeded_weights.py (from the committed manifest;
+   the weights themselves are not committed),
+2. compiles models/<model>.yaml at the case's input shape for the CPU,
+3. runs the executable and the reference interpreter (`kiln run`) on the committed input,
+4. checks both against PyTorch's output (relative L2 <= 1e-5) and against each other.
+Prints one line per check; exits 1 on the first failure.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TOOLS = os.path.join(ROOT, "tools")
+
+
+def run(cmd):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        print("FAILED:", " ".join(cmd))
+        print(r.stdout)
+        sys.exit(1)
+    return r.stdout
+
+
+def compare(actual, expected, label):
+    out = run([sys.executable, os.path.join(TOOLS, "compare_npy.py"), actual, expected,
+               "--rel-l2", "1e-5"])
+    rel = [l for l in out.splitlines() if l.startswith("rel_l2")]
+    print(f"{label}: {rel[0] if rel else out.strip()}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case")
+    ap.add_argument("--compiler", required=True)
+    ap.add_argument("--work", required=True)
+    a = ap.parse_args()
+    golden = os.path.join(HERE, "golden", a.case)
+    case = json.load(open(os.path.join(golden, "case.json")))
+    os.makedirs(a.work, exist_ok=True)
+    w = lambda name: os.path.join(a.work, name)
+    shape = ",".join(map(str, case["input_shape"]))
+    model = os.path.join(ROOT, "models", case["model"] + ".yaml")
+
+    run([sys.executable, os.path.join(TOOLS, "seeded_weights.py"),
+         os.path.join(golden, "manifest.json"), "-o", w("weights.safetensors"),
+         "--seed", str(case["seed"]), "--dtype", case["weights_dtype"]])
+    run([a.compiler, "compile", model, "--input-shape", shape, "-o", w("model.exe")])
+    run([w("model.exe"), "--weights", w("weights.safetensors"),
+         "--input", os.path.join(golden, "input.npy"), "--output", w("compiled.npy")])
+    run([a.compiler, "run", model, "--input-shape", shape, "--weights", w("weights.safetensors"),
+         "--input", os.path.join(golden, "input.npy"), "--output", w("interpreted.npy")])
+    expected = os.path.join(golden, "output.npy")
+    compare(w("compiled.npy"), expected, "compiled vs PyTorch")
+    compare(w("interpreted.npy"), expected, "interpreter vs PyTorch")
+    compare(w("compiled.npy"), w("interpreted.npy"), "compiled vs interpreter")
+
+
+if __name__ == "__main__":
+    main()
