@@ -26,8 +26,13 @@ namespace {
 
 /// The C++ compiler: $CXX, else the one kiln was built with, else c++.
 std::string findCompiler() {
-  if (const char *cxx = std::getenv("CXX"); cxx && *cxx)
+  if (const char *cxx = std::getenv("CXX"); cxx && *cxx) {
+    // A bare name ("g++") is looked up in PATH, as make does.
+    if (!StringRef(cxx).contains('/'))
+      if (auto path = llvm::sys::findProgramByName(cxx))
+        return *path;
     return cxx;
+  }
   if (llvm::sys::fs::can_execute(KILN_CXX_COMPILER))
     return KILN_CXX_COMPILER;
   if (auto path = llvm::sys::findProgramByName("c++"))

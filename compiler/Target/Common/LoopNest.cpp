@@ -6,6 +6,8 @@
 
 #include "compiler/Target/Common/LoopNest.h"
 
+#include <algorithm>
+
 using namespace kiln;
 
 llvm::SmallVector<int64_t, 6> kiln::rowMajorStrides(llvm::ArrayRef<int64_t> shape) {
@@ -74,26 +76,29 @@ std::string index(const StridedOperand &op) {
 
 void LoopNest::print(llvm::raw_ostream &os, int indent) const {
   std::string pad(indent, ' ');
-  // Split the outermost loop across threads when there is enough work.
-  bool parallel = trips() >= (1 << 15) && extents.size() >= 1 && extents[0] >= 2;
-  size_t depth = 0;
-  if (parallel) {
-    os << pad << "pool.parallel_for(" << extents[0]
-       << ", [&](int64_t i0) {\n";
-    depth = 1;
-  }
-  for (size_t i = depth; i < extents.size(); ++i) {
+  // Split the outermost loop into a few ranges run as pool tasks when
+  // there is enough work (a task per iteration would cost more than it
+  // does).
+  int64_t tasks = trips() >= (1 << 15) ? std::min<int64_t>(extents[0], 16) : 1;
+  if (tasks > 1)
+    os << pad << "pool.parallel_for(" << tasks << ", [&](int64_t task) {\n";
+  for (size_t i = 0; i < extents.size(); ++i) {
     if (i + 1 == extents.size())
       os << pad << std::string(2 * i, ' ') << "#pragma GCC ivdep\n";
-    os << pad << std::string(2 * i, ' ') << "for (int64_t i" << i
-       << " = 0; i" << i << " < " << extents[i] << "; ++i" << i << ") {\n";
+    std::string begin = "0", end = std::to_string(extents[i]);
+    if (i == 0 && tasks > 1) {
+      begin = "task * " + end + " / " + std::to_string(tasks);
+      end = "(task + 1) * " + end + " / " + std::to_string(tasks);
+    }
+    os << pad << std::string(2 * i, ' ') << "for (int64_t i" << i << " = "
+       << begin << "; i" << i << " < " << end << "; ++i" << i << ") {\n";
   }
   std::string inner = pad + std::string(2 * extents.size(), ' ');
   for (size_t k = 0; k < ins.size(); ++k)
     os << inner << "const float in" << k << " = " << index(ins[k]) << ";\n";
   os << inner << index(out) << (accumulate ? " += " : " = ") << expr << ";\n";
-  for (size_t i = extents.size(); i-- > depth;)
+  for (size_t i = extents.size(); i-- > 0;)
     os << pad << std::string(2 * i, ' ') << "}\n";
-  if (parallel)
+  if (tasks > 1)
     os << pad << "});\n";
 }

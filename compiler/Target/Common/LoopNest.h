@@ -42,9 +42,9 @@ struct LoopNest {
   /// Drops unit loops and merges adjacent loops that every operand walks
   /// contiguously, so that copies become single long loops.
   void simplify();
-  /// Prints the nest as C++ at |indent|. Large nests run their outer loop
-  /// as pool.parallel_for tasks (each output element is written by one
-  /// task, so results do not depend on the thread count).
+  /// Prints the nest as C++ at |indent|. Large nests split their outer loop
+  /// into ranges run as pool.parallel_for tasks (each output element is
+  /// written by one task, so results do not depend on the thread count).
   void print(llvm::raw_ostream &os, int indent) const;
 };
 
