@@ -59,6 +59,24 @@ Tensor makeTensor(Value result) {
 
 double hardSigmoid(double x) { return std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0; }
 
+double activate(Activation act, double x) {
+  switch (act) {
+  case Activation::none:
+    return x;
+  case Activation::relu:
+    return std::max(x, 0.0);
+  case Activation::relu6:
+    return std::min(std::max(x, 0.0), 6.0);
+  case Activation::sigmoid:
+    return 1.0 / (1.0 + std::exp(-x));
+  case Activation::hard_sigmoid:
+    return hardSigmoid(x);
+  case Activation::hard_swish:
+    return x * hardSigmoid(x);
+  }
+  return x;
+}
+
 class Interpreter {
 public:
   Interpreter(const ModelParams &params, const std::vector<const float *> &data)
@@ -78,6 +96,9 @@ private:
   Tensor conv2d(Conv2dOp op);
   Tensor batchNorm(BatchNormOp op);
   Tensor linear(LinearOp op);
+  Tensor seGate(SqueezeExciteGateOp op);
+  Tensor foldWeight(FoldBatchNormWeightOp op);
+  Tensor foldBias(FoldBatchNormBiasOp op);
   template <typename Fn>
   Tensor unary(Operation *op, Fn fn);
   template <typename Fn>
@@ -103,6 +124,8 @@ Tensor Interpreter::conv2d(Conv2dOp op) {
   int64_t cg = c / g, og = o / g;
   auto s = op.getStride(), p = op.getPadding(), d = op.getDilation();
   const Tensor *b = op.getBias() ? &get(op.getBias()) : nullptr;
+  const Tensor *residual = op.getResidual() ? &get(op.getResidual()) : nullptr;
+  const Tensor *scale = op.getScale() ? &get(op.getScale()) : nullptr;
   for (int64_t ni = 0; ni < n; ++ni)
     for (int64_t oc = 0; oc < o; ++oc) {
       int64_t group = oc / og;
@@ -118,11 +141,16 @@ Tensor Interpreter::conv2d(Conv2dOp op) {
                 int64_t ix = ox * s[1] - p[1] + kx * d[1];
                 if (ix < 0 || ix >= wi)
                   continue;
-                acc += x.data[((ni * c + group * cg + ic) * h + iy) * wi + ix] *
-                       w.data[((oc * cg + ic) * kh + ky) * kw + kx];
+                double xv = x.data[((ni * c + group * cg + ic) * h + iy) * wi + ix];
+                if (scale)
+                  xv *= scale->data[ni * c + group * cg + ic];
+                acc += xv * w.data[((oc * cg + ic) * kh + ky) * kw + kx];
               }
             }
-          y.data[((ni * o + oc) * ho + oy) * wo + ox] = acc;
+          int64_t at = ((ni * o + oc) * ho + oy) * wo + ox;
+          if (residual)
+            acc += residual->data[at];
+          y.data[at] = activate(op.getActivation(), acc);
         }
     }
   return y;
@@ -145,8 +173,25 @@ Tensor Interpreter::batchNorm(BatchNormOp op) {
 }
 
 Tensor Interpreter::linear(LinearOp op) {
-  const Tensor &x = get(op.getInput()), &w = get(op.getWeight());
+  const Tensor &w = get(op.getWeight());
   const Tensor *b = op.getBias() ? &get(op.getBias()) : nullptr;
+  const Tensor *residual = op.getResidual() ? &get(op.getResidual()) : nullptr;
+  // With pool, the input is first averaged over H and W.
+  Tensor pooled;
+  const Tensor *xp = &get(op.getInput());
+  if (op.getPool()) {
+    const Tensor &x4 = *xp;
+    int64_t hw = x4.dim(2) * x4.dim(3);
+    pooled.shape = {x4.dim(0), x4.dim(1)};
+    pooled.data.assign(size_t(x4.dim(0) * x4.dim(1)), 0.0);
+    for (size_t i = 0; i < pooled.data.size(); ++i) {
+      for (int64_t k = 0; k < hw; ++k)
+        pooled.data[i] += x4.data[int64_t(i) * hw + k];
+      pooled.data[i] /= double(hw);
+    }
+    xp = &pooled;
+  }
+  const Tensor &x = *xp;
   Tensor y = makeTensor(op.getResult());
   int64_t in = w.dim(1), out = w.dim(0), rows = numel(x.shape) / in;
   for (int64_t r = 0; r < rows; ++r)
@@ -154,9 +199,65 @@ Tensor Interpreter::linear(LinearOp op) {
       double acc = b ? b->data[j] : 0.0;
       for (int64_t k = 0; k < in; ++k)
         acc += x.data[r * in + k] * w.data[j * in + k];
-      y.data[r * out + j] = acc;
+      if (residual)
+        acc += residual->data[r * out + j];
+      y.data[r * out + j] = activate(op.getActivation(), acc);
     }
   return y;
+}
+
+Tensor Interpreter::seGate(SqueezeExciteGateOp op) {
+  const Tensor &x = get(op.getInput());
+  const Tensor &w1 = get(op.getReduceWeight()), &b1 = get(op.getReduceBias());
+  const Tensor &w2 = get(op.getExpandWeight()), &b2 = get(op.getExpandBias());
+  Tensor y = makeTensor(op.getResult());
+  int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3), r = w1.dim(0);
+  for (int64_t ni = 0; ni < n; ++ni) {
+    std::vector<double> pooled(c, 0.0), hidden(r, 0.0);
+    for (int64_t ci = 0; ci < c; ++ci) {
+      for (int64_t k = 0; k < hw; ++k)
+        pooled[ci] += x.data[(ni * c + ci) * hw + k];
+      pooled[ci] /= double(hw);
+    }
+    for (int64_t j = 0; j < r; ++j) {
+      double acc = b1.data[j];
+      for (int64_t ci = 0; ci < c; ++ci)
+        acc += w1.data[j * c + ci] * pooled[ci];
+      hidden[j] = activate(op.getActivation(), acc);
+    }
+    for (int64_t ci = 0; ci < c; ++ci) {
+      double acc = b2.data[ci];
+      for (int64_t j = 0; j < r; ++j)
+        acc += w2.data[ci * r + j] * hidden[j];
+      y.data[ni * c + ci] = activate(op.getGate(), acc);
+    }
+  }
+  return y;
+}
+
+Tensor Interpreter::foldWeight(FoldBatchNormWeightOp op) {
+  Tensor w = get(op.getWeight());
+  const Tensor &gamma = get(op.getGamma()), &var = get(op.getVar());
+  double eps = op.getEpsilon().convertToDouble();
+  int64_t inner = numel(w.shape) / w.dim(0);
+  for (int64_t i = 0; i < int64_t(w.data.size()); ++i) {
+    int64_t row = i / inner;
+    w.data[i] *= gamma.data[row] / std::sqrt(var.data[row] + eps);
+  }
+  return w;
+}
+
+Tensor Interpreter::foldBias(FoldBatchNormBiasOp op) {
+  const Tensor &gamma = get(op.getGamma()), &beta = get(op.getBeta()),
+               &mean = get(op.getMean()), &var = get(op.getVar());
+  const Tensor *bias = op.getBias() ? &get(op.getBias()) : nullptr;
+  double eps = op.getEpsilon().convertToDouble();
+  Tensor b = makeTensor(op.getResult());
+  for (size_t i = 0; i < b.data.size(); ++i)
+    b.data[i] = ((bias ? bias->data[i] : 0.0) - mean.data[i]) * gamma.data[i] /
+                    std::sqrt(var.data[i] + eps) +
+                beta.data[i];
+  return b;
 }
 
 template <typename Fn>
@@ -385,7 +486,10 @@ LogicalResult Interpreter::eval(Operation *op) {
       .Case([&](HardSwishOp) {
         return set(unary(op, [](double x) { return x * hardSigmoid(x); }));
       })
-      .Case<IdentityOp, DropoutOp>(
+      .Case([&](SqueezeExciteGateOp g) { return set(seGate(g)); })
+      .Case([&](FoldBatchNormWeightOp f) { return set(foldWeight(f)); })
+      .Case([&](FoldBatchNormBiasOp f) { return set(foldBias(f)); })
+      .Case<IdentityOp, DropoutOp, ConvertLayoutOp>(
           [&](Operation *) { return set(get(op->getOperand(0))); })
       .Case([&](AddOp) {
         return set(broadcast(op, [](double a, double b) { return a + b; }));

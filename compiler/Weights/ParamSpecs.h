@@ -31,7 +31,9 @@ struct ModelParams {
   llvm::DenseMap<mlir::Operation *, int> index;
 };
 
-/// Collects the params of |func|, or emits an error (a param of rank above 4
+/// Collects the params of |func| as imported (before graph passes, whose
+/// weight transforms would hide the layer that uses a param), or emits an
+/// error (a param of rank above 4
 /// or a name given twice with different shapes) and returns false.
 bool collectParams(mlir::func::FuncOp func, ModelParams &params);
 

@@ -168,9 +168,13 @@ Operation *buildConv2d(OpBuildContext &c) {
     return nullptr;
   auto stride = c.getPair("stride"), padding = c.getPair("padding"),
        dilation = c.getPair("dilation");
+  int32_t hasBias = c.getBool("bias");
   return c.create<Conv2dOp>(
-      operands, {c.array("stride", stride), c.array("padding", padding),
-                 c.array("dilation", dilation), c.i64("groups", groups)});
+      operands,
+      {c.array("stride", stride), c.array("padding", padding),
+       c.array("dilation", dilation), c.i64("groups", groups),
+       c.attr("operandSegmentSizes",
+              c.builder.getDenseI32ArrayAttr({1, 1, hasBias, 0, 0}))});
 }
 
 Operation *buildBatchNorm(OpBuildContext &c) {
@@ -214,7 +218,10 @@ Operation *buildLinear(OpBuildContext &c) {
     operands.push_back(c.param("bias", {out}));
   if (llvm::is_contained(operands, nullptr))
     return nullptr;
-  return c.create<LinearOp>(operands);
+  int32_t hasBias = c.getBool("bias");
+  return c.create<LinearOp>(
+      operands, {c.attr("operandSegmentSizes",
+                        c.builder.getDenseI32ArrayAttr({1, 1, hasBias, 0}))});
 }
 
 template <typename OpT>

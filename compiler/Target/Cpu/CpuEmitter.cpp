@@ -1,36 +1,37 @@
-//===- CpuEmitter.cpp - kiln IR to C++ for the CPU ------------------------===//
+//===- CpuEmitter.cpp - planned kiln IR to C++ for the CPU ----------------===//
 //
-// This file implements the CPU code generator. It walks the model function
-// once, in program order, and for each op either
-//   * calls a kernel of runtime/include/kiln/cpu (convolution, linear,
-//     pooling) with its shapes as compile-time constants,
-//   * prints a loop nest (elementwise ops, batch norm, copies), or
-//   * creates a view without code (identity, dropout, transpose, slices and
-//     splits, reshapes of contiguous data).
+// This file implements the CPU code generator. It reads planned IR (after
+// --kiln-choose-layout and --kiln-plan-memory) and prints, for each op in
+// program order:
+//   * a kernel call of runtime/include/kiln/cpu with the shapes as
+//     compile-time constants (convolution and linear layers with their fused
+//     epilogues, pooling, the squeeze-and-excitation gate),
+//   * a loop nest from the shared generator (elementwise ops, unfused batch
+//     norm, layout conversions, copying concats, channel shuffle), or
+//   * nothing: views (identity, dropout, transpose, slices, splits, chunks,
+//     reshapes of contiguous data) and in-place concats only change how
+//     later code addresses memory.
 //
-// Activations live in one arena. A value's storage is a buffer of the arena
-// plus an offset and one stride per logical (PyTorch) dimension, so views
-// are free and layouts are explicit: 4-D results of kernels are NHWC
-// (channels innermost); kernels that need NHWC, and code that needs the
-// PyTorch order, get a converted copy when their input is not already laid
-// out that way. Buffers get arena offsets from their live ranges (first-fit
-// over program order) once all code is generated.
+// A value's storage is a base pointer (the arena, the model's input or
+// output, or prepared weights), an offset and one stride per logical
+// (PyTorch) dimension; the plan says where each buffer starts and the layout
+// attributes how it is ordered. Weight-only values (params, batch-norm
+// folding) become the prepare step: evaluated once, then packed.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Target/Cpu/CpuEmitter.h"
 
+#include "compiler/Graph/Transforms/Passes.h"
 #include "compiler/Target/Common/LoopNest.h"
 #include "compiler/Weights/ParamSpecs.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
 
 #include "llvm/ADT/DenseMap.h"
-#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
-#include <algorithm>
 #include <map>
 #include <numeric>
 
@@ -41,23 +42,18 @@ namespace {
 
 using Dims = SmallVector<int64_t, 6>;
 
-/// Where a value lives: a buffer (an arena buffer, or the model's input or
-/// output) plus an offset and a stride per logical dimension, in floats.
+/// Where a value lives: a base pointer expression, an offset in floats and
+/// a stride (in floats) per logical dimension.
 struct Storage {
-  /// Buffers that are not in the arena: the model's input and output, and
-  /// the prepared weights (|external| is then the pointer expression).
-  static constexpr int kInput = -1, kOutput = -2, kExternal = -3;
-  int buffer = kInput;
+  std::string base;
   int64_t offset = 0;
   Dims shape, strides;
-  std::string external;
 };
 
-struct Buffer {
-  int64_t floats;
-  int first, last;
-  int64_t offset = 0;
-};
+Dims shapeOf(Value v) {
+  auto s = cast<RankedTensorType>(v.getType()).getShape();
+  return Dims(s.begin(), s.end());
+}
 
 /// NHWC strides of a logical [N, C, H, W] shape.
 Dims nhwcStrides(ArrayRef<int64_t> s) {
@@ -71,8 +67,8 @@ int64_t numel(ArrayRef<int64_t> shape) {
   return n;
 }
 
-/// Whether |s| walks its elements in the order given by |strides| (dims of
-/// extent 1 are ignored: their stride never matters).
+/// Whether |s| has |strides| on every dimension that has more than one
+/// element (the others' strides never matter).
 bool hasStrides(const Storage &s, ArrayRef<int64_t> strides) {
   for (size_t i = 0; i < s.shape.size(); ++i)
     if (s.shape[i] != 1 && s.strides[i] != strides[i])
@@ -80,17 +76,14 @@ bool hasStrides(const Storage &s, ArrayRef<int64_t> strides) {
   return true;
 }
 
-/// If |s| is NHWC with channels contiguous and pixels |P| floats apart
-/// (P >= C: a channel slice of a wider buffer), returns P.
+/// If |s| is NHWC with channels contiguous and pixels P >= C floats apart (a
+/// channel slice of a wider buffer when P > C), returns P.
 std::optional<int64_t> nhwcPixelStride(const Storage &s) {
   if (s.shape.size() != 4)
     return std::nullopt;
   int64_t c = s.shape[1], h = s.shape[2], w = s.shape[3];
   int64_t p = w > 1 ? s.strides[3] : h > 1 ? s.strides[2] / w : c;
-  if (p < c)
-    return std::nullopt;
-  Dims expected = {h * w * p, 1, w * p, p};
-  if (!hasStrides(s, expected))
+  if (p < c || !hasStrides(s, {h * w * p, 1, w * p, p}))
     return std::nullopt;
   return p;
 }
@@ -100,14 +93,22 @@ std::string floatLiteral(double v) {
   return llvm::formatv("{0}f", llvm::format("%a", double(float(v)))).str();
 }
 
-const char *actName(Operation *op) {
-  return llvm::TypeSwitch<Operation *, const char *>(op)
-      .Case([](ReluOp) { return "Relu"; })
-      .Case([](Relu6Op) { return "Relu6"; })
-      .Case([](SigmoidOp) { return "Sigmoid"; })
-      .Case([](HardSigmoidOp) { return "HardSigmoid"; })
-      .Case([](HardSwishOp) { return "HardSwish"; })
-      .Default([](Operation *) { return nullptr; });
+const char *cpuAct(Activation a) {
+  switch (a) {
+  case Activation::none:
+    return "None";
+  case Activation::relu:
+    return "Relu";
+  case Activation::relu6:
+    return "Relu6";
+  case Activation::sigmoid:
+    return "Sigmoid";
+  case Activation::hard_sigmoid:
+    return "HardSigmoid";
+  case Activation::hard_swish:
+    return "HardSwish";
+  }
+  return "None";
 }
 
 /// The scalar C expression of a unary op applied to |x| (the CPU table).
@@ -125,140 +126,104 @@ std::string unaryExpr(Operation *op, StringRef x) {
 
 class CpuEmitter {
 public:
-  explicit CpuEmitter(func::FuncOp func) : func(func) {}
+  CpuEmitter(func::FuncOp func, const ModelParams &params)
+      : func(func), params(params) {}
   LogicalResult emit(const CpuEmitOptions &options, CpuSource &source);
 
 private:
   func::FuncOp func;
-  ModelParams params;
+  const ModelParams &params;
   llvm::DenseMap<Value, Storage> storage;
-  /// Converted copies, so a value is converted once.
-  llvm::DenseMap<Value, Storage> nhwcCopies, rowMajorCopies;
-  std::vector<Buffer> buffers;
-  /// Generated code of the run function, one entry per step, with "@B<n>@"
-  /// standing for the base pointer of buffer n.
-  std::vector<std::string> steps;
+  /// Inputs of in-place concats: the concat and the input's channel offset.
+  llvm::DenseMap<Value, std::pair<ConcatOp, int64_t>> concatSlot;
+  /// The run function's body.
+  std::string run;
   /// Kernel shape constants, deduplicated by their text.
   std::map<std::string, std::string> constantNames;
   std::vector<std::string> constants;
   /// Prepared weights: size expression and code per item.
   std::vector<std::pair<std::string, std::string>> prepared;
+  /// Code of the prepare step before the packing: weight transforms.
+  std::string transforms;
+  /// C++ expressions of weight values (raw, PyTorch layout).
+  llvm::DenseMap<Value, std::string> weightExprs;
   int kernels = 0;
-  int64_t arenaBytes = 0;
 
   //===--------------------------------------------------------------------===//
   // Storage
   //===--------------------------------------------------------------------===//
 
-  int currentStep() const { return int(steps.size()); }
+  static std::string ptr(const Storage &s) {
+    return s.offset ? "(" + s.base + " + " + std::to_string(s.offset) + ")"
+                    : s.base;
+  }
 
-  Storage newBuffer(ArrayRef<int64_t> shape, bool nhwc) {
+  Storage arenaAt(int64_t bytes, ArrayRef<int64_t> shape, bool nhwc) {
     Storage s;
-    s.buffer = int(buffers.size());
+    s.base = "A";
+    s.offset = bytes / 4;
     s.shape.assign(shape.begin(), shape.end());
     s.strides = nhwc ? nhwcStrides(shape) : rowMajorStrides(shape);
-    buffers.push_back({numel(shape), currentStep(), currentStep()});
     return s;
   }
 
-  /// A fresh buffer in the layout kernels produce: NHWC for 4-D tensors.
-  Storage newResult(Value v) {
-    ArrayRef<int64_t> shape = cast<RankedTensorType>(v.getType()).getShape();
-    return newBuffer(shape, shape.size() == 4);
+  /// The storage of |op|'s result as the plan placed it.
+  FailureOr<Storage> resultStorage(Operation *op) {
+    Value result = op->getResult(0);
+    Dims shape = shapeOf(result);
+    bool nhwc = false;
+    if (auto layout = op->getAttrOfType<LayoutAttr>(KilnDialect::getLayoutAttrName()))
+      nhwc = layout.getValue() == Layout::nhwc;
+    if (auto convert = dyn_cast<ConvertLayoutOp>(op))
+      nhwc = convert.getLayout() == Layout::nhwc;
+    // An input of an in-place concat is a channel slice of its buffer.
+    if (auto it = concatSlot.find(result); it != concatSlot.end()) {
+      auto [concat, channel] = it->second;
+      auto offset = concat->getAttrOfType<IntegerAttr>(KilnDialect::getOffsetAttrName());
+      if (!offset)
+        return op->emitError("the in-place concat has no planned offset");
+      Storage whole = arenaAt(offset.getInt(), shapeOf(concat.getResult()), true);
+      whole.shape = shape;
+      whole.offset += channel;
+      return whole;
+    }
+    if (auto offset = op->getAttrOfType<IntegerAttr>(KilnDialect::getOffsetAttrName()))
+      return arenaAt(offset.getInt(), shape, nhwc);
+    // The plan sends a non-4-D model output straight to the caller.
+    if (result.hasOneUse() && isa<func::ReturnOp>(*result.getUsers().begin()) &&
+        shape.size() != 4) {
+      Storage s;
+      s.base = "output";
+      s.shape = shape;
+      s.strides = rowMajorStrides(shape);
+      return s;
+    }
+    return op->emitError("the CPU target needs planned IR (no kiln.offset on "
+                         "this op; run --kiln-plan-memory)");
   }
 
-  /// The C++ pointer to the first element of |s|.
-  std::string ptr(const Storage &s) const {
-    std::string base = s.buffer == Storage::kInput      ? "input"
-                       : s.buffer == Storage::kOutput   ? "output"
-                       : s.buffer == Storage::kExternal ? s.external
-                                                        : "@B" + std::to_string(s.buffer) + "@";
-    return s.offset ? "(" + base + " + " + std::to_string(s.offset) + ")" : base;
+  std::string scratch(Operation *op) {
+    auto bytes = op->getAttrOfType<IntegerAttr>(KilnDialect::getScratchAttrName());
+    return bytes ? "(A + " + std::to_string(bytes.getInt() / 4) + ")" : "";
   }
 
-  /// Records that the step being built reads or writes |s|.
-  void touch(const Storage &s) {
-    if (s.buffer >= 0)
-      buffers[s.buffer].last = std::max(buffers[s.buffer].last, currentStep());
+  /// The NHWC storage of |v| a kernel reads, and its pixel stride.
+  FailureOr<std::pair<Storage, int64_t>> kernelInput(Operation *op, Value v) {
+    Storage s = storage.lookup(v);
+    auto stride = nhwcPixelStride(s);
+    if (!stride)
+      return op->emitError("operand is not channels-last (choose-layout "
+                           "should have converted it)");
+    return std::make_pair(s, *stride);
   }
 
-  void addStep(std::string code, ArrayRef<const Storage *> touched) {
-    for (const Storage *s : touched)
-      touch(*s);
-    steps.push_back(std::move(code));
-  }
-
-  /// Loop nest computing |expr| of |ins| into |out|; the inputs broadcast
-  /// to the output's logical shape (aligned from the right).
   void emitElementwise(const Storage &out, ArrayRef<Storage> ins,
-                       std::string expr, bool accumulate = false) {
-    size_t rank = out.shape.size();
-    // Loops in decreasing output stride, so the innermost is contiguous.
-    SmallVector<size_t, 6> order(rank);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return out.strides[a] > out.strides[b];
-    });
-    LoopNest nest;
-    nest.expr = std::move(expr);
-    nest.accumulate = accumulate;
-    nest.out.base = ptr(out);
-    for (size_t d : order) {
-      nest.extents.push_back(out.shape[d]);
-      nest.out.strides.push_back(out.strides[d]);
-    }
-    for (const Storage &in : ins) {
-      StridedOperand op;
-      op.base = ptr(in);
-      size_t lead = rank - in.shape.size();
-      for (size_t d : order)
-        op.strides.push_back(d < lead || in.shape[d - lead] == 1
-                                 ? 0
-                                 : in.strides[d - lead]);
-      nest.ins.push_back(std::move(op));
-    }
-    nest.simplify();
-    std::string code;
-    llvm::raw_string_ostream os(code);
-    nest.print(os, 2);
-    SmallVector<const Storage *> touched = {&out};
-    for (const Storage &in : ins)
-      touched.push_back(&in);
-    addStep(std::move(code), touched);
-  }
-
-  /// |v| as a dense NHWC tensor, or as NHWC pixels |P| >= C floats apart
-  /// when |allowPixelStride|; copies when needed.
-  Storage asNHWC(Value v, bool allowPixelStride) {
-    const Storage s = storage.lookup(v);
-    if (auto p = nhwcPixelStride(s); p && (allowPixelStride || *p == s.shape[1]))
-      return s;
-    auto it = nhwcCopies.find(v);
-    if (it != nhwcCopies.end())
-      return it->second;
-    Storage copy = newBuffer(s.shape, /*nhwc=*/true);
-    emitElementwise(copy, {s}, "in0");
-    return nhwcCopies[v] = copy;
-  }
-
-  /// |v| in PyTorch's row-major order; copies when needed.
-  Storage asRowMajor(Value v) {
-    const Storage s = storage.lookup(v);
-    if (hasStrides(s, rowMajorStrides(s.shape)))
-      return s;
-    auto it = rowMajorCopies.find(v);
-    if (it != rowMajorCopies.end())
-      return it->second;
-    Storage copy = newBuffer(s.shape, /*nhwc=*/false);
-    emitElementwise(copy, {s}, "in0");
-    return rowMajorCopies[v] = copy;
-  }
+                       std::string expr, bool accumulate = false);
 
   //===--------------------------------------------------------------------===//
   // Constants and prepared weights
   //===--------------------------------------------------------------------===//
 
-  /// Names a constexpr kernel shape, reusing one with the same text.
   std::string constant(StringRef type, const std::string &init) {
     std::string text = type.str() + init;
     auto it = constantNames.find(text);
@@ -270,31 +235,23 @@ private:
     return constantNames[text] = name;
   }
 
-  /// Adds a prepared item of |size| floats; returns the C++ expression of
-  /// its pointer inside the prepared buffer (valid in prepare and run).
+  /// Adds a prepared item of |size| floats filled by |code| (which names
+  /// the item's pointer "@P"); returns the pointer's C++ expression.
   std::string addPrepared(std::string size, std::string code) {
-    std::string name = "kP" + std::to_string(prepared.size());
+    std::string dst = "(w + kP" + std::to_string(prepared.size()) + ")";
+    size_t pos;
+    while ((pos = code.find("@P")) != std::string::npos)
+      code.replace(pos, 2, dst);
     prepared.push_back({std::move(size), std::move(code)});
-    return "(w + " + name + ")";
-  }
-
-  /// The index of the param that defines |v|, or an error.
-  FailureOr<int> paramIndex(Operation *op, Value v) {
-    auto param = v.getDefiningOp<ParamOp>();
-    if (!param)
-      return op->emitError("the CPU target needs the weights of '")
-             << op->getName() << "' to be model parameters";
-    return params.index.lookup(param);
-  }
-
-  /// Copies param |index| into the prepared buffer.
-  std::string preparedCopy(int index) {
-    int64_t n = params.specs[index].numel();
-    std::string dst = addPrepared(std::to_string(n), "");
-    prepared.back().second = "  std::copy_n(p[" + std::to_string(index) +
-                             "], " + std::to_string(n) + ", " + dst + ");\n";
     return dst;
   }
+
+  FailureOr<std::string> weightData(Operation *user, Value v);
+  /// Packs |weight| for the kernel |kind|<|name|> ("conv2d" or "linear").
+  FailureOr<std::string> packed(Operation *op, Value weight, StringRef kind,
+                                StringRef name);
+  /// Copies a weight vector (a bias) into the prepared weights.
+  FailureOr<std::string> vector(Operation *op, Value v);
 
   //===--------------------------------------------------------------------===//
   // Ops
@@ -303,124 +260,345 @@ private:
   LogicalResult emitOp(Operation *op);
   LogicalResult emitConv(Conv2dOp op);
   LogicalResult emitLinear(LinearOp op);
+  LogicalResult emitSeGate(SqueezeExciteGateOp op);
   LogicalResult emitBatchNorm(BatchNormOp op);
   LogicalResult emitPool(Operation *op);
-  LogicalResult emitAdaptivePool(Value input, Value result, int64_t oh,
+  LogicalResult emitAdaptivePool(Operation *op, Value input, int64_t oh,
                                  int64_t ow);
   LogicalResult emitMean(MeanOp op);
   LogicalResult emitConcat(ConcatOp op);
   LogicalResult emitChannelShuffle(ChannelShuffleOp op);
+  void emitViews(Operation *op);
 
-  /// Views of |in| along |dim|: the given pieces as results.
-  void emitSlices(Operation *op, Value in, int64_t dim, int64_t step);
-
-  std::string print(const CpuEmitOptions &options);
-  int64_t allocate();
+  std::string adaptivePoolCall(const Storage &in, int64_t stride,
+                               StringRef out, int64_t oh, int64_t ow);
+  std::string print(const CpuEmitOptions &options, int64_t arena);
 };
+
+void CpuEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
+                                 std::string expr, bool accumulate) {
+  size_t rank = out.shape.size();
+  // Loops in decreasing output stride, so the innermost is contiguous.
+  SmallVector<size_t, 6> order(rank);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return out.strides[a] > out.strides[b];
+  });
+  LoopNest nest;
+  nest.expr = std::move(expr);
+  nest.accumulate = accumulate;
+  nest.out.base = ptr(out);
+  for (size_t d : order) {
+    nest.extents.push_back(out.shape[d]);
+    nest.out.strides.push_back(out.strides[d]);
+  }
+  for (const Storage &in : ins) {
+    StridedOperand op;
+    op.base = ptr(in);
+    // Inputs broadcast to the output's shape, aligned from the right.
+    size_t lead = rank - in.shape.size();
+    for (size_t d : order)
+      op.strides.push_back(d < lead || in.shape[d - lead] == 1
+                               ? 0
+                               : in.strides[d - lead]);
+    nest.ins.push_back(std::move(op));
+  }
+  nest.simplify();
+  llvm::raw_string_ostream os(run);
+  nest.print(os, 2);
+}
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+FailureOr<std::string> CpuEmitter::weightData(Operation *user, Value v) {
+  if (auto it = weightExprs.find(v); it != weightExprs.end())
+    return it->second;
+  Operation *def = v.getDefiningOp();
+  if (auto param = dyn_cast_or_null<ParamOp>(def))
+    return weightExprs[v] = "p[" + std::to_string(params.index.lookup(param)) + "]";
+  // Batch-norm folding, in double, into a prepare-local vector.
+  std::string name = "t" + std::to_string(weightExprs.size());
+  auto expr = [&](Value operand) { return weightData(user, operand); };
+  if (auto fold = dyn_cast_or_null<FoldBatchNormWeightOp>(def)) {
+    auto w = expr(fold.getWeight()), g = expr(fold.getGamma()),
+         var = expr(fold.getVar());
+    if (failed(w) || failed(g) || failed(var))
+      return failure();
+    Dims shape = shapeOf(v);
+    int64_t rows = shape[0], inner = numel(shape) / rows;
+    transforms += llvm::formatv(
+        "  std::vector<float> {0}({1});\n"
+        "  for (int64_t r = 0; r < {2}; ++r) {{\n"
+        "    double s = double({3}[r]) / std::sqrt(double({4}[r]) + {5});\n"
+        "    for (int64_t i = 0; i < {6}; ++i)\n"
+        "      {0}[r * {6} + i] = float(double({7}[r * {6} + i]) * s);\n"
+        "  }\n",
+        name, numel(shape), rows, *g, *var,
+        llvm::format("%.17g", fold.getEpsilon().convertToDouble()), inner, *w);
+    return weightExprs[v] = name + ".data()";
+  }
+  if (auto fold = dyn_cast_or_null<FoldBatchNormBiasOp>(def)) {
+    auto g = expr(fold.getGamma()), beta = expr(fold.getBeta()),
+         mean = expr(fold.getMean()), var = expr(fold.getVar());
+    if (failed(g) || failed(beta) || failed(mean) || failed(var))
+      return failure();
+    std::string bias = "0.0";
+    if (fold.getBias()) {
+      auto b = expr(fold.getBias());
+      if (failed(b))
+        return failure();
+      bias = "double(" + *b + "[c])";
+    }
+    int64_t c = shapeOf(v)[0];
+    transforms += llvm::formatv(
+        "  std::vector<float> {0}({1});\n"
+        "  for (int64_t c = 0; c < {1}; ++c)\n"
+        "    {0}[c] = float(({2} - double({3}[c])) * double({4}[c]) /\n"
+        "                   std::sqrt(double({5}[c]) + {6}) + double({7}[c]));\n",
+        name, c, bias, *mean, *g, *var,
+        llvm::format("%.17g", fold.getEpsilon().convertToDouble()), *beta);
+    return weightExprs[v] = name + ".data()";
+  }
+  return user->emitError("the CPU target needs this operand to be a weight");
+}
+
+FailureOr<std::string> CpuEmitter::packed(Operation *op, Value weight,
+                                          StringRef kind, StringRef name) {
+  auto data = weightData(op, weight);
+  if (failed(data))
+    return failure();
+  return addPrepared(("kiln::cpu::" + kind + "_packed_size<" + name + ">()").str(),
+                     ("  kiln::cpu::" + kind + "_pack<" + name + ">(" + *data +
+                      ", @P);\n")
+                         .str());
+}
+
+FailureOr<std::string> CpuEmitter::vector(Operation *op, Value v) {
+  auto data = weightData(op, v);
+  if (failed(data))
+    return failure();
+  int64_t n = numel(shapeOf(v));
+  return addPrepared(std::to_string(n), "  std::copy_n(" + *data + ", " +
+                                            std::to_string(n) + ", @P);\n");
+}
 
 //===----------------------------------------------------------------------===//
 // Ops
 //===----------------------------------------------------------------------===//
 
 LogicalResult CpuEmitter::emitConv(Conv2dOp op) {
-  auto w = paramIndex(op, op.getWeight());
-  if (failed(w))
+  auto in = kernelInput(op, op.getInput());
+  auto out = resultStorage(op);
+  if (failed(in) || failed(out))
     return failure();
-  Storage in = asNHWC(op.getInput(), /*allowPixelStride=*/true);
-  Storage out = newResult(op.getResult());
-  ArrayRef<int64_t> x = in.shape, y = out.shape;
-  auto wt = cast<RankedTensorType>(op.getWeight().getType()).getShape();
+  auto outStride = nhwcPixelStride(*out);
+  if (!outStride)
+    return op.emitError("the result is not planned channels-last");
+  Dims x = in->first.shape, y = out->shape, wt = shapeOf(op.getWeight());
   auto s = op.getStride(), p = op.getPadding(), d = op.getDilation();
-  std::string shape = llvm::formatv(
-      "{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .o = {4}, .kh = {5}, "
-      ".kw = {6}, .sh = {7}, .sw = {8}, .ph = {9}, .pw = {10}, .dh = {11}, "
-      ".dw = {12}, .groups = {13}, .ho = {14}, .wo = {15}, .in_stride = {16}, "
-      ".out_stride = {17}}",
-      x[0], x[2], x[3], x[1], y[1], wt[2], wt[3], s[0], s[1], p[0], p[1], d[0],
-      d[1], op.getGroups(), y[2], y[3], *nhwcPixelStride(in), y[1]);
-  std::string name = constant("Conv2d", shape);
-  std::string packed =
-      addPrepared("kiln::cpu::conv2d_packed_size<" + name + ">()", "");
-  prepared.back().second = "  kiln::cpu::conv2d_pack<" + name + ">(p[" +
-                           std::to_string(*w) + "], " + packed + ");\n";
-  std::string bias = "nullptr";
+  bool perSample = bool(op.getScale());
+  auto shape = [&](int64_t n) {
+    return llvm::formatv(
+               "{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .o = {4}, .kh = {5}, "
+               ".kw = {6}, .sh = {7}, .sw = {8}, .ph = {9}, .pw = {10}, "
+               ".dh = {11}, .dw = {12}, .groups = {13}, .ho = {14}, .wo = {15}, "
+               ".in_stride = {16}, .out_stride = {17}}",
+               n, x[2], x[3], x[1], y[1], wt[2], wt[3], s[0], s[1], p[0], p[1],
+               d[0], d[1], op.getGroups(), y[2], y[3], in->second, *outStride)
+        .str();
+  };
+  // A per-sample input scale is applied to the weights of one sample.
+  std::string name = constant("Conv2d", shape(perSample ? 1 : x[0]));
+  auto weights = packed(op, op.getWeight(), "conv2d", name);
+  if (failed(weights))
+    return failure();
+  std::string bias = "nullptr", residual = "nullptr";
+  int64_t residualStride = 0;
   if (op.getBias()) {
-    auto b = paramIndex(op, op.getBias());
+    auto b = vector(op, op.getBias());
     if (failed(b))
       return failure();
-    bias = preparedCopy(*b);
+    bias = *b;
+  }
+  Storage res;
+  if (op.getResidual()) {
+    auto r = kernelInput(op, op.getResidual());
+    if (failed(r))
+      return failure();
+    res = r->first;
+    residual = ptr(res);
+    residualStride = r->second;
   }
   std::string epilogue = llvm::formatv(
-      "kiln::cpu::Epilogue{{.bias = {0}}", op.getBias() ? "true" : "false");
-  addStep(llvm::formatv("  kiln::cpu::conv2d<{0}, {1}>({2}, {3}, {4}, "
-                        "nullptr, {5}, pool);\n",
-                        name, epilogue, ptr(in), packed, bias, ptr(out)),
-          {&in, &out});
+      "kiln::cpu::Epilogue{{.bias = {0}, .residual = {1}, .residual_stride = "
+      "{2}, .act = kiln::cpu::Act::{3}}",
+      op.getBias() ? "true" : "false", op.getResidual() ? "true" : "false",
+      residualStride, cpuAct(op.getActivation()));
+  llvm::raw_string_ostream os(run);
+  if (!perSample) {
+    os << llvm::formatv("  kiln::cpu::conv2d<{0}, {1}>({2}, {3}, {4}, {5}, "
+                        "{6}, pool);\n",
+                        name, epilogue, ptr(in->first), *weights, bias,
+                        residual, ptr(*out));
+  } else {
+    std::string scaled = scratch(op);
+    if (scaled.empty())
+      return op.emitError("the plan gives this scaled convolution no scratch");
+    Storage gate = storage.lookup(op.getScale());
+    os << llvm::formatv(
+        "  static_assert(kiln::cpu::conv2d_packed_size<{0}>() <= {1}, \"scratch\");\n"
+        "  for (int64_t n = 0; n < {2}; ++n) {{\n"
+        "    kiln::cpu::conv2d_scale_packed<{0}>({3}, {4} + n * {5}, {6});\n"
+        "    kiln::cpu::conv2d<{0}, {7}>({8} + n * {9}, {6}, {10}, {11}, "
+        "{12} + n * {13}, pool);\n"
+        "  }\n",
+        name, wt[1] * wt[2] * wt[3] * ((wt[0] + 63) / 64 * 64), x[0], *weights,
+        ptr(gate), gate.strides[0], scaled, epilogue, ptr(in->first),
+        in->first.strides[0], bias,
+        op.getResidual() ? "(" + residual + " + n * " + std::to_string(res.strides[0]) + ")"
+                         : std::string("nullptr"),
+        ptr(*out), out->strides[0]);
+  }
   ++kernels;
-  storage[op.getResult()] = out;
+  storage[op.getResult()] = *out;
   return success();
 }
 
+std::string CpuEmitter::adaptivePoolCall(const Storage &in, int64_t stride,
+                                         StringRef out, int64_t oh, int64_t ow) {
+  std::string name = constant(
+      "AdaptivePool2d",
+      llvm::formatv("{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .ho = {4}, "
+                    ".wo = {5}, .in_stride = {6}, .out_stride = {7}}",
+                    in.shape[0], in.shape[2], in.shape[3], in.shape[1], oh, ow,
+                    stride, in.shape[1]));
+  return llvm::formatv("  kiln::cpu::adaptive_avg_pool2d<{0}>({1}, {2}, pool);\n",
+                       name, ptr(in), out);
+}
+
 LogicalResult CpuEmitter::emitLinear(LinearOp op) {
-  auto w = paramIndex(op, op.getWeight());
-  if (failed(w))
+  auto out = resultStorage(op);
+  if (failed(out))
     return failure();
-  Storage in = asRowMajor(op.getInput());
-  Storage out = newBuffer(cast<RankedTensorType>(op.getType()).getShape(),
-                          /*nhwc=*/false);
-  auto wt = cast<RankedTensorType>(op.getWeight().getType()).getShape();
-  int64_t k = wt[1], n = wt[0], m = numel(in.shape) / k;
+  Dims wt = shapeOf(op.getWeight());
+  int64_t k = wt[1], n = wt[0];
+  std::string x;
+  llvm::raw_string_ostream os(run);
+  if (op.getPool()) {
+    // Global average pooling into scratch, then the layer.
+    auto in = kernelInput(op, op.getInput());
+    if (failed(in))
+      return failure();
+    x = scratch(op);
+    if (x.empty())
+      return op.emitError("the plan gives this pooled linear no scratch");
+    os << adaptivePoolCall(in->first, in->second, x, 1, 1);
+  } else {
+    Storage in = storage.lookup(op.getInput());
+    if (!hasStrides(in, rowMajorStrides(in.shape)))
+      return op.emitError("the input is not contiguous (choose-layout should "
+                          "have converted it)");
+    x = ptr(in);
+  }
+  int64_t m = numel(out->shape) / n;
   std::string name = constant(
       "Linear", llvm::formatv("{{.m = {0}, .k = {1}, .n = {2}}", m, k, n));
-  std::string packed =
-      addPrepared("kiln::cpu::linear_packed_size<" + name + ">()", "");
-  prepared.back().second = "  kiln::cpu::linear_pack<" + name + ">(p[" +
-                           std::to_string(*w) + "], " + packed + ");\n";
+  auto weights = packed(op, op.getWeight(), "linear", name);
+  if (failed(weights))
+    return failure();
   std::string bias = "nullptr";
   if (op.getBias()) {
-    auto b = paramIndex(op, op.getBias());
+    auto b = vector(op, op.getBias());
     if (failed(b))
       return failure();
-    bias = preparedCopy(*b);
+    bias = *b;
   }
-  addStep(llvm::formatv("  kiln::cpu::linear<{0}, kiln::cpu::Epilogue{{.bias "
-                        "= {1}}>({2}, {3}, {4}, nullptr, {5}, pool);\n",
-                        name, op.getBias() ? "true" : "false", ptr(in), packed,
-                        bias, ptr(out)),
-          {&in, &out});
+  std::string residual = "nullptr";
+  if (op.getResidual())
+    residual = ptr(storage.lookup(op.getResidual()));
+  os << llvm::formatv(
+      "  kiln::cpu::linear<{0}, kiln::cpu::Epilogue{{.bias = {1}, .residual = "
+      "{2}, .residual_stride = {3}, .act = kiln::cpu::Act::{4}}>({5}, {6}, {7}, "
+      "{8}, {9}, pool);\n",
+      name, op.getBias() ? "true" : "false", op.getResidual() ? "true" : "false",
+      op.getResidual() ? n : 0, cpuAct(op.getActivation()), x, *weights, bias,
+      residual, ptr(*out));
   ++kernels;
-  storage[op.getResult()] = out;
+  storage[op.getResult()] = *out;
+  return success();
+}
+
+LogicalResult CpuEmitter::emitSeGate(SqueezeExciteGateOp op) {
+  // pool (N×C) → linear + act (N×R) → linear + gate (N×C), in scratch.
+  auto in = kernelInput(op, op.getInput());
+  auto out = resultStorage(op);
+  if (failed(in) || failed(out))
+    return failure();
+  std::string pooled = scratch(op);
+  if (pooled.empty())
+    return op.emitError("the plan gives this gate no scratch");
+  int64_t n = in->first.shape[0], c = in->first.shape[1];
+  int64_t r = shapeOf(op.getReduceWeight())[0];
+  std::string hidden = "(" + pooled + " + " + std::to_string(n * c) + ")";
+  std::string reduce = constant(
+      "Linear", llvm::formatv("{{.m = {0}, .k = {1}, .n = {2}}", n, c, r));
+  std::string expand = constant(
+      "Linear", llvm::formatv("{{.m = {0}, .k = {1}, .n = {2}}", n, r, c));
+  auto w1 = packed(op, op.getReduceWeight(), "linear", reduce);
+  auto w2 = packed(op, op.getExpandWeight(), "linear", expand);
+  auto b1 = vector(op, op.getReduceBias());
+  auto b2 = vector(op, op.getExpandBias());
+  if (failed(w1) || failed(w2) || failed(b1) || failed(b2))
+    return failure();
+  llvm::raw_string_ostream os(run);
+  os << adaptivePoolCall(in->first, in->second, pooled, 1, 1);
+  os << llvm::formatv("  kiln::cpu::linear<{0}, kiln::cpu::Epilogue{{.bias = "
+                      "true, .act = kiln::cpu::Act::{1}}>({2}, {3}, {4}, "
+                      "nullptr, {5}, pool);\n",
+                      reduce, cpuAct(op.getActivation()), pooled, *w1, *b1,
+                      hidden);
+  os << llvm::formatv("  kiln::cpu::linear<{0}, kiln::cpu::Epilogue{{.bias = "
+                      "true, .act = kiln::cpu::Act::{1}}>({2}, {3}, {4}, "
+                      "nullptr, {5}, pool);\n",
+                      expand, cpuAct(op.getGate()), hidden, *w2, *b2,
+                      ptr(*out));
+  ++kernels;
+  storage[op.getResult()] = *out;
   return success();
 }
 
 LogicalResult CpuEmitter::emitBatchNorm(BatchNormOp op) {
-  // Inference batch norm is a per-channel affine map: y = x * scale + shift
-  // with scale = weight / sqrt(var + eps), shift = bias - mean * scale,
-  // computed in double when the weights are prepared.
-  int idx[4];
+  // Unfused inference batch norm is a per-channel affine map x · s + t with
+  // s = weight / sqrt(var + eps), t = bias - mean · s, prepared in double.
   Value stats[4] = {op.getWeight(), op.getBias(), op.getMean(), op.getVar()};
+  std::string data[4];
   for (int i = 0; i < 4; ++i) {
-    auto index = paramIndex(op, stats[i]);
-    if (failed(index))
+    auto d = weightData(op, stats[i]);
+    if (failed(d))
       return failure();
-    idx[i] = *index;
+    data[i] = *d;
   }
-  const Storage x = storage.lookup(op.getInput());
+  Storage x = storage.lookup(op.getInput());
+  auto out = resultStorage(op);
+  if (failed(out))
+    return failure();
   int64_t c = x.shape[1];
-  std::string affine = addPrepared(std::to_string(2 * c), "");
-  prepared.back().second = llvm::formatv(
-      "  for (int64_t c = 0; c < {0}; ++c) {{\n"
-      "    double scale = double(p[{1}][c]) / std::sqrt(double(p[{4}][c]) + {5});\n"
-      "    {6}[c] = float(scale);\n"
-      "    {6}[{0} + c] = float(double(p[{2}][c]) - double(p[{3}][c]) * scale);\n"
-      "  }\n",
-      c, idx[0], idx[1], idx[2], idx[3],
-      llvm::format("%.17g", op.getEpsilon().convertToDouble()), affine);
+  std::string affine = addPrepared(
+      std::to_string(2 * c),
+      llvm::formatv(
+          "  for (int64_t c = 0; c < {0}; ++c) {{\n"
+          "    double s = double({1}[c]) / std::sqrt(double({4}[c]) + {5});\n"
+          "    @P[c] = float(s);\n"
+          "    @P[{0} + c] = float(double({2}[c]) - double({3}[c]) * s);\n"
+          "  }\n",
+          c, data[0], data[1], data[2], data[3],
+          llvm::format("%.17g", op.getEpsilon().convertToDouble())));
   // Scale and shift broadcast along every dimension but the channels.
   auto perChannel = [&](int64_t offset) {
     Storage s;
-    s.buffer = Storage::kExternal;
-    s.external = affine;
+    s.base = affine;
     s.offset = offset;
     s.shape.assign(x.shape.size(), 1);
     s.shape[1] = c;
@@ -428,9 +606,8 @@ LogicalResult CpuEmitter::emitBatchNorm(BatchNormOp op) {
     s.strides[1] = 1;
     return s;
   };
-  Storage out = newResult(op.getResult());
-  emitElementwise(out, {x, perChannel(0), perChannel(c)}, "in0 * in1 + in2");
-  storage[op.getResult()] = out;
+  emitElementwise(*out, {x, perChannel(0), perChannel(c)}, "in0 * in1 + in2");
+  storage[op.getResult()] = *out;
   return success();
 }
 
@@ -451,64 +628,61 @@ LogicalResult CpuEmitter::emitPool(Operation *op) {
     p = avg.getPadding();
     excludePad = avg.getExcludePad();
   }
-  Storage in = asNHWC(op->getOperand(0), /*allowPixelStride=*/true);
-  Storage out = newResult(op->getResult(0));
+  auto in = kernelInput(op, op->getOperand(0));
+  auto out = resultStorage(op);
+  if (failed(in) || failed(out))
+    return failure();
+  auto outStride = nhwcPixelStride(*out);
+  if (!outStride)
+    return op->emitError("the result is not planned channels-last");
+  Dims x = in->first.shape;
   std::string name = constant(
       "Pool2d",
       llvm::formatv("{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .kh = {4}, "
                     ".kw = {5}, .sh = {6}, .sw = {7}, .ph = {8}, .pw = {9}, "
                     ".dh = {10}, .dw = {11}, .ho = {12}, .wo = {13}, "
                     ".exclude_pad = {14}, .in_stride = {15}, .out_stride = {16}}",
-                    in.shape[0], in.shape[2], in.shape[3], in.shape[1], k[0],
-                    k[1], s[0], s[1], p[0], p[1], dilation[0], dilation[1],
-                    out.shape[2], out.shape[3], excludePad ? "true" : "false",
-                    *nhwcPixelStride(in), out.shape[1]));
-  addStep(llvm::formatv("  kiln::cpu::{0}<{1}>({2}, {3}, pool);\n",
-                        isMax ? "max_pool2d" : "avg_pool2d", name, ptr(in),
-                        ptr(out)),
-          {&in, &out});
+                    x[0], x[2], x[3], x[1], k[0], k[1], s[0], s[1], p[0], p[1],
+                    dilation[0], dilation[1], out->shape[2], out->shape[3],
+                    excludePad ? "true" : "false", in->second, *outStride));
+  run += llvm::formatv("  kiln::cpu::{0}<{1}>({2}, {3}, pool);\n",
+                       isMax ? "max_pool2d" : "avg_pool2d", name, ptr(in->first),
+                       ptr(*out));
   ++kernels;
-  storage[op->getResult(0)] = out;
+  storage[op->getResult(0)] = *out;
   return success();
 }
 
-LogicalResult CpuEmitter::emitAdaptivePool(Value input, Value result,
+LogicalResult CpuEmitter::emitAdaptivePool(Operation *op, Value input,
                                            int64_t oh, int64_t ow) {
-  Storage in = asNHWC(input, /*allowPixelStride=*/true);
-  Dims outShape = {in.shape[0], in.shape[1], oh, ow};
-  Storage out = newBuffer(outShape, /*nhwc=*/true);
-  std::string name = constant(
-      "AdaptivePool2d",
-      llvm::formatv("{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .ho = {4}, "
-                    ".wo = {5}, .in_stride = {6}, .out_stride = {7}}",
-                    in.shape[0], in.shape[2], in.shape[3], in.shape[1], oh, ow,
-                    *nhwcPixelStride(in), in.shape[1]));
-  addStep(llvm::formatv("  kiln::cpu::adaptive_avg_pool2d<{0}>({1}, {2}, pool);\n",
-                        name, ptr(in), ptr(out)),
-          {&in, &out});
+  auto in = kernelInput(op, input);
+  auto out = resultStorage(op);
+  if (failed(in) || failed(out))
+    return failure();
+  // The kernel writes NHWC with contiguous pixels: with the 1×1 output of a
+  // mean that drops H and W, that is also the result's row-major order.
+  bool dense = out->shape.size() == 4 ? nhwcPixelStride(*out) == out->shape[1]
+                                      : hasStrides(*out, rowMajorStrides(out->shape));
+  if (!dense)
+    return op->emitError("the result is not planned as a dense tensor");
+  run += adaptivePoolCall(in->first, in->second, ptr(*out), oh, ow);
   ++kernels;
-  // The result may drop the 1x1 dims (mean): same memory, its own shape.
-  ArrayRef<int64_t> shape = cast<RankedTensorType>(result.getType()).getShape();
-  if (shape.size() != 4) {
-    out.shape.assign(shape.begin(), shape.end());
-    out.strides = rowMajorStrides(shape);
-  }
-  storage[result] = out;
+  storage[op->getResult(0)] = *out;
   return success();
 }
 
 LogicalResult CpuEmitter::emitMean(MeanOp op) {
   ArrayRef<int64_t> dims = op.getDims();
-  const Storage x = storage.lookup(op.getInput());
-  if (x.shape.size() == 4 && dims.size() == 2 &&
-      llvm::is_contained(dims, 2) && llvm::is_contained(dims, 3))
-    return emitAdaptivePool(op.getInput(), op.getResult(), 1, 1);
-  // Any other reduction: sum into a zeroed buffer, then scale.
-  Storage out = newBuffer(cast<RankedTensorType>(op.getType()).getShape(),
-                          /*nhwc=*/false);
-  // A view of the output with the input's rank: stride 0 on reduced dims.
-  Storage acc;
-  acc.buffer = out.buffer;
+  Storage x = storage.lookup(op.getInput());
+  if (x.shape.size() == 4 && dims.size() == 2 && llvm::is_contained(dims, 2) &&
+      llvm::is_contained(dims, 3) && nhwcPixelStride(x))
+    return emitAdaptivePool(op, op.getInput(), 1, 1);
+  // Any other reduction: sum into the zeroed result, then scale.
+  auto out = resultStorage(op);
+  if (failed(out))
+    return failure();
+  // A view of the result with the input's rank: stride 0 on reduced dims.
+  Storage acc = *out;
   acc.shape = x.shape;
   acc.strides.assign(x.shape.size(), 0);
   int64_t count = 1;
@@ -519,36 +693,43 @@ LogicalResult CpuEmitter::emitMean(MeanOp op) {
         ++k;
       continue;
     }
-    acc.strides[d] = out.strides[k++];
+    acc.strides[d] = out->strides[k++];
   }
-  emitElementwise(out, {}, "0.0f");
+  emitElementwise(*out, {}, "0.0f");
   emitElementwise(acc, {x}, "in0", /*accumulate=*/true);
-  emitElementwise(out, {out}, "in0 * " + floatLiteral(1.0 / double(count)));
-  storage[op.getResult()] = out;
+  emitElementwise(*out, {*out}, "in0 * " + floatLiteral(1.0 / double(count)));
+  storage[op.getResult()] = *out;
   return success();
 }
 
 LogicalResult CpuEmitter::emitConcat(ConcatOp op) {
-  Storage out = newResult(op.getResult());
+  auto out = resultStorage(op);
+  if (failed(out))
+    return failure();
+  storage[op.getResult()] = *out;
+  // In place: the inputs are already in their slices.
+  if (op->hasAttr(KilnDialect::getInPlaceAttrName()))
+    return success();
   int64_t dim = op.getDim(), offset = 0;
   for (Value in : op.getInputs()) {
-    Storage part = out;
-    part.shape[dim] = cast<RankedTensorType>(in.getType()).getDimSize(dim);
-    part.offset += offset * out.strides[dim];
+    Storage part = *out;
+    part.shape[dim] = shapeOf(in)[dim];
+    part.offset += offset * out->strides[dim];
     offset += part.shape[dim];
     emitElementwise(part, {storage.lookup(in)}, "in0");
   }
-  storage[op.getResult()] = out;
   return success();
 }
 
 LogicalResult CpuEmitter::emitChannelShuffle(ChannelShuffleOp op) {
   // Output channel i * g + j is input channel j * per + i: a copy over
   // (dims before C, i, j, dims after C) with the channel stride split.
-  const Storage x = storage.lookup(op.getInput());
-  Storage out = newResult(op.getResult());
-  int64_t g = op.getGroups(), per = x.shape[1] / g;
-  Storage src = x, dst = out;
+  Storage src = storage.lookup(op.getInput());
+  auto out = resultStorage(op);
+  if (failed(out))
+    return failure();
+  int64_t g = op.getGroups(), per = src.shape[1] / g;
+  Storage dst = *out;
   for (Storage *s : {&src, &dst}) {
     int64_t cs = s->strides[1];
     s->shape.erase(s->shape.begin() + 1);
@@ -560,87 +741,76 @@ LogicalResult CpuEmitter::emitChannelShuffle(ChannelShuffleOp op) {
       s->strides.insert(s->strides.begin() + 1, {cs * g, cs});
   }
   emitElementwise(dst, {src}, "in0");
-  storage[op.getResult()] = out;
+  storage[op.getResult()] = *out;
   return success();
 }
 
-void CpuEmitter::emitSlices(Operation *op, Value in, int64_t dim,
-                            int64_t step) {
-  // A copy: adding the results to |storage| may move its entries.
-  const Storage x = storage.lookup(in);
-  int64_t start = isa<SliceOp>(op) ? cast<SliceOp>(op).getStart() : 0;
-  for (Value result : op->getResults()) {
-    Storage view = x;
-    view.shape[dim] = cast<RankedTensorType>(result.getType()).getDimSize(dim);
-    view.offset += start * x.strides[dim];
-    view.strides[dim] *= step;
-    start += view.shape[dim];
-    storage[result] = view;
+void CpuEmitter::emitViews(Operation *op) {
+  Storage x = storage.lookup(op->getOperand(0));
+  if (isa<IdentityOp, DropoutOp>(op)) {
+    storage[op->getResult(0)] = x;
+  } else if (isa<FlattenOp, ReshapeOp>(op)) {
+    // Choose-layout made the input contiguous in PyTorch's order.
+    Dims shape = shapeOf(op->getResult(0));
+    x.shape = shape;
+    x.strides = rowMajorStrides(shape);
+    storage[op->getResult(0)] = x;
+  } else if (auto t = dyn_cast<TransposeOp>(op)) {
+    int64_t a = t.getDims()[0], b = t.getDims()[1];
+    std::swap(x.shape[a], x.shape[b]);
+    std::swap(x.strides[a], x.strides[b]);
+    storage[t.getResult()] = x;
+  } else {
+    int64_t dim = isa<SliceOp>(op)   ? cast<SliceOp>(op).getDim()
+                  : isa<SplitOp>(op) ? cast<SplitOp>(op).getDim()
+                                     : cast<ChunkOp>(op).getDim();
+    int64_t step = isa<SliceOp>(op) ? cast<SliceOp>(op).getStep() : 1;
+    int64_t start = isa<SliceOp>(op) ? cast<SliceOp>(op).getStart() : 0;
+    for (Value result : op->getResults()) {
+      Storage view = x;
+      view.shape[dim] = shapeOf(result)[dim];
+      view.offset += start * x.strides[dim];
+      view.strides[dim] *= step;
+      start += view.shape[dim];
+      storage[result] = view;
+    }
   }
 }
 
 LogicalResult CpuEmitter::emitOp(Operation *op) {
-  if (isa<ParamOp>(op))
+  if (isa<ParamOp, FoldBatchNormWeightOp, FoldBatchNormBiasOp>(op))
+    return success(); // Weights: the prepare step reads them on demand.
+  if (isViewOp(op)) {
+    emitViews(op);
     return success();
-  if (const char *act = actName(op)) {
-    (void)act;
-    Storage out = newResult(op->getResult(0));
-    emitElementwise(out, {storage.lookup(op->getOperand(0))}, unaryExpr(op, "in0"));
-    storage[op->getResult(0)] = out;
+  }
+  if (!unaryExpr(op, "x").empty() || isa<AddOp, MulOp, ConvertLayoutOp>(op)) {
+    auto out = resultStorage(op);
+    if (failed(out))
+      return failure();
+    SmallVector<Storage, 2> ins;
+    for (Value operand : op->getOperands())
+      ins.push_back(storage.lookup(operand));
+    std::string expr = isa<AddOp>(op)             ? "in0 + in1"
+                       : isa<MulOp>(op)           ? "in0 * in1"
+                       : isa<ConvertLayoutOp>(op) ? "in0"
+                                                  : unaryExpr(op, "in0");
+    emitElementwise(*out, ins, expr);
+    storage[op->getResult(0)] = *out;
     return success();
   }
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](Conv2dOp c) { return emitConv(c); })
       .Case([&](LinearOp l) { return emitLinear(l); })
+      .Case([&](SqueezeExciteGateOp g) { return emitSeGate(g); })
       .Case([&](BatchNormOp b) { return emitBatchNorm(b); })
-      .Case<IdentityOp, DropoutOp>([&](Operation *) {
-        storage[op->getResult(0)] = storage.lookup(op->getOperand(0));
-        return success();
-      })
-      .Case<AddOp, MulOp>([&](Operation *) {
-        Storage out = newResult(op->getResult(0));
-        emitElementwise(out,
-                        {storage.lookup(op->getOperand(0)), storage.lookup(op->getOperand(1))},
-                        isa<AddOp>(op) ? "in0 + in1" : "in0 * in1");
-        storage[op->getResult(0)] = out;
-        return success();
-      })
       .Case<MaxPool2dOp, AvgPool2dOp>([&](Operation *) { return emitPool(op); })
       .Case([&](AdaptiveAvgPool2dOp a) {
-        return emitAdaptivePool(a.getInput(), a.getResult(),
-                                a.getOutputSize()[0], a.getOutputSize()[1]);
+        return emitAdaptivePool(a, a.getInput(), a.getOutputSize()[0],
+                                a.getOutputSize()[1]);
       })
       .Case([&](MeanOp m) { return emitMean(m); })
-      .Case<FlattenOp, ReshapeOp>([&](Operation *) {
-        Storage view = asRowMajor(op->getOperand(0));
-        ArrayRef<int64_t> shape =
-            cast<RankedTensorType>(op->getResult(0).getType()).getShape();
-        view.shape.assign(shape.begin(), shape.end());
-        view.strides = rowMajorStrides(shape);
-        storage[op->getResult(0)] = view;
-        return success();
-      })
-      .Case([&](TransposeOp t) {
-        Storage view = storage.lookup(t.getInput());
-        int64_t a = t.getDims()[0], b = t.getDims()[1];
-        std::swap(view.shape[a], view.shape[b]);
-        std::swap(view.strides[a], view.strides[b]);
-        storage[t.getResult()] = view;
-        return success();
-      })
       .Case([&](ConcatOp c) { return emitConcat(c); })
-      .Case([&](SliceOp s) {
-        emitSlices(op, s.getInput(), s.getDim(), s.getStep());
-        return success();
-      })
-      .Case([&](SplitOp s) {
-        emitSlices(op, s.getInput(), s.getDim(), 1);
-        return success();
-      })
-      .Case([&](ChunkOp c) {
-        emitSlices(op, c.getInput(), c.getDim(), 1);
-        return success();
-      })
       .Case([&](ChannelShuffleOp c) { return emitChannelShuffle(c); })
       .Default([&](Operation *) {
         return op->emitError("the CPU target cannot compile '")
@@ -649,45 +819,10 @@ LogicalResult CpuEmitter::emitOp(Operation *op) {
 }
 
 //===----------------------------------------------------------------------===//
-// Arena and printing
+// Printing
 //===----------------------------------------------------------------------===//
 
-/// Assigns arena offsets: buffers in order of their first step, each at the
-/// lowest 64-byte aligned offset free for its whole live range.
-int64_t CpuEmitter::allocate() {
-  std::vector<int> order(buffers.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    return buffers[a].first < buffers[b].first;
-  });
-  std::vector<int> placed;
-  int64_t arena = 0;
-  for (int id : order) {
-    Buffer &buf = buffers[id];
-    int64_t bytes = (buf.floats * 4 + 63) / 64 * 64;
-    // Busy intervals of placed buffers that live at the same time.
-    std::vector<std::pair<int64_t, int64_t>> busy;
-    for (int other : placed) {
-      const Buffer &o = buffers[other];
-      if (o.last >= buf.first && o.first <= buf.last)
-        busy.push_back({o.offset, o.offset + (o.floats * 4 + 63) / 64 * 64});
-    }
-    std::sort(busy.begin(), busy.end());
-    int64_t offset = 0;
-    for (auto [begin, end] : busy) {
-      if (offset + bytes <= begin)
-        break;
-      offset = std::max(offset, end);
-    }
-    buf.offset = offset;
-    arena = std::max(arena, offset + bytes);
-    placed.push_back(id);
-  }
-  return arena;
-}
-
-std::string CpuEmitter::print(const CpuEmitOptions &options) {
-  int64_t arena = allocate();
+std::string CpuEmitter::print(const CpuEmitOptions &options, int64_t arena) {
   std::string out;
   llvm::raw_string_ostream os(out);
   StringRef model =
@@ -695,7 +830,8 @@ std::string CpuEmitter::print(const CpuEmitOptions &options) {
   os << "// Generated by kiln for model '" << model << "'. Do not edit.\n"
      << "#include \"kiln/cpu/kernels.h\"\n"
      << "#include \"kiln/runtime.h\"\n\n"
-     << "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n\n"
+     << "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n"
+     << "#include <vector>\n\n"
      << "namespace {\n\n"
      << "constexpr size_t align16(size_t n) { return (n + 15) / 16 * 16; }\n\n";
   for (const std::string &c : constants)
@@ -724,26 +860,16 @@ std::string CpuEmitter::print(const CpuEmitOptions &options) {
   }
   os << "};\n\n";
 
-  os << "void prepare(const float *const *p, float *w, kiln::rt::ThreadPool &) {\n";
+  os << "void prepare(const float *const *p, float *w, kiln::rt::ThreadPool &) {\n"
+     << transforms;
   for (auto &item : prepared)
     os << item.second;
   os << "}\n\n";
 
   os << "void run(const float *w, const float *input, float *output, char "
-        "*arena, kiln::rt::ThreadPool &pool) {\n";
-  for (std::string step : steps) {
-    // Replace the buffer placeholders by arena pointers.
-    size_t pos;
-    while ((pos = step.find("@B")) != std::string::npos) {
-      size_t end = step.find('@', pos + 2);
-      int id = std::stoi(step.substr(pos + 2, end - pos - 2));
-      step.replace(pos, end - pos + 1,
-                   "reinterpret_cast<float *>(arena + " +
-                       std::to_string(buffers[id].offset) + ")");
-    }
-    os << step;
-  }
-  os << "}\n\n} // namespace\n\n";
+        "*arena, kiln::rt::ThreadPool &pool) {\n"
+     << "  float *const A = reinterpret_cast<float *>(arena);\n"
+     << run << "}\n\n} // namespace\n\n";
 
   if (options.embeddedWeights)
     os << "extern \"C\" const unsigned char kiln_embedded_weights_begin[];\n"
@@ -771,45 +897,57 @@ std::string CpuEmitter::print(const CpuEmitOptions &options) {
   os << "    " << (imagenet ? "true" : "false") << ",\n"
      << "    kPreparedFloats, " << arena << ",\n"
      << "    prepare, run};\n";
-  arenaBytes = arena;
   return out;
 }
 
 LogicalResult CpuEmitter::emit(const CpuEmitOptions &options,
                                CpuSource &source) {
-  if (!collectParams(func, params))
-    return failure();
+  auto arena = func->getAttrOfType<IntegerAttr>(KilnDialect::getArenaBytesAttrName());
+  if (!arena)
+    return func.emitError("the CPU target needs planned IR (run "
+                          "--kiln-plan-memory)");
   Block &body = func.getBody().front();
+  body.walk([&](ConcatOp concat) {
+    if (!concat->hasAttr(KilnDialect::getInPlaceAttrName()))
+      return;
+    int64_t channel = 0;
+    for (Value in : concat.getInputs()) {
+      concatSlot[throughIdentities(in)] = {concat, channel};
+      channel += shapeOf(in)[1];
+    }
+  });
   Storage input;
-  input.buffer = Storage::kInput;
-  auto inShape = cast<RankedTensorType>(body.getArgument(0).getType()).getShape();
-  input.shape.assign(inShape.begin(), inShape.end());
-  input.strides = rowMajorStrides(inShape);
+  input.base = "input";
+  input.shape = shapeOf(body.getArgument(0));
+  input.strides = rowMajorStrides(input.shape);
   storage[body.getArgument(0)] = input;
 
   for (Operation &op : body) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-      // The output is written in PyTorch's order.
-      Storage out;
-      out.buffer = Storage::kOutput;
-      out.shape = storage.lookup(ret.getOperand(0)).shape;
-      out.strides = rowMajorStrides(out.shape);
-      emitElementwise(out, {storage.lookup(ret.getOperand(0))}, "in0");
+      // Unless its producer wrote it there, copy the output in PyTorch order.
+      Storage result = storage.lookup(ret.getOperand(0));
+      if (result.base != "output") {
+        Storage out;
+        out.base = "output";
+        out.shape = result.shape;
+        out.strides = rowMajorStrides(out.shape);
+        emitElementwise(out, {result}, "in0");
+      }
       break;
     }
     if (failed(emitOp(&op)))
       return failure();
   }
-  source.units = {print(options)};
-  source.arenaBytes = arenaBytes;
+  source.units = {print(options, arena.getInt())};
+  source.arenaBytes = arena.getInt();
   source.kernels = kernels;
   return success();
 }
 
 } // namespace
 
-LogicalResult kiln::emitCpuSource(func::FuncOp func,
+LogicalResult kiln::emitCpuSource(func::FuncOp func, const ModelParams &params,
                                   const CpuEmitOptions &options,
                                   CpuSource &source) {
-  return CpuEmitter(func).emit(options, source);
+  return CpuEmitter(func, params).emit(options, source);
 }

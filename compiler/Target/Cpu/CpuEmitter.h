@@ -33,9 +33,14 @@ struct CpuEmitOptions {
   bool embeddedWeights = false;
 };
 
-/// Generates C++ for |func|. Emits an error at the offending op and returns
-/// failure for IR the CPU target cannot handle.
+struct ModelParams;
+
+/// Generates C++ for the planned model |func|, whose weights |params|
+/// describes (collected from the imported IR, before any pass, so that the
+/// seeding rules see the layers as written). Emits an error at the
+/// offending op and returns failure for IR the CPU target cannot handle.
 mlir::LogicalResult emitCpuSource(mlir::func::FuncOp func,
+                                  const ModelParams &params,
                                   const CpuEmitOptions &options,
                                   CpuSource &source);
 

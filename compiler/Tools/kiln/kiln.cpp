@@ -11,6 +11,7 @@
 
 #include "compiler/Frontend/Yaml/ImportModel.h"
 #include "compiler/Interpreter/Interpreter.h"
+#include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Pipelines/Toolchain.h"
 #include "compiler/Report/Report.h"
 #include "compiler/Target/Cpu/CpuEmitter.h"
@@ -76,12 +77,20 @@ cl::opt<bool> noStrict("no-strict",
                        cl::sub(compileCmd), cl::sub(runCmd), cl::cat(category));
 
 // kiln compile
-enum class Emit { Exe, Mlir, Source };
+enum class Emit { Exe, Mlir, Fused, Planned, Source };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stop after a stage and print it"), cl::init(Emit::Exe),
     cl::values(clEnumValN(Emit::Mlir, "mlir", "the IR imported from the YAML"),
+               clEnumValN(Emit::Fused, "fused",
+                          "the IR after folding and fusion (one op per kernel)"),
+               clEnumValN(Emit::Planned, "planned",
+                          "the IR with layouts and the memory plan"),
                clEnumValN(Emit::Source, "source", "the generated C++")),
     cl::sub(compileCmd), cl::cat(category));
+cl::opt<bool> noFusion("no-fusion",
+                       cl::desc("Skip the fusion passes (one kernel per "
+                                "graph op; for comparison)"),
+                       cl::sub(compileCmd), cl::cat(category));
 cl::opt<std::string> outputPath("o", cl::desc("Output file"),
                                 cl::value_desc("path"), cl::sub(compileCmd),
                                 cl::cat(category));
@@ -190,7 +199,19 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   auto module = importModel(context, sourceMgr);
   if (!module)
     return 1;
-  if (emit == Emit::Mlir) {
+  // The state_dict as written, before passes transform the weights.
+  mlir::func::FuncOp func = kiln::findModelFunc(*module);
+  kiln::ModelParams params;
+  if (!kiln::collectParams(func, params))
+    return 1;
+  kiln::PipelineOptions pipeline;
+  pipeline.fuse = !noFusion;
+  kiln::Phase last = emit == Emit::Mlir    ? kiln::Phase::Imported
+                     : emit == Emit::Fused ? kiln::Phase::Fused
+                                           : kiln::Phase::Planned;
+  if (failed(kiln::runPipeline(*module, last, pipeline)))
+    return 1;
+  if (emit == Emit::Mlir || emit == Emit::Fused || emit == Emit::Planned) {
     std::string error;
     auto output = mlir::openOutputFile(outputPath.empty() ? std::string("-") : outputPath.getValue(), &error);
     if (!output)
@@ -200,11 +221,10 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     return 0;
   }
 
-  mlir::func::FuncOp func = kiln::findModelFunc(*module);
   kiln::CpuEmitOptions emitOptions;
   emitOptions.embeddedWeights = !weightsPath.empty();
   kiln::CpuSource source;
-  if (failed(kiln::emitCpuSource(func, emitOptions, source)))
+  if (failed(kiln::emitCpuSource(func, params, emitOptions, source)))
     return 1;
   if (emit == Emit::Source) {
     std::string error;
@@ -217,7 +237,7 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     return 0;
   }
   if (outputPath.empty())
-    return fail("kiln compile needs -o EXE (or --emit=mlir|source)");
+    return fail("kiln compile needs -o EXE (or --emit=...)");
 
   kiln::BuildOptions build;
   build.output = outputPath;
@@ -237,9 +257,6 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
 
   if (!weightsPath.empty()) {
     // Check the weights now and embed the complete set the model runs with.
-    kiln::ModelParams params;
-    if (!kiln::collectParams(func, params))
-      return 1;
     kiln::rt::WeightSet weights(params.specs.data(), int(params.specs.size()));
     if (!loadWeights(weights))
       return 1;

@@ -26,6 +26,36 @@ def Kiln_ParamRoleAttr : EnumAttr<Kiln_Dialect, Kiln_ParamRole, "param_role"> {
   let assemblyFormat = "$value";
 }
 
+def Kiln_Activation : I32EnumAttr<"Activation",
+    "An activation applied by a fused epilogue", [
+      I32EnumAttrCase<"none", 0>,
+      I32EnumAttrCase<"relu", 1>,
+      I32EnumAttrCase<"relu6", 2>,
+      I32EnumAttrCase<"sigmoid", 3>,
+      I32EnumAttrCase<"hard_sigmoid", 4>,
+      I32EnumAttrCase<"hard_swish", 5>
+    ]> {
+  let cppNamespace = "::kiln";
+  let genSpecializedAttr = 0;
+}
+
+def Kiln_ActivationAttr : EnumAttr<Kiln_Dialect, Kiln_Activation, "activation"> {
+  let assemblyFormat = "$value";
+}
+
+def Kiln_Layout : I32EnumAttr<"Layout",
+    "The memory order of a 4-D activation", [
+      I32EnumAttrCase<"nchw", 0>,
+      I32EnumAttrCase<"nhwc", 1>
+    ]> {
+  let cppNamespace = "::kiln";
+  let genSpecializedAttr = 0;
+}
+
+def Kiln_LayoutAttr : EnumAttr<Kiln_Dialect, Kiln_Layout, "layout"> {
+  let assemblyFormat = "$value";
+}
+
 //===----------------------------------------------------------------------===//
 // Attributes
 //===----------------------------------------------------------------------===//

@@ -45,6 +45,34 @@ def Kiln_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getModelAttrName() {
       return ::llvm::StringLiteral("kiln.model");
     }
+    /// Memory order of an op's 4-D result (choose-layout).
+    static constexpr ::llvm::StringLiteral getLayoutAttrName() {
+      return ::llvm::StringLiteral("kiln.layout");
+    }
+    /// Arena offset in bytes of an op's result buffer (plan-memory).
+    static constexpr ::llvm::StringLiteral getOffsetAttrName() {
+      return ::llvm::StringLiteral("kiln.offset");
+    }
+    /// On a concat whose inputs are produced in its buffer (eliminate-concat).
+    static constexpr ::llvm::StringLiteral getInPlaceAttrName() {
+      return ::llvm::StringLiteral("kiln.in_place");
+    }
+    /// Arena offset in bytes of an op's temporary memory (plan-memory).
+    static constexpr ::llvm::StringLiteral getScratchAttrName() {
+      return ::llvm::StringLiteral("kiln.scratch");
+    }
+    /// The layers a fused op stands for (fusion passes; --after-fusion).
+    static constexpr ::llvm::StringLiteral getFusedAttrName() {
+      return ::llvm::StringLiteral("kiln.fused");
+    }
+    /// Function attributes of the memory plan: the arena size and the
+    /// largest sum of simultaneously live buffers (a lower bound of it).
+    static constexpr ::llvm::StringLiteral getArenaBytesAttrName() {
+      return ::llvm::StringLiteral("kiln.arena_bytes");
+    }
+    static constexpr ::llvm::StringLiteral getLiveBytesAttrName() {
+      return ::llvm::StringLiteral("kiln.live_bytes");
+    }
   private:
     void registerAttributes();
   public:

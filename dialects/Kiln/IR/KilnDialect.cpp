@@ -73,6 +73,35 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
                              << "' must be a string";
     return success();
   }
+  StringRef name = attr.getName().getValue();
+  if (name == getLayoutAttrName()) {
+    if (!isa<LayoutAttr>(attr.getValue()) || op->getNumResults() != 1 ||
+        cast<ShapedType>(op->getResult(0).getType()).getRank() != 4)
+      return op->emitError() << "'" << name
+                             << "' must be a #kiln.layout on an op with one "
+                                "4-D result";
+    return success();
+  }
+  if (name == getFusedAttrName()) {
+    auto list = dyn_cast<ArrayAttr>(attr.getValue());
+    if (!list || !llvm::all_of(list, [](Attribute a) { return isa<StringAttr>(a); }))
+      return op->emitError() << "'" << name << "' must be a list of strings";
+    return success();
+  }
+  if (name == getOffsetAttrName() || name == getScratchAttrName() ||
+      name == getArenaBytesAttrName() ||
+      name == getLiveBytesAttrName()) {
+    auto value = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!value || value.getInt() < 0)
+      return op->emitError() << "'" << name
+                             << "' must be a non-negative integer";
+    return success();
+  }
+  if (name == getInPlaceAttrName()) {
+    if (!isa<UnitAttr>(attr.getValue()) || !isa<ConcatOp>(op))
+      return op->emitError() << "'" << name << "' marks a kiln.concat";
+    return success();
+  }
   return op->emitError() << "unknown kiln attribute '" << attr.getName()
                          << "'";
 }

@@ -127,6 +127,17 @@ LogicalResult inferPool2d(MaybeLoc loc, StringRef opName, Value input,
   return success();
 }
 
+/// Checks that a fused residual, if any, has the result's type.
+LogicalResult expectResidual(MaybeLoc loc, StringRef opName, Value residual,
+                             RankedTensorType result) {
+  if (!residual)
+    return success();
+  if (residual.getType() != result)
+    return emitOptionalError(loc, opName, ": residual ", residual.getType(),
+                             " must have the result's type ", result);
+  return success();
+}
+
 /// Product of |dims|.
 int64_t product(ArrayRef<int64_t> dims) {
   int64_t n = 1;
@@ -220,6 +231,15 @@ KILN_INFER_WITH_ADAPTOR(Conv2dOp, [](Conv2dOp::Adaptor op, MaybeLoc loc,
       failed(expectVector(loc, op.getBias(), "conv2d bias", outChannels)))
     return failure();
 
+  if (op.getScale()) {
+    auto scale = expectRank(loc, op.getScale(), "conv2d scale", 2);
+    if (failed(scale))
+      return failure();
+    if (scale->getDimSize(0) != input->getDimSize(0) ||
+        scale->getDimSize(1) != channels)
+      return emitOptionalError(loc, "conv2d: scale ", *scale,
+                               " must be N×C of the input ", *input);
+  }
   SmallVector<int64_t> shape = {input->getDimSize(0), outChannels, 0, 0};
   for (int i = 0; i < 2; ++i) {
     int64_t extent = input->getDimSize(2 + i) + 2 * op.getPadding()[i];
@@ -232,7 +252,10 @@ KILN_INFER_WITH_ADAPTOR(Conv2dOp, [](Conv2dOp::Adaptor op, MaybeLoc loc,
           input->getDimSize(3), " input padded by ", str(op.getPadding()));
     shape[2 + i] = (extent - span) / op.getStride()[i] + 1;
   }
-  types.push_back(RankedTensorType::get(shape, input->getElementType()));
+  auto result = RankedTensorType::get(shape, input->getElementType());
+  if (failed(expectResidual(loc, "conv2d", op.getResidual(), result)))
+    return failure();
+  types.push_back(result);
   return success();
 })
 
@@ -267,21 +290,18 @@ KILN_INFER_WITH_ADAPTOR(BatchNormOp, [](BatchNormOp::Adaptor op, MaybeLoc loc,
 // LinearOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult LinearOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
-                                         ValueRange operands, DictionaryAttr,
-                                         OpaqueProperties, RegionRange,
-                                         SmallVectorImpl<Type> &types) {
-  if (operands.size() < 2 || operands.size() > 3)
-    return emitOptionalError(loc, "linear takes an input, a weight and an "
-                                  "optional bias");
-  LinearOp::Adaptor op(operands);
+KILN_INFER_WITH_ADAPTOR(LinearOp, [](LinearOp::Adaptor op, MaybeLoc loc,
+                                     SmallVectorImpl<Type> &types) {
   auto input = expectRank(loc, op.getInput(), "linear input", -1);
   auto weight = expectRank(loc, op.getWeight(), "linear weight", 2);
   if (failed(input) || failed(weight))
     return failure();
   if (input->getRank() < 1)
     return emitOptionalError(loc, "linear input must have rank at least 1");
-  int64_t in = input->getShape().back();
+  if (op.getPool() && input->getRank() != 4)
+    return emitOptionalError(loc, "linear with pool takes an N×C×H×W input, "
+                                  "got ", *input);
+  int64_t in = op.getPool() ? input->getDimSize(1) : input->getShape().back();
   if (weight->getDimSize(1) != in)
     return emitOptionalError(loc, "linear: the weight ", *weight, " expects ",
                              weight->getDimSize(1),
@@ -291,10 +311,85 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
                                           weight->getDimSize(0))))
     return failure();
   SmallVector<int64_t> shape(input->getShape());
+  if (op.getPool())
+    shape.resize(2);
   shape.back() = weight->getDimSize(0);
-  types.push_back(RankedTensorType::get(shape, input->getElementType()));
+  auto result = RankedTensorType::get(shape, input->getElementType());
+  if (failed(expectResidual(loc, "linear", op.getResidual(), result)))
+    return failure();
+  types.push_back(result);
   return success();
-}
+})
+
+//===----------------------------------------------------------------------===//
+// Fused kernels and weight transforms
+//===----------------------------------------------------------------------===//
+
+KILN_INFER_WITH_ADAPTOR(SqueezeExciteGateOp, [](SqueezeExciteGateOp::Adaptor op,
+                                                MaybeLoc loc,
+                                                SmallVectorImpl<Type> &types) {
+  auto input = expectRank(loc, op.getInput(), "se_gate input", 4);
+  auto w1 = expectRank(loc, op.getReduceWeight(), "se_gate reduce weight", 4);
+  auto w2 = expectRank(loc, op.getExpandWeight(), "se_gate expand weight", 4);
+  if (failed(input) || failed(w1) || failed(w2))
+    return failure();
+  int64_t c = input->getDimSize(1), r = w1->getDimSize(0);
+  ArrayRef<int64_t> reduce = w1->getShape(), expand = w2->getShape();
+  if (reduce != ArrayRef<int64_t>{r, c, 1, 1} ||
+      expand != ArrayRef<int64_t>{c, r, 1, 1})
+    return emitOptionalError(loc, "se_gate: weights ", *w1, " and ", *w2,
+                             " must be R×C×1×1 and C×R×1×1 for ", c,
+                             " channels");
+  if (failed(expectVector(loc, op.getReduceBias(), "se_gate reduce bias", r)) ||
+      failed(expectVector(loc, op.getExpandBias(), "se_gate expand bias", c)))
+    return failure();
+  types.push_back(RankedTensorType::get({input->getDimSize(0), c},
+                                        input->getElementType()));
+  return success();
+})
+
+KILN_INFER_WITH_ADAPTOR(FoldBatchNormWeightOp,
+                        [](FoldBatchNormWeightOp::Adaptor op, MaybeLoc loc,
+                           SmallVectorImpl<Type> &types) {
+  auto weight = expectRank(loc, op.getWeight(), "fold_bn_weight weight", -1);
+  if (failed(weight))
+    return failure();
+  if (weight->getRank() < 1)
+    return emitOptionalError(loc, "fold_bn_weight: the weight has no rows");
+  int64_t rows = weight->getDimSize(0);
+  if (failed(expectVector(loc, op.getGamma(), "fold_bn_weight gamma", rows)) ||
+      failed(expectVector(loc, op.getVar(), "fold_bn_weight var", rows)))
+    return failure();
+  types.push_back(*weight);
+  return success();
+})
+
+KILN_INFER_WITH_ADAPTOR(FoldBatchNormBiasOp, [](FoldBatchNormBiasOp::Adaptor op,
+                                                MaybeLoc loc,
+                                                SmallVectorImpl<Type> &types) {
+  auto gamma = expectRank(loc, op.getGamma(), "fold_bn_bias gamma", 1);
+  if (failed(gamma))
+    return failure();
+  int64_t c = gamma->getDimSize(0);
+  if (failed(expectVector(loc, op.getBeta(), "fold_bn_bias beta", c)) ||
+      failed(expectVector(loc, op.getMean(), "fold_bn_bias mean", c)) ||
+      failed(expectVector(loc, op.getVar(), "fold_bn_bias var", c)) ||
+      (op.getBias() &&
+       failed(expectVector(loc, op.getBias(), "fold_bn_bias bias", c))))
+    return failure();
+  types.push_back(*gamma);
+  return success();
+})
+
+KILN_INFER_WITH_ADAPTOR(ConvertLayoutOp, [](ConvertLayoutOp::Adaptor op,
+                                            MaybeLoc loc,
+                                            SmallVectorImpl<Type> &types) {
+  auto input = expectRank(loc, op.getInput(), "convert_layout input", 4);
+  if (failed(input))
+    return failure();
+  types.push_back(*input);
+  return success();
+})
 
 //===----------------------------------------------------------------------===//
 // Elementwise ops

@@ -46,27 +46,40 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure]> {
 // Convolution, normalization, linear
 //===----------------------------------------------------------------------===//
 
-def Kiln_Conv2dOp : Kiln_InferOp<"conv2d"> {
-  let summary = "2-D convolution (torch.nn.Conv2d).";
+def Kiln_Conv2dOp : Kiln_InferOp<"conv2d", [AttrSizedOperandSegments]> {
+  let summary = "2-D convolution (torch.nn.Conv2d), with a fused epilogue.";
   let description = [{
     `input` is N×C×H×W, `weight` is O×(C/groups)×KH×KW, the optional `bias`
     has O elements. `stride`, `padding` (symmetric, zeros) and `dilation` are
     [h, w] pairs. The result is N×O×HO×WO with
     `HO = (H + 2·padding_h − dilation_h·(KH − 1) − 1) / stride_h + 1`.
 
+    Graph passes fuse neighbours into the op (a fused kernel):
+    * `residual` (N×O×HO×WO) is added after the bias, then `activation` is
+      applied: `y = act(conv(x) + bias + residual)`;
+    * `scale` (N×C) multiplies the input channels of each sample first (a
+      squeeze-and-excitation gate): `conv(x · scale[n, c])`.
+
     ```mlir
     %y = kiln.conv2d %x, %w stride [2, 2] padding [3, 3] dilation [1, 1] groups 1
         : (tensor<1x3x224x224xf32>, tensor<64x3x7x7xf32>) -> tensor<1x64x112x112xf32>
+    %z = kiln.conv2d %y, %w2 bias %b residual %id stride [1, 1] padding [0, 0]
+        dilation [1, 1] groups 1 activation relu : (...) -> tensor<1x256x56x56xf32>
     ```
   }];
   let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$weight,
                        Optional<Kiln_Tensor>:$bias,
+                       Optional<Kiln_Tensor>:$residual,
+                       Optional<Kiln_Tensor>:$scale,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
-                       DenseI64ArrayAttr:$dilation, I64Attr:$groups);
+                       DenseI64ArrayAttr:$dilation, I64Attr:$groups,
+                       DefaultValuedAttr<Kiln_ActivationAttr,
+                                         "::kiln::Activation::none">:$activation);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`,` $bias^)? `stride` $stride `padding` $padding
-    `dilation` $dilation `groups` $groups attr-dict
+    $input `,` $weight (`bias` $bias^)? (`residual` $residual^)?
+    (`scale` $scale^)? `stride` $stride `padding` $padding
+    `dilation` $dilation `groups` $groups (`activation` $activation^)? attr-dict
     `:` functional-type(operands, results)
   }];
 }
@@ -94,24 +107,126 @@ def Kiln_BatchNormOp : Kiln_InferOp<"batch_norm"> {
   }];
 }
 
-def Kiln_LinearOp : Kiln_InferOp<"linear"> {
-  let summary = "Fully connected layer (torch.nn.Linear).";
+def Kiln_LinearOp : Kiln_InferOp<"linear", [AttrSizedOperandSegments]> {
+  let summary = "Fully connected layer (torch.nn.Linear), with a fused epilogue.";
   let description = [{
     `y = x · weightᵀ + bias` over the last dimension: `input` is …×IN,
     `weight` is OUT×IN, the optional `bias` has OUT elements; the result is
-    …×OUT.
+    …×OUT. Fused neighbours: `residual` (the result's shape) is added, then
+    `activation` applied; with `pool`, the input is N×IN×H×W and is first
+    averaged over H and W (global average pooling, flattened).
 
     ```mlir
-    %y = kiln.linear %x, %w, %b
+    %y = kiln.linear %x, %w bias %b
         : (tensor<1x2048xf32>, tensor<1000x2048xf32>, tensor<1000xf32>) -> tensor<1x1000xf32>
+    %z = kiln.linear %f, %w bias %b pool
+        : (tensor<1x2048x7x7xf32>, tensor<1000x2048xf32>, tensor<1000xf32>) -> tensor<1x1000xf32>
     ```
   }];
   let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$weight,
-                       Optional<Kiln_Tensor>:$bias);
+                       Optional<Kiln_Tensor>:$bias,
+                       Optional<Kiln_Tensor>:$residual,
+                       UnitAttr:$pool,
+                       DefaultValuedAttr<Kiln_ActivationAttr,
+                                         "::kiln::Activation::none">:$activation);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+    $input `,` $weight (`bias` $bias^)? (`residual` $residual^)? (`pool` $pool^)?
+    (`activation` $activation^)? attr-dict `:` functional-type(operands, results)
   }];
+}
+
+//===----------------------------------------------------------------------===//
+// Fused kernels and weight transforms (made by graph passes)
+//===----------------------------------------------------------------------===//
+
+def Kiln_SqueezeExciteGateOp : Kiln_InferOp<"se_gate"> {
+  let summary = "The gate of a squeeze-and-excitation block, as one kernel.";
+  let description = [{
+    `gate = gate_act(W2 · act(W1 · mean_hw(x) + b1) + b2)`: global average
+    pooling of the N×C×H×W input, then the two 1×1 convolutions of the SE
+    block (weights R×C×1×1 and C×R×1×1 with biases). The result is the N×C
+    gate, which a convolution consumes as its input `scale`.
+
+    ```mlir
+    %g = kiln.se_gate %x, %w1, %b1, %w2, %b2 activation relu gate hard_sigmoid
+        : (tensor<1x72x28x28xf32>, tensor<20x72x1x1xf32>, tensor<20xf32>,
+           tensor<72x20x1x1xf32>, tensor<72xf32>) -> tensor<1x72xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$reduce_weight,
+                       Kiln_Tensor:$reduce_bias, Kiln_Tensor:$expand_weight,
+                       Kiln_Tensor:$expand_bias,
+                       Kiln_ActivationAttr:$activation,
+                       Kiln_ActivationAttr:$gate);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $reduce_weight `,` $reduce_bias `,` $expand_weight `,` $expand_bias
+    `activation` `` $activation `gate` `` $gate attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+def Kiln_FoldBatchNormWeightOp : Kiln_InferOp<"fold_bn_weight"> {
+  let summary = "Weights of a conv or linear with the batch norm after it folded in.";
+  let description = [{
+    `w'[o, ...] = w[o, ...] · gamma[o] / sqrt(var[o] + epsilon)`. A weight
+    transform: it only reads weights, so the executable computes it once,
+    when it prepares its weights.
+
+    ```mlir
+    %w2 = kiln.fold_bn_weight %w, %gamma, %var epsilon 1.0e-05
+        : tensor<64x3x7x7xf32>, tensor<64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$weight, Kiln_Tensor:$gamma,
+                       Kiln_Tensor:$var, F64Attr:$epsilon);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = [{
+    $weight `,` $gamma `,` $var `epsilon` $epsilon attr-dict
+    `:` type($weight) `,` type($gamma) `,` type($var)
+  }];
+}
+
+def Kiln_FoldBatchNormBiasOp : Kiln_InferOp<"fold_bn_bias"> {
+  let summary = "Bias of a conv or linear with the batch norm after it folded in.";
+  let description = [{
+    `b'[o] = (b[o] − mean[o]) · gamma[o] / sqrt(var[o] + epsilon) + beta[o]`,
+    with b = 0 when the layer has no bias. A weight transform, like
+    `kiln.fold_bn_weight`.
+
+    ```mlir
+    %b2 = kiln.fold_bn_bias %gamma, %beta, %mean, %var epsilon 1.0e-05
+        : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>
+    %b3 = kiln.fold_bn_bias %gamma, %beta, %mean, %var bias %b epsilon 1.0e-05
+        : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$gamma, Kiln_Tensor:$beta, Kiln_Tensor:$mean,
+                       Kiln_Tensor:$var, Optional<Kiln_Tensor>:$bias,
+                       F64Attr:$epsilon);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = [{
+    $gamma `,` $beta `,` $mean `,` $var (`bias` $bias^)? `epsilon` $epsilon
+    attr-dict `:` type(operands)
+  }];
+}
+
+def Kiln_ConvertLayoutOp : Kiln_InferOp<"convert_layout"> {
+  let summary = "Copies a 4-D activation into another memory order.";
+  let description = [{
+    The identity on values: the result has the input's (logical, NCHW) type
+    and is stored in `layout`. Inserted by the choose-layout pass where a
+    consumer needs another order than its producer writes (the model's NCHW
+    input before NHWC kernels; NHWC data before a flatten).
+
+    ```mlir
+    %y = kiln.convert_layout %x to nhwc : tensor<1x3x224x224xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_LayoutAttr:$layout);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `to` $layout attr-dict `:` type($input)";
 }
 
 //===----------------------------------------------------------------------===//

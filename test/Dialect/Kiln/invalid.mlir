@@ -88,7 +88,7 @@ func.func @conv_kernel_too_large(%x: tensor<1x3x4x4xf32>, %w: tensor<16x3x7x7xf3
 func.func @conv_bias_size(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>, %b: tensor<8xf32>) {
   // expected-error @+2 {{conv2d bias must have 16 elements, got 'tensor<8xf32>'}}
   // expected-error @+1 {{failed to infer returned types}}
-  %y = kiln.conv2d %x, %w, %b stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>, tensor<8xf32>) -> tensor<1x16x6x6xf32>
+  %y = kiln.conv2d %x, %w bias %b stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>, tensor<8xf32>) -> tensor<1x16x6x6xf32>
   return
 }
 
@@ -148,7 +148,7 @@ func.func @linear_features(%x: tensor<1x100xf32>, %w: tensor<10x300xf32>) {
 func.func @linear_bias(%x: tensor<1x300xf32>, %w: tensor<10x300xf32>, %b: tensor<300xf32>) {
   // expected-error @+2 {{linear bias must have 10 elements, got 'tensor<300xf32>'}}
   // expected-error @+1 {{failed to infer returned types}}
-  %y = kiln.linear %x, %w, %b : (tensor<1x300xf32>, tensor<10x300xf32>, tensor<300xf32>) -> tensor<1x10xf32>
+  %y = kiln.linear %x, %w bias %b : (tensor<1x300xf32>, tensor<10x300xf32>, tensor<300xf32>) -> tensor<1x10xf32>
   return
 }
 
@@ -386,5 +386,81 @@ func.func @layer_attr_kind(%x: tensor<1x8xf32>) {
 
 // expected-error @+1 {{'kiln.layer' is only valid on kiln ops}}
 func.func @layer_attr_on_func() attributes {kiln.layer = #kiln.layer<"f", "F">} {
+  return
+}
+
+// -----
+
+func.func @conv_residual_type(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>, %r: tensor<1x16x8x8xf32>) {
+  // expected-error @+2 {{conv2d: residual 'tensor<1x16x8x8xf32>' must have the result's type 'tensor<1x16x6x6xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.conv2d %x, %w residual %r stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>, tensor<1x16x8x8xf32>) -> tensor<1x16x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_scale_shape(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>, %g: tensor<1x16xf32>) {
+  // expected-error @+2 {{conv2d: scale 'tensor<1x16xf32>' must be N×C of the input 'tensor<1x3x8x8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.conv2d %x, %w scale %g stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>, tensor<1x16xf32>) -> tensor<1x16x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @linear_pool_rank(%x: tensor<1x8xf32>, %w: tensor<10x8xf32>) {
+  // expected-error @+2 {{linear with pool takes an N×C×H×W input, got 'tensor<1x8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.linear %x, %w pool : (tensor<1x8xf32>, tensor<10x8xf32>) -> tensor<1x10xf32>
+  return
+}
+
+// -----
+
+func.func @se_gate_weights(%x: tensor<1x8x4x4xf32>, %r: tensor<2x4x1x1xf32>, %rb: tensor<2xf32>, %e: tensor<8x2x1x1xf32>, %b: tensor<8xf32>) {
+  // expected-error @+2 {{se_gate: weights 'tensor<2x4x1x1xf32>' and 'tensor<8x2x1x1xf32>' must be R×C×1×1 and C×R×1×1 for 8 channels}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %g = kiln.se_gate %x, %r, %rb, %e, %b activation relu gate sigmoid : (tensor<1x8x4x4xf32>, tensor<2x4x1x1xf32>, tensor<2xf32>, tensor<8x2x1x1xf32>, tensor<8xf32>) -> tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @fold_weight_rows(%w: tensor<8x4x3x3xf32>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{fold_bn_weight gamma must have 8 elements, got 'tensor<4xf32>'}}
+  %0 = kiln.fold_bn_weight %w, %s, %s epsilon 1.0e-05 : tensor<8x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @fold_bias_size(%s: tensor<8xf32>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{fold_bn_bias mean must have 8 elements, got 'tensor<4xf32>'}}
+  %0 = kiln.fold_bn_bias %s, %s, %t, %s epsilon 1.0e-05 : tensor<8xf32>, tensor<8xf32>, tensor<4xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @convert_rank(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{convert_layout input must have rank 4, got 'tensor<2x8xf32>'}}
+  %0 = kiln.convert_layout %x to nhwc : tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @layout_on_vector(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{'kiln.layout' must be a #kiln.layout on an op with one 4-D result}}
+  %0 = kiln.relu %x {kiln.layout = #kiln<layout nhwc>} : tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @in_place_on_add(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{'kiln.in_place' marks a kiln.concat}}
+  %0 = kiln.add %x, %x {kiln.in_place} : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x8xf32>
   return
 }

@@ -10,8 +10,8 @@ func.func @conv_bn_relu(%x: tensor<1x3x224x224xf32>) -> tensor<1x64x56x56xf32> {
   // CHECK: %[[W:.*]] = kiln.param "conv1.weight" parameter : tensor<64x3x7x7xf32>
   %w = kiln.param "conv1.weight" parameter : tensor<64x3x7x7xf32>
   %b = kiln.param "conv1.bias" parameter : tensor<64xf32>
-  // CHECK: %[[C:.*]] = kiln.conv2d %{{.*}}, %[[W]], %{{.*}} stride [2, 2] padding [3, 3] dilation [1, 1] groups 1 {kiln.layer = #kiln.layer<"conv1", "Conv2d">} : (tensor<1x3x224x224xf32>, tensor<64x3x7x7xf32>, tensor<64xf32>) -> tensor<1x64x112x112xf32>
-  %c = kiln.conv2d %x, %w, %b stride [2, 2] padding [3, 3] dilation [1, 1] groups 1 {kiln.layer = #kiln.layer<"conv1", "Conv2d">}
+  // CHECK: %[[C:.*]] = kiln.conv2d %{{.*}}, %[[W]] bias %{{.*}} stride [2, 2] padding [3, 3] dilation [1, 1] groups 1 {kiln.layer = #kiln.layer<"conv1", "Conv2d">} : (tensor<1x3x224x224xf32>, tensor<64x3x7x7xf32>, tensor<64xf32>) -> tensor<1x64x112x112xf32>
+  %c = kiln.conv2d %x, %w bias %b stride [2, 2] padding [3, 3] dilation [1, 1] groups 1 {kiln.layer = #kiln.layer<"conv1", "Conv2d">}
       : (tensor<1x3x224x224xf32>, tensor<64x3x7x7xf32>, tensor<64xf32>) -> tensor<1x64x112x112xf32>
   %g = kiln.param "bn1.weight" parameter : tensor<64xf32>
   %be = kiln.param "bn1.bias" parameter : tensor<64xf32>
@@ -39,8 +39,8 @@ func.func @grouped_dilated_conv(%x: tensor<2x32x17x17xf32>, %w: tensor<64x4x3x3x
 
 // CHECK-LABEL: func.func @linear_bn1d
 func.func @linear_bn1d(%x: tensor<4x784xf32>, %w: tensor<300x784xf32>, %b: tensor<300xf32>, %s: tensor<300xf32>) -> tensor<4x300xf32> {
-  // CHECK: kiln.linear %{{.*}}, %{{.*}}, %{{.*}} : (tensor<4x784xf32>, tensor<300x784xf32>, tensor<300xf32>) -> tensor<4x300xf32>
-  %y = kiln.linear %x, %w, %b : (tensor<4x784xf32>, tensor<300x784xf32>, tensor<300xf32>) -> tensor<4x300xf32>
+  // CHECK: kiln.linear %{{.*}}, %{{.*}} bias %{{.*}} : (tensor<4x784xf32>, tensor<300x784xf32>, tensor<300xf32>) -> tensor<4x300xf32>
+  %y = kiln.linear %x, %w bias %b : (tensor<4x784xf32>, tensor<300x784xf32>, tensor<300xf32>) -> tensor<4x300xf32>
   // CHECK: kiln.linear %{{.*}}, %{{.*}} : (tensor<4x784xf32>, tensor<300x784xf32>) -> tensor<4x300xf32>
   %z = kiln.linear %x, %w : (tensor<4x784xf32>, tensor<300x784xf32>) -> tensor<4x300xf32>
   // CHECK: kiln.batch_norm {{.*}} : tensor<4x300xf32>
@@ -135,4 +135,32 @@ func.func @channels(%x: tensor<1x5x8x8xf32>, %y: tensor<1x3x8x8xf32>) -> tensor<
   // CHECK: kiln.channel_shuffle %{{.*}} groups 2 : tensor<1x8x8x8xf32>
   %4 = kiln.channel_shuffle %0 groups 2 : tensor<1x8x8x8xf32>
   return %4 : tensor<1x8x8x8xf32>
+}
+
+// CHECK-LABEL: func.func @fused_kernels
+func.func @fused_kernels(%x: tensor<1x8x4x4xf32>, %w: tensor<8x8x1x1xf32>, %b: tensor<8xf32>,
+                         %r: tensor<2x8x1x1xf32>, %rb: tensor<2xf32>, %e: tensor<8x2x1x1xf32>,
+                         %fc: tensor<10x8xf32>) -> (tensor<1x10xf32>, tensor<1x8x4x4xf32>) {
+  // CHECK: kiln.se_gate %{{.*}} activation relu gate hard_sigmoid : {{.*}} -> tensor<1x8xf32>
+  %g = kiln.se_gate %x, %r, %rb, %e, %b activation relu gate hard_sigmoid
+      : (tensor<1x8x4x4xf32>, tensor<2x8x1x1xf32>, tensor<2xf32>, tensor<8x2x1x1xf32>, tensor<8xf32>) -> tensor<1x8xf32>
+  // CHECK: kiln.conv2d %{{.*}} bias %{{.*}} residual %{{.*}} scale %{{.*}} stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 activation relu6 :
+  %c = kiln.conv2d %x, %w bias %b residual %x scale %g stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 activation relu6
+      : (tensor<1x8x4x4xf32>, tensor<8x8x1x1xf32>, tensor<8xf32>, tensor<1x8x4x4xf32>, tensor<1x8xf32>) -> tensor<1x8x4x4xf32>
+  // CHECK: kiln.linear %{{.*}}, %{{.*}} pool activation sigmoid : (tensor<1x8x4x4xf32>, tensor<10x8xf32>) -> tensor<1x10xf32>
+  %y = kiln.linear %c, %fc pool activation sigmoid : (tensor<1x8x4x4xf32>, tensor<10x8xf32>) -> tensor<1x10xf32>
+  // CHECK: kiln.convert_layout %{{.*}} to nhwc : tensor<1x8x4x4xf32>
+  %n = kiln.convert_layout %c to nhwc : tensor<1x8x4x4xf32>
+  return %y, %n : tensor<1x10xf32>, tensor<1x8x4x4xf32>
+}
+
+// CHECK-LABEL: func.func @weight_transforms
+func.func @weight_transforms(%w: tensor<8x4x3x3xf32>, %s: tensor<8xf32>) -> (tensor<8x4x3x3xf32>, tensor<8xf32>, tensor<8xf32>) {
+  // CHECK: kiln.fold_bn_weight %{{.*}}, %{{.*}}, %{{.*}} epsilon 1.000000e-05 : tensor<8x4x3x3xf32>, tensor<8xf32>, tensor<8xf32>
+  %0 = kiln.fold_bn_weight %w, %s, %s epsilon 1.0e-05 : tensor<8x4x3x3xf32>, tensor<8xf32>, tensor<8xf32>
+  // CHECK: kiln.fold_bn_bias %{{.*}} epsilon 1.000000e-03 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  %1 = kiln.fold_bn_bias %s, %s, %s, %s epsilon 1.0e-03 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  // CHECK: kiln.fold_bn_bias %{{.*}} bias %{{.*}} epsilon
+  %2 = kiln.fold_bn_bias %s, %s, %s, %s bias %s epsilon 1.0e-03 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  return %0, %1, %2 : tensor<8x4x3x3xf32>, tensor<8xf32>, tensor<8xf32>
 }

@@ -84,6 +84,14 @@ template <Conv2d S, Epilogue E>
 void conv2d(const float *in, const float *packed, const float *bias,
             const float *residual, float *out, ThreadPool &pool);
 
+/// For a dense convolution (groups == 1) of batch 1: writes to |scaled| the
+/// packed weights of conv(x · scale[c]), i.e. |packed| with every input
+/// channel c multiplied by scale[c] (a squeeze-and-excitation gate applied
+/// as a prologue). |scaled| holds conv2d_packed_size<S>() floats.
+template <Conv2d S>
+void conv2d_scale_packed(const float *packed, const float *scale,
+                         float *scaled);
+
 /// y[m][n] = x[m][:] · W[n][:] for a PyTorch Linear weight W[n][k]; rows of
 /// x and y are contiguous (stride k and n, so a residual's stride is n).
 /// Runs as the 1x1 convolution of m pixels; m == 1 streams the weights once.

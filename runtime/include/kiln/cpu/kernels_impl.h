@@ -81,6 +81,22 @@ void conv2d(const float *in, const float *packed, const float *bias,
     detail::conv_gemm<S, E>(in, packed, bias, residual, out, pool);
 }
 
+template <Conv2d S>
+void conv2d_scale_packed(const float *packed, const float *scale,
+                         float *scaled) {
+  detail::check_conv<S>();
+  static_assert(S.groups == 1 && !detail::lane_shared(S),
+                "conv2d_scale_packed: dense convolutions only");
+  // Packed as [panel][kh][kw][c][NR]: scale each run of NR by its channel.
+  using P = detail::ConvGemm<S>;
+  size_t runs = size_t(P::panels) * S.kh * S.kw * S.c;
+  for (size_t run = 0; run < runs; ++run) {
+    float s = scale[run % S.c];
+    for (int lane = 0; lane < P::nr; ++lane)
+      scaled[run * P::nr + lane] = packed[run * P::nr + lane] * s;
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // linear
 //===----------------------------------------------------------------------===//

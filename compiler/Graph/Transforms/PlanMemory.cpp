@@ -1,0 +1,228 @@
+//===- PlanMemory.cpp - one arena for all activations ---------------------===//
+//
+// This file implements --kiln-plan-memory (see Passes.td).
+//
+// Algorithm:
+//   1. Number the ops of the function body in program order.
+//   2. Map every activation value to the buffer it lives in: a computing op
+//      owns a new buffer; a view lives in its source's buffer; an input of
+//      an in-place concat lives in the concat's buffer; an elementwise op
+//      whose same-shaped operand dies at it reuses that operand's buffer.
+//      The model output, when a computing op produces it and it is not 4-D,
+//      goes straight to the caller's output and gets no buffer.
+//   3. A buffer lives from the first op that writes it to the last op that
+//      reads any value in it.
+//   4. Place buffers from the largest to the smallest, each at the lowest
+//      64-byte aligned offset that does not overlap a placed buffer live at
+//      the same time. Temporary memory of an op is a buffer live at that op
+//      only.
+//   5. Write kiln.offset / kiln.scratch on ops, kiln.arena_bytes and
+//      kiln.live_bytes (the largest sum of buffers live at one op) on the
+//      function.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Graph/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+
+#include <numeric>
+
+namespace kiln {
+#define GEN_PASS_DEF_PLANMEMORYPASS
+#include "compiler/Graph/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+int64_t alignedBytes(int64_t floats) { return (floats * 4 + 63) / 64 * 64; }
+
+int64_t numel(Type t) { return cast<RankedTensorType>(t).getNumElements(); }
+
+struct Buffer {
+  int64_t bytes;
+  int first, last;
+  int64_t offset = 0;
+  /// Where to record the offset: the owning op (kiln.offset), or for
+  /// temporary memory the op that uses it (kiln.scratch).
+  Operation *owner;
+  bool scratch = false;
+};
+
+/// Elementwise ops that may write over an operand of their own shape.
+bool isElementwise(Operation *op) {
+  return isa<ReluOp, Relu6Op, SigmoidOp, HardSigmoidOp, HardSwishOp, AddOp,
+             MulOp, BatchNormOp>(op);
+}
+
+//===----------------------------------------------------------------------===//
+// --kiln-plan-memory
+//===----------------------------------------------------------------------===//
+
+struct PlanMemoryPass : kiln::impl::PlanMemoryPassBase<PlanMemoryPass> {
+  void runOnOperation() override;
+};
+
+void PlanMemoryPass::runOnOperation() {
+  func::FuncOp func = getOperation();
+  Block &body = func.getBody().front();
+  // 1. Program order.
+  llvm::DenseMap<Operation *, int> position;
+  for (Operation &op : body)
+    position[&op] = int(position.size());
+
+  // 2. Buffers of values.
+  std::vector<Buffer> buffers;
+  llvm::DenseMap<Value, int> bufferOf;
+  // An in-place concat's buffer holds its inputs from the first one on.
+  body.walk([&](ConcatOp concat) {
+    if (!concat->hasAttr(KilnDialect::getInPlaceAttrName()))
+      return;
+    buffers.push_back({alignedBytes(numel(concat.getType())),
+                       position[concat], position[concat], 0, concat});
+    bufferOf[concat.getResult()] = int(buffers.size()) - 1;
+    for (Value in : concat.getInputs()) {
+      Value produced = throughIdentities(in);
+      bufferOf[produced] = int(buffers.size()) - 1;
+      buffers.back().first =
+          std::min(buffers.back().first, position[produced.getDefiningOp()]);
+    }
+  });
+  auto returned = cast<func::ReturnOp>(body.getTerminator()).getOperand(0);
+  for (Operation &op : body) {
+    if (isa<ParamOp, func::ReturnOp>(op) || isWeightValue(op.getResult(0)))
+      continue;
+    int at = position[&op];
+    if (isViewOp(&op)) {
+      for (Value r : op.getResults())
+        if (auto it = bufferOf.find(op.getOperand(0)); it != bufferOf.end())
+          bufferOf[r] = it->second;
+      continue;
+    }
+    Value result = op.getResult(0);
+    if (bufferOf.count(result))
+      continue; // An in-place concat or one of its inputs.
+    if (result == returned &&
+        cast<RankedTensorType>(result.getType()).getRank() != 4)
+      continue; // Written to the caller's output.
+    if (isElementwise(&op)) {
+      // Reuse an operand's buffer if this op is its last reader.
+      for (Value operand : op.getOperands()) {
+        auto it = bufferOf.find(operand);
+        if (it == bufferOf.end() || operand.getType() != result.getType() ||
+            !operand.getDefiningOp() ||
+            operand.getDefiningOp()->getAttr(KilnDialect::getLayoutAttrName()) !=
+                op.getAttr(KilnDialect::getLayoutAttrName()) ||
+            isViewOp(operand.getDefiningOp()))
+          continue;
+        bool dies = llvm::all_of(operand.getUsers(), [&](Operation *user) {
+          return position[user] <= at;
+        });
+        // Every other value in that buffer must be dead too.
+        bool alone = llvm::all_of(bufferOf, [&](auto &entry) {
+          return entry.second != it->second ||
+                 llvm::all_of(entry.first.getUsers(), [&](Operation *user) {
+                   return position[user] <= at;
+                 });
+        });
+        if (dies && alone) {
+          bufferOf[result] = it->second;
+          break;
+        }
+      }
+      if (bufferOf.count(result))
+        continue;
+    }
+    buffers.push_back({alignedBytes(numel(result.getType())), at, at, 0, &op});
+    bufferOf[result] = int(buffers.size()) - 1;
+  }
+
+  // Temporary memory.
+  for (Operation &op : body) {
+    int64_t floats = 0;
+    if (auto conv = dyn_cast<Conv2dOp>(op); conv && conv.getScale()) {
+      // Weights scaled per sample: at most the packed size of any kernel
+      // layout (output channels rounded up to 64 per group).
+      auto w = cast<RankedTensorType>(conv.getWeight().getType());
+      int64_t perGroup = w.getDimSize(0) / conv.getGroups();
+      floats = conv.getGroups() * ((perGroup + 63) / 64 * 64) * w.getDimSize(1) *
+               w.getDimSize(2) * w.getDimSize(3);
+    } else if (auto linear = dyn_cast<LinearOp>(op); linear && linear.getPool()) {
+      auto x = cast<RankedTensorType>(linear.getInput().getType());
+      floats = x.getDimSize(0) * x.getDimSize(1);
+    } else if (auto gate = dyn_cast<SqueezeExciteGateOp>(op)) {
+      auto x = cast<RankedTensorType>(gate.getInput().getType());
+      auto w1 = cast<RankedTensorType>(gate.getReduceWeight().getType());
+      floats = x.getDimSize(0) * (x.getDimSize(1) + w1.getDimSize(0));
+    }
+    if (floats) {
+      int at = position[&op];
+      buffers.push_back({alignedBytes(floats), at, at, 0, &op, true});
+    }
+  }
+
+  // 3. Live ranges.
+  for (auto &[value, id] : bufferOf)
+    for (Operation *user : value.getUsers())
+      buffers[id].last = std::max(buffers[id].last, position[user]);
+
+  // 4. Placement, largest buffers first (TFLite's "greedy by size"): big
+  // buffers pack against each other and small ones fill the gaps.
+  std::vector<int> order(buffers.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    if (buffers[a].bytes != buffers[b].bytes)
+      return buffers[a].bytes > buffers[b].bytes;
+    return buffers[a].first < buffers[b].first;
+  });
+  std::vector<int> placed;
+  int64_t arena = 0;
+  for (int id : order) {
+    Buffer &buf = buffers[id];
+    std::vector<std::pair<int64_t, int64_t>> busy;
+    for (int other : placed) {
+      const Buffer &o = buffers[other];
+      if (o.last >= buf.first && o.first <= buf.last)
+        busy.push_back({o.offset, o.offset + o.bytes});
+    }
+    std::sort(busy.begin(), busy.end());
+    int64_t offset = 0;
+    for (auto [begin, end] : busy) {
+      if (offset + buf.bytes <= begin)
+        break;
+      offset = std::max(offset, end);
+    }
+    buf.offset = offset;
+    arena = std::max(arena, offset + buf.bytes);
+    placed.push_back(id);
+  }
+
+  // 5. Record the plan.
+  Builder b(&getContext());
+  int64_t live = 0;
+  for (int t = 0; t < int(position.size()); ++t) {
+    int64_t sum = 0;
+    for (const Buffer &buf : buffers)
+      if (buf.first <= t && t <= buf.last)
+        sum += buf.bytes;
+    live = std::max(live, sum);
+  }
+  for (const Buffer &buf : buffers)
+    buf.owner->setAttr(buf.scratch ? KilnDialect::getScratchAttrName()
+                                   : KilnDialect::getOffsetAttrName(),
+                       b.getI64IntegerAttr(buf.offset));
+  // Ops writing over an operand record that operand's offset.
+  for (Operation &op : body)
+    if (!op.hasAttr(KilnDialect::getOffsetAttrName()) && op.getNumResults() == 1 &&
+        isElementwise(&op))
+      if (auto it = bufferOf.find(op.getResult(0)); it != bufferOf.end())
+        op.setAttr(KilnDialect::getOffsetAttrName(),
+                   b.getI64IntegerAttr(buffers[it->second].offset));
+  func->setAttr(KilnDialect::getArenaBytesAttrName(), b.getI64IntegerAttr(arena));
+  func->setAttr(KilnDialect::getLiveBytesAttrName(), b.getI64IntegerAttr(live));
+}
+
+} // namespace

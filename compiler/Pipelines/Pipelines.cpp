@@ -1,0 +1,40 @@
+//===- Pipelines.cpp - the pass pipelines of kiln compile -----------------===//
+//
+// This file implements runPipeline: the order of the graph passes, with why
+// each runs where it does.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Pipelines/Pipelines.h"
+
+#include "compiler/Graph/Transforms/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+
+using namespace mlir;
+using namespace kiln;
+
+LogicalResult kiln::runPipeline(ModuleOp module, Phase last,
+                                const PipelineOptions &options) {
+  if (last == Phase::Imported)
+    return success();
+  PassManager pm(module.getContext());
+  OpPassManager &func = pm.nest<func::FuncOp>();
+  if (options.fuse) {
+    // Batch norms first: afterwards a conv's user is its activation or add.
+    func.addPass(createFoldBatchNormPass());
+    // SE before epilogues: it matches the activations as separate ops and
+    // hands the multiply to the next convolution as its input scale.
+    func.addPass(createFuseSqueezeExcitePass());
+    // Residual adds and activations into the (folded) layers.
+    func.addPass(createFuseEpiloguesPass());
+    // With the producers final, decide which concats they write into.
+    func.addPass(createEliminateConcatPass());
+  }
+  if (last >= Phase::Planned) {
+    // Layouts may add conversions; the memory plan needs every op final.
+    func.addPass(createChooseLayoutPass());
+    func.addPass(createPlanMemoryPass());
+  }
+  return pm.run(module);
+}

@@ -1,0 +1,34 @@
+//===- Pipelines.h - the pass pipelines of kiln compile --------*- C++ -*-===//
+//
+// Declares the stages of `kiln compile` and the pipeline that runs them, so
+// that `--emit` can stop after any stage.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_PIPELINES_PIPELINES_H
+#define KILN_COMPILER_PIPELINES_PIPELINES_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LogicalResult.h"
+
+namespace kiln {
+
+/// Stop points of the pipeline, in order.
+enum class Phase {
+  Imported, ///< the graph as the YAML describes it (--emit=mlir)
+  Fused,    ///< batch norms folded, epilogues, SE and concats fused (--emit=fused)
+  Planned,  ///< layouts chosen, every buffer placed in the arena (--emit=planned)
+};
+
+struct PipelineOptions {
+  /// Run the fusion passes (off: one kernel per graph op, for comparison).
+  bool fuse = true;
+};
+
+/// Runs the graph passes on |module| up to and including |last|.
+mlir::LogicalResult runPipeline(mlir::ModuleOp module, Phase last,
+                                const PipelineOptions &options);
+
+} // namespace kiln
+
+#endif // KILN_COMPILER_PIPELINES_PIPELINES_H
