@@ -562,12 +562,9 @@ LogicalResult Interpreter::run(func::FuncOp func,
 
 } // namespace
 
-LogicalResult kiln::interpret(func::FuncOp func,
+LogicalResult kiln::interpret(func::FuncOp func, const ModelParams &specs,
                               const std::vector<const float *> &params,
                               const std::vector<float> &input,
                               std::vector<float> &output) {
-  ModelParams specs;
-  if (!collectParams(func, specs))
-    return failure();
   return Interpreter(specs, params).run(func, input, output);
 }

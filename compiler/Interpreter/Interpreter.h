@@ -15,11 +15,13 @@
 
 namespace kiln {
 
+struct ModelParams;
+
 /// Evaluates the model |func| on |input| (row-major, of the function's
-/// input shape) with one float32 tensor per param in |params| (indexed as
-/// collectParams orders them). Writes the output (row-major, the result
-/// shape) to |output|. Emits an error on an op it cannot evaluate.
-mlir::LogicalResult interpret(mlir::func::FuncOp func,
+/// input shape) with one float32 tensor per param of |specs| in |params|.
+/// Writes the output (row-major, the result shape) to |output|. Emits an
+/// error on an op it cannot evaluate.
+mlir::LogicalResult interpret(mlir::func::FuncOp func, const ModelParams &specs,
                               const std::vector<const float *> &params,
                               const std::vector<float> &input,
                               std::vector<float> &output);

@@ -49,6 +49,27 @@ void printCsv(const Summary &summary, llvm::raw_ostream &os);
 /// Graphviz of the model's dataflow, one node per op (weights omitted).
 void printDot(mlir::ModuleOp module, llvm::raw_ostream &os);
 
+/// One kernel of planned IR (kiln report --after-fusion).
+struct KernelRow {
+  std::string name, kind, members;
+  int64_t flops = 0;
+  /// Elements read and written; bytes at 4 (CPU) or 2 (H100) per element.
+  int64_t elements = 0;
+  double h100Micros = 0, cpuMicros = 0;
+};
+
+struct KernelSummary {
+  std::string model;
+  std::vector<KernelRow> kernels;
+  int64_t totalFlops = 0, arenaBytes = 0, liveBytes = 0;
+  double h100Micros = 0, cpuMicros = 0;
+};
+
+/// Summarizes the kernels of planned IR; emits an error on other IR.
+std::optional<KernelSummary> summarizeKernels(mlir::ModuleOp module);
+void printKernelTable(const KernelSummary &summary, llvm::raw_ostream &os);
+void printKernelJson(const KernelSummary &summary, llvm::raw_ostream &os);
+
 } // namespace kiln::report
 
 #endif // KILN_COMPILER_REPORT_REPORT_H

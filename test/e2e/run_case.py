@@ -6,7 +6,8 @@
 1. regenerates the case's weights with tools/seeded_weights.py (from the committed manifest;
    the weights themselves are not committed),
 2. compiles models/<model>.yaml at the case's input shape for the CPU,
-3. runs the executable and the reference interpreter (`kiln run`) on the committed input,
+3. runs the executable and the reference interpreter (`kiln run`, on the imported IR and on
+   the IR after the fusion passes) on the committed input,
 4. checks both against PyTorch's output (relative L2 <= 1e-5) and against each other.
 Prints one line per check; exits 1 on the first failure.
 """
@@ -58,9 +59,15 @@ def main():
          "--input", os.path.join(golden, "input.npy"), "--output", w("compiled.npy")])
     run([a.compiler, "run", model, "--input-shape", shape, "--weights", w("weights.safetensors"),
          "--input", os.path.join(golden, "input.npy"), "--output", w("interpreted.npy")])
+    # The interpreter on the IR after the fusion passes checks their rewrites
+    # in double precision.
+    run([a.compiler, "run", model, "--fused", "--input-shape", shape, "--weights",
+         w("weights.safetensors"), "--input", os.path.join(golden, "input.npy"),
+         "--output", w("fused.npy")])
     expected = os.path.join(golden, "output.npy")
     compare(w("compiled.npy"), expected, "compiled vs PyTorch")
     compare(w("interpreted.npy"), expected, "interpreter vs PyTorch")
+    compare(w("fused.npy"), expected, "fused interpreter vs PyTorch")
     compare(w("compiled.npy"), w("interpreted.npy"), "compiled vs interpreter")
 
 

@@ -48,8 +48,9 @@ Operation *absorb(Operation *layer, Operation *user) {
   } else if (auto add = dyn_cast<AddOp>(user)) {
     Value self = layer->getResult(0);
     Value other = add.getLhs() == self ? add.getRhs() : add.getLhs();
-    // Same shape (no broadcast), not the layer's own result twice.
-    if (parts.residual || other == self || other.getType() != add.getType())
+    // Same shapes (no broadcast either way), not the layer's result twice.
+    if (parts.residual || other == self || other.getType() != add.getType() ||
+        self.getType() != add.getType())
       return nullptr;
     parts.residual = other;
   } else {
@@ -77,8 +78,8 @@ void fusePool(LinearOp linear) {
   if (auto flatten = dyn_cast_or_null<FlattenOp>(def)) {
     auto pool = flatten.getInput().getDefiningOp<AdaptiveAvgPool2dOp>();
     if (!pool || pool.getOutputSize() != ArrayRef<int64_t>{1, 1} ||
-        flatten.getStartDim() != 1 || !flatten->hasOneUse() ||
-        !pool->hasOneUse())
+        flatten.getStartDim() != 1 || flatten.getEndDim() != 3 ||
+        !flatten->hasOneUse() || !pool->hasOneUse())
       return;
     source = pool.getInput();
     absorbed = {pool, flatten};

@@ -30,13 +30,14 @@ using namespace kiln;
 
 namespace {
 
-/// A 1x1, stride-1, ungrouped convolution with a bias, and nothing fused
-/// but possibly an activation.
+/// A 1x1, ungrouped convolution with a bias to a 1x1 output (the pooled
+/// vector's dense layer), with nothing fused but possibly an activation.
 bool isPointwiseWithBias(Conv2dOp conv) {
   if (!conv)
     return false;
   auto w = cast<RankedTensorType>(conv.getWeight().getType());
-  return conv.getBias() && !conv.getResidual() && !conv.getScale() &&
+  auto y = cast<RankedTensorType>(conv.getType());
+  return y.getDimSize(2) == 1 && y.getDimSize(3) == 1 && conv.getBias() && !conv.getResidual() && !conv.getScale() &&
          conv.getGroups() == 1 && w.getDimSize(2) == 1 && w.getDimSize(3) == 1 &&
          isWeightValue(conv.getWeight()) && isWeightValue(conv.getBias()) &&
          conv->hasOneUse();

@@ -88,8 +88,10 @@ Operation *kiln::rebuildLayer(OpBuilder &builder, Location loc, Operation *like,
   }
   // Keep the attributes (shape parameters, layer, fused members), then set
   // the epilogue.
+  // Keep the layer and plan attributes; callers record the fused members.
   for (NamedAttribute attr : like->getDiscardableAttrs())
-    state.addAttribute(attr.getName(), attr.getValue());
+    if (attr.getName() != KilnDialect::getFusedAttrName())
+      state.addAttribute(attr.getName(), attr.getValue());
   if (auto conv = dyn_cast<Conv2dOp>(like)) {
     state.addAttribute("stride", conv.getStrideAttr());
     state.addAttribute("padding", conv.getPaddingAttr());

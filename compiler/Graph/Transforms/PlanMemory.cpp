@@ -92,6 +92,7 @@ void PlanMemoryPass::runOnOperation() {
     }
   });
   auto returned = cast<func::ReturnOp>(body.getTerminator()).getOperand(0);
+  SmallVector<Operation *> inPlace;
   for (Operation &op : body) {
     if (isa<ParamOp, func::ReturnOp>(op) || isWeightValue(op.getResult(0)))
       continue;
@@ -109,14 +110,23 @@ void PlanMemoryPass::runOnOperation() {
         cast<RankedTensorType>(result.getType()).getRank() != 4)
       continue; // Written to the caller's output.
     if (isElementwise(&op)) {
-      // Reuse an operand's buffer if this op is its last reader.
+      // Reuse an operand's buffer if this op is its last reader, the buffer
+      // holds nothing else the op reads (through a view that maps indices
+      // differently), and it is not a slot of a concat.
       for (Value operand : op.getOperands()) {
         auto it = bufferOf.find(operand);
         if (it == bufferOf.end() || operand.getType() != result.getType() ||
             !operand.getDefiningOp() ||
             operand.getDefiningOp()->getAttr(KilnDialect::getLayoutAttrName()) !=
                 op.getAttr(KilnDialect::getLayoutAttrName()) ||
-            isViewOp(operand.getDefiningOp()))
+            isViewOp(operand.getDefiningOp()) ||
+            isa<ConcatOp>(buffers[it->second].owner))
+          continue;
+        bool shared = llvm::any_of(op.getOperands(), [&](Value other) {
+          auto o = bufferOf.find(other);
+          return other != operand && o != bufferOf.end() && o->second == it->second;
+        });
+        if (shared)
           continue;
         bool dies = llvm::all_of(operand.getUsers(), [&](Operation *user) {
           return position[user] <= at;
@@ -130,6 +140,7 @@ void PlanMemoryPass::runOnOperation() {
         });
         if (dies && alone) {
           bufferOf[result] = it->second;
+          inPlace.push_back(&op);
           break;
         }
       }
@@ -215,12 +226,9 @@ void PlanMemoryPass::runOnOperation() {
                                    : KilnDialect::getOffsetAttrName(),
                        b.getI64IntegerAttr(buf.offset));
   // Ops writing over an operand record that operand's offset.
-  for (Operation &op : body)
-    if (!op.hasAttr(KilnDialect::getOffsetAttrName()) && op.getNumResults() == 1 &&
-        isElementwise(&op))
-      if (auto it = bufferOf.find(op.getResult(0)); it != bufferOf.end())
-        op.setAttr(KilnDialect::getOffsetAttrName(),
-                   b.getI64IntegerAttr(buffers[it->second].offset));
+  for (Operation *op : inPlace)
+    op->setAttr(KilnDialect::getOffsetAttrName(),
+                b.getI64IntegerAttr(buffers[bufferOf[op->getResult(0)]].offset));
   func->setAttr(KilnDialect::getArenaBytesAttrName(), b.getI64IntegerAttr(arena));
   func->setAttr(KilnDialect::getLiveBytesAttrName(), b.getI64IntegerAttr(live));
 }

@@ -123,6 +123,12 @@ cl::opt<Format> format(
                clEnumValN(Format::Dot, "dot", "Graphviz dataflow graph")),
     cl::sub(reportCmd), cl::cat(category));
 
+cl::opt<bool> afterFusion(
+    "after-fusion",
+    cl::desc("Report the generated kernels: fused layers, FLOPs, bytes, "
+             "arithmetic intensity, roofline time; the arena and its bound"),
+    cl::sub(reportCmd), cl::cat(category));
+
 // kiln run
 cl::opt<std::string> runInput("input", cl::desc("float32 .npy input"),
                               cl::value_desc("x.npy"), cl::sub(runCmd),
@@ -130,6 +136,10 @@ cl::opt<std::string> runInput("input", cl::desc("float32 .npy input"),
 cl::opt<std::string> runOutput("output", cl::desc("Write the output here"),
                                cl::value_desc("y.npy"), cl::sub(runCmd),
                                cl::cat(category));
+cl::opt<bool> runFused("fused",
+                       cl::desc("Interpret the IR after the fusion passes "
+                                "(to check them) instead of as imported"),
+                       cl::sub(runCmd), cl::cat(category));
 
 int fail(const Twine &message) {
   errs() << "kiln: error: " << message << "\n";
@@ -285,6 +295,20 @@ int runReport(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   auto module = importModel(context, sourceMgr);
   if (!module)
     return 1;
+  if (afterFusion) {
+    if (format != Format::Table && format != Format::Json)
+      return fail("--after-fusion reports as a table or JSON");
+    if (failed(kiln::runPipeline(*module, kiln::Phase::Planned, {})))
+      return 1;
+    auto kernels = kiln::report::summarizeKernels(*module);
+    if (!kernels)
+      return 1;
+    if (format == Format::Json)
+      kiln::report::printKernelJson(*kernels, outs());
+    else
+      kiln::report::printKernelTable(*kernels, outs());
+    return 0;
+  }
   if (format == Format::Dot) {
     kiln::report::printDot(*module, outs());
     return 0;
@@ -339,8 +363,10 @@ int runInterpreter(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     return fail(runInput + ": shape [" + got + "] does not match the model "
                 "input [" + want + "]");
   }
+  if (runFused && failed(kiln::runPipeline(*module, kiln::Phase::Fused, {})))
+    return 1;
   std::vector<float> output;
-  if (failed(kiln::interpret(func, weights.pointers(), input.data, output)))
+  if (failed(kiln::interpret(func, params, weights.pointers(), input.data, output)))
     return 1;
   auto shape =
       cast<mlir::RankedTensorType>(func.getFunctionType().getResult(0)).getShape();

@@ -79,7 +79,7 @@ def Kiln_Conv2dOp : Kiln_InferOp<"conv2d", [AttrSizedOperandSegments]> {
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? (`residual` $residual^)?
     (`scale` $scale^)? `stride` $stride `padding` $padding
-    `dilation` $dilation `groups` $groups (`activation` $activation^)? attr-dict
+    `dilation` $dilation `groups` $groups (`activation` `` $activation^)? attr-dict
     `:` functional-type(operands, results)
   }];
 }
@@ -132,7 +132,7 @@ def Kiln_LinearOp : Kiln_InferOp<"linear", [AttrSizedOperandSegments]> {
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? (`residual` $residual^)? (`pool` $pool^)?
-    (`activation` $activation^)? attr-dict `:` functional-type(operands, results)
+    (`activation` `` $activation^)? attr-dict `:` functional-type(operands, results)
   }];
 }
 
@@ -226,7 +226,7 @@ def Kiln_ConvertLayoutOp : Kiln_InferOp<"convert_layout"> {
   }];
   let arguments = (ins Kiln_Tensor:$input, Kiln_LayoutAttr:$layout);
   let results = (outs Kiln_Tensor:$result);
-  let assemblyFormat = "$input `to` $layout attr-dict `:` type($input)";
+  let assemblyFormat = "$input `to` `` $layout attr-dict `:` type($input)";
 }
 
 //===----------------------------------------------------------------------===//
