@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 packages=(
   cmake ninja-build g++ python3 python3-numpy
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
-  libfmt-dev libyaml-cpp-dev libstb-dev
+  libfmt-dev libyaml-cpp-dev libstb-dev libboost-context-dev
 )
 if [[ "${1:-}" == "--with-torch" ]]; then
   packages+=(python3-torch python3-torchvision)
