@@ -516,11 +516,16 @@ LogicalResult Interpreter::eval(Operation *op) {
         const Tensor &x = get(op->getOperand(0));
         int64_t dim = isa<SplitOp>(op) ? cast<SplitOp>(op).getDim()
                                        : cast<ChunkOp>(op).getDim();
+        // Slice everything before inserting: an insertion may grow the map
+        // and move |x|.
+        std::vector<Tensor> parts;
         int64_t start = 0;
         for (Value r : op->getResults()) {
-          values[r] = sliceOf(x, r, dim, start, 1);
+          parts.push_back(sliceOf(x, r, dim, start, 1));
           start += cast<RankedTensorType>(r.getType()).getDimSize(dim);
         }
+        for (auto [r, part] : llvm::zip(op->getResults(), parts))
+          values[r] = std::move(part);
         return success();
       })
       .Case([&](ChannelShuffleOp c) { return set(channelShuffle(c)); })
