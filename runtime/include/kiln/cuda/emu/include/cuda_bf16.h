@@ -1,0 +1,14 @@
+//===- cuda_bf16.h - stand-in for CUDA's cuda_bf16.h under the emulator -------*- C++ -*-===//
+//
+// This file is on the include path of code compiled for kiln's SIMT emulator
+// (runtime/include/kiln/cuda/emu/include). Everything the emulator offers
+// comes from one header; see kiln/cuda/emu/emulator.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_CUDA_EMU_SHIM_CUDA_BF16_H
+#define KILN_CUDA_EMU_SHIM_CUDA_BF16_H
+
+#include "kiln/cuda/emu/emulator.h"
+
+#endif // KILN_CUDA_EMU_SHIM_CUDA_BF16_H
