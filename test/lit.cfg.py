@@ -1,8 +1,9 @@
 # lit configuration of kiln's test suite.
 #
 # Substitutions:
-#   kiln, kiln-opt     the tools of this build (also kiln-inspect and
-#                      kiln-kernel-test, the runtime's test drivers)
+#   kiln, kiln-opt     the tools of this build (also kiln-inspect,
+#                      kiln-kernel-test, kiln-cuda-kernel-test and
+#                      kiln-emu-test, the runtime's test drivers)
 #   FileCheck, not     from LLVM 19
 #   %models            the models/ directory of the source tree
 #   %python            the Python 3 that runs the helper scripts (stdlib + numpy)
@@ -25,9 +26,15 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.use_default_substitutions()
 llvm_config.add_tool_substitutions(
-    ["kiln", "kiln-opt", "kiln-inspect", "kiln-kernel-test"], [config.kiln_tools_dir])
+    ["kiln", "kiln-opt", "kiln-inspect", "kiln-kernel-test",
+     "kiln-cuda-kernel-test", "kiln-emu-test"], [config.kiln_tools_dir])
 
 config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "models")))
 # Before LLVM's own %python (the interpreter running lit), which lacks numpy.
 config.substitutions.insert(0, ("%python", config.python_executable))
 config.substitutions.append(("%tools", os.path.join(config.kiln_src_root, "tools")))
+
+# The CUDA target's nvcc builds and PTX need the toolkit this kiln was built
+# with ("REQUIRES: nvcc"); the emulator tests need nothing.
+if getattr(config, "kiln_nvcc", "") and os.access(config.kiln_nvcc, os.X_OK):
+    config.available_features.add("nvcc")

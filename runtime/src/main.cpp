@@ -278,11 +278,10 @@ int main(int argc, char **argv) {
   }
   Options o = parseOptions(argc, argv);
   const ModelInfo &m = kModel;
-
-  if (o.device == "cuda")
+  if (o.device == "cuda" && !m.cuda)
     fail("this executable has no CUDA code (compile with --target cuda or all)");
-  if (o.device == "auto" && (o.bench || !o.image.empty()))
-    std::fprintf(stderr, "%s: running on the CPU\n", program);
+  if (o.device == "cpu" && !m.run)
+    fail("this executable has no CPU code (compile with --target cpu or all)");
 
   ThreadPool pool(o.threads);
   WeightSet weights = loadWeights(o);
@@ -293,36 +292,68 @@ int main(int argc, char **argv) {
     return 0;
 
   std::vector<float> input = loadInput(o);
-  AlignedBuffer prepared(m.prepared_floats * sizeof(float));
-  std::vector<const float *> params = weights.pointers();
-  m.prepare(params.data(), reinterpret_cast<float *>(prepared.ptr), pool);
-  AlignedBuffer arena(m.arena_bytes);
   std::vector<float> output(size_t(product(m.output_shape, m.output_rank)));
+  std::vector<const float *> params = weights.pointers();
 
+  // The device: CUDA when asked for, or when auto finds a usable GPU.
+  std::unique_ptr<DeviceSession> session;
+  if (m.cuda && o.device != "cpu") {
+    bool unavailable = false;
+    session = m.cuda->open(m, params, error, unavailable);
+    if (!session && (o.device == "cuda" || !unavailable || !m.run))
+      fail(error);
+    if (!session)
+      std::fprintf(stderr, "%s: %s; running on the CPU\n", program,
+                   error.c_str());
+    else
+      std::fprintf(stderr, "%s: running on %s\n", program,
+                   session->description().c_str());
+  } else if (o.device == "auto" && (o.bench || !o.image.empty())) {
+    std::fprintf(stderr, "%s: running on the CPU\n", program);
+  }
+
+  std::unique_ptr<AlignedBuffer> prepared, arena;
+  if (!session) {
+    prepared = std::make_unique<AlignedBuffer>(m.prepared_floats * sizeof(float));
+    m.prepare(params.data(), reinterpret_cast<float *>(prepared->ptr), pool);
+    arena = std::make_unique<AlignedBuffer>(m.arena_bytes);
+  }
   auto forward = [&] {
-    m.run(reinterpret_cast<const float *>(prepared.ptr), input.data(),
-          output.data(), arena.ptr, pool);
+    if (session) {
+      if (!session->run(input.data(), output.data(), error))
+        fail(error);
+      return;
+    }
+    m.run(reinterpret_cast<const float *>(prepared->ptr), input.data(),
+          output.data(), arena->ptr, pool);
   };
 
   if (o.bench) {
-    long warmup = std::max(3L, o.bench / 10);
-    for (long i = 0; i < warmup; ++i)
-      forward();
     std::vector<double> times;
-    for (long i = 0; i < o.bench; ++i) {
-      auto start = std::chrono::steady_clock::now();
-      forward();
-      times.push_back(milliseconds(std::chrono::steady_clock::now() - start));
+    if (session) {
+      if (!session->bench(input.data(), o.bench, times, error))
+        fail(error);
+    } else {
+      long warmup = std::max(3L, o.bench / 10);
+      for (long i = 0; i < warmup; ++i)
+        forward();
+      for (long i = 0; i < o.bench; ++i) {
+        auto start = std::chrono::steady_clock::now();
+        forward();
+        times.push_back(milliseconds(std::chrono::steady_clock::now() - start));
+      }
     }
     std::sort(times.begin(), times.end());
     auto at = [&](double q) {
       return times[std::min(times.size() - 1, size_t(q * double(times.size())))];
     };
     double median = at(0.5);
-    std::printf("%s: batch %lld, %d threads, %ld runs: median %.3f ms, p10 "
-                "%.3f ms, p90 %.3f ms, %.1f images/s\n",
-                m.name, (long long)m.input_shape[0], pool.size(), o.bench,
-                median, at(0.1), at(0.9),
+    std::printf("%s: batch %lld, %s, %ld runs: median %.3f ms, p10 %.3f ms, "
+                "p90 %.3f ms, %.1f images/s\n",
+                m.name, (long long)m.input_shape[0],
+                session ? session->description().c_str()
+                        : (std::to_string(pool.size()) + " threads").c_str(),
+                o.bench, median, at(0.1), at(0.9),
                 double(m.input_shape[0]) * 1000.0 / median);
     if (o.input.empty() && o.image.empty())
       return 0;
@@ -339,7 +370,10 @@ int main(int argc, char **argv) {
     fail(error);
   if (!o.image.empty()) {
     printTopK(output, o.topk, m.imagenet_classes);
-    std::printf("time: %.2f ms (%d threads)\n", ms, pool.size());
+    if (session)
+      std::printf("time: %.2f ms (%s)\n", ms, session->description().c_str());
+    else
+      std::printf("time: %.2f ms (%d threads)\n", ms, pool.size());
   } else if (o.output.empty()) {
     std::printf("output %s:", shapeString(m.output_shape, m.output_rank).c_str());
     for (size_t i = 0; i < output.size() && i < 10; ++i)

@@ -14,8 +14,47 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace kiln::rt {
+
+/// A model running on a device (the CUDA backend): weights uploaded once,
+/// the forward pass replayed as a CUDA graph.
+class DeviceSession {
+public:
+  virtual ~DeviceSession() = default;
+  /// "NVIDIA H100 80GB HBM3 (sm_90, fp16)".
+  virtual std::string description() const = 0;
+  /// One forward pass on host buffers of the model's input and output.
+  virtual bool run(const float *input, float *output, std::string &error) = 0;
+  /// Times |runs| replays after warm-up with device events (ms per run).
+  virtual bool bench(const float *input, long runs, std::vector<double> &ms,
+                     std::string &error) = 0;
+};
+
+/// The CUDA code of a model (kiln compile --target cuda or all).
+struct CudaModel {
+  /// "fp32", "tf32", "fp16" or "bf16".
+  const char *precision;
+  /// Device memory: activations, split-K workspace, prepared weights.
+  size_t arena_bytes, workspace_bytes, prepared_bytes;
+  /// Host: converts and packs the loaded weights into |prepared|
+  /// (prepared_bytes of host memory), which the session uploads.
+  void (*prepare)(const float *const *params, void *prepared);
+  /// Enqueues one forward pass on |stream| (a cudaStream_t); all pointers
+  /// are device memory; input and output are float32 in PyTorch's order.
+  /// Returns the first failing launch's cudaError_t, or 0.
+  int (*run)(const void *prepared, const float *input, float *output,
+             void *arena, void *workspace, void *stream);
+  /// Opens a session on the first CUDA device. On failure returns null with
+  /// |error| set; |unavailable| tells a missing or unsupported device (then
+  /// --device auto falls back to the CPU) from a real error.
+  std::unique_ptr<DeviceSession> (*open)(const struct ModelInfo &model,
+                                         const std::vector<const float *> &params,
+                                         std::string &error, bool &unavailable);
+};
 
 struct ModelInfo {
   const char *name;
@@ -47,6 +86,9 @@ struct ModelInfo {
   /// Runs one forward pass. |arena| is arena_bytes, 64-byte aligned.
   void (*run)(const float *prepared, const float *input, float *output,
               char *arena, ThreadPool &pool);
+
+  /// The CUDA code, or null for a CPU-only executable.
+  const CudaModel *cuda;
 };
 
 /// Defined by the generated code.

@@ -1,0 +1,134 @@
+//===- types.h - shapes and options of the CUDA kernel templates -*- C++
+//-*-===//
+//
+// This file declares the compile-time descriptions the CUDA kernel templates
+// (kernels.cuh) are instantiated with: the precision, the fused epilogue, the
+// layer shapes (the same fields as the CPU kernels' shapes in
+// kiln/cpu/kernels.h) and the GEMM tile schedule. It needs no CUDA header, so
+// the compiler can include it (with schedule.h and pack.h) to choose schedules,
+// size buffers and pack weights ahead of time.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_CUDA_TYPES_H
+#define KILN_RUNTIME_CUDA_TYPES_H
+
+#include <cstddef>
+#include <cstdint>
+
+/// Marks the constexpr helpers that kernels also evaluate (nvcc refuses to
+/// call a plain constexpr function from device code without
+/// --expt-relaxed-constexpr); empty for host compilers and the emulator.
+#if defined(__CUDACC__)
+#define KILN_HOST_DEVICE __host__ __device__
+#else
+#define KILN_HOST_DEVICE
+#endif
+
+namespace kiln::cuda {
+
+/// Arithmetic of a kernel. Activations are float for F32 and TF32, __half for
+/// F16 and __nv_bfloat16 for BF16 (Act<P> in kernels.cuh); weights are packed
+/// in the same type; every sum is accumulated in fp32. F32 runs on the FMA
+/// units, the others on tensor cores (TF32 rounds both operands to tf32).
+enum class Precision { F32, TF32, F16, BF16 };
+
+/// Bytes of one activation or weight element of precision |p|.
+KILN_HOST_DEVICE constexpr int element_bytes(Precision p) {
+  return p == Precision::F16 || p == Precision::BF16 ? 2 : 4;
+}
+
+/// Activation applied by an epilogue (the CPU kernels call it `Act`; here
+/// `Act<P>` is the element type). relu max(x,0); relu6 min(max(x,0),6);
+/// sigmoid 1/(1+e^-x); hard_sigmoid relu6(x+3)/6; hard_swish x*relu6(x+3)/6.
+enum class Activation { None, Relu, Relu6, Sigmoid, HardSigmoid, HardSwish };
+
+/// What a convolution or linear layer fuses around its sum. Every output is
+///   y[p][o] = act(sum_k a[p][k] * w[o][k] + bias[o] + residual[p][o])
+/// computed in fp32 and rounded once to the output precision, where the input
+/// a is first multiplied, when |scale| is set, by the per-image channel scale
+/// s[n][c] (a squeeze-and-excitation gate, applied as the operand is loaded).
+struct Epilogue {
+  bool bias = false;
+  /// Adds a tensor of the output's shape (ResNet's identity); its pixel stride
+  /// is residual_stride elements.
+  bool residual = false;
+  int residual_stride = 0;
+  Activation act = Activation::None;
+  /// Prologue, not epilogue, but chosen at compile time with it: the kernel
+  /// reads an N x C fp32 input-channel scale. Kept here so that generated code
+  /// names one fusion descriptor per layer (and kernels without a gate carry
+  /// no code for it).
+  bool scale = false;
+};
+
+/// A 2-D convolution, NHWC, weights in PyTorch OIHW order before packing.
+/// groups == 1 (dense), groups == c == o / m (depthwise, channel multiplier
+/// m) or any other divisor (grouped, e.g. ResNeXt). Same fields as
+/// kiln::cpu::Conv2d; strides count elements, not bytes.
+struct Conv2d {
+  int n, h, w, c; ///< input
+  int o, kh, kw;  ///< output channels, kernel
+  int sh, sw, ph, pw, dh, dw;
+  int groups;
+  int ho, wo;                ///< output size (PyTorch's formula)
+  int in_stride, out_stride; ///< elements between consecutive pixels
+};
+
+/// y[m][n] = x[m][:] . W[n][:] for a PyTorch Linear weight W[n][k]; rows of x
+/// and y are contiguous. Runs as the 1x1 convolution of m pixels.
+struct Linear {
+  int m, k, n;
+};
+
+/// Max or average pooling, NHWC (as kiln::cpu::Pool2d). ho/wo follow PyTorch
+/// (ceil_mode is already applied to them). Average pooling divides by the
+/// window clipped to the padded input, or, with exclude_pad, by the in-bounds
+/// elements; it has no dilation.
+struct Pool2d {
+  int n, h, w, c;
+  int kh, kw, sh, sw, ph, pw, dh, dw;
+  int ho, wo;
+  bool exclude_pad;
+  int in_stride, out_stride;
+};
+
+/// PyTorch's adaptive average pooling, NHWC: output cell (i, j) averages rows
+/// floor(i*h/ho) .. ceil((i+1)*h/ho) and the same for columns.
+struct AdaptivePool2d {
+  int n, h, w, c, ho, wo;
+  int in_stride, out_stride;
+};
+
+/// A squeeze-and-excitation gate (GhostNet's SqueezeExcite):
+///   gate[n][c] = gate_act(W2 . act(W1 . mean_hw(x[n]) + b1) + b2)[c]
+/// with W1 [r][c] (conv_reduce) and W2 [c][r] (conv_expand), both with bias.
+/// x is NHWC with pixel stride in_stride; the gate is N x C fp32 and feeds the
+/// |scale| operand of the next convolution (or an elementwise multiply).
+struct SqueezeExcite {
+  int n, h, w, c, r;
+  int in_stride;
+  Activation act = Activation::Relu;
+  Activation gate = Activation::HardSigmoid;
+};
+
+/// The tile of an implicit-GEMM kernel (M = output pixels, N = output
+/// channels of a group, K = kh * kw * input channels of a group): a block
+/// computes bm x bn outputs with warps_m x warps_n warps, reading K in steps
+/// of bk elements through a |stages|-deep cp.async pipeline; split_k > 1
+/// splits K over that many blocks, which write fp32 partial sums to a
+/// workspace that a second kernel reduces (in a fixed order) and finishes
+/// with the epilogue. The compiler chooses it (default_schedule in
+/// schedule.h) and records it in its IR; schedule_ok says which are valid.
+/// Ignored by convolutions that do not run as a GEMM (depthwise, narrow
+/// groups): use Schedule{} for them so that instances deduplicate.
+struct Schedule {
+  int bm = 0, bn = 0, bk = 0;
+  int warps_m = 0, warps_n = 0;
+  int stages = 0;
+  int split_k = 1;
+};
+
+} // namespace kiln::cuda
+
+#endif // KILN_RUNTIME_CUDA_TYPES_H
