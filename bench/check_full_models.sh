@@ -22,7 +22,7 @@ trap 'rm -rf "$work"' EXIT
 status=0
 for m in "${models[@]}"; do
   /usr/bin/python3 "$root/tools/export_full_weights.py" "$m" "$work/$m" > /dev/null
-  "$build/bin/kiln" compile "$root/models/$m.yaml" --weights "$work/$m/weights.safetensors" \
+  "$build/bin/kiln" compile "$root/models/$m.yaml" --target cpu --weights "$work/$m/weights.safetensors" \
     -o "$work/$m/exe"
   "$work/$m/exe" --input "$work/$m/input.npy" --output "$work/$m/y.npy"
   result=$(/usr/bin/python3 "$root/tools/compare_npy.py" "$work/$m/y.npy" "$work/$m/output.npy" \

@@ -39,7 +39,8 @@ def input_shape(model, batch):
 def time_kiln(kiln, model, shape, threads, runs, flags, work):
     exe = os.path.join(work, f"{model}-{abs(hash(tuple(flags)))}")
     subprocess.run([kiln, "compile", os.path.join(ROOT, "models", model + ".yaml"),
-                    "--input-shape", ",".join(map(str, shape)), "-o", exe] + flags,
+                    "--input-shape", ",".join(map(str, shape)), "--target", "cpu",
+                    "-o", exe] + flags,
                    check=True, stderr=subprocess.DEVNULL)
     out = subprocess.run([exe, "--bench", str(runs), "--threads", str(threads)],
                          check=True, capture_output=True, text=True).stdout

@@ -35,6 +35,10 @@ LogicalResult kiln::runPipeline(ModuleOp module, Phase last,
     // Layouts may add conversions; the memory plan needs every op final.
     func.addPass(createChooseLayoutPass());
     func.addPass(createPlanMemoryPass());
+    // Tiles depend on the planned pixel strides of channel slices.
+    if (!options.cudaPrecision.empty())
+      func.addPass(createChooseSchedulePass(
+          {options.cudaPrecision, options.smCount}));
   }
   return pm.run(module);
 }

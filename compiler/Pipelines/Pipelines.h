@@ -11,6 +11,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LogicalResult.h"
 
+#include <string>
+
 namespace kiln {
 
 /// Stop points of the pipeline, in order.
@@ -23,6 +25,10 @@ enum class Phase {
 struct PipelineOptions {
   /// Run the fusion passes (off: one kernel per graph op, for comparison).
   bool fuse = true;
+  /// For the CUDA target: the precision whose GPU tile schedules
+  /// --kiln-choose-schedule records after planning; empty: none.
+  std::string cudaPrecision;
+  int smCount = 132;
 };
 
 /// Runs the graph passes on |module| up to and including |last|.

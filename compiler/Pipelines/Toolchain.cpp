@@ -77,6 +77,8 @@ struct Job {
   std::vector<std::string> args;
   std::string log;
   llvm::sys::ProcessInfo process;
+  /// Print the log also on success (nvcc's ptxas report with -v).
+  bool showLog = false;
 };
 
 LogicalResult start(Job &job, bool verbose) {
@@ -99,10 +101,15 @@ LogicalResult start(Job &job, bool verbose) {
 LogicalResult finish(Job &job) {
   std::string error;
   llvm::sys::ProcessInfo done = llvm::sys::Wait(job.process, std::nullopt, &error);
-  if (done.ReturnCode == 0)
+  if (done.ReturnCode == 0) {
+    if (job.showLog)
+      if (auto log = llvm::MemoryBuffer::getFile(job.log))
+        llvm::errs() << (*log)->getBuffer();
     return success();
-  llvm::errs() << "kiln: error: the C++ compiler failed (exit " << done.ReturnCode
-               << ")";
+  }
+  bool nvcc = llvm::sys::path::filename(job.args[0]) == "nvcc";
+  llvm::errs() << "kiln: error: " << (nvcc ? "nvcc" : "the C++ compiler")
+               << " failed (exit " << done.ReturnCode << ")";
   if (auto log = llvm::MemoryBuffer::getFile(job.log)) {
     StringRef text = (*log)->getBuffer();
     llvm::errs() << ":\n" << text.take_back(8000);
@@ -123,7 +130,52 @@ std::string runtimeLibrary(StringRef name) {
   return (StringRef(KILN_RUNTIME_LIBRARY_DIR) + "/" + name).str();
 }
 
+/// The nvcc command line shared by executables and --emit=ptx.
+std::vector<std::string> nvccCommand(StringRef cxx) {
+  return {KILN_NVCC, "-std=c++20", "-O3", "-DNDEBUG", "-ccbin", cxx.str(),
+          "-I", KILN_RUNTIME_INCLUDE_DIR};
+}
+
+std::vector<std::string> splitList(StringRef list) {
+  SmallVector<StringRef, 4> parts;
+  list.split(parts, ';', -1, false);
+  return std::vector<std::string>(parts.begin(), parts.end());
+}
+
 } // namespace
+
+bool kiln::haveNvcc() {
+  return *KILN_NVCC && llvm::sys::fs::can_execute(KILN_NVCC);
+}
+
+LogicalResult kiln::compilePtx(const std::string &cudaUnit, int arch,
+                               const std::string &workDir, bool verbose,
+                               std::string &ptx) {
+  if (!haveNvcc()) {
+    llvm::errs() << "kiln: error: --emit=ptx needs nvcc, which this kiln was "
+                    "built without\n";
+    return failure();
+  }
+  llvm::SmallString<256> cu(workDir), out(workDir), log(workDir);
+  llvm::sys::path::append(cu, "model_cuda.cu");
+  llvm::sys::path::append(out, "model_cuda.ptx");
+  llvm::sys::path::append(log, "ptx.log");
+  if (failed(writeFile(cu, cudaUnit)))
+    return failure();
+  Job job{nvccCommand(findCompiler()), log.str().str(), {}};
+  job.args.insert(job.args.end(),
+                  {"-arch=compute_" + std::to_string(arch), "-ptx",
+                   cu.str().str(), "-o", out.str().str()});
+  if (failed(start(job, verbose)) || failed(finish(job)))
+    return failure();
+  auto text = llvm::MemoryBuffer::getFile(out);
+  if (!text) {
+    llvm::errs() << "kiln: error: cannot read '" << out << "'\n";
+    return failure();
+  }
+  ptx = (*text)->getBuffer().str();
+  return success();
+}
 
 LogicalResult kiln::makeTempDir(std::string &dir) {
   llvm::SmallString<128> path;
@@ -160,6 +212,43 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
                     file("model" + std::to_string(i) + ".log"),
                     {}});
   }
+  if (options.cuda != CudaBuild::None) {
+    std::string cu = file("model_cuda.cu");
+    if (failed(writeFile(cu, options.cudaUnit)))
+      return failure();
+    objects.push_back(file("model_cuda.o"));
+    Job job{{}, file("model_cuda.log"), {}};
+    if (options.cuda == CudaBuild::Nvcc) {
+      if (!haveNvcc()) {
+        llvm::errs() << "kiln: error: the CUDA target needs nvcc, which this "
+                        "kiln was built without (use --target cpu)\n";
+        return failure();
+      }
+      job.args = nvccCommand(cxx);
+      int newest = 0;
+      for (int arch : options.cudaArchs) {
+        std::string a = std::to_string(arch);
+        job.args.insert(job.args.end(),
+                        {"-gencode", "arch=compute_" + a + ",code=sm_" + a});
+        newest = std::max(newest, arch);
+      }
+      std::string a = std::to_string(newest);
+      job.args.insert(job.args.end(),
+                      {"-gencode", "arch=compute_" + a + ",code=compute_" + a});
+      if (options.verbose) {
+        // ptxas reports registers, spills and shared memory per kernel.
+        job.args.insert(job.args.end(), {"-Xptxas", "-v"});
+        job.showLog = true;
+      }
+    } else {
+      job.args = {cxx, "-std=c++20", "-O2", "-DNDEBUG", "-x", "c++",
+                  "-DKILN_CUDA_EMULATED", "-fno-strict-aliasing", "-include",
+                  KILN_CUDA_EMU_HEADER, "-I", KILN_RUNTIME_INCLUDE_DIR, "-I",
+                  KILN_CUDA_EMU_INCLUDE_DIR};
+    }
+    job.args.insert(job.args.end(), {"-c", cu, "-o", objects.back()});
+    jobs.push_back(std::move(job));
+  }
   if (!options.weightsBlob.empty()) {
     // The weights become a read-only section of the executable.
     std::string asmFile = file("weights.S");
@@ -190,9 +279,22 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
   std::string partial = options.output + ".partial";
   Job link{{cxx, "-o", partial}, file("link.log"), {}};
   link.args.insert(link.args.end(), objects.begin(), objects.end());
-  link.args.insert(link.args.end(), {runtimeLibrary("libkiln_main.a"),
-                                     runtimeLibrary("libkiln_runtime.a"), "-pthread",
-                                     "-static-libstdc++", "-static-libgcc"});
+  link.args.push_back(runtimeLibrary("libkiln_main.a"));
+  if (options.cuda == CudaBuild::Nvcc)
+    link.args.push_back(runtimeLibrary("libkiln_cuda.a"));
+  if (options.cuda == CudaBuild::Emulated)
+    link.args.insert(link.args.end(), {runtimeLibrary("libkiln_cuda_emulated.a"),
+                                       runtimeLibrary("libkiln_cuda_emu.a")});
+  link.args.push_back(runtimeLibrary("libkiln_runtime.a"));
+  if (options.cuda == CudaBuild::Nvcc)
+    // The static CUDA runtime: the executable needs only the driver.
+    link.args.insert(link.args.end(), {"-L" + std::string(KILN_CUDA_LIBRARY_DIR),
+                                       "-lcudart_static", "-ldl", "-lrt"});
+  if (options.cuda == CudaBuild::Emulated)
+    for (const std::string &lib : splitList(KILN_CUDA_EMU_LINK_LIBRARIES))
+      link.args.push_back(lib);
+  link.args.insert(link.args.end(),
+                   {"-pthread", "-static-libstdc++", "-static-libgcc"});
   if (failed(start(link, options.verbose)) || failed(finish(link))) {
     llvm::sys::fs::remove(partial);
     return failure();

@@ -14,8 +14,16 @@
 #include "mlir/Support/LogicalResult.h"
 
 #include <string>
+#include <vector>
 
 namespace kiln {
+
+/// How the CUDA code of an executable is built.
+enum class CudaBuild {
+  None,     ///< CPU only
+  Nvcc,     ///< nvcc: SASS for each of cudaArchs, PTX for the newest
+  Emulated, ///< the host compiler against kiln's SIMT emulator (tests)
+};
 
 struct BuildOptions {
   /// The executable to write.
@@ -27,7 +35,21 @@ struct BuildOptions {
   /// A safetensors file to embed in the executable, or empty.
   std::string weightsBlob;
   bool verbose = false;
+  CudaBuild cuda = CudaBuild::None;
+  /// The CUDA translation unit (CudaEmitter), when cuda != None.
+  std::string cudaUnit;
+  /// SM versions to generate SASS for (80 = sm_80); PTX is embedded for the
+  /// newest, so that later GPUs can JIT it.
+  std::vector<int> cudaArchs = {80, 90};
 };
+
+/// Whether this kiln found nvcc when it was built.
+bool haveNvcc();
+
+/// Compiles |cudaUnit| to PTX for compute_|arch| with nvcc into |ptx|.
+mlir::LogicalResult compilePtx(const std::string &cudaUnit, int arch,
+                               const std::string &workDir, bool verbose,
+                               std::string &ptx);
 
 /// Compiles and links |source|. On failure prints the error, with the
 /// command that reproduces it, and returns failure; no partial executable

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs one end-to-end case of test/e2e/golden/ (a lit test helper).
 
-    run_case.py CASE --compiler PATH/kiln --work DIR
+    run_case.py CASE --compiler PATH/kiln --work DIR [--cuda PRECISION]
 
 1. regenerates the case's weights with tools/seeded_weights.py (from the committed manifest;
    the weights themselves are not committed),
@@ -9,6 +9,12 @@
 3. runs the executable and the reference interpreter (`kiln run`, on the imported IR and on
    the IR after the fusion passes) on the committed input,
 4. checks both against PyTorch's output (relative L2 <= 1e-5) and against each other.
+
+With --cuda fp32|tf32|fp16|bf16 it checks the CUDA code instead: compiled with
+`--target cuda-emulated --precision P` (the generated CUDA C++, built by the host compiler
+against kiln's SIMT emulator) and run on the CPU, against PyTorch and against the
+interpreter, with the precision's tolerance (relative L2: fp32 1e-5, tf32 5e-3,
+fp16/bf16 1e-2).
 Prints one line per check; exits 1 on the first failure.
 """
 import argparse
@@ -31,9 +37,12 @@ def run(cmd):
     return r.stdout
 
 
-def compare(actual, expected, label):
+TOLERANCE = {"fp32": "1e-5", "tf32": "5e-3", "fp16": "1e-2", "bf16": "1e-2"}
+
+
+def compare(actual, expected, label, tolerance="1e-5"):
     out = run([sys.executable, os.path.join(TOOLS, "compare_npy.py"), actual, expected,
-               "--rel-l2", "1e-5"])
+               "--rel-l2", tolerance])
     rel = [l for l in out.splitlines() if l.startswith("rel_l2")]
     print(f"{label}: {rel[0] if rel else out.strip()}")
 
@@ -43,6 +52,7 @@ def main():
     ap.add_argument("case")
     ap.add_argument("--compiler", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--cuda", choices=sorted(TOLERANCE))
     a = ap.parse_args()
     golden = os.path.join(HERE, "golden", a.case)
     case = json.load(open(os.path.join(golden, "case.json")))
@@ -54,7 +64,21 @@ def main():
     run([sys.executable, os.path.join(TOOLS, "seeded_weights.py"),
          os.path.join(golden, "manifest.json"), "-o", w("weights.safetensors"),
          "--seed", str(case["seed"]), "--dtype", case["weights_dtype"]])
-    run([a.compiler, "compile", model, "--input-shape", shape, "-o", w("model.exe")])
+    if a.cuda:
+        run([a.compiler, "compile", model, "--input-shape", shape, "--target",
+             "cuda-emulated", "--precision", a.cuda, "-o", w("model.exe")])
+        run([w("model.exe"), "--weights", w("weights.safetensors"), "--device", "cuda",
+             "--input", os.path.join(golden, "input.npy"), "--output", w("cuda.npy")])
+        run([a.compiler, "run", model, "--input-shape", shape, "--weights",
+             w("weights.safetensors"), "--input", os.path.join(golden, "input.npy"),
+             "--output", w("interpreted.npy")])
+        tol = TOLERANCE[a.cuda]
+        compare(w("cuda.npy"), os.path.join(golden, "output.npy"),
+                f"cuda {a.cuda} vs PyTorch", tol)
+        compare(w("cuda.npy"), w("interpreted.npy"), f"cuda {a.cuda} vs interpreter", tol)
+        return
+    run([a.compiler, "compile", model, "--input-shape", shape, "--target", "cpu",
+         "-o", w("model.exe")])
     run([w("model.exe"), "--weights", w("weights.safetensors"),
          "--input", os.path.join(golden, "input.npy"), "--output", w("compiled.npy")])
     run([a.compiler, "run", model, "--input-shape", shape, "--weights", w("weights.safetensors"),

@@ -108,3 +108,35 @@ Operation *kiln::rebuildLayer(OpBuilder &builder, Location loc, Operation *like,
   state.addTypes(like->getResultTypes());
   return builder.create(state);
 }
+
+/// The in-place concat |v| (or an identity of it) is produced into.
+static ConcatOp inPlaceConcatOf(Value v) {
+  for (Operation *user : v.getUsers()) {
+    if (isa<IdentityOp, DropoutOp>(user))
+      if (ConcatOp concat = inPlaceConcatOf(user->getResult(0)))
+        return concat;
+    auto concat = dyn_cast<ConcatOp>(user);
+    if (concat && concat.getDim() == 1 &&
+        concat->hasAttr(KilnDialect::getInPlaceAttrName()))
+      return concat;
+  }
+  return nullptr;
+}
+
+int64_t kiln::pixelStride(Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  Operation *def = v.getDefiningOp();
+  if (def && isa<IdentityOp, DropoutOp>(def))
+    return pixelStride(def->getOperand(0));
+  // Channel views keep their source's pixels.
+  if (auto slice = dyn_cast_or_null<SliceOp>(def);
+      slice && slice.getDim() == 1 && slice.getStep() == 1)
+    return pixelStride(def->getOperand(0));
+  if (auto split = dyn_cast_or_null<SplitOp>(def); split && split.getDim() == 1)
+    return pixelStride(def->getOperand(0));
+  if (auto chunk = dyn_cast_or_null<ChunkOp>(def); chunk && chunk.getDim() == 1)
+    return pixelStride(def->getOperand(0));
+  if (ConcatOp concat = inPlaceConcatOf(v))
+    return pixelStride(concat.getResult());
+  return type.getRank() == 4 ? type.getDimSize(1) : type.getShape().back();
+}

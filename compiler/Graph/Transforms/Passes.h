@@ -49,6 +49,12 @@ mlir::Operation *rebuildLayer(mlir::OpBuilder &builder, mlir::Location loc,
 /// `kiln.fused` list of |into|, for --after-fusion reports.
 void recordFused(mlir::Operation *into, mlir::Operation *from);
 
+/// Elements between consecutive pixels of the channels-last 4-D value |v|
+/// once planned: its channel count, or, for a channel slice of a wider
+/// buffer (a channel view, or an input of an in-place concat), the
+/// buffer's.
+int64_t pixelStride(mlir::Value v);
+
 } // namespace kiln
 
 #endif // KILN_COMPILER_GRAPH_TRANSFORMS_PASSES_H

@@ -24,6 +24,7 @@
 
 #include "compiler/Graph/Transforms/Passes.h"
 #include "compiler/Target/Common/LoopNest.h"
+#include "compiler/Target/Common/WeightCode.h"
 #include "compiler/Weights/ParamSpecs.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
 
@@ -88,11 +89,6 @@ std::optional<int64_t> nhwcPixelStride(const Storage &s) {
   return p;
 }
 
-/// An exact C++ float literal (hexadecimal, so no digits are lost).
-std::string floatLiteral(double v) {
-  return llvm::formatv("{0}f", llvm::format("%a", double(float(v)))).str();
-}
-
 const char *cpuAct(Activation a) {
   switch (a) {
   case Activation::none:
@@ -143,10 +139,8 @@ private:
   std::vector<std::string> constants;
   /// Prepared weights: size expression and code per item.
   std::vector<std::pair<std::string, std::string>> prepared;
-  /// Code of the prepare step before the packing: weight transforms.
-  std::string transforms;
-  /// C++ expressions of weight values (raw, PyTorch layout).
-  llvm::DenseMap<Value, std::string> weightExprs;
+  /// Raw weights and their transforms (batch-norm folding).
+  WeightCode weightCode{params};
   int kernels = 0;
 
   //===--------------------------------------------------------------------===//
@@ -246,7 +240,9 @@ private:
     return dst;
   }
 
-  FailureOr<std::string> weightData(Operation *user, Value v);
+  FailureOr<std::string> weightData(Operation *user, Value v) {
+    return weightCode.data(user, v);
+  }
   /// Packs |weight| for the kernel |kind|<|name|> ("conv2d" or "linear").
   FailureOr<std::string> packed(Operation *op, Value weight, StringRef kind,
                                 StringRef name);
@@ -311,58 +307,6 @@ void CpuEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
 //===----------------------------------------------------------------------===//
 // Weights
 //===----------------------------------------------------------------------===//
-
-FailureOr<std::string> CpuEmitter::weightData(Operation *user, Value v) {
-  if (auto it = weightExprs.find(v); it != weightExprs.end())
-    return it->second;
-  Operation *def = v.getDefiningOp();
-  if (auto param = dyn_cast_or_null<ParamOp>(def))
-    return weightExprs[v] = "p[" + std::to_string(params.index.lookup(param)) + "]";
-  // Batch-norm folding, in double, into a prepare-local vector.
-  std::string name = "t" + std::to_string(weightExprs.size());
-  auto expr = [&](Value operand) { return weightData(user, operand); };
-  if (auto fold = dyn_cast_or_null<FoldBatchNormWeightOp>(def)) {
-    auto w = expr(fold.getWeight()), g = expr(fold.getGamma()),
-         var = expr(fold.getVar());
-    if (failed(w) || failed(g) || failed(var))
-      return failure();
-    Dims shape = shapeOf(v);
-    int64_t rows = shape[0], inner = numel(shape) / rows;
-    transforms += llvm::formatv(
-        "  std::vector<float> {0}({1});\n"
-        "  for (int64_t r = 0; r < {2}; ++r) {{\n"
-        "    double s = double({3}[r]) / std::sqrt(double({4}[r]) + {5});\n"
-        "    for (int64_t i = 0; i < {6}; ++i)\n"
-        "      {0}[r * {6} + i] = float(double({7}[r * {6} + i]) * s);\n"
-        "  }\n",
-        name, numel(shape), rows, *g, *var,
-        llvm::format("%.17g", fold.getEpsilon().convertToDouble()), inner, *w);
-    return weightExprs[v] = name + ".data()";
-  }
-  if (auto fold = dyn_cast_or_null<FoldBatchNormBiasOp>(def)) {
-    auto g = expr(fold.getGamma()), beta = expr(fold.getBeta()),
-         mean = expr(fold.getMean()), var = expr(fold.getVar());
-    if (failed(g) || failed(beta) || failed(mean) || failed(var))
-      return failure();
-    std::string bias = "0.0";
-    if (fold.getBias()) {
-      auto b = expr(fold.getBias());
-      if (failed(b))
-        return failure();
-      bias = "double(" + *b + "[c])";
-    }
-    int64_t c = shapeOf(v)[0];
-    transforms += llvm::formatv(
-        "  std::vector<float> {0}({1});\n"
-        "  for (int64_t c = 0; c < {1}; ++c)\n"
-        "    {0}[c] = float(({2} - double({3}[c])) * double({4}[c]) /\n"
-        "                   std::sqrt(double({5}[c]) + {6}) + double({7}[c]));\n",
-        name, c, bias, *mean, *g, *var,
-        llvm::format("%.17g", fold.getEpsilon().convertToDouble()), *beta);
-    return weightExprs[v] = name + ".data()";
-  }
-  return user->emitError("the CPU target needs this operand to be a weight");
-}
 
 FailureOr<std::string> CpuEmitter::packed(Operation *op, Value weight,
                                           StringRef kind, StringRef name) {
@@ -860,17 +804,22 @@ std::string CpuEmitter::print(const CpuEmitOptions &options, int64_t arena) {
   }
   os << "};\n\n";
 
-  os << "void prepare(const float *const *p, float *w, kiln::rt::ThreadPool &) {\n"
-     << transforms;
-  for (auto &item : prepared)
-    os << item.second;
-  os << "}\n\n";
+  if (options.cpuCode) {
+    os << "void prepare(const float *const *p, float *w, kiln::rt::ThreadPool &) {\n"
+       << weightCode.transforms();
+    for (auto &item : prepared)
+      os << item.second;
+    os << "}\n\n";
 
-  os << "void run(const float *w, const float *input, float *output, char "
-        "*arena, kiln::rt::ThreadPool &pool) {\n"
-     << "  float *const A = reinterpret_cast<float *>(arena);\n"
-     << run << "}\n\n} // namespace\n\n";
-
+    os << "void run(const float *w, const float *input, float *output, char "
+          "*arena, kiln::rt::ThreadPool &pool) {\n"
+       << "  float *const A = reinterpret_cast<float *>(arena);\n"
+       << run << "}\n\n} // namespace\n\n";
+  } else {
+    os << "} // namespace\n\n";
+  }
+  if (options.cudaModel)
+    os << "extern const kiln::rt::CudaModel kiln_cuda_model;\n\n";
   if (options.embeddedWeights)
     os << "extern \"C\" const unsigned char kiln_embedded_weights_begin[];\n"
        << "extern \"C\" const unsigned char kiln_embedded_weights_end[];\n\n";
@@ -895,8 +844,10 @@ std::string CpuEmitter::print(const CpuEmitOptions &options, int64_t arena) {
   else
     os << "    nullptr, 0,\n";
   os << "    " << (imagenet ? "true" : "false") << ",\n"
-     << "    kPreparedFloats, " << arena << ",\n"
-     << "    prepare, run};\n";
+     << "    " << (options.cpuCode ? "kPreparedFloats" : "0") << ", "
+     << (options.cpuCode ? arena : 0) << ",\n"
+     << "    " << (options.cpuCode ? "prepare, run" : "nullptr, nullptr") << ", "
+     << (options.cudaModel ? "&kiln_cuda_model" : "nullptr") << "};\n";
   return out;
 }
 

@@ -31,6 +31,12 @@ struct CpuEmitOptions {
   /// Whether the executable embeds a safetensors blob (symbols
   /// kiln_embedded_weights_begin/_end).
   bool embeddedWeights = false;
+  /// Whether the executable runs on the CPU (false for --target cuda: no
+  /// kernels, ModelInfo::prepare and run are null).
+  bool cpuCode = true;
+  /// Whether a CUDA translation unit defines `kiln_cuda_model`
+  /// (CudaEmitter.h), which ModelInfo::cuda then points at.
+  bool cudaModel = false;
 };
 
 struct ModelParams;

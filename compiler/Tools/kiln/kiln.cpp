@@ -15,6 +15,7 @@
 #include "compiler/Pipelines/Toolchain.h"
 #include "compiler/Report/Report.h"
 #include "compiler/Target/Cpu/CpuEmitter.h"
+#include "compiler/Target/Cuda/CudaEmitter.h"
 #include "compiler/Weights/ParamSpecs.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
 #include "kiln/tensor_io.h"
@@ -77,7 +78,7 @@ cl::opt<bool> noStrict("no-strict",
                        cl::sub(compileCmd), cl::sub(runCmd), cl::cat(category));
 
 // kiln compile
-enum class Emit { Exe, Mlir, Fused, Planned, Source };
+enum class Emit { Exe, Mlir, Fused, Planned, Source, Ptx };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stop after a stage and print it"), cl::init(Emit::Exe),
     cl::values(clEnumValN(Emit::Mlir, "mlir", "the IR imported from the YAML"),
@@ -85,7 +86,10 @@ cl::opt<Emit> emit(
                           "the IR after folding and fusion (one op per kernel)"),
                clEnumValN(Emit::Planned, "planned",
                           "the IR with layouts and the memory plan"),
-               clEnumValN(Emit::Source, "source", "the generated C++")),
+               clEnumValN(Emit::Source, "source",
+                          "the generated C++ (and CUDA C++)"),
+               clEnumValN(Emit::Ptx, "ptx",
+                          "the PTX of the CUDA kernels (newest --cuda-arch)")),
     cl::sub(compileCmd), cl::cat(category));
 cl::opt<bool> noFusion("no-fusion",
                        cl::desc("Skip the fusion passes (one kernel per "
@@ -94,13 +98,43 @@ cl::opt<bool> noFusion("no-fusion",
 cl::opt<std::string> outputPath("o", cl::desc("Output file"),
                                 cl::value_desc("path"), cl::sub(compileCmd),
                                 cl::cat(category));
-enum class Target { Cpu, Cuda, All };
+enum class Target { Default, Cpu, Cuda, All, Emulated, AllEmulated };
 cl::opt<Target> target(
-    "target", cl::desc("Code to generate"), cl::init(Target::Cpu),
+    "target",
+    cl::desc("Code to generate (default: all when this kiln has nvcc, else "
+             "cpu)"),
+    cl::init(Target::Default),
     cl::values(clEnumValN(Target::Cpu, "cpu", "the host CPU"),
-               clEnumValN(Target::Cuda, "cuda", "NVIDIA GPUs"),
-               clEnumValN(Target::All, "all", "CPU and CUDA in one executable")),
+               clEnumValN(Target::Cuda, "cuda", "NVIDIA GPUs (sm_80 and newer)"),
+               clEnumValN(Target::All, "all",
+                          "CPU and CUDA in one executable (--device picks)"),
+               clEnumValN(Target::Emulated, "cuda-emulated",
+                          "the CUDA code, run on the CPU by kiln's SIMT "
+                          "emulator (for testing; slow)"),
+               clEnumValN(Target::AllEmulated, "all-emulated",
+                          "CPU code and emulated CUDA code (for testing)")),
     cl::sub(compileCmd), cl::cat(category));
+enum class Precision { Fp32, Tf32, Fp16, Bf16 };
+cl::opt<Precision> precision(
+    "precision", cl::desc("Arithmetic of the CUDA kernels"),
+    cl::init(Precision::Fp32),
+    cl::values(clEnumValN(Precision::Fp32, "fp32", "fp32 on the FMA units"),
+               clEnumValN(Precision::Tf32, "tf32",
+                          "tensor cores, operands rounded to tf32"),
+               clEnumValN(Precision::Fp16, "fp16",
+                          "fp16 activations and weights, fp32 sums"),
+               clEnumValN(Precision::Bf16, "bf16",
+                          "bf16 activations and weights, fp32 sums")),
+    cl::sub(compileCmd), cl::cat(category));
+cl::list<int> cudaArchs(
+    "cuda-arch",
+    cl::desc("SM versions to generate SASS for (default 80,90); PTX is "
+             "embedded for the newest"),
+    cl::CommaSeparated, cl::sub(compileCmd), cl::cat(category));
+cl::opt<int> smCount("sm-count",
+                     cl::desc("SMs of the target GPU, for the tile "
+                              "schedules (default 132: H100 SXM)"),
+                     cl::init(132), cl::sub(compileCmd), cl::cat(category));
 cl::opt<std::string> cpu("cpu",
                          cl::desc("CPU the code is for (-march=; default: "
                                   "this machine's)"),
@@ -203,9 +237,43 @@ bool loadWeights(kiln::rt::WeightSet &weights) {
   return true;
 }
 
+const char *precisionName() {
+  switch (precision) {
+  case Precision::Fp32:
+    return "fp32";
+  case Precision::Tf32:
+    return "tf32";
+  case Precision::Fp16:
+    return "fp16";
+  case Precision::Bf16:
+    return "bf16";
+  }
+  return "fp32";
+}
+
 int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
-  if (target != Target::Cpu)
-    return fail("this kiln builds the CPU target only (--target cpu)");
+  Target t = target;
+  if (t == Target::Default)
+    t = kiln::haveNvcc() ? Target::All : Target::Cpu;
+  bool cuda = t != Target::Cpu,
+       cpuCode = t == Target::Cpu || t == Target::All || t == Target::AllEmulated;
+  if (emit == Emit::Ptx && !cuda)
+    return fail("--emit=ptx needs --target cuda or all");
+  if ((t == Target::Cuda || t == Target::All) && !kiln::haveNvcc() &&
+      emit != Emit::Source && emit != Emit::Mlir && emit != Emit::Fused &&
+      emit != Emit::Planned)
+    return fail("--target " + std::string(t == Target::All ? "all" : "cuda") +
+                " needs nvcc, and this kiln was built without a CUDA toolkit "
+                "(use --target cpu)");
+  std::vector<int> archs(cudaArchs.begin(), cudaArchs.end());
+  if (archs.empty())
+    archs = {80, 90};
+  for (int arch : archs)
+    if (arch < 80 || arch > 120)
+      return fail("--cuda-arch " + Twine(arch) +
+                  ": kiln's CUDA kernels need sm_80 or newer (e.g. 80,86,89,90)");
+  if (smCount < 1)
+    return fail("--sm-count must be positive");
   auto module = importModel(context, sourceMgr);
   if (!module)
     return 1;
@@ -216,6 +284,10 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     return 1;
   kiln::PipelineOptions pipeline;
   pipeline.fuse = !noFusion;
+  if (cuda) {
+    pipeline.cudaPrecision = precisionName();
+    pipeline.smCount = smCount;
+  }
   kiln::Phase last = emit == Emit::Mlir    ? kiln::Phase::Imported
                      : emit == Emit::Fused ? kiln::Phase::Fused
                                            : kiln::Phase::Planned;
@@ -233,16 +305,41 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
 
   kiln::CpuEmitOptions emitOptions;
   emitOptions.embeddedWeights = !weightsPath.empty();
+  emitOptions.cpuCode = cpuCode;
+  emitOptions.cudaModel = cuda;
   kiln::CpuSource source;
   if (failed(kiln::emitCpuSource(func, params, emitOptions, source)))
     return 1;
-  if (emit == Emit::Source) {
+  kiln::CudaSource cudaSource;
+  if (cuda && failed(kiln::emitCudaSource(func, params, cudaSource)))
+    return 1;
+  if (emit == Emit::Source || emit == Emit::Ptx) {
+    std::string text;
+    if (emit == Emit::Ptx) {
+      std::string dir = keepTemps;
+      if (dir.empty() && failed(kiln::makeTempDir(dir)))
+        return 1;
+      if (!keepTemps.empty())
+        if (std::error_code ec = sys::fs::create_directories(dir))
+          return fail("cannot create '" + dir + "': " + ec.message());
+      auto cleanup = make_scope_exit([&] {
+        if (keepTemps.empty())
+          sys::fs::remove_directories(dir);
+      });
+      int newest = *std::max_element(archs.begin(), archs.end());
+      if (failed(kiln::compilePtx(cudaSource.unit, newest, dir, verbose, text)))
+        return 1;
+    } else {
+      for (const std::string &unit : source.units)
+        text += unit;
+      if (cuda)
+        text += "\n// ---- CUDA ----\n\n" + cudaSource.unit;
+    }
     std::string error;
     auto output = mlir::openOutputFile(outputPath.empty() ? std::string("-") : outputPath.getValue(), &error);
     if (!output)
       return fail(error);
-    for (const std::string &unit : source.units)
-      output->os() << unit;
+    output->os() << text;
     output->keep();
     return 0;
   }
@@ -254,6 +351,12 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   build.cpu = cpu;
   build.verbose = verbose;
   build.workDir = keepTemps;
+  build.cuda = !cuda                     ? kiln::CudaBuild::None
+               : t == Target::Emulated || t == Target::AllEmulated
+                   ? kiln::CudaBuild::Emulated
+                                       : kiln::CudaBuild::Nvcc;
+  build.cudaUnit = cudaSource.unit;
+  build.cudaArchs = archs;
   if (build.workDir.empty()) {
     if (failed(kiln::makeTempDir(build.workDir)))
       return 1;
@@ -284,8 +387,10 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   if (failed(kiln::buildExecutable(source, build)))
     return 1;
   if (verbose)
-    errs() << "kiln: " << source.kernels << " kernels, arena "
-           << source.arenaBytes << " bytes, built in "
+    errs() << "kiln: " << (cuda ? cudaSource.kernels : source.kernels)
+           << " kernels, arena "
+           << (cuda ? cudaSource.arenaBytes : source.arenaBytes)
+           << " bytes, built in "
            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
            << " s\n";
   return 0;

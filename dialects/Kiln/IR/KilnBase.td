@@ -73,6 +73,15 @@ def Kiln_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getLiveBytesAttrName() {
       return ::llvm::StringLiteral("kiln.live_bytes");
     }
+    /// The GPU tile schedule of a convolution or linear layer that runs as
+    /// an implicit GEMM (choose-schedule): array<i32: bm, bn, bk, warps_m,
+    /// warps_n, stages, split_k>; and the function's precision.
+    static constexpr ::llvm::StringLiteral getScheduleAttrName() {
+      return ::llvm::StringLiteral("kiln.schedule");
+    }
+    static constexpr ::llvm::StringLiteral getPrecisionAttrName() {
+      return ::llvm::StringLiteral("kiln.precision");
+    }
   private:
     void registerAttributes();
   public:

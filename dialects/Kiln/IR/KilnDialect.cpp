@@ -102,6 +102,26 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
       return op->emitError() << "'" << name << "' marks a kiln.concat";
     return success();
   }
+  if (name == getScheduleAttrName()) {
+    auto tile = dyn_cast<DenseI32ArrayAttr>(attr.getValue());
+    if (!tile || tile.size() != 7 ||
+        llvm::any_of(tile.asArrayRef(), [](int32_t v) { return v < 1; }) ||
+        !isa<Conv2dOp, LinearOp>(op))
+      return op->emitError() << "'" << name
+                             << "' must be array<i32: bm, bn, bk, warps_m, "
+                                "warps_n, stages, split_k> (all positive) on a "
+                                "kiln.conv2d or kiln.linear";
+    return success();
+  }
+  if (name == getPrecisionAttrName()) {
+    auto p = dyn_cast<StringAttr>(attr.getValue());
+    if (!p || !llvm::is_contained(ArrayRef<StringRef>{"fp32", "tf32", "fp16", "bf16"}, p.getValue()) ||
+        !isa<func::FuncOp>(op))
+      return op->emitError() << "'" << name
+                             << "' must be \"fp32\", \"tf32\", \"fp16\" or "
+                                "\"bf16\" on the model function";
+    return success();
+  }
   return op->emitError() << "unknown kiln attribute '" << attr.getName()
                          << "'";
 }

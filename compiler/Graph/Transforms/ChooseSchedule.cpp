@@ -1,0 +1,113 @@
+//===- ChooseSchedule.cpp - GPU tiles for every GEMM layer ----------------===//
+//
+// This file implements --kiln-choose-schedule (see Passes.td). The rules and
+// the cost model are the CUDA kernels' own (runtime/include/kiln/cuda/
+// schedule.h, which needs no CUDA header), so the compiler and the kernels
+// cannot disagree about which tiles are valid.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Graph/Transforms/Passes.h"
+
+#include "kiln/cuda/schedule.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringSwitch.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_CHOOSESCHEDULEPASS
+#include "compiler/Graph/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+std::optional<cuda::Precision> parsePrecision(StringRef name) {
+  return llvm::StringSwitch<std::optional<cuda::Precision>>(name)
+      .Case("fp32", cuda::Precision::F32)
+      .Case("tf32", cuda::Precision::TF32)
+      .Case("fp16", cuda::Precision::F16)
+      .Case("bf16", cuda::Precision::BF16)
+      .Default(std::nullopt);
+}
+
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+/// The kernel's description of |op| as planned.
+cuda::Conv2d describe(Conv2dOp op) {
+  ArrayRef<int64_t> x = shapeOf(op.getInput()), y = shapeOf(op.getResult()),
+                    w = shapeOf(op.getWeight());
+  auto s = op.getStride(), p = op.getPadding(), d = op.getDilation();
+  return {int(x[0]), int(x[2]), int(x[3]), int(x[1]),  int(y[1]),
+          int(w[2]), int(w[3]), int(s[0]), int(s[1]),  int(p[0]),
+          int(p[1]), int(d[0]), int(d[1]), int(op.getGroups()),
+          int(y[2]), int(y[3]), int(pixelStride(op.getInput())),
+          int(pixelStride(op.getResult()))};
+}
+
+cuda::Linear describe(LinearOp op) {
+  ArrayRef<int64_t> w = shapeOf(op.getWeight());
+  int64_t n = w[0], k = w[1], m = 1;
+  for (int64_t d : shapeOf(op.getResult()))
+    m *= d;
+  return {int(m / n), int(k), int(n)};
+}
+
+struct ChooseSchedulePass
+    : public kiln::impl::ChooseSchedulePassBase<ChooseSchedulePass> {
+  using ChooseSchedulePassBase::ChooseSchedulePassBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    auto p = parsePrecision(precision);
+    if (!p) {
+      func.emitError() << "--kiln-choose-schedule: unknown precision '"
+                       << precision << "' (fp32, tf32, fp16 or bf16)";
+      return signalPassFailure();
+    }
+    if (smCount < 1) {
+      func.emitError() << "--kiln-choose-schedule: sm-count must be positive";
+      return signalPassFailure();
+    }
+    Builder b(func.getContext());
+    func->setAttr(KilnDialect::getPrecisionAttrName(), b.getStringAttr(precision));
+    auto walk = func.walk([&](Operation *op) -> WalkResult {
+      cuda::Conv2d shape;
+      if (auto conv = dyn_cast<Conv2dOp>(op))
+        shape = describe(conv);
+      else if (auto linear = dyn_cast<LinearOp>(op))
+        shape = cuda::linear_as_conv(describe(linear));
+      else
+        return WalkResult::advance();
+      if (!cuda::conv_uses_gemm(shape)) {
+        op->removeAttr(KilnDialect::getScheduleAttrName());
+        return WalkResult::advance();
+      }
+      if (auto given = op->getAttrOfType<DenseI32ArrayAttr>(
+              KilnDialect::getScheduleAttrName())) {
+        ArrayRef<int32_t> t = given.asArrayRef();
+        cuda::Schedule s{t[0], t[1], t[2], t[3], t[4], t[5], t[6]};
+        if (!cuda::schedule_ok(shape, *p, s)) {
+          op->emitError() << "the schedule [" << t
+                          << "] is not valid for this layer in " << precision
+                          << " (see schedule_ok in kiln/cuda/schedule.h)";
+          return WalkResult::interrupt();
+        }
+        return WalkResult::advance();
+      }
+      cuda::Schedule s = cuda::default_schedule(shape, *p, smCount);
+      op->setAttr(KilnDialect::getScheduleAttrName(),
+                  b.getDenseI32ArrayAttr({s.bm, s.bn, s.bk, s.warps_m,
+                                          s.warps_n, s.stages, s.split_k}));
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,91 @@
+//===- WeightCode.cpp - weight transforms in generated prepare steps ------===//
+//
+// This file implements WeightCode (see WeightCode.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Target/Common/WeightCode.h"
+
+#include "compiler/Target/Common/LoopNest.h"
+#include "dialects/Kiln/IR/KilnDialect.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+int64_t numel(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+using Dims = SmallVector<int64_t, 6>;
+
+Dims shapeOf(Value v) {
+  auto s = cast<RankedTensorType>(v.getType()).getShape();
+  return Dims(s.begin(), s.end());
+}
+
+} // namespace
+
+std::string kiln::floatLiteral(double v) {
+  return llvm::formatv("{0}f", llvm::format("%a", double(float(v)))).str();
+}
+
+FailureOr<std::string> WeightCode::data(Operation *user, Value v) {
+  if (auto it = exprs.find(v); it != exprs.end())
+    return it->second;
+  Operation *def = v.getDefiningOp();
+  if (auto param = dyn_cast_or_null<ParamOp>(def))
+    return exprs[v] = "p[" + std::to_string(params.index.lookup(param)) + "]";
+  // Batch-norm folding, in double, into a prepare-local vector.
+  std::string name = "t" + std::to_string(exprs.size());
+  auto expr = [&](Value operand) { return data(user, operand); };
+  if (auto fold = dyn_cast_or_null<FoldBatchNormWeightOp>(def)) {
+    auto w = expr(fold.getWeight()), g = expr(fold.getGamma()),
+         var = expr(fold.getVar());
+    if (failed(w) || failed(g) || failed(var))
+      return failure();
+    Dims shape = shapeOf(v);
+    int64_t rows = shape[0], inner = numel(shape) / rows;
+    code += llvm::formatv(
+        "  std::vector<float> {0}({1});\n"
+        "  for (int64_t r = 0; r < {2}; ++r) {{\n"
+        "    double s = double({3}[r]) / std::sqrt(double({4}[r]) + {5});\n"
+        "    for (int64_t i = 0; i < {6}; ++i)\n"
+        "      {0}[r * {6} + i] = float(double({7}[r * {6} + i]) * s);\n"
+        "  }\n",
+        name, numel(shape), rows, *g, *var,
+        llvm::format("%.17g", fold.getEpsilon().convertToDouble()), inner, *w);
+    return exprs[v] = name + ".data()";
+  }
+  if (auto fold = dyn_cast_or_null<FoldBatchNormBiasOp>(def)) {
+    auto g = expr(fold.getGamma()), beta = expr(fold.getBeta()),
+         mean = expr(fold.getMean()), var = expr(fold.getVar());
+    if (failed(g) || failed(beta) || failed(mean) || failed(var))
+      return failure();
+    std::string bias = "0.0";
+    if (fold.getBias()) {
+      auto b = expr(fold.getBias());
+      if (failed(b))
+        return failure();
+      bias = "double(" + *b + "[c])";
+    }
+    int64_t c = shapeOf(v)[0];
+    code += llvm::formatv(
+        "  std::vector<float> {0}({1});\n"
+        "  for (int64_t c = 0; c < {1}; ++c)\n"
+        "    {0}[c] = float(({2} - double({3}[c])) * double({4}[c]) /\n"
+        "                   std::sqrt(double({5}[c]) + {6}) + double({7}[c]));\n",
+        name, c, bias, *mean, *g, *var,
+        llvm::format("%.17g", fold.getEpsilon().convertToDouble()), *beta);
+    return exprs[v] = name + ".data()";
+  }
+  return user->emitError("this operand must be a weight (a param or a weight transform)");
+}
+

@@ -1,0 +1,45 @@
+//===- WeightCode.h - weight transforms in generated prepare steps -*- C++ -*-===//
+//
+// Declares WeightCode, shared by the CPU and CUDA emitters: it names the
+// raw weights a kernel needs as C++ expressions of a generated prepare step
+// (`p[i]`, PyTorch layout, fp32), writing the code of the weight transforms
+// on the way (batch-norm folding, in double), each once.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_TARGET_COMMON_WEIGHTCODE_H
+#define KILN_COMPILER_TARGET_COMMON_WEIGHTCODE_H
+
+#include "compiler/Weights/ParamSpecs.h"
+
+#include "mlir/IR/Value.h"
+#include "mlir/Support/LogicalResult.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <string>
+
+namespace kiln {
+
+class WeightCode {
+public:
+  explicit WeightCode(const ModelParams &params) : params(params) {}
+
+  /// The `const float *` expression of the weight value |v| (a param or a
+  /// batch-norm fold of params); an error at |user| if |v| is not a weight.
+  mlir::FailureOr<std::string> data(mlir::Operation *user, mlir::Value v);
+
+  /// Code that computes the transformed weights, to run before any use.
+  const std::string &transforms() const { return code; }
+
+private:
+  const ModelParams &params;
+  llvm::DenseMap<mlir::Value, std::string> exprs;
+  std::string code;
+};
+
+/// An exact C++ float literal (hexadecimal, so no digits are lost).
+std::string floatLiteral(double v);
+
+} // namespace kiln
+
+#endif // KILN_COMPILER_TARGET_COMMON_WEIGHTCODE_H

@@ -1,0 +1,45 @@
+//===- CudaEmitter.h - kiln IR to CUDA C++ ---------------------*- C++ -*-===//
+//
+// Declares the CUDA code generator: it turns a planned model function (with
+// the GPU tile schedules of --kiln-choose-schedule) into one CUDA C++
+// translation unit that defines `kiln_cuda_model`, the rt::CudaModel of
+// runtime/include/kiln/runtime.h: a host prepare step that converts and
+// packs the weights for the kernels, and a run function that enqueues the
+// model's kernels on a stream (so the runtime can capture it into a CUDA
+// graph). Convolutions, linear layers, pooling and the SE gate instantiate
+// the templates of runtime/include/kiln/cuda/kernels.cuh with constant
+// shapes; everything elementwise becomes a generated __global__ kernel.
+// The same source compiles with nvcc for GPUs and with the host compiler
+// against kiln's SIMT emulator for tests.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_TARGET_CUDA_CUDAEMITTER_H
+#define KILN_COMPILER_TARGET_CUDA_CUDAEMITTER_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Support/LogicalResult.h"
+
+#include <string>
+
+namespace kiln {
+
+struct ModelParams;
+
+struct CudaSource {
+  std::string unit;
+  /// Statistics for -v.
+  size_t arenaBytes = 0;
+  int kernels = 0;
+};
+
+/// Generates CUDA C++ for |func| in the precision its kiln.precision
+/// attribute names. Emits an error at the offending op and returns failure
+/// for IR the CUDA target cannot handle.
+mlir::LogicalResult emitCudaSource(mlir::func::FuncOp func,
+                                   const ModelParams &params,
+                                   CudaSource &source);
+
+} // namespace kiln
+
+#endif // KILN_COMPILER_TARGET_CUDA_CUDAEMITTER_H
