@@ -6,11 +6,9 @@
 # End to end:
 #   1. here (build machine, with nvcc in /usr/local/cuda):   ./setup.sh
 #        bench/gpu/prepare.sh out/gpu
-#   2. make out/gpu travel with the working tree. out/ is not in .gitignore, so
-#      either let it travel as untracked files, or (cleaner: git status stays
-#      clean) `echo /out/ >> .git/info/exclude` and name `out/gpu` in the device
-#      tool's `carry`. The tree plus carried paths must stay under 64 MiB, hence
-#      the size check below (--max-mib, default 60).
+#   2. make out/gpu travel with the working tree: out/ is in .gitignore, so name
+#      `out/gpu` in the device tool's `carry`. Carried paths must stay under
+#      64 MiB, hence xz and the size check below (--max-mib, default 60).
 #   3. there (GPU machine: NVIDIA driver, python3 with torch/torchvision/numpy):
 #        python3 bench/gpu/run.py out/gpu
 #      The executables need no CUDA toolkit there: cudart is linked statically,
@@ -39,9 +37,10 @@
 #   -j N                compile N models at once (default 1; kiln already
 #                       compiles each model's translation units in parallel)
 #
-# Writes OUTDIR/MODEL-PRECISION-bBATCH (stripped executables, no embedded
-# weights: they generate seeded weights at start-up, and `EXE --dump-weights
-# W.safetensors` writes them with PyTorch state_dict names), OUTDIR/manifest.json
+# Writes OUTDIR/bundle.tar.xz holding MODEL-PRECISION-bBATCH (stripped
+# executables, no embedded weights: they generate seeded weights at start-up,
+# and `EXE --dump-weights W.safetensors` writes them with PyTorch state_dict
+# names; run.py unpacks them), OUTDIR/manifest.json
 # ({"executables": [{file, model, precision, batch, purpose, target}], ...}) and
 # OUTDIR/logs/ (one compile log per executable); the executables, logs and JSON
 # files of an earlier run in OUTDIR are removed first. Exits non-zero, naming what
@@ -254,13 +253,26 @@ dirty="$(git -C "$root" status --porcelain --untracked-files=no 2> /dev/null | h
   printf '\n  ]\n}\n'
 } > "$outdir/manifest.json"
 
+# ---------------------------------------------------------------------------- pack
+# The executables compress about 4x with xz (mostly their CUDA fatbins); what
+# travels is bundle.tar.xz, which run.py unpacks on the GPU machine.
+files=()
+for entry in "${plan[@]}"; do
+  read -r m p b purpose <<< "$entry"
+  files+=("$m-$p-b$b")
+done
+rm -f "$outdir/bundle.tar.xz"
+(cd "$outdir" && XZ_OPT="-6 -T0" tar -cJf bundle.tar.xz "${files[@]}") ||
+  die "packing the executables into $outdir/bundle.tar.xz failed"
+(cd "$outdir" && rm -f "${files[@]}")
+
 # ---------------------------------------------------------------------- size check
 # What travels is the whole folder: count it all, and name files of earlier runs.
 total=$(du -sb "$outdir" | cut -f1)
 stale=()
 for f in "$outdir"/*; do
   n="$(basename "$f")"
-  [[ "$n" == logs || "$n" == manifest.json ]] && continue
+  [[ "$n" == logs || "$n" == manifest.json || "$n" == bundle.tar.xz ]] && continue
   grep -q "\"file\": \"$n\"" "$outdir/manifest.json" || stale+=("$n")
 done
 if ((${#stale[@]})); then
@@ -268,7 +280,7 @@ if ((${#stale[@]})); then
        "(${stale[*]:0:5}); they travel too: remove them" >&2
 fi
 mib=$(awk -v s="$total" 'BEGIN{printf "%.1f", s/1048576}')
-echo "prepare.sh: ${#plan[@]} executables, $mib MiB in $outdir (limit $max_mib MiB)"
+echo "prepare.sh: ${#plan[@]} executables, $mib MiB in $outdir with xz (limit $max_mib MiB)"
 if ((total > max_mib * 1048576)); then
   die "$outdir holds $mib MiB, over --max-mib $max_mib: the device tool carries at most
 64 MiB together with the working tree. Prepare a subset, e.g. --quick, --models a,b,

@@ -12,10 +12,11 @@ no LLVM/MLIR, no kiln and no network):
      -- compiles `kiln compile models/M.yaml --target all --precision P --batch B` for the
      correctness set (every model at batch 2, fp32 and fp16; tf32 and bf16 too for resnet50
      and ghostnet) and the timing set (resnet50 and ghostnet at batch 1, 32, 256 in fp32,
-     tf32, fp16, bf16), strips them and writes out/gpu/manifest.json (<= 60 MiB in all).
-  2. make out/gpu travel with the working tree (`echo /out/ >> .git/info/exclude` and name
-     out/gpu in the device tool's `carry`, 64 MiB at most with the tree; or leave out/
-     untracked, in which case it travels as part of the tree).
+     tf32, fp16, bf16), strips and packs them into out/gpu/bundle.tar.xz and writes
+     out/gpu/manifest.json (<= 60 MiB in all).
+  2. make out/gpu travel with the working tree: out/ is in .gitignore, so name out/gpu in
+     the device tool's `carry` (64 MiB at most; the executables travel xz-compressed in
+     out/gpu/bundle.tar.xz, which this script unpacks).
   3. GPU machine:  python3 bench/gpu/run.py out/gpu
      The executables need no CUDA toolkit there: cudart is linked statically, and only the
      NVIDIA driver (libcuda.so) is needed. Nothing is compiled there except by torch.compile.
@@ -615,6 +616,18 @@ def main(argv=None):
         print(f"run.py: error: cannot read {mpath} ({err}); run bench/gpu/prepare.sh first",
               file=sys.stderr)
         return 2
+    # prepare.sh packs the executables into bundle.tar.xz (xz: ~4x smaller, so
+    # more of them fit in what travels); unpack the ones not there yet.
+    bundle = os.path.join(a.outdir, "bundle.tar.xz")
+    if os.path.exists(bundle):
+        import tarfile
+        with tarfile.open(bundle, "r:xz") as tar:
+            for member in tar.getmembers():
+                if not member.isfile() or "/" in member.name or member.name.startswith("."):
+                    continue
+                if not os.path.exists(os.path.join(a.outdir, member.name)):
+                    tar.extract(member, a.outdir)
+                    os.chmod(os.path.join(a.outdir, member.name), 0o755)
 
     import torch
     cuda = torch.cuda.is_available()

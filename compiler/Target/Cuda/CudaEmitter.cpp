@@ -290,6 +290,31 @@ private:
     return it->second;
   }
   std::map<std::pair<std::string, int64_t>, Storage> converted;
+  /// Layout conversions written straight into a zero-padded buffer for the
+  /// convolution that reads them (see emitPaddedConversion).
+  llvm::DenseMap<Value, Storage> prepadded;
+
+  /// Channels a pixel of a padded input holds: 16 bytes.
+  int64_t paddedChannels() const {
+    return 16 / cuda::element_bytes(precision.precision);
+  }
+  /// Whether |conv| reads its input padded to paddedChannels().
+  bool padsInput(Conv2dOp conv) {
+    return conv.getGroups() == 1 && !conv.getScale() &&
+           shapeOf(conv.getInput())[1] < paddedChannels();
+  }
+  /// A wide NHWC buffer of |shape| with paddedChannels() channels.
+  Storage paddedBuffer(ArrayRef<int64_t> shape) {
+    Storage wide;
+    wide.shape = {shape[0], paddedChannels(), shape[2], shape[3]};
+    wide.strides = nhwcStrides(wide.shape);
+    wide.base = "reinterpret_cast<T *>(A + " +
+                std::to_string(allocExtra(numel(wide.shape) *
+                                          cuda::element_bytes(precision.precision))) +
+                ")";
+    return wide;
+  }
+  LogicalResult emitPaddedConversion(ConvertLayoutOp op);
 
   std::string scratch(Operation *op, StringRef type = "T") {
     auto bytes = op->getAttrOfType<IntegerAttr>(KilnDialect::getScratchAttrName());
@@ -569,26 +594,23 @@ LogicalResult CudaEmitter::emitConv(Conv2dOp op) {
   // A dense layer on a few input channels (an RGB stem) reads them padded
   // with zeros to 16 bytes a pixel, so that its A tiles load with 16-byte
   // cp.async like every other layer's; its weights are padded to match.
-  int64_t padded = 16 / cuda::element_bytes(precision.precision);
-  bool pad = op.getGroups() == 1 && x[1] < padded && !op.getScale();
+  int64_t padded = paddedChannels();
+  bool pad = padsInput(op);
   Storage input = in->first;
   int64_t inStride = in->second;
   if (pad) {
-    Storage wide;
-    wide.type = "T";
-    wide.base = "reinterpret_cast<T *>(A + " +
-                std::to_string(allocExtra(x[0] * x[2] * x[3] * padded *
-                                          cuda::element_bytes(precision.precision))) +
-                ")";
-    wide.shape = {x[0], padded, x[2], x[3]};
-    wide.strides = nhwcStrides(wide.shape);
-    Storage data = wide, zeros = wide;
-    data.shape[1] = x[1];
-    zeros.shape[1] = padded - x[1];
-    zeros.offset = x[1];
-    emitElementwise(data, {input}, "in0");
-    emitElementwise(zeros, {}, "0.0f");
-    input = wide;
+    if (auto it = prepadded.find(op.getInput()); it != prepadded.end()) {
+      input = it->second;
+    } else {
+      // Copy into a padded buffer: the data, then zeros.
+      Storage wide = paddedBuffer(x), data = wide, zeros = wide;
+      data.shape[1] = x[1];
+      zeros.shape[1] = padded - x[1];
+      zeros.offset = x[1];
+      emitElementwise(data, {input}, "in0");
+      emitElementwise(zeros, {}, "0.0f");
+      input = wide;
+    }
     inStride = padded;
     x[1] = padded;
   }
@@ -941,6 +963,33 @@ LogicalResult CudaEmitter::emitChannelShuffle(ChannelShuffleOp op) {
   return success();
 }
 
+LogicalResult CudaEmitter::emitPaddedConversion(ConvertLayoutOp op) {
+  // One kernel converts the (NCHW, fp32) input into NHWC T with the pixels
+  // padded with zero channels, which the convolution reads as 16-byte
+  // vectors; the rest of the program sees the real channels.
+  Storage in = storage.lookup(op.getInput());
+  Dims x = shapeOf(op.getResult());
+  Storage wide = paddedBuffer(x);
+  int64_t p = paddedChannels();
+  std::string body = llvm::formatv(
+      "  const long i = long(blockIdx.x) * 256 + long(threadIdx.x);\n"
+      "  if (i >= {0}l)\n    return;\n"
+      "  const long c = i % {1}l, pixel = i / {1}l;\n"
+      "  const long xx = pixel % {2}l, y = pixel / {2}l % {3}l, n = pixel / "
+      "{4}l;\n"
+      "  out_[i] = kiln::cuda::from_f32<T>(c < {5}l ? kiln::cuda::to_f32(in0_[n * "
+      "{6}l + c * {7}l + y * {8}l + xx * {9}l]) : 0.0f);\n",
+      numel(wide.shape), p, x[3], x[2], x[2] * x[3], x[1], in.strides[0],
+      in.strides[1], in.strides[2], in.strides[3]);
+  std::string params = "const " + in.type + " *__restrict__ in0_, T *__restrict__ out_";
+  launch(defineKernel(params, body), numel(wide.shape), {ptr(in), ptr(wide)});
+  prepadded[op.getResult()] = wide;
+  Storage view = wide;
+  view.shape[1] = x[1];
+  storage[op.getResult()] = view;
+  return success();
+}
+
 void CudaEmitter::emitViews(Operation *op) {
   Storage x = storage.lookup(op->getOperand(0));
   if (isa<IdentityOp, DropoutOp>(op)) {
@@ -978,6 +1027,14 @@ LogicalResult CudaEmitter::emitOp(Operation *op) {
   if (isViewOp(op)) {
     emitViews(op);
     return success();
+  }
+  if (auto convert = dyn_cast<ConvertLayoutOp>(op)) {
+    Value result = convert.getResult();
+    auto conv = result.hasOneUse() ? dyn_cast<Conv2dOp>(*result.getUsers().begin())
+                                   : Conv2dOp();
+    if (conv && conv.getInput() == result && padsInput(conv) &&
+        convert.getLayout() == Layout::nhwc)
+      return emitPaddedConversion(convert);
   }
   if (!unaryExpr(op, "x").empty() || isa<AddOp, MulOp, ConvertLayoutOp>(op)) {
     auto out = resultStorage(op);
