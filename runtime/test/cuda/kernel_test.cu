@@ -922,6 +922,8 @@ void schedule_cases() {
   conv_case<S, sch<P_::TF32>(64, 64, 128, 2, 2, 3), E, P_::TF32>("tile");
   conv_case<S, sch<P_::TF32>(32, 64, 64, 1, 2, 4), E, P_::TF32>("tile");
   conv_case<S, sch<P_::TF32>(128, 64, 128, 2, 2, 2, 2), E, P_::TF32>("tile");
+  // 64 x 64 warp tiles (the largest schedule_ok accepts) in tf32.
+  conv_case<S, sch<P_::TF32>(128, 128, 128, 2, 2, 3), E, P_::TF32>("tile");
   conv_case<S, sch<P_::F32>(64, 64, 128, 2, 2, 3), E, P_::F32>("tile");
   conv_case<S, sch<P_::F32>(128, 64, 64, 2, 2, 2), E, P_::F32>("tile");
   conv_case<S, sch<P_::F32>(16, 64, 64, 1, 2, 4, 2), E, P_::F32>("tile");
