@@ -219,9 +219,17 @@ kiln::cuda::openSession(const rt::ModelInfo &model,
   cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess || count == 0) {
     unavailable = true;
-    error = status != cudaSuccess
-                ? std::string("no CUDA device (") + cudaGetErrorString(status) + ")"
-                : std::string("no CUDA device");
+    if (status == cudaSuccess || status == cudaErrorNoDevice)
+      error = "no CUDA device";
+#ifndef KILN_CUDA_EMULATED
+    else if (status == cudaErrorInsufficientDriver)
+      error = "no CUDA device: the NVIDIA driver is missing or older than this "
+              "executable's CUDA runtime (" +
+              std::to_string(CUDART_VERSION / 1000) + "." +
+              std::to_string(CUDART_VERSION % 1000 / 10) + ") needs";
+#endif
+    else
+      error = std::string("no CUDA device (") + cudaGetErrorString(status) + ")";
     (void)cudaGetLastError();
     return nullptr;
   }
