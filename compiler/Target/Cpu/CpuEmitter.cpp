@@ -24,6 +24,7 @@
 
 #include "compiler/Graph/Transforms/Passes.h"
 #include "compiler/Target/Common/LoopNest.h"
+#include "compiler/Target/Common/Storage.h"
 #include "compiler/Target/Common/WeightCode.h"
 #include "compiler/Weights/ParamSpecs.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
@@ -40,72 +41,6 @@ using namespace mlir;
 using namespace kiln;
 
 namespace {
-
-using Dims = SmallVector<int64_t, 6>;
-
-/// Where a value lives: a base pointer expression, an offset in floats and
-/// a stride (in floats) per logical dimension.
-struct Storage {
-  std::string base;
-  int64_t offset = 0;
-  Dims shape, strides;
-};
-
-Dims shapeOf(Value v) {
-  auto s = cast<RankedTensorType>(v.getType()).getShape();
-  return Dims(s.begin(), s.end());
-}
-
-/// NHWC strides of a logical [N, C, H, W] shape.
-Dims nhwcStrides(ArrayRef<int64_t> s) {
-  return {s[1] * s[2] * s[3], 1, s[3] * s[1], s[1]};
-}
-
-int64_t numel(ArrayRef<int64_t> shape) {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
-
-/// Whether |s| has |strides| on every dimension that has more than one
-/// element (the others' strides never matter).
-bool hasStrides(const Storage &s, ArrayRef<int64_t> strides) {
-  for (size_t i = 0; i < s.shape.size(); ++i)
-    if (s.shape[i] != 1 && s.strides[i] != strides[i])
-      return false;
-  return true;
-}
-
-/// If |s| is NHWC with channels contiguous and pixels P >= C floats apart (a
-/// channel slice of a wider buffer when P > C), returns P.
-std::optional<int64_t> nhwcPixelStride(const Storage &s) {
-  if (s.shape.size() != 4)
-    return std::nullopt;
-  int64_t c = s.shape[1], h = s.shape[2], w = s.shape[3];
-  int64_t p = w > 1 ? s.strides[3] : h > 1 ? s.strides[2] / w : c;
-  if (p < c || !hasStrides(s, {h * w * p, 1, w * p, p}))
-    return std::nullopt;
-  return p;
-}
-
-const char *cpuAct(Activation a) {
-  switch (a) {
-  case Activation::none:
-    return "None";
-  case Activation::relu:
-    return "Relu";
-  case Activation::relu6:
-    return "Relu6";
-  case Activation::sigmoid:
-    return "Sigmoid";
-  case Activation::hard_sigmoid:
-    return "HardSigmoid";
-  case Activation::hard_swish:
-    return "HardSwish";
-  }
-  return "None";
-}
 
 /// The scalar C expression of a unary op applied to |x| (the CPU table).
 std::string unaryExpr(Operation *op, StringRef x) {
@@ -131,7 +66,7 @@ private:
   const ModelParams &params;
   llvm::DenseMap<Value, Storage> storage;
   /// Inputs of in-place concats: the concat and the input's channel offset.
-  llvm::DenseMap<Value, std::pair<ConcatOp, int64_t>> concatSlot;
+  ConcatSlots concatSlot;
   /// The run function's body.
   std::string run;
   /// Kernel shape constants, deduplicated by their text.
@@ -340,21 +275,11 @@ LogicalResult CpuEmitter::emitConv(Conv2dOp op) {
   auto outStride = nhwcPixelStride(*out);
   if (!outStride)
     return op.emitError("the result is not planned channels-last");
-  Dims x = in->first.shape, y = out->shape, wt = shapeOf(op.getWeight());
-  auto s = op.getStride(), p = op.getPadding(), d = op.getDilation();
+  Dims x = in->first.shape, wt = shapeOf(op.getWeight());
   bool perSample = bool(op.getScale());
-  auto shape = [&](int64_t n) {
-    return llvm::formatv(
-               "{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .o = {4}, .kh = {5}, "
-               ".kw = {6}, .sh = {7}, .sw = {8}, .ph = {9}, .pw = {10}, "
-               ".dh = {11}, .dw = {12}, .groups = {13}, .ho = {14}, .wo = {15}, "
-               ".in_stride = {16}, .out_stride = {17}}",
-               n, x[2], x[3], x[1], y[1], wt[2], wt[3], s[0], s[1], p[0], p[1],
-               d[0], d[1], op.getGroups(), y[2], y[3], in->second, *outStride)
-        .str();
-  };
   // A per-sample input scale is applied to the weights of one sample.
-  std::string name = constant("Conv2d", shape(perSample ? 1 : x[0]));
+  std::string name = constant(
+      "Conv2d", conv2dInit(op, x, perSample ? 1 : x[0], in->second, *outStride));
   auto weights = packed(op, op.getWeight(), "conv2d", name);
   if (failed(weights))
     return failure();
@@ -379,7 +304,7 @@ LogicalResult CpuEmitter::emitConv(Conv2dOp op) {
       "kiln::cpu::Epilogue{{.bias = {0}, .residual = {1}, .residual_stride = "
       "{2}, .act = kiln::cpu::Act::{3}}",
       op.getBias() ? "true" : "false", op.getResidual() ? "true" : "false",
-      residualStride, cpuAct(op.getActivation()));
+      residualStride, activationName(op.getActivation()));
   llvm::raw_string_ostream os(run);
   if (!perSample) {
     os << llvm::formatv("  kiln::cpu::conv2d<{0}, {1}>({2}, {3}, {4}, {5}, "
@@ -413,11 +338,7 @@ LogicalResult CpuEmitter::emitConv(Conv2dOp op) {
 std::string CpuEmitter::adaptivePoolCall(const Storage &in, int64_t stride,
                                          StringRef out, int64_t oh, int64_t ow) {
   std::string name = constant(
-      "AdaptivePool2d",
-      llvm::formatv("{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .ho = {4}, "
-                    ".wo = {5}, .in_stride = {6}, .out_stride = {7}}",
-                    in.shape[0], in.shape[2], in.shape[3], in.shape[1], oh, ow,
-                    stride, in.shape[1]));
+      "AdaptivePool2d", adaptivePool2dInit(in.shape, stride, oh, ow));
   return llvm::formatv("  kiln::cpu::adaptive_avg_pool2d<{0}>({1}, {2}, pool);\n",
                        name, ptr(in), out);
 }
@@ -467,7 +388,7 @@ LogicalResult CpuEmitter::emitLinear(LinearOp op) {
       "{2}, .residual_stride = {3}, .act = kiln::cpu::Act::{4}}>({5}, {6}, {7}, "
       "{8}, {9}, pool);\n",
       name, op.getBias() ? "true" : "false", op.getResidual() ? "true" : "false",
-      op.getResidual() ? n : 0, cpuAct(op.getActivation()), x, *weights, bias,
+      op.getResidual() ? n : 0, activationName(op.getActivation()), x, *weights, bias,
       residual, ptr(*out));
   ++kernels;
   storage[op.getResult()] = *out;
@@ -501,12 +422,12 @@ LogicalResult CpuEmitter::emitSeGate(SqueezeExciteGateOp op) {
   os << llvm::formatv("  kiln::cpu::linear<{0}, kiln::cpu::Epilogue{{.bias = "
                       "true, .act = kiln::cpu::Act::{1}}>({2}, {3}, {4}, "
                       "nullptr, {5}, pool);\n",
-                      reduce, cpuAct(op.getActivation()), pooled, *w1, *b1,
+                      reduce, activationName(op.getActivation()), pooled, *w1, *b1,
                       hidden);
   os << llvm::formatv("  kiln::cpu::linear<{0}, kiln::cpu::Epilogue{{.bias = "
                       "true, .act = kiln::cpu::Act::{1}}>({2}, {3}, {4}, "
                       "nullptr, {5}, pool);\n",
-                      expand, cpuAct(op.getGate()), hidden, *w2, *b2,
+                      expand, activationName(op.getGate()), hidden, *w2, *b2,
                       ptr(*out));
   ++kernels;
   storage[op.getResult()] = *out;
@@ -557,21 +478,6 @@ LogicalResult CpuEmitter::emitBatchNorm(BatchNormOp op) {
 
 LogicalResult CpuEmitter::emitPool(Operation *op) {
   bool isMax = isa<MaxPool2dOp>(op);
-  ArrayRef<int64_t> k, s, p;
-  SmallVector<int64_t, 2> dilation = {1, 1};
-  bool excludePad = false;
-  if (auto max = dyn_cast<MaxPool2dOp>(op)) {
-    k = max.getKernel();
-    s = max.getStride();
-    p = max.getPadding();
-    dilation.assign(max.getDilation().begin(), max.getDilation().end());
-  } else {
-    auto avg = cast<AvgPool2dOp>(op);
-    k = avg.getKernel();
-    s = avg.getStride();
-    p = avg.getPadding();
-    excludePad = avg.getExcludePad();
-  }
   auto in = kernelInput(op, op->getOperand(0));
   auto out = resultStorage(op);
   if (failed(in) || failed(out))
@@ -579,16 +485,8 @@ LogicalResult CpuEmitter::emitPool(Operation *op) {
   auto outStride = nhwcPixelStride(*out);
   if (!outStride)
     return op->emitError("the result is not planned channels-last");
-  Dims x = in->first.shape;
-  std::string name = constant(
-      "Pool2d",
-      llvm::formatv("{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .kh = {4}, "
-                    ".kw = {5}, .sh = {6}, .sw = {7}, .ph = {8}, .pw = {9}, "
-                    ".dh = {10}, .dw = {11}, .ho = {12}, .wo = {13}, "
-                    ".exclude_pad = {14}, .in_stride = {15}, .out_stride = {16}}",
-                    x[0], x[2], x[3], x[1], k[0], k[1], s[0], s[1], p[0], p[1],
-                    dilation[0], dilation[1], out->shape[2], out->shape[3],
-                    excludePad ? "true" : "false", in->second, *outStride));
+  std::string name =
+      constant("Pool2d", pool2dInit(op, in->second, *outStride));
   run += llvm::formatv("  kiln::cpu::{0}<{1}>({2}, {3}, pool);\n",
                        isMax ? "max_pool2d" : "avg_pool2d", name, ptr(in->first),
                        ptr(*out));
@@ -672,53 +570,15 @@ LogicalResult CpuEmitter::emitChannelShuffle(ChannelShuffleOp op) {
   auto out = resultStorage(op);
   if (failed(out))
     return failure();
-  int64_t g = op.getGroups(), per = src.shape[1] / g;
   Storage dst = *out;
-  for (Storage *s : {&src, &dst}) {
-    int64_t cs = s->strides[1];
-    s->shape.erase(s->shape.begin() + 1);
-    s->strides.erase(s->strides.begin() + 1);
-    s->shape.insert(s->shape.begin() + 1, {per, g});
-    if (s == &src)
-      s->strides.insert(s->strides.begin() + 1, {cs, cs * per});
-    else
-      s->strides.insert(s->strides.begin() + 1, {cs * g, cs});
-  }
+  splitShuffleChannels(src, dst, op.getGroups());
   emitElementwise(dst, {src}, "in0");
   storage[op.getResult()] = *out;
   return success();
 }
 
 void CpuEmitter::emitViews(Operation *op) {
-  Storage x = storage.lookup(op->getOperand(0));
-  if (isa<IdentityOp, DropoutOp>(op)) {
-    storage[op->getResult(0)] = x;
-  } else if (isa<FlattenOp, ReshapeOp>(op)) {
-    // Choose-layout made the input contiguous in PyTorch's order.
-    Dims shape = shapeOf(op->getResult(0));
-    x.shape = shape;
-    x.strides = rowMajorStrides(shape);
-    storage[op->getResult(0)] = x;
-  } else if (auto t = dyn_cast<TransposeOp>(op)) {
-    int64_t a = t.getDims()[0], b = t.getDims()[1];
-    std::swap(x.shape[a], x.shape[b]);
-    std::swap(x.strides[a], x.strides[b]);
-    storage[t.getResult()] = x;
-  } else {
-    int64_t dim = isa<SliceOp>(op)   ? cast<SliceOp>(op).getDim()
-                  : isa<SplitOp>(op) ? cast<SplitOp>(op).getDim()
-                                     : cast<ChunkOp>(op).getDim();
-    int64_t step = isa<SliceOp>(op) ? cast<SliceOp>(op).getStep() : 1;
-    int64_t start = isa<SliceOp>(op) ? cast<SliceOp>(op).getStart() : 0;
-    for (Value result : op->getResults()) {
-      Storage view = x;
-      view.shape[dim] = shapeOf(result)[dim];
-      view.offset += start * x.strides[dim];
-      view.strides[dim] *= step;
-      start += view.shape[dim];
-      storage[result] = view;
-    }
-  }
+  viewStorage(op, storage.lookup(op->getOperand(0)), storage);
 }
 
 LogicalResult CpuEmitter::emitOp(Operation *op) {
@@ -858,15 +718,7 @@ LogicalResult CpuEmitter::emit(const CpuEmitOptions &options,
     return func.emitError("the CPU target needs planned IR (run "
                           "--kiln-plan-memory)");
   Block &body = func.getBody().front();
-  body.walk([&](ConcatOp concat) {
-    if (!concat->hasAttr(KilnDialect::getInPlaceAttrName()))
-      return;
-    int64_t channel = 0;
-    for (Value in : concat.getInputs()) {
-      concatSlot[throughIdentities(in)] = {concat, channel};
-      channel += shapeOf(in)[1];
-    }
-  });
+  concatSlot = collectConcatSlots(body);
   Storage input;
   input.base = "input";
   input.shape = shapeOf(body.getArgument(0));

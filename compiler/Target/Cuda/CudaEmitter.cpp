@@ -28,6 +28,7 @@
 
 #include "compiler/Graph/Transforms/Passes.h"
 #include "compiler/Target/Common/LoopNest.h"
+#include "compiler/Target/Common/Storage.h"
 #include "compiler/Target/Common/WeightCode.h"
 #include "compiler/Weights/ParamSpecs.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
@@ -46,87 +47,6 @@ using namespace mlir;
 using namespace kiln;
 
 namespace {
-
-using Dims = SmallVector<int64_t, 6>;
-
-/// Where a value lives: a pointer expression of element type |type| ("T",
-/// the precision's activation type, or "float"), an offset in elements and
-/// a stride (in elements) per logical dimension.
-struct Storage {
-  std::string base, type = "T";
-  int64_t offset = 0;
-  Dims shape, strides;
-};
-
-Dims shapeOf(Value v) {
-  auto s = cast<RankedTensorType>(v.getType()).getShape();
-  return Dims(s.begin(), s.end());
-}
-
-Dims nhwcStrides(ArrayRef<int64_t> s) {
-  return {s[1] * s[2] * s[3], 1, s[3] * s[1], s[1]};
-}
-
-int64_t numel(ArrayRef<int64_t> shape) {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
-
-bool hasStrides(const Storage &s, ArrayRef<int64_t> strides) {
-  for (size_t i = 0; i < s.shape.size(); ++i)
-    if (s.shape[i] != 1 && s.strides[i] != strides[i])
-      return false;
-  return true;
-}
-
-/// The pixel stride of NHWC storage with contiguous channels, if it is.
-std::optional<int64_t> nhwcPixelStride(const Storage &s) {
-  if (s.shape.size() != 4)
-    return std::nullopt;
-  int64_t c = s.shape[1], h = s.shape[2], w = s.shape[3];
-  int64_t p = w > 1 ? s.strides[3] : h > 1 ? s.strides[2] / w : c;
-  if (p < c || !hasStrides(s, {h * w * p, 1, w * p, p}))
-    return std::nullopt;
-  return p;
-}
-
-const char *activationName(Activation a) {
-  switch (a) {
-  case Activation::none:
-    return "None";
-  case Activation::relu:
-    return "Relu";
-  case Activation::relu6:
-    return "Relu6";
-  case Activation::sigmoid:
-    return "Sigmoid";
-  case Activation::hard_sigmoid:
-    return "HardSigmoid";
-  case Activation::hard_swish:
-    return "HardSwish";
-  }
-  return "None";
-}
-
-cuda::Activation cudaActivation(Activation a) {
-  switch (a) {
-  case Activation::none:
-    return cuda::Activation::None;
-  case Activation::relu:
-    return cuda::Activation::Relu;
-  case Activation::relu6:
-    return cuda::Activation::Relu6;
-  case Activation::sigmoid:
-    return cuda::Activation::Sigmoid;
-  case Activation::hard_sigmoid:
-    return cuda::Activation::HardSigmoid;
-  case Activation::hard_swish:
-    return cuda::Activation::HardSwish;
-  }
-  return cuda::Activation::None;
-}
 
 /// The device expression of a unary op applied to |x| (a float).
 std::string unaryExpr(Operation *op, StringRef x) {
@@ -172,7 +92,7 @@ private:
   WeightCode weightCode;
   PrecisionInfo precision;
   llvm::DenseMap<Value, Storage> storage;
-  llvm::DenseMap<Value, std::pair<ConcatOp, int64_t>> concatSlot;
+  ConcatSlots concatSlot;
   /// The run function's body and the generated kernels.
   std::string run, kernelText;
   std::map<std::string, std::string> kernelNames;
@@ -306,6 +226,7 @@ private:
   /// A wide NHWC buffer of |shape| with paddedChannels() channels.
   Storage paddedBuffer(ArrayRef<int64_t> shape) {
     Storage wide;
+    wide.type = "T";
     wide.shape = {shape[0], paddedChannels(), shape[2], shape[3]};
     wide.strides = nhwcStrides(wide.shape);
     wide.base = "reinterpret_cast<T *>(A + " +
@@ -621,17 +542,8 @@ LogicalResult CudaEmitter::emitConv(Conv2dOp op) {
   auto schedule = scheduleOf(op, shape);
   if (failed(schedule))
     return failure();
-  std::string name = constant(
-      "Conv2d",
-      llvm::formatv("{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .o = {4}, "
-                    ".kh = {5}, .kw = {6}, .sh = {7}, .sw = {8}, .ph = {9}, "
-                    ".pw = {10}, .dh = {11}, .dw = {12}, .groups = {13}, "
-                    ".ho = {14}, .wo = {15}, .in_stride = {16}, "
-                    ".out_stride = {17}}",
-                    shape.n, shape.h, shape.w, shape.c, shape.o, shape.kh,
-                    shape.kw, shape.sh, shape.sw, shape.ph, shape.pw, shape.dh,
-                    shape.dw, shape.groups, shape.ho, shape.wo, shape.in_stride,
-                    shape.out_stride));
+  std::string name =
+      constant("Conv2d", conv2dInit(op, x, x[0], inStride, *outStride));
   FailureOr<std::string> weights;
   if (pad) {
     auto raw = weightCode.data(op, op.getWeight());
@@ -692,11 +604,7 @@ std::string CudaEmitter::adaptivePoolCall(const Storage &in, int64_t stride,
                                           StringRef out, StringRef outType,
                                           int64_t oh, int64_t ow) {
   std::string name = constant(
-      "AdaptivePool2d",
-      llvm::formatv("{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .ho = {4}, "
-                    ".wo = {5}, .in_stride = {6}, .out_stride = {7}}",
-                    in.shape[0], in.shape[2], in.shape[3], in.shape[1], oh, ow,
-                    stride, in.shape[1]));
+      "AdaptivePool2d", adaptivePool2dInit(in.shape, stride, oh, ow));
   ++kernels;
   return llvm::formatv("  KILN_TRY((adaptive_avg_pool2d<{0}, kP, {1}>({2}, {3}, "
                        "stream)));\n",
@@ -844,21 +752,6 @@ LogicalResult CudaEmitter::emitBatchNorm(BatchNormOp op) {
 
 LogicalResult CudaEmitter::emitPool(Operation *op) {
   bool isMax = isa<MaxPool2dOp>(op);
-  ArrayRef<int64_t> k, s, p;
-  SmallVector<int64_t, 2> dilation = {1, 1};
-  bool excludePad = false;
-  if (auto max = dyn_cast<MaxPool2dOp>(op)) {
-    k = max.getKernel();
-    s = max.getStride();
-    p = max.getPadding();
-    dilation.assign(max.getDilation().begin(), max.getDilation().end());
-  } else {
-    auto avg = cast<AvgPool2dOp>(op);
-    k = avg.getKernel();
-    s = avg.getStride();
-    p = avg.getPadding();
-    excludePad = avg.getExcludePad();
-  }
   auto in = kernelInput(op, op->getOperand(0));
   auto out = resultStorage(op);
   if (failed(in) || failed(out))
@@ -869,16 +762,8 @@ LogicalResult CudaEmitter::emitPool(Operation *op) {
   if (failed(checkAligned(op, in->first, in->second)) ||
       failed(checkAligned(op, *out, *outStride)))
     return failure();
-  Dims x = in->first.shape;
-  std::string name = constant(
-      "Pool2d",
-      llvm::formatv("{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .kh = {4}, "
-                    ".kw = {5}, .sh = {6}, .sw = {7}, .ph = {8}, .pw = {9}, "
-                    ".dh = {10}, .dw = {11}, .ho = {12}, .wo = {13}, "
-                    ".exclude_pad = {14}, .in_stride = {15}, .out_stride = {16}}",
-                    x[0], x[2], x[3], x[1], k[0], k[1], s[0], s[1], p[0], p[1],
-                    dilation[0], dilation[1], out->shape[2], out->shape[3],
-                    excludePad ? "true" : "false", in->second, *outStride));
+  std::string name =
+      constant("Pool2d", pool2dInit(op, in->second, *outStride));
   run += llvm::formatv("  KILN_TRY(({0}<{1}, kP>({2}, {3}, stream)));\n",
                        isMax ? "max_pool2d" : "avg_pool2d", name, ptr(in->first),
                        ptr(*out));
@@ -946,18 +831,8 @@ LogicalResult CudaEmitter::emitChannelShuffle(ChannelShuffleOp op) {
   auto out = resultStorage(op);
   if (failed(out))
     return failure();
-  int64_t g = op.getGroups(), per = src.shape[1] / g;
   Storage dst = *out;
-  for (Storage *s : {&src, &dst}) {
-    int64_t cs = s->strides[1];
-    s->shape.erase(s->shape.begin() + 1);
-    s->strides.erase(s->strides.begin() + 1);
-    s->shape.insert(s->shape.begin() + 1, {per, g});
-    if (s == &src)
-      s->strides.insert(s->strides.begin() + 1, {cs, cs * per});
-    else
-      s->strides.insert(s->strides.begin() + 1, {cs * g, cs});
-  }
+  splitShuffleChannels(src, dst, op.getGroups());
   emitElementwise(dst, {src}, "in0");
   storage[op.getResult()] = *out;
   return success();
@@ -991,34 +866,7 @@ LogicalResult CudaEmitter::emitPaddedConversion(ConvertLayoutOp op) {
 }
 
 void CudaEmitter::emitViews(Operation *op) {
-  Storage x = storage.lookup(op->getOperand(0));
-  if (isa<IdentityOp, DropoutOp>(op)) {
-    storage[op->getResult(0)] = x;
-  } else if (isa<FlattenOp, ReshapeOp>(op)) {
-    Dims shape = shapeOf(op->getResult(0));
-    x.shape = shape;
-    x.strides = rowMajorStrides(shape);
-    storage[op->getResult(0)] = x;
-  } else if (auto t = dyn_cast<TransposeOp>(op)) {
-    int64_t a = t.getDims()[0], b = t.getDims()[1];
-    std::swap(x.shape[a], x.shape[b]);
-    std::swap(x.strides[a], x.strides[b]);
-    storage[t.getResult()] = x;
-  } else {
-    int64_t dim = isa<SliceOp>(op)   ? cast<SliceOp>(op).getDim()
-                  : isa<SplitOp>(op) ? cast<SplitOp>(op).getDim()
-                                     : cast<ChunkOp>(op).getDim();
-    int64_t step = isa<SliceOp>(op) ? cast<SliceOp>(op).getStep() : 1;
-    int64_t start = isa<SliceOp>(op) ? cast<SliceOp>(op).getStart() : 0;
-    for (Value result : op->getResults()) {
-      Storage view = x;
-      view.shape[dim] = shapeOf(result)[dim];
-      view.offset += start * x.strides[dim];
-      view.strides[dim] *= step;
-      start += view.shape[dim];
-      storage[result] = view;
-    }
-  }
+  viewStorage(op, storage.lookup(op->getOperand(0)), storage);
 }
 
 LogicalResult CudaEmitter::emitOp(Operation *op) {
@@ -1140,15 +988,7 @@ LogicalResult CudaEmitter::emit(CudaSource &source) {
                           "--kiln-plan-memory)");
   arenaBytes = (arena.getInt() + 255) / 256 * 256;
   Block &body = func.getBody().front();
-  body.walk([&](ConcatOp concat) {
-    if (!concat->hasAttr(KilnDialect::getInPlaceAttrName()))
-      return;
-    int64_t channel = 0;
-    for (Value in : concat.getInputs()) {
-      concatSlot[throughIdentities(in)] = {concat, channel};
-      channel += shapeOf(in)[1];
-    }
-  });
+  concatSlot = collectConcatSlots(body);
   Storage input;
   input.base = "input";
   input.type = "float";

@@ -1,0 +1,89 @@
+//===- Storage.h - where generated code finds a value ----------*- C++ -*-===//
+//
+// Declares what the CPU and CUDA emitters share about memory: a value is a
+// pointer expression, an offset and a stride per logical (PyTorch)
+// dimension, so views (slices, splits, reshapes of contiguous data,
+// transposes) and the inputs of in-place concats generate no code; and the
+// strides of the NHWC layout that kernels take.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_TARGET_COMMON_STORAGE_H
+#define KILN_COMPILER_TARGET_COMMON_STORAGE_H
+
+#include "dialects/Kiln/IR/KilnDialect.h"
+
+#include "mlir/IR/Block.h"
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <optional>
+#include <string>
+
+namespace kiln {
+
+using Dims = llvm::SmallVector<int64_t, 6>;
+
+/// Where a value lives: a base pointer expression of element type |type|,
+/// an offset and a stride per logical dimension, both in elements.
+struct Storage {
+  std::string base, type = "float";
+  int64_t offset = 0;
+  Dims shape, strides;
+};
+
+Dims shapeOf(mlir::Value v);
+int64_t numel(llvm::ArrayRef<int64_t> shape);
+
+/// NHWC strides of a logical [N, C, H, W] shape.
+Dims nhwcStrides(llvm::ArrayRef<int64_t> shape);
+
+/// Whether |s| has |strides| on every dimension that has more than one
+/// element (the others' strides never matter).
+bool hasStrides(const Storage &s, llvm::ArrayRef<int64_t> strides);
+
+/// If |s| is NHWC with channels contiguous and pixels P >= C elements apart
+/// (a channel slice of a wider buffer when P > C), returns P.
+std::optional<int64_t> nhwcPixelStride(const Storage &s);
+
+/// The name of |a| in the kernels' Activation enums ("Relu", ...).
+const char *activationName(Activation a);
+
+/// Sets the storage of each result of the view op |op| (isViewOp) from its
+/// operand's, |x|.
+void viewStorage(mlir::Operation *op, const Storage &x,
+                 llvm::DenseMap<mlir::Value, Storage> &storage);
+
+/// Channel shuffle as a copy: splits dimension 1 of |src| (C = per x groups,
+/// read as [i][j] = channel j * per + i) and of |dst| (written as channel
+/// i * groups + j) into two dimensions, so a strided copy does it.
+void splitShuffleChannels(Storage &src, Storage &dst, int64_t groups);
+
+/// The inputs of the in-place concats of |body|: the concat and the channel
+/// where each input's slice starts.
+using ConcatSlots = llvm::DenseMap<mlir::Value, std::pair<ConcatOp, int64_t>>;
+ConcatSlots collectConcatSlots(mlir::Block &body);
+
+//===----------------------------------------------------------------------===//
+// Kernel descriptors
+//===----------------------------------------------------------------------===//
+// The CPU (kiln/cpu/kernels.h) and CUDA (kiln/cuda/types.h) kernels describe
+// layers with structs of the same fields; these print their designated
+// initializers ("{.n = 1, .h = 56, ...}").
+
+/// Conv2d of |op| on an input of NCHW shape |x| (its channels may differ
+/// from the op's when the code pads them) and batch |n|.
+std::string conv2dInit(Conv2dOp op, llvm::ArrayRef<int64_t> x, int64_t n,
+                       int64_t inStride, int64_t outStride);
+
+/// Pool2d of a kiln.max_pool2d or kiln.avg_pool2d |op|.
+std::string pool2dInit(mlir::Operation *op, int64_t inStride, int64_t outStride);
+
+/// AdaptivePool2d from the NCHW shape |x| to oh x ow, written densely.
+std::string adaptivePool2dInit(llvm::ArrayRef<int64_t> x, int64_t inStride,
+                               int64_t oh, int64_t ow);
+
+} // namespace kiln
+
+#endif // KILN_COMPILER_TARGET_COMMON_STORAGE_H
