@@ -293,10 +293,14 @@ constexpr Schedule default_schedule(const Conv2d &s, Precision p,
         --t.stages;
       if (!schedule_ok(s, p, t))
         continue;
-      // A 64 x 64 warp tile in tf32 (twice the A/B fragment registers of
-      // fp16) makes ptxas spill: keep tf32 warp tiles at 64 x 32 or less.
-      if (p == Precision::TF32 &&
-          (t.bm / t.warps_m) * (t.bn / t.warps_n) > 64 * 32)
+      // Register pressure (ptxas spills otherwise, seen on ResNet-50 and
+      // GhostNet for sm_80): a 64 x 64 warp tile in tf32 (twice the A/B
+      // fragment registers of fp16), and more than 4 x 8 outputs per thread
+      // on the fp32 FMA path (with the loaders' addressing).
+      int warp_tile = (t.bm / t.warps_m) * (t.bn / t.warps_n);
+      if (p == Precision::TF32 && warp_tile > 64 * 32)
+        continue;
+      if (p == Precision::F32 && warp_tile > 32 * 32)
         continue;
       double cost = detail::schedule_cost(s, p, t, sm_count);
       if (best.bm == 0 || cost < best_cost * 0.98) // prefer earlier entries
