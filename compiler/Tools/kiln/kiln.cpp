@@ -126,10 +126,10 @@ cl::opt<Precision> precision(
                clEnumValN(Precision::Bf16, "bf16",
                           "bf16 activations and weights, fp32 sums")),
     cl::sub(compileCmd), cl::cat(category));
-cl::list<int> cudaArchs(
+cl::list<std::string> cudaArchs(
     "cuda-arch",
-    cl::desc("SM versions to generate SASS for (default 80,90); PTX is "
-             "embedded for the newest"),
+    cl::desc("GPU architectures to generate SASS for (default sm_80,sm_90; "
+             "\"90\" also works); PTX is embedded for the newest"),
     cl::CommaSeparated, cl::sub(compileCmd), cl::cat(category));
 cl::opt<int> smCount("sm-count",
                      cl::desc("SMs of the target GPU, for the tile "
@@ -265,13 +265,20 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     return fail("--target " + std::string(t == Target::All ? "all" : "cuda") +
                 " needs nvcc, and this kiln was built without a CUDA toolkit "
                 "(use --target cpu)");
-  std::vector<int> archs(cudaArchs.begin(), cudaArchs.end());
+  std::vector<int> archs;
+  for (StringRef name : cudaArchs) {
+    StringRef digits = name;
+    digits.consume_front("sm_");
+    unsigned arch = 0;
+    if (digits.getAsInteger(10, arch))
+      return fail("--cuda-arch '" + name + "': expected sm_NN or NN, e.g. sm_90");
+    if (arch < 80 || arch > 120)
+      return fail("--cuda-arch " + name +
+                  ": kiln's CUDA kernels need sm_80 or newer (e.g. sm_80,sm_86,sm_89,sm_90)");
+    archs.push_back(int(arch));
+  }
   if (archs.empty())
     archs = {80, 90};
-  for (int arch : archs)
-    if (arch < 80 || arch > 120)
-      return fail("--cuda-arch " + Twine(arch) +
-                  ": kiln's CUDA kernels need sm_80 or newer (e.g. 80,86,89,90)");
   if (smCount < 1)
     return fail("--sm-count must be positive");
   auto module = importModel(context, sourceMgr);
