@@ -259,6 +259,10 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
        cpuCode = t == Target::Cpu || t == Target::All || t == Target::AllEmulated;
   if (emit == Emit::Ptx && !cuda)
     return fail("--emit=ptx needs --target cuda or all");
+  if (!cuda && (precision.getNumOccurrences() || cudaArchs.getNumOccurrences() ||
+                smCount.getNumOccurrences()))
+    errs() << "kiln: warning: --precision, --cuda-arch and --sm-count apply to "
+              "CUDA code; --target cpu builds fp32 CPU code only\n";
   if ((t == Target::Cuda || t == Target::All) && !kiln::haveNvcc() &&
       emit != Emit::Source && emit != Emit::Mlir && emit != Emit::Fused &&
       emit != Emit::Planned)
