@@ -74,22 +74,14 @@ void Runner::cpAsyncWait(unsigned n) {
 
 namespace detail {
 
-static Runner &runner(const char *what) {
-  Runner &r = Runner::get();
-  if (!r.inKernel()) {
-    diagnostic("fatal", std::string(what) + " called outside a kernel");
-    std::abort();
-  }
-  return r;
-}
 
 void cpAsync(void *dst, const void *src, unsigned cpSize, unsigned srcSize) {
-  runner("cp.async").cpAsync(dst, src, cpSize, srcSize);
+  Runner::inKernel("cp.async").cpAsync(dst, src, cpSize, srcSize);
 }
-void cpAsyncCommit() { runner("cp.async.commit_group").cpAsyncCommit(); }
-void cpAsyncWait(unsigned n) { runner("cp.async.wait_group").cpAsyncWait(n); }
+void cpAsyncCommit() { Runner::inKernel("cp.async.commit_group").cpAsyncCommit(); }
+void cpAsyncWait(unsigned n) { Runner::inKernel("cp.async.wait_group").cpAsyncWait(n); }
 void cpAsyncWaitAll() {
-  Runner &r = runner("cp.async.wait_all");
+  Runner &r = Runner::inKernel("cp.async.wait_all");
   r.cpAsyncCommit();
   r.cpAsyncWait(0);
 }

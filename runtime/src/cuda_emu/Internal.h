@@ -122,6 +122,9 @@ class Runner {
 public:
   /// The calling OS thread's runner (created on first use, never freed).
   static Runner &get();
+  /// The runner of the calling CUDA thread, for device built-in |what|;
+  /// called from host code, a fatal error (like a device-side trap).
+  static Runner &inKernel(const char *what);
 
   /// Runs block |linear| of |spec| to completion or failure.
   void runBlock(const LaunchSpec &spec, std::uint64_t linear, BlockReport &report);

@@ -172,6 +172,15 @@ Runner &Runner::get() {
   return *runner;
 }
 
+Runner &Runner::inKernel(const char *what) {
+  Runner &r = get();
+  if (!r.inKernel()) {
+    diagnostic("fatal", std::string(what) + " called outside a kernel");
+    std::abort();
+  }
+  return r;
+}
+
 Runner::Runner() {
   threads_.reserve(kMaxThreadsPerBlock);
   void *p = std::aligned_alloc(kDynamicSmemAlign, kMaxDynamicSmemOptin + kDynamicSmemAlign);
@@ -697,28 +706,20 @@ cudaError_t validateLaunch(const LaunchSpec &spec);
 
 namespace detail {
 
-static Runner &inKernel(const char *what) {
-  Runner &r = Runner::get();
-  if (!r.inKernel()) {
-    diagnostic("fatal", std::string(what) + " called outside a kernel");
-    std::abort();
-  }
-  return r;
-}
 
-void syncthreads() { inKernel("__syncthreads()").barrier(1, BarrierReduce::Count); }
+void syncthreads() { Runner::inKernel("__syncthreads()").barrier(1, BarrierReduce::Count); }
 int syncthreadsReduce(int pred, BarrierReduce op) {
-  return inKernel("__syncthreads_{count,and,or}()").barrier(pred, op);
+  return Runner::inKernel("__syncthreads_{count,and,or}()").barrier(pred, op);
 }
-unsigned activemask() { return inKernel("__activemask()").activemask(); }
-unsigned laneId() { return inKernel("%laneid").laneId(); }
-void *dynamicSharedMemory() { return inKernel("dynamic shared memory").dynamicSmem(); }
+unsigned activemask() { return Runner::inKernel("__activemask()").activemask(); }
+unsigned laneId() { return Runner::inKernel("%laneid").laneId(); }
+void *dynamicSharedMemory() { return Runner::inKernel("dynamic shared memory").dynamicSmem(); }
 void poisonShared(void *p, std::size_t n) {
   if (settings().poisonByte >= 0)
     std::memset(p, settings().poisonByte, n);
 }
 [[noreturn]] void trap(const char *what) {
-  Runner &r = inKernel(what);
+  Runner &r = Runner::inKernel(what);
   r.fail(std::string(what) + " was called");
 }
 long long clock64() {

@@ -96,30 +96,22 @@ void execGather(Collective &c) {
 
 void execNothing(Collective &) {}
 
-Runner &runner(const char *what) {
-  Runner &r = Runner::get();
-  if (!r.inKernel()) {
-    diagnostic("fatal", std::string(what) + " called outside a kernel");
-    std::abort();
-  }
-  return r;
-}
 
 } // namespace
 
 std::uint64_t shfl(unsigned mask, std::uint64_t value, unsigned b, unsigned c, ShflMode mode) {
   ShflArgs a{value, 0, b, c};
-  runner("__shfl_sync").collective(WarpOp::Shfl, std::uint8_t(mode), mask, &a, execShfl);
+  Runner::inKernel("__shfl_sync").collective(WarpOp::Shfl, std::uint8_t(mode), mask, &a, execShfl);
   return a.result;
 }
 
 void gather(unsigned mask, std::uint64_t value, std::uint64_t out[32], unsigned *members) {
   GatherArgs a{value, out, members};
-  runner("a warp vote").collective(WarpOp::Gather, 0, mask, &a, execGather);
+  Runner::inKernel("a warp vote").collective(WarpOp::Gather, 0, mask, &a, execGather);
 }
 
 void syncwarp(unsigned mask) {
-  runner("__syncwarp").collective(WarpOp::SyncWarp, 0, mask, nullptr, execNothing);
+  Runner::inKernel("__syncwarp").collective(WarpOp::SyncWarp, 0, mask, nullptr, execNothing);
 }
 
 //===----------------------------------------------------------------------===//
@@ -191,7 +183,7 @@ void execMma(Collective &c) {
 void mma(MmaKind kind, float d[4], const std::uint32_t a[4], const std::uint32_t b[2],
          const float c[4]) {
   MmaArgs x{d, a, b, c};
-  runner("mma.sync").collective(WarpOp::Mma, std::uint8_t(kind), ~0u, &x, execMma);
+  Runner::inKernel("mma.sync").collective(WarpOp::Mma, std::uint8_t(kind), ~0u, &x, execMma);
 }
 
 //===----------------------------------------------------------------------===//
@@ -242,7 +234,7 @@ void ldmatrix(unsigned num, bool trans, std::uint32_t *r, const void *rowAddress
     std::abort();
   }
   LdmatrixArgs x{r, rowAddress};
-  runner("ldmatrix").collective(WarpOp::Ldmatrix, std::uint8_t(num | (trans ? 16u : 0u)), ~0u,
+  Runner::inKernel("ldmatrix").collective(WarpOp::Ldmatrix, std::uint8_t(num | (trans ? 16u : 0u)), ~0u,
                                 &x, execLdmatrix);
 }
 
