@@ -81,6 +81,18 @@ std::string scheduleText(const cuda::Schedule &t) {
       .str();
 }
 
+/// The kernels' Epilogue: a residual when |residualStride| > 0.
+std::string epilogueText(bool bias, int64_t residualStride, Activation act,
+                         bool scale) {
+  return llvm::formatv("Epilogue{{.bias = {0}, .residual = {1}, "
+                       ".residual_stride = {2}, .act = Activation::{3}, "
+                       ".scale = {4}}",
+                       bias ? "true" : "false",
+                       residualStride ? "true" : "false", residualStride,
+                       activationName(act), scale ? "true" : "false")
+      .str();
+}
+
 class CudaEmitter {
 public:
   CudaEmitter(func::FuncOp func, const ModelParams &params, PrecisionInfo p)
@@ -588,12 +600,11 @@ LogicalResult CudaEmitter::emitConv(Conv2dOp op) {
     scale = ptr(gate);
   }
   run += llvm::formatv(
-      "  KILN_TRY((conv2d<{0}, {1}, Epilogue{{.bias = {2}, .residual = {3}, "
-      ".residual_stride = {4}, .act = Activation::{5}, .scale = {6}}, kP>(\n"
-      "      {7}, {8}, {9}, {10}, {11}, {12}, workspace, stream)));\n",
-      name, scheduleText(*schedule), op.getBias() ? "true" : "false",
-      op.getResidual() ? "true" : "false", residualStride,
-      activationName(op.getActivation()), op.getScale() ? "true" : "false",
+      "  KILN_TRY((conv2d<{0}, {1}, {2}, kP>(\n"
+      "      {3}, {4}, {5}, {6}, {7}, {8}, workspace, stream)));\n",
+      name, scheduleText(*schedule),
+      epilogueText(bool(op.getBias()), residualStride, op.getActivation(),
+                   bool(op.getScale())),
       ptr(input), *weights, bias, residual, scale, ptr(*out));
   ++kernels;
   storage[op.getResult()] = *out;
@@ -659,12 +670,12 @@ LogicalResult CudaEmitter::emitLinear(LinearOp op) {
     residual = ptr(r);
   }
   run += llvm::formatv(
-      "  KILN_TRY((linear<{0}, {1}, Epilogue{{.bias = {2}, .residual = {3}, "
-      ".residual_stride = {4}, .act = Activation::{5}}, kP>(\n"
-      "      {6}, {7}, {8}, {9}, {10}, workspace, stream)));\n",
-      name, scheduleText(*schedule), op.getBias() ? "true" : "false",
-      op.getResidual() ? "true" : "false", op.getResidual() ? n : 0,
-      activationName(op.getActivation()), x, *weights, bias, residual,
+      "  KILN_TRY((linear<{0}, {1}, {2}, kP>(\n"
+      "      {3}, {4}, {5}, {6}, {7}, workspace, stream)));\n",
+      name, scheduleText(*schedule),
+      epilogueText(bool(op.getBias()), op.getResidual() ? n : 0,
+                   op.getActivation(), false),
+      x, *weights, bias, residual,
       out->type == "T" ? ptr(*out) : "reinterpret_cast<T *>(" + ptr(*out) + ")");
   ++kernels;
   storage[op.getResult()] = *out;
