@@ -82,12 +82,13 @@ ThreadPool &pool2() {
 // Checking
 //===----------------------------------------------------------------------===//
 
-/// A kernel's output: |pixels| pixels of |channels| values at |offset|
-/// within pixels of |stride| floats; the rest of the buffer must keep
-/// kSentinel.
+/// A kernel's output: |pixels| pixels of |channels| values, |step| floats
+/// apart from |offset| on, within pixels of |stride| floats; the rest of the
+/// buffer must keep kSentinel.
 struct Slice {
   size_t pixels;
   int channels, stride, offset;
+  int step = 1;
 };
 
 /// Compares the outputs of the 1- and 2-thread runs with each other and
@@ -103,15 +104,15 @@ void check(const std::string &what, std::vector<float> out1,
     ref_max = std::max(ref_max, std::fabs(r));
   if (negative) {
     size_t p = rng.next() % s.pixels, c = rng.next() % s.channels;
-    out1[p * s.stride + s.offset + c] += float(1e-3 * ref_max + 1e-30);
+    out1[p * s.stride + s.offset + c * s.step] += float(1e-3 * ref_max + 1e-30);
   }
   double err2 = 0, ref2 = 0, err_max = 0;
   bool guards = true;
   for (size_t p = 0; p < s.pixels; ++p)
     for (int c = 0; c < s.stride; ++c) {
       float y = out1[p * s.stride + c];
-      int k = c - s.offset;
-      if (k < 0 || k >= s.channels) {
+      int d = c - s.offset, k = d / s.step;
+      if (d < 0 || d % s.step != 0 || k >= s.channels) {
         guards &= !std::memcmp(&y, &kSentinel, 4);
         continue;
       }
@@ -186,6 +187,13 @@ constexpr Conv2d sq(int n, int h, int w, int c, int o, int k, int s, int p,
   return conv(n, h, w, c, o, k, k, s, s, p, p, d, d, groups, in_extra,
               out_extra);
 }
+/// |s| writing one group of a channel shuffle over |groups| groups: its
+/// channel k at k * groups (the test writes the last group).
+constexpr Conv2d shuffled(Conv2d s, int groups) {
+  s.out_step = groups;
+  s.out_stride = s.o * groups;
+  return s;
+}
 constexpr Epilogue epi(bool bias, Act act) { return {bias, false, 0, act}; }
 constexpr Epilogue res(bool bias, Act act, int stride) {
   return {bias, true, stride, act};
@@ -238,7 +246,8 @@ void conv_case(const char *family, bool alias = false) {
   }
   Rng rng(cases + 1);
   size_t pixels = size_t(S.n) * S.ho * S.wo;
-  int in_off = (S.in_stride - S.c) / 2, out_off = (S.out_stride - S.o) / 2;
+  int in_off = (S.in_stride - S.c) / 2;
+  int out_off = S.out_step == 1 ? (S.out_stride - S.o) / 2 : S.out_step - 1;
   int rs = E.residual ? E.residual_stride : S.o, res_off = (rs - S.o) / 2;
   std::vector<float> in =
       rng.floats(size_t(S.n) * S.h * S.w * S.in_stride, -1, 1);
@@ -271,12 +280,13 @@ void conv_case(const char *family, bool alias = false) {
   char what[256];
   std::snprintf(what, sizeof what,
                 "conv2d %-10s n%d %dx%dx%d->%d k%dx%d s%d,%d p%d,%d d%d,%d "
-                "g%d strides %d/%d%s%s",
+                "g%d strides %d/%d%s%s%s",
                 family, S.n, S.h, S.w, S.c, S.o, S.kh, S.kw, S.sh, S.sw, S.ph,
                 S.pw, S.dh, S.dw, S.groups, S.in_stride, S.out_stride,
+                S.out_step == 1 ? "" : (" step " + std::to_string(S.out_step)).c_str(),
                 describe(E).c_str(), alias ? " (aliases out)" : "");
   check(what, std::move(out1), out2, ref,
-        {pixels, S.o, S.out_stride, out_off}, rng);
+        {pixels, S.o, S.out_stride, out_off, S.out_step}, rng);
 }
 
 template <Linear S, Epilogue E> void linear_case() {
@@ -511,6 +521,14 @@ void conv_cases() {
   conv_case<conv(1, 8, 12, 10, 33, 1, 5, 1, 3, 0, 2, 1, 2),
             epi(false, A::Sigmoid)>("asym");
   conv_case<sq(1, 5, 5, 8, 24, 3, 1, 2), epi(true, A::Relu)>("overpad");
+  // One group of a channel shuffle (ShuffleNetV2's branch outputs): every
+  // out_step-th channel, on the GEMM and the lane-shared paths.
+  conv_case<shuffled(sq(1, 7, 7, 58, 58, 1, 1, 0), 2), epi(true, A::Relu)>(
+      "shuffled");
+  conv_case<shuffled(sq(2, 9, 8, 24, 40, 3, 2, 1), 3), res(true, A::Relu6, 40)>(
+      "shuffled");
+  conv_case<shuffled(sq(1, 10, 9, 32, 32, 3, 1, 1, 1, 32), 2),
+            epi(true, A::None)>("shuffled dw");
   conv_case<sq(3, 5, 5, 9, 17, 3, 1, 1), res(true, A::Relu, 17)>("batch");
   conv_case<sq(1, 1, 1, 40, 1, 1, 1, 0), epi(true, A::None)>("1x1x1");
   conv_case<sq(1, 12, 9, 1, 16, 3, 1, 1), epi(true, A::Relu)>("gray");

@@ -175,12 +175,13 @@ Tolerance tolerance(Precision p) {
   return {0, 0};
 }
 
-/// A kernel's output: |pixels| pixels of |channels| values at |offset|
-/// within pixels of |stride| elements; the rest of the buffer must keep the
-/// poison of |poisoned|.
+/// A kernel's output: |pixels| pixels of |channels| values, |step|
+/// elements apart from |offset| on, within pixels of |stride| elements; the
+/// rest of the buffer must keep the poison of |poisoned|.
 struct Slice {
   size_t pixels;
   int channels, stride, offset;
+  int step = 1;
 };
 
 /// Compares |out| with |ref| ([pixel][channel]); |again| is a second run
@@ -196,7 +197,7 @@ void check(const std::string &what, Tensor out, const Tensor &again,
   size_t es = size_t(element_bytes(out.p));
   if (negative) {
     size_t p = rng.next() % s.pixels, c = rng.next() % s.channels;
-    size_t i = p * s.stride + s.offset + c;
+    size_t i = p * s.stride + s.offset + c * s.step;
     double bump = 5 * tol.element * ref_max + 1e-20;
     out.set(i, float(out.get(i) + (rng.next() & 1 ? bump : -bump)));
   }
@@ -205,8 +206,8 @@ void check(const std::string &what, Tensor out, const Tensor &again,
   for (size_t p = 0; p < s.pixels; ++p)
     for (int c = 0; c < s.stride; ++c) {
       size_t i = p * s.stride + c;
-      int k = c - s.offset;
-      if (k < 0 || k >= s.channels) {
+      int d = c - s.offset, k = d / s.step;
+      if (d < 0 || d % s.step != 0 || k >= s.channels) {
         guards &= !std::memcmp(&out.bytes[i * es], &poisoned.bytes[i * es], es);
         continue;
       }
@@ -333,6 +334,13 @@ constexpr Conv2d sq(int n, int h, int w, int c, int o, int k, int s, int p,
   return conv(n, h, w, c, o, k, k, s, s, p, p, d, d, groups, in_extra,
               out_extra);
 }
+/// |s| writing one group of a channel shuffle over |groups| groups: its
+/// channel k at k * groups (the test writes the last group).
+constexpr Conv2d shuffled(Conv2d s, int groups) {
+  s.out_step = groups;
+  s.out_stride = s.o * groups;
+  return s;
+}
 constexpr Epilogue epi(bool bias, Activation act, bool scale = false) {
   return {bias, false, 0, act, scale};
 }
@@ -399,7 +407,8 @@ void conv_case(const char *family, bool alias = false) {
   Rng rng(cases + 1);
   size_t pixels = size_t(S.n) * S.ho * S.wo;
   int in_off = slice_offset(S.c, S.in_stride, P);
-  int out_off = slice_offset(S.o, S.out_stride, P);
+  int out_off = S.out_step == 1 ? slice_offset(S.o, S.out_stride, P)
+                                 : S.out_step - 1;
   int rs = E.residual ? E.residual_stride : S.o;
   int res_off = slice_offset(S.o, rs, P);
   std::vector<double> in_exact, res_exact;
@@ -457,14 +466,16 @@ void conv_case(const char *family, bool alias = false) {
   char what[320];
   std::snprintf(what, sizeof what,
                 "conv2d %-10s %-4s n%d %dx%dx%d->%d k%dx%d s%d,%d p%d,%d "
-                "d%d,%d g%d strides %d/%d%s%s%s",
+                "d%d,%d g%d strides %d/%d%s%s%s%s",
                 family, precision_name(P), S.n, S.h, S.w, S.c, S.o, S.kh, S.kw,
                 S.sh, S.sw, S.ph, S.pw, S.dh, S.dw, S.groups, S.in_stride,
-                S.out_stride, describe(E).c_str(),
+                S.out_stride,
+                S.out_step == 1 ? "" : (" step " + std::to_string(S.out_step)).c_str(),
+                describe(E).c_str(),
                 conv_uses_gemm(S) ? describe(T).c_str() : " [direct]",
                 alias ? " (aliases out)" : "");
   check(what, std::move(out1), out2, poisoned, ref,
-        {pixels, S.o, S.out_stride, out_off}, tolerance(P), rng);
+        {pixels, S.o, S.out_stride, out_off, S.out_step}, tolerance(P), rng);
 }
 
 /// conv_case in every precision, with the schedule built for each.
@@ -900,6 +911,14 @@ void gemm_cases() {
   // Split-K: partial sums in a workspace, reduced in order.
   conv_all<sq(1, 4, 4, 64, 32, 3, 1, 1), epi(true, A_::Relu), Split3>(
       "split-k");
+  // One group of a channel shuffle (ShuffleNetV2's branch outputs): every
+  // out_step-th channel, stored element by element, also after split-K.
+  conv_all<shuffled(sq(1, 6, 7, 48, 58, 1, 1, 0), 2), epi(true, A_::Relu),
+           Small>("shuffled");
+  conv_all<shuffled(sq(2, 5, 5, 16, 24, 3, 2, 1), 3),
+           res(true, A_::Relu6, 24), Small>("shuffled");
+  conv_all<shuffled(sq(1, 4, 4, 64, 32, 3, 1, 1), 2), epi(true, A_::None),
+           Split3>("shuffled");
   conv_all<sq(1, 3, 3, 96, 48, 1, 1, 0), res(true, A_::None, 48, true), Split3>(
       "split-k");
   conv_all<sq(1, 3, 3, 128, 64, 1, 1, 0), res(true, A_::Relu, 64), Split3>(
@@ -972,6 +991,8 @@ void direct_cases() {
       "multiplier");
   direct_all<sq(1, 6, 5, 5, 15, 3, 1, 1, 1, 5), res(true, A_::Relu, 15)>(
       "multiplier");
+  direct_all<shuffled(sq(1, 7, 6, 24, 24, 3, 2, 1, 1, 24), 2),
+             epi(true, A_::None)>("shuffled dw");
   // Narrow groups: ResNeXt's 4 and 8 channels per group, fewer outputs
   // than inputs per group, and 32 inputs for 8 outputs per group.
   direct_all<sq(1, 6, 6, 32, 32, 3, 1, 1, 1, 8), res(true, A_::Relu, 32)>(

@@ -61,20 +61,31 @@ template <int N> const float *zeros() {
 /// [16 v, 16 v + 16) of a panel and stores its |m| lanes to |out|.
 /// |bias| is the panel's bias vector (ignored without E.bias), |res| the
 /// pixel's residual at the same channel (ignored without E.residual).
+/// Lane l goes to out[l * step]: step > 1 writes one group of a channel
+/// shuffle straight into the shuffled buffer.
 template <Epilogue E>
 KILN_INLINE void store_epilogue(float *out, Vec acc, Vec bias,
-                                const float *res, Mask m) {
+                                const float *res, Mask m, int step) {
   if constexpr (E.bias)
     acc = add(acc, bias);
   if constexpr (E.residual)
     acc = add(acc, load(res, m));
-  store(out, activate<E.act>(acc), m);
+  if (step == 1) {
+    store(out, activate<E.act>(acc), m);
+    return;
+  }
+  alignas(64) float lanes[kLanes];
+  store(lanes, activate<E.act>(acc));
+  for (int l = 0; l < kLanes; ++l)
+    if (m >> l & 1)
+      out[ptrdiff_t(l) * step] = lanes[l];
 }
 
 /// Where a GEMM tile's results go.
 struct TileOut {
   float *out;             ///< first pixel, first channel of the panel
   int out_stride;         ///< floats between pixels
+  int out_step;           ///< floats between channels (Conv2d::out_step)
   const float *bias;      ///< the panel's first channel (if E.bias)
   const float *residual;  ///< like out (if E.residual)
   int residual_stride;
@@ -135,9 +146,10 @@ KILN_NOINLINE void gemm_tile(const float *const *rows, int taps, int kc,
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v)
-      store_epilogue<E>(o.out + r * o.out_stride + v * kLanes, acc[r][v],
-                        bias[v],
-                        o.residual + r * o.residual_stride + v * kLanes, m[v]);
+      store_epilogue<E>(o.out + r * o.out_stride + v * kLanes * o.out_step,
+                        acc[r][v], bias[v],
+                        o.residual + r * o.residual_stride + v * kLanes, m[v],
+                        o.out_step);
 }
 
 //===----------------------------------------------------------------------===//
@@ -340,8 +352,9 @@ void conv_gemm(const float *in, const float *packed, const float *bias,
       TileRows a = tile_rows<S>(in, p0, count, rows);
       for (int panel = first_panel; panel < last_panel; ++panel) {
         int o0 = g * P::n + panel * P::nr; // first output channel
-        TileOut o{out + size_t(p0) * S.out_stride + o0,
+        TileOut o{out + size_t(p0) * S.out_stride + o0 * S.out_step,
                   S.out_stride,
+                  S.out_step,
                   E.bias ? bias + o0 : nullptr,
                   E.residual ? residual + size_t(p0) * res_stride + o0
                              : nullptr,

@@ -50,6 +50,7 @@ struct LaneGeom {
   int h, w, in_stride;
   int kh, kw, sw, pw, dh, dw;
   int out_stride, residual_stride;
+  int out_step; ///< floats between output channels (Conv2d::out_step)
 };
 
 /// One output row of one 16-channel block.
@@ -127,7 +128,7 @@ KILN_NOINLINE void lane_block(const LaneRow &r, int ox0) {
   for (int x = 0; x < NB; ++x)
     store_epilogue<E>(r.out + size_t(ox0 + x) * G.out_stride, acc[x], r.bias,
                       r.residual + size_t(ox0 + x) * G.residual_stride,
-                      r.out_mask);
+                      r.out_mask, G.out_step);
 }
 
 /// The lane-shared convolution of one shape.
@@ -187,7 +188,8 @@ void conv_lanes(const float *in, const float *packed, const float *bias,
   constexpr Epilogue EK = epilogue_kind(E);
   constexpr LaneGeom geom{S.h,  S.w,  S.in_stride,
                           S.kh, S.kw, S.sw, S.pw, S.dh, S.dw,
-                          S.out_stride, E.residual ? E.residual_stride : 0};
+                          S.out_stride, E.residual ? E.residual_stride : 0,
+                          S.out_step};
   constexpr int rows = S.n * S.ho;
   int want = pool.size() == 1 ? 1 : 4 * pool.size();
   int ranges = std::clamp(ceil_div(want, rows), 1, P::blocks);
@@ -204,7 +206,7 @@ void conv_lanes(const float *in, const float *packed, const float *bias,
       Mask out_mask = first(S.o - obase);
       LaneRow r{in + size_t(img) * S.h * S.w * S.in_stride + cbase,
                 packed + b * P::block_floats,
-                out + pixel * S.out_stride + obase,
+                out + pixel * S.out_stride + obase * S.out_step,
                 E.residual ? residual + pixel * E.residual_stride + obase
                            : nullptr,
                 oy * S.sh - S.ph,

@@ -73,6 +73,10 @@ struct Conv2d {
   int groups;
   int ho, wo;               ///< output size (PyTorch's formula)
   int in_stride, out_stride; ///< floats between consecutive pixels
+  /// Floats between consecutive output channels: 1, or g when the output
+  /// is one group of a channel shuffle over g groups (channel k of the
+  /// result lands at k * out_step of the output pointer).
+  int out_step = 1;
 };
 
 /// Floats of packed weights conv2d_pack writes for |S|.

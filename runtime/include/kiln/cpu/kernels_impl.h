@@ -38,7 +38,8 @@ template <Conv2d S> constexpr void check_conv() {
           S.wo == (S.w + 2 * S.pw - S.dw * (S.kw - 1) - 1) / S.sw + 1 &&
           S.ho > 0 && S.wo > 0,
                 "Conv2d: ho/wo disagree with PyTorch's output size");
-  static_assert(S.in_stride >= S.c && S.out_stride >= S.o,
+  static_assert(S.in_stride >= S.c && S.out_step >= 1 &&
+                    S.out_stride >= S.o * S.out_step,
                 "Conv2d: a pixel stride is smaller than the channel count");
 }
 

@@ -38,7 +38,9 @@ template <Conv2d S, Epilogue E, Precision P> struct DirectConfig {
   static constexpr int kEs = element_bytes(P);
   static constexpr int kCg = S.c / S.groups, kOg = S.o / S.groups;
   static constexpr int kOutAlign = [] {
-    int a = gcd(activation_alignment(S.o, S.out_stride, P), 16);
+    int a = gcd(S.out_step == 1 ? activation_alignment(S.o, S.out_stride, P)
+                                : 16,
+                16);
     if (E.residual)
       a = gcd(a, activation_alignment(S.o, E.residual_stride, P));
     return a;
@@ -151,7 +153,7 @@ __global__ void __launch_bounds__(256)
     if (ox0 + p >= S.wo)
       break;
     long pixel = (long(img) * S.ho + oy) * S.wo + ox0 + p;
-    finish<E, P, kVec, S.out_stride>(acc[p], pixel, o0, args.bias,
+    finish<E, P, kVec, S.out_stride, S.out_step>(acc[p], pixel, o0, args.bias,
                                      args.residual, args.out);
   }
 }

@@ -531,8 +531,8 @@ __global__ void __launch_bounds__(C::kThreads, 1)
     if constexpr (T.split_k > 1)
       store_f32<kVec>(args.workspace + (slice * G.m + m) * S.o + o, v);
     else
-      finish<E, P, kVec, S.out_stride>(v, m, o, args.bias, args.residual,
-                                       args.out);
+      finish<E, P, kVec, S.out_stride, S.out_step>(v, m, o, args.bias,
+                                                   args.residual, args.out);
   }
 }
 
@@ -561,7 +561,8 @@ __global__ void __launch_bounds__(256)
     for (int j = 0; j < kVec; ++j)
       v[j] += p[j];
   }
-  finish<E, P, kVec, S.out_stride>(v, m, o, args.bias, args.residual, args.out);
+  finish<E, P, kVec, S.out_stride, S.out_step>(v, m, o, args.bias,
+                                               args.residual, args.out);
 }
 
 } // namespace kiln::cuda::detail

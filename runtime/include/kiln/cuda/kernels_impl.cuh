@@ -36,7 +36,8 @@ template <Conv2d S, Epilogue E> constexpr void check_conv() {
                         (S.w + 2 * S.pw - S.dw * (S.kw - 1) - 1) / S.sw + 1 &&
                     S.ho > 0 && S.wo > 0,
                 "Conv2d: ho/wo disagree with PyTorch's output size");
-  static_assert(S.in_stride >= S.c && S.out_stride >= S.o,
+  static_assert(S.in_stride >= S.c && S.out_step >= 1 &&
+                    S.out_stride >= S.o * S.out_step,
                 "Conv2d: a pixel stride is smaller than the channel count");
   static_assert(!E.residual || E.residual_stride >= S.o,
                 "Epilogue: residual_stride is smaller than o");
@@ -105,7 +106,7 @@ cudaError_t conv2d(const Act<P> *in, const void *packed, const float *bias,
                    void *workspace, cudaStream_t stream) {
   detail::check_conv<S, E>();
   if (!detail::aligned(in, activation_alignment(S.c, S.in_stride, P)) ||
-      !detail::aligned(out, activation_alignment(S.o, S.out_stride, P)) ||
+      !detail::aligned(out, output_alignment(S, P)) ||
       (E.residual &&
        !detail::aligned(residual,
                         activation_alignment(S.o, E.residual_stride, P))) ||

@@ -174,8 +174,9 @@ template <Activation A> __device__ __forceinline__ float activate(float x) {
 }
 
 /// The fused epilogue of |N| consecutive outputs (channels o0 .. o0+N-1 of
-/// output pixel |pixel|): adds bias and residual, activates, stores Act<P>.
-template <Epilogue E, Precision P, int N, int OutStride>
+/// output pixel |pixel|): adds bias and residual, activates, stores Act<P>,
+/// channel k at k * OutStep (one group of a channel shuffle when > 1).
+template <Epilogue E, Precision P, int N, int OutStride, int OutStep = 1>
 __device__ __forceinline__ void finish(float (&v)[N], long pixel, int o0,
                                        const float *bias,
                                        const Act<P> *residual, Act<P> *out) {
@@ -196,7 +197,15 @@ __device__ __forceinline__ void finish(float (&v)[N], long pixel, int o0,
 #pragma unroll
   for (int i = 0; i < N; ++i)
     v[i] = activate<E.act>(v[i]);
-  store_vec<P, N>(out + pixel * OutStride + o0, v);
+  if constexpr (OutStep == 1) {
+    store_vec<P, N>(out + pixel * OutStride + o0, v);
+  } else {
+#pragma unroll
+    for (int i = 0; i < N; ++i) {
+      const float one[1] = {v[i]};
+      store_vec<P, 1>(out + pixel * OutStride + long(o0 + i) * OutStep, one);
+    }
+  }
 }
 
 } // namespace detail

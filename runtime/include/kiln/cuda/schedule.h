@@ -56,6 +56,12 @@ KILN_HOST_DEVICE constexpr int activation_alignment(int channels, int stride,
   return gcd(gcd(16, channels * es), stride * es);
 }
 
+/// Bytes to which the output pointer of |s| must be aligned.
+KILN_HOST_DEVICE constexpr int output_alignment(const Conv2d &s, Precision p) {
+  return s.out_step == 1 ? activation_alignment(s.o, s.out_stride, p)
+                         : element_bytes(p);
+}
+
 //===----------------------------------------------------------------------===//
 // Convolution as a GEMM
 //===----------------------------------------------------------------------===//
@@ -96,7 +102,11 @@ gemm_geometry(const Conv2d &s, Precision p, const Epilogue &e = {}) {
   // aligned; narrower inputs (the 3-channel stem) take the slower paths.
   int a = gcd(activation_alignment(s.c, s.in_stride, p), g.cg * g.es);
   g.a_vec = a >= 16 ? 16 : a >= 4 ? 4 : g.es;
-  int out = gcd(activation_alignment(s.o, s.out_stride, p), g.og * g.es);
+  // A channel-stepped output is stored element by element: only the
+  // epilogue's other loads limit its vectors.
+  int out = gcd(s.out_step == 1 ? activation_alignment(s.o, s.out_stride, p)
+                                 : 16,
+                g.og * g.es);
   if (e.residual)
     out = gcd(out, activation_alignment(s.o, e.residual_stride, p));
   g.out_vec = out / g.es > 0 ? out / g.es : 1;

@@ -73,6 +73,10 @@ struct Conv2d {
   int groups;
   int ho, wo;                ///< output size (PyTorch's formula)
   int in_stride, out_stride; ///< elements between consecutive pixels
+  /// Elements between consecutive output channels: 1, or g when the output
+  /// is one group of a channel shuffle over g groups (stored one element
+  /// at a time).
+  int out_step = 1;
 };
 
 /// y[m][n] = x[m][:] . W[n][:] for a PyTorch Linear weight W[n][k]; rows of x
