@@ -71,9 +71,17 @@ int64_t flopsOf(Operation *op) {
       .Default([](Operation *o) { return numel(o->getResult(0)); });
 }
 
-/// Elements |op| reads and writes (each operand and result once).
+/// Elements |op| reads and writes (each operand and result once; an
+/// in-place concat only the inputs it copies).
 int64_t elementsMoved(Operation *op) {
   int64_t n = 0;
+  if (auto concat = dyn_cast<ConcatOp>(op);
+      concat && concat->hasAttr(KilnDialect::getInPlaceAttrName())) {
+    for (auto [i, in] : llvm::enumerate(concat.getInputs()))
+      if (!producedInConcat(concat, i))
+        n += 2 * numel(in);
+    return n;
+  }
   for (Value v : op->getOperands())
     n += numel(v);
   for (Value v : op->getResults())
@@ -128,8 +136,10 @@ std::optional<KernelSummary> kiln::report::summarizeKernels(ModuleOp module) {
   for (Operation &op : func.getBody().front()) {
     if (isa<ParamOp, func::ReturnOp>(op) || isViewOp(&op) ||
         isWeightValue(op.getResult(0)) ||
-        op.hasAttr(KilnDialect::getInPlaceAttrName()))
-      continue;
+        (op.hasAttr(KilnDialect::getInPlaceAttrName()) &&
+         (isa<ChannelShuffleOp>(op) || elementsMoved(&op) == 0)))
+      continue; // No code, or written by its producers.
+
     KernelRow row;
     row.name = nameOf(&op);
     row.kind = op.getName().stripDialect().str();

@@ -46,7 +46,7 @@ cuda::Conv2d describe(Conv2dOp op) {
           int(w[2]), int(w[3]), int(s[0]), int(s[1]),  int(p[0]),
           int(p[1]), int(d[0]), int(d[1]), int(op.getGroups()),
           int(y[2]), int(y[3]), int(pixelStride(op.getInput())),
-          int(pixelStride(op.getResult()))};
+          int(pixelStride(op.getResult())), int(channelStep(op.getResult()))};
 }
 
 cuda::Linear describe(LinearOp op) {

@@ -1,16 +1,17 @@
 //===- EliminateConcat.cpp - produce concat inputs in place ---------------===//
 //
 // This file implements --kiln-eliminate-concat (see Passes.td). The pass
-// only decides and marks; plan-memory gives the inputs their slices of the
-// concat's buffer, and the code generators make the producers write there
-// (kernels take an output pixel stride, so a channel slice of an NHWC
-// buffer is an ordinary destination).
+// only decides and marks; which inputs are produced in place is
+// producedInConcat's rule (GraphQueries.cpp), so that plan-memory, the
+// code generators and the kernel report agree. Plan-memory gives those
+// inputs their slices of the concat's buffer, and the code generators make
+// the producers write there (kernels take an output pixel stride and a
+// channel step, so a channel slice of an NHWC buffer, or every g-th
+// channel of a shuffled one, is an ordinary destination).
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Graph/Transforms/Passes.h"
-
-#include "llvm/ADT/SmallPtrSet.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_ELIMINATECONCATPASS
@@ -22,14 +23,6 @@ using namespace kiln;
 
 namespace {
 
-/// Whether |v| is computed into a buffer of its own by an op that can write
-/// it anywhere instead (a kernel or loop nest, not a view or a weight).
-bool producedByKernel(Value v) {
-  Operation *def = v.getDefiningOp();
-  return def && !isViewOp(def) && !isWeightValue(v) && !isa<ConcatOp>(def) &&
-         def->getNumResults() == 1;
-}
-
 //===----------------------------------------------------------------------===//
 // --kiln-eliminate-concat
 //===----------------------------------------------------------------------===//
@@ -37,23 +30,25 @@ bool producedByKernel(Value v) {
 struct EliminateConcatPass
     : kiln::impl::EliminateConcatPassBase<EliminateConcatPass> {
   void runOnOperation() override {
-    llvm::SmallPtrSet<Value, 16> placed;
+    UnitAttr inPlace = UnitAttr::get(&getContext());
     getOperation().walk([&](ConcatOp concat) {
       if (concat.getDim() != 1 ||
           cast<RankedTensorType>(concat.getType()).getRank() != 4)
         return;
-      // An identity (GhostModule's empty nn.Sequential) passes its
-      // producer's buffer through: that producer writes into the slice.
-      llvm::SmallPtrSet<Value, 4> seen;
-      for (Value in : concat.getInputs()) {
-        Value produced = throughIdentities(in);
-        if (!producedByKernel(produced) || placed.contains(produced) ||
-            !seen.insert(produced).second)
-          return;
+      // A concat that only feeds a channel shuffle of one group per input
+      // is written shuffled into the shuffle's buffer; whatever is not
+      // produced there is copied there by the concat: one strided copy
+      // instead of a concat and a shuffle.
+      if (ChannelShuffleOp shuffle = shuffleOfConcat(concat)) {
+        concat->setAttr(KilnDialect::getInPlaceAttrName(), inPlace);
+        shuffle->setAttr(KilnDialect::getInPlaceAttrName(), inPlace);
+        return;
       }
-      placed.insert(seen.begin(), seen.end());
-      concat->setAttr(KilnDialect::getInPlaceAttrName(),
-                      UnitAttr::get(&getContext()));
+      for (unsigned i = 0, e = concat.getInputs().size(); i < e; ++i)
+        if (producedInConcat(concat, i)) {
+          concat->setAttr(KilnDialect::getInPlaceAttrName(), inPlace);
+          return;
+        }
     });
   }
 };

@@ -109,18 +109,79 @@ Operation *kiln::rebuildLayer(OpBuilder &builder, Location loc, Operation *like,
   return builder.create(state);
 }
 
-/// The in-place concat |v| (or an identity of it) is produced into.
-static ConcatOp inPlaceConcatOf(Value v) {
-  for (Operation *user : v.getUsers()) {
+ChannelShuffleOp kiln::shuffleOfConcat(ConcatOp concat) {
+  auto type = cast<RankedTensorType>(concat.getType());
+  if (concat.getDim() != 1 || type.getRank() != 4 || !concat->hasOneUse())
+    return nullptr;
+  auto shuffle = dyn_cast<ChannelShuffleOp>(*concat->user_begin());
+  if (!shuffle ||
+      int64_t(shuffle.getGroups()) != int64_t(concat.getInputs().size()))
+    return nullptr;
+  int64_t per = type.getDimSize(1) / int64_t(shuffle.getGroups());
+  for (Value in : concat.getInputs())
+    if (cast<RankedTensorType>(in.getType()).getDimSize(1) != per)
+      return nullptr;
+  return shuffle;
+}
+
+/// Calls |f| on each concat that reads |v| directly or through identities,
+/// with the operand index.
+static void forEachConcatUse(Value v,
+                             llvm::function_ref<void(ConcatOp, unsigned)> f) {
+  for (OpOperand &use : v.getUses()) {
+    Operation *user = use.getOwner();
     if (isa<IdentityOp, DropoutOp>(user))
-      if (ConcatOp concat = inPlaceConcatOf(user->getResult(0)))
-        return concat;
-    auto concat = dyn_cast<ConcatOp>(user);
-    if (concat && concat.getDim() == 1 &&
-        concat->hasAttr(KilnDialect::getInPlaceAttrName()))
-      return concat;
+      forEachConcatUse(user->getResult(0), f);
+    else if (auto concat = dyn_cast<ConcatOp>(user))
+      f(concat, use.getOperandNumber());
   }
-  return nullptr;
+}
+
+/// Whether |v| and each identity between it and |in| has a single reader.
+static bool onlyFeeds(Value v, Value in) {
+  for (; v != in; v = (*v.user_begin())->getResult(0))
+    if (!v.hasOneUse() || !isa<IdentityOp, DropoutOp>(*v.user_begin()))
+      return false;
+  return in.hasOneUse();
+}
+
+bool kiln::producedInConcat(ConcatOp concat, unsigned i) {
+  if (concat.getDim() != 1 ||
+      cast<RankedTensorType>(concat.getType()).getRank() != 4)
+    return false;
+  Value in = concat.getInputs()[i];
+  Value produced = throughIdentities(in);
+  Operation *def = produced.getDefiningOp();
+  if (!def || isViewOp(def) || isWeightValue(produced) || isa<ConcatOp>(def) ||
+      def->getNumResults() != 1)
+    return false;
+  // A value read by several channel concats (or twice by one) is produced
+  // at its first place in program order; the other places copy it.
+  std::pair<ConcatOp, unsigned> first = {nullptr, 0};
+  forEachConcatUse(produced, [&](ConcatOp c, unsigned j) {
+    if (c.getDim() != 1 || cast<RankedTensorType>(c.getType()).getRank() != 4)
+      return;
+    if (!first.first || c->isBeforeInBlock(first.first) ||
+        (c == first.first && j < first.second))
+      first = {c, j};
+  });
+  if (first != std::make_pair(concat, i))
+    return false;
+  if (shuffleOfConcat(concat))
+    return isa<Conv2dOp>(def) && onlyFeeds(produced, in);
+  return true;
+}
+
+/// The in-place concat |v| (or an identity of it) is produced into, and the
+/// operand it is.
+static std::pair<ConcatOp, unsigned> inPlaceConcatOf(Value v) {
+  std::pair<ConcatOp, unsigned> slot = {nullptr, 0};
+  forEachConcatUse(v, [&](ConcatOp concat, unsigned i) {
+    if (concat->hasAttr(KilnDialect::getInPlaceAttrName()) &&
+        producedInConcat(concat, i))
+      slot = {concat, i};
+  });
+  return slot;
 }
 
 int64_t kiln::pixelStride(Value v) {
@@ -136,7 +197,15 @@ int64_t kiln::pixelStride(Value v) {
     return pixelStride(def->getOperand(0));
   if (auto chunk = dyn_cast_or_null<ChunkOp>(def); chunk && chunk.getDim() == 1)
     return pixelStride(def->getOperand(0));
-  if (ConcatOp concat = inPlaceConcatOf(v))
+  if (ConcatOp concat = inPlaceConcatOf(v).first)
     return pixelStride(concat.getResult());
   return type.getRank() == 4 ? type.getDimSize(1) : type.getShape().back();
+}
+
+int64_t kiln::channelStep(Value v) {
+  if (ConcatOp concat = inPlaceConcatOf(v).first)
+    if (ChannelShuffleOp shuffle = shuffleOfConcat(concat);
+        shuffle && shuffle->hasAttr(KilnDialect::getInPlaceAttrName()))
+      return shuffle.getGroups();
+  return 1;
 }

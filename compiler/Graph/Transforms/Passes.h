@@ -49,11 +49,31 @@ mlir::Operation *rebuildLayer(mlir::OpBuilder &builder, mlir::Location loc,
 /// `kiln.fused` list of |into|, for --after-fusion reports.
 void recordFused(mlir::Operation *into, mlir::Operation *from);
 
+/// The channel shuffle whose only input is |concat| (dim 1, 4-D), when the
+/// concat has one input per shuffle group, all of the same width
+/// (ShuffleNetV2's cat + channel_shuffle): channel k of input i is then
+/// channel k * groups + i of the shuffle's result.
+ChannelShuffleOp shuffleOfConcat(ConcatOp concat);
+
+/// Whether input |i| of |concat| (dim 1, 4-D) can be computed straight
+/// into its channels of the concat's buffer: a kernel computes it (not a
+/// view, a weight, the model input or another concat), and this is the
+/// first place it has in a channel concat (in program order; the others
+/// copy it). Into a shuffled concat
+/// (shuffleOfConcat) only a convolution with no other reader writes (its
+/// channels are then strided). The other inputs an in-place concat copies.
+bool producedInConcat(ConcatOp concat, unsigned i);
+
 /// Elements between consecutive pixels of the channels-last 4-D value |v|
 /// once planned: its channel count, or, for a channel slice of a wider
 /// buffer (a channel view, or an input of an in-place concat), the
 /// buffer's.
 int64_t pixelStride(mlir::Value v);
+
+/// Elements between consecutive channels of the 4-D value |v| once
+/// planned: the shuffle's groups for an input produced into an in-place
+/// shuffled concat, else 1.
+int64_t channelStep(mlir::Value v);
 
 } // namespace kiln
 

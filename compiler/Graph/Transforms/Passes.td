@@ -63,11 +63,17 @@ def FuseEpiloguesPass : Pass<"kiln-fuse-epilogues", "mlir::func::FuncOp"> {
 def EliminateConcatPass : Pass<"kiln-eliminate-concat", "mlir::func::FuncOp"> {
   let summary = "Makes producers write their results into the channel slices of a concat.";
   let description = [{
-    A channel concat of 4-D tensors that are each computed by a kernel (not
-    views, not the model input, not in another in-place concat) is marked
-    `kiln.in_place`: its inputs are produced directly in the slices of its
-    buffer and the concat itself copies nothing. Slices, splits and chunks
+    A channel concat of 4-D tensors with an input computed by a kernel
+    (not a view, not the model input, not in another concat) is marked
+    `kiln.in_place`: such inputs are produced directly in the slices of its
+    buffer, and the concat only copies the others (none in GhostNet's
+    modules, ShuffleNetV2's pass-through half). Slices, splits and chunks
     are views already, so GhostNet's `concat` + `[:, :oup]` moves no data.
+
+    A concat whose only reader is a `channel_shuffle` of one group per
+    input (ShuffleNetV2's `channel_shuffle(cat(a, b), 2)`) marks both: the
+    inputs are written shuffled, convolution i's channel k to channel
+    k * groups + i of the shuffle's buffer, and the shuffle moves nothing.
   }];
   let dependentDialects = ["::kiln::KilnDialect"];
 }

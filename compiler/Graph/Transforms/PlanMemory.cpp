@@ -5,8 +5,9 @@
 // Algorithm:
 //   1. Number the ops of the function body in program order.
 //   2. Map every activation value to the buffer it lives in: a computing op
-//      owns a new buffer; a view lives in its source's buffer; an input of
-//      an in-place concat lives in the concat's buffer; an elementwise op
+//      owns a new buffer; a view lives in its source's buffer; an input
+//      produced in an in-place concat lives in the concat's buffer, and so
+//      does an in-place channel shuffle of it; an elementwise op
 //      whose same-shaped operand dies at it reuses that operand's buffer.
 //      The model output, when a computing op produces it and it is not 4-D,
 //      goes straight to the caller's output and gets no buffer.
@@ -77,22 +78,31 @@ void PlanMemoryPass::runOnOperation() {
   // 2. Buffers of values.
   std::vector<Buffer> buffers;
   llvm::DenseMap<Value, int> bufferOf;
-  // An in-place concat's buffer holds its inputs from the first one on.
+  // An in-place concat's buffer holds the inputs produced there from the
+  // first one on (the concat copies the others in), and is the buffer of
+  // the channel shuffle it is written shuffled for.
+  SmallVector<Operation *> inPlace;
   body.walk([&](ConcatOp concat) {
     if (!concat->hasAttr(KilnDialect::getInPlaceAttrName()))
       return;
     buffers.push_back({alignedBytes(numel(concat.getType())),
                        position[concat], position[concat], 0, concat});
     bufferOf[concat.getResult()] = int(buffers.size()) - 1;
-    for (Value in : concat.getInputs()) {
+    for (auto [i, in] : llvm::enumerate(concat.getInputs())) {
+      if (!producedInConcat(concat, i))
+        continue;
       Value produced = throughIdentities(in);
       bufferOf[produced] = int(buffers.size()) - 1;
       buffers.back().first =
           std::min(buffers.back().first, position[produced.getDefiningOp()]);
     }
+    if (ChannelShuffleOp shuffle = shuffleOfConcat(concat);
+        shuffle && shuffle->hasAttr(KilnDialect::getInPlaceAttrName())) {
+      bufferOf[shuffle.getResult()] = int(buffers.size()) - 1;
+      inPlace.push_back(shuffle);
+    }
   });
   auto returned = cast<func::ReturnOp>(body.getTerminator()).getOperand(0);
-  SmallVector<Operation *> inPlace;
   for (Operation &op : body) {
     if (isa<ParamOp, func::ReturnOp>(op) || isWeightValue(op.getResult(0)))
       continue;

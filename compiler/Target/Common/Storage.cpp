@@ -47,6 +47,17 @@ std::optional<int64_t> kiln::nhwcPixelStride(const Storage &s) {
   return p;
 }
 
+std::optional<NhwcOutput> kiln::nhwcOutput(const Storage &s) {
+  if (s.shape.size() != 4)
+    return std::nullopt;
+  int64_t c = s.shape[1], h = s.shape[2], w = s.shape[3];
+  int64_t step = c > 1 ? s.strides[1] : 1;
+  int64_t p = w > 1 ? s.strides[3] : h > 1 ? s.strides[2] / w : c * step;
+  if (step < 1 || p < c * step || !hasStrides(s, {h * w * p, step, w * p, p}))
+    return std::nullopt;
+  return NhwcOutput{p, step};
+}
+
 const char *kiln::activationName(Activation a) {
   switch (a) {
   case Activation::none:
@@ -111,31 +122,45 @@ void kiln::splitShuffleChannels(Storage &src, Storage &dst, int64_t groups) {
   }
 }
 
+Storage kiln::concatSlot(ConcatOp concat, unsigned index, Storage whole) {
+  Value in = concat.getInputs()[index];
+  whole.shape[1] = shapeOf(in)[1];
+  ChannelShuffleOp shuffle = shuffleOfConcat(concat);
+  if (shuffle && shuffle->hasAttr(KilnDialect::getInPlaceAttrName())) {
+    whole.offset += index * whole.strides[1];
+    whole.strides[1] *= shuffle.getGroups();
+    return whole;
+  }
+  for (Value before : concat.getInputs().take_front(index))
+    whole.offset += shapeOf(before)[1] * whole.strides[1];
+  return whole;
+}
+
 ConcatSlots kiln::collectConcatSlots(Block &body) {
   ConcatSlots slots;
   body.walk([&](ConcatOp concat) {
     if (!concat->hasAttr(KilnDialect::getInPlaceAttrName()))
       return;
-    int64_t channel = 0;
-    for (Value in : concat.getInputs()) {
-      slots[throughIdentities(in)] = {concat, channel};
-      channel += shapeOf(in)[1];
-    }
+    for (auto [i, in] : llvm::enumerate(concat.getInputs()))
+      if (producedInConcat(concat, i))
+        slots[throughIdentities(in)] = {concat, unsigned(i)};
   });
   return slots;
 }
 
 std::string kiln::conv2dInit(Conv2dOp op, ArrayRef<int64_t> x, int64_t n,
-                             int64_t inStride, int64_t outStride) {
+                             int64_t inStride, int64_t outStride,
+                             int64_t outStep) {
   Dims y = shapeOf(op.getResult()), wt = shapeOf(op.getWeight());
   auto s = op.getStride(), p = op.getPadding(), d = op.getDilation();
   return llvm::formatv(
              "{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .o = {4}, .kh = {5}, "
              ".kw = {6}, .sh = {7}, .sw = {8}, .ph = {9}, .pw = {10}, "
              ".dh = {11}, .dw = {12}, .groups = {13}, .ho = {14}, .wo = {15}, "
-             ".in_stride = {16}, .out_stride = {17}}",
+             ".in_stride = {16}, .out_stride = {17}{18}}",
              n, x[2], x[3], x[1], y[1], wt[2], wt[3], s[0], s[1], p[0], p[1],
-             d[0], d[1], op.getGroups(), y[2], y[3], inStride, outStride)
+             d[0], d[1], op.getGroups(), y[2], y[3], inStride, outStride,
+             outStep == 1 ? "" : ", .out_step = " + std::to_string(outStep))
       .str();
 }
 

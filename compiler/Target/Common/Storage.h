@@ -47,6 +47,14 @@ bool hasStrides(const Storage &s, llvm::ArrayRef<int64_t> strides);
 /// (a channel slice of a wider buffer when P > C), returns P.
 std::optional<int64_t> nhwcPixelStride(const Storage &s);
 
+/// Where a kernel writes an NHWC result: pixels |pixelStride| elements
+/// apart, channels |channelStep| apart (1, or the groups of a shuffled
+/// concat's buffer).
+struct NhwcOutput {
+  int64_t pixelStride, channelStep;
+};
+std::optional<NhwcOutput> nhwcOutput(const Storage &s);
+
 /// The name of |a| in the kernels' Activation enums ("Relu", ...).
 const char *activationName(Activation a);
 
@@ -60,9 +68,14 @@ void viewStorage(mlir::Operation *op, const Storage &x,
 /// i * groups + j) into two dimensions, so a strided copy does it.
 void splitShuffleChannels(Storage &src, Storage &dst, int64_t groups);
 
-/// The inputs of the in-place concats of |body|: the concat and the channel
-/// where each input's slice starts.
-using ConcatSlots = llvm::DenseMap<mlir::Value, std::pair<ConcatOp, int64_t>>;
+/// Where input |index| of an in-place concat goes in the concat's buffer
+/// |whole| (NHWC, the concat's shape): a channel slice, or every g-th
+/// channel from |index| on when the concat is written shuffled.
+Storage concatSlot(ConcatOp concat, unsigned index, Storage whole);
+
+/// The inputs produced in the in-place concats of |body| (producedInConcat),
+/// with their concat and operand index.
+using ConcatSlots = llvm::DenseMap<mlir::Value, std::pair<ConcatOp, unsigned>>;
 ConcatSlots collectConcatSlots(mlir::Block &body);
 
 //===----------------------------------------------------------------------===//
@@ -75,7 +88,8 @@ ConcatSlots collectConcatSlots(mlir::Block &body);
 /// Conv2d of |op| on an input of NCHW shape |x| (its channels may differ
 /// from the op's when the code pads them) and batch |n|.
 std::string conv2dInit(Conv2dOp op, llvm::ArrayRef<int64_t> x, int64_t n,
-                       int64_t inStride, int64_t outStride);
+                       int64_t inStride, int64_t outStride,
+                       int64_t outStep = 1);
 
 /// Pool2d of a kiln.max_pool2d or kiln.avg_pool2d |op|.
 std::string pool2dInit(mlir::Operation *op, int64_t inStride, int64_t outStride);

@@ -66,7 +66,7 @@ private:
   const ModelParams &params;
   llvm::DenseMap<Value, Storage> storage;
   /// Inputs of in-place concats: the concat and the input's channel offset.
-  ConcatSlots concatSlot;
+  ConcatSlots producedSlots;
   /// The run function's body.
   std::string run;
   /// Kernel shape constants, deduplicated by their text.
@@ -106,15 +106,13 @@ private:
     if (auto convert = dyn_cast<ConvertLayoutOp>(op))
       nhwc = convert.getLayout() == Layout::nhwc;
     // An input of an in-place concat is a channel slice of its buffer.
-    if (auto it = concatSlot.find(result); it != concatSlot.end()) {
-      auto [concat, channel] = it->second;
+    if (auto it = producedSlots.find(result); it != producedSlots.end()) {
+      auto [concat, index] = it->second;
       auto offset = concat->getAttrOfType<IntegerAttr>(KilnDialect::getOffsetAttrName());
       if (!offset)
         return op->emitError("the in-place concat has no planned offset");
-      Storage whole = arenaAt(offset.getInt(), shapeOf(concat.getResult()), true);
-      whole.shape = shape;
-      whole.offset += channel;
-      return whole;
+      return kiln::concatSlot(
+          concat, index, arenaAt(offset.getInt(), shapeOf(concat.getResult()), true));
     }
     if (auto offset = op->getAttrOfType<IntegerAttr>(KilnDialect::getOffsetAttrName()))
       return arenaAt(offset.getInt(), shape, nhwc);
@@ -274,14 +272,15 @@ LogicalResult CpuEmitter::emitConv(Conv2dOp op) {
   auto out = resultStorage(op);
   if (failed(in) || failed(out))
     return failure();
-  auto outStride = nhwcPixelStride(*out);
-  if (!outStride)
+  auto where = nhwcOutput(*out);
+  if (!where)
     return op.emitError("the result is not planned channels-last");
   Dims x = in->first.shape, wt = shapeOf(op.getWeight());
   bool perSample = bool(op.getScale());
   // A per-sample input scale is applied to the weights of one sample.
-  std::string name = constant(
-      "Conv2d", conv2dInit(op, x, perSample ? 1 : x[0], in->second, *outStride));
+  std::string name =
+      constant("Conv2d", conv2dInit(op, x, perSample ? 1 : x[0], in->second,
+                                    where->pixelStride, where->channelStep));
   auto weights = packed(op, op.getWeight(), "conv2d", name);
   if (failed(weights))
     return failure();
@@ -551,9 +550,14 @@ LogicalResult CpuEmitter::emitConcat(ConcatOp op) {
   if (failed(out))
     return failure();
   storage[op.getResult()] = *out;
-  // In place: the inputs are already in their slices.
-  if (op->hasAttr(KilnDialect::getInPlaceAttrName()))
+  // In place: the inputs produced there are in their slots already; the
+  // others are copied in.
+  if (op->hasAttr(KilnDialect::getInPlaceAttrName())) {
+    for (auto [i, in] : llvm::enumerate(op.getInputs()))
+      if (!producedInConcat(op, i))
+        emitElementwise(kiln::concatSlot(op, i, *out), {storage.lookup(in)}, "in0");
     return success();
+  }
   int64_t dim = op.getDim(), offset = 0;
   for (Value in : op.getInputs()) {
     Storage part = *out;
@@ -568,10 +572,15 @@ LogicalResult CpuEmitter::emitConcat(ConcatOp op) {
 LogicalResult CpuEmitter::emitChannelShuffle(ChannelShuffleOp op) {
   // Output channel i * g + j is input channel j * per + i: a copy over
   // (dims before C, i, j, dims after C) with the channel stride split.
-  Storage src = storage.lookup(op.getInput());
   auto out = resultStorage(op);
   if (failed(out))
     return failure();
+  // In place: its concat wrote the channels shuffled.
+  if (op->hasAttr(KilnDialect::getInPlaceAttrName())) {
+    storage[op.getResult()] = *out;
+    return success();
+  }
+  Storage src = storage.lookup(op.getInput());
   Storage dst = *out;
   splitShuffleChannels(src, dst, op.getGroups());
   emitElementwise(dst, {src}, "in0");
@@ -743,7 +752,7 @@ LogicalResult CpuEmitter::emit(const CpuEmitOptions &options,
     return func.emitError("the CPU target needs planned IR (run "
                           "--kiln-plan-memory)");
   Block &body = func.getBody().front();
-  concatSlot = collectConcatSlots(body);
+  producedSlots = collectConcatSlots(body);
   Storage input;
   input.base = "input";
   input.shape = shapeOf(body.getArgument(0));

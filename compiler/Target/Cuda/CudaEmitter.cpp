@@ -104,7 +104,7 @@ private:
   WeightCode weightCode;
   PrecisionInfo precision;
   llvm::DenseMap<Value, Storage> storage;
-  ConcatSlots concatSlot;
+  ConcatSlots producedSlots;
   /// The run function's body and the generated kernels.
   std::string run, kernelText;
   std::map<std::string, std::string> kernelNames;
@@ -150,15 +150,14 @@ private:
       nhwc = layout.getValue() == Layout::nhwc;
     if (auto convert = dyn_cast<ConvertLayoutOp>(op))
       nhwc = convert.getLayout() == Layout::nhwc;
-    if (auto it = concatSlot.find(result); it != concatSlot.end()) {
-      auto [concat, channel] = it->second;
+    if (auto it = producedSlots.find(result); it != producedSlots.end()) {
+      auto [concat, index] = it->second;
       auto offset = concat->getAttrOfType<IntegerAttr>(KilnDialect::getOffsetAttrName());
       if (!offset)
         return op->emitError("the in-place concat has no planned offset");
-      Storage whole = arenaAt(offset.getInt(), shapeOf(concat.getResult()), true, type);
-      whole.shape = shape;
-      whole.offset += channel;
-      return whole;
+      return kiln::concatSlot(
+          concat, index,
+          arenaAt(offset.getInt(), shapeOf(concat.getResult()), true, type));
     }
     if (auto offset = op->getAttrOfType<IntegerAttr>(KilnDialect::getOffsetAttrName()))
       return arenaAt(offset.getInt(), shape, nhwc, type);
@@ -268,9 +267,12 @@ private:
 
   /// Checks that a channel slice starts where the kernels' vector accesses
   /// need it to (activation_alignment).
-  LogicalResult checkAligned(Operation *op, const Storage &s, int64_t stride) {
-    int need = cuda::activation_alignment(int(s.shape[1]), int(stride),
-                                          precision.precision);
+  LogicalResult checkAligned(Operation *op, const Storage &s, int64_t stride,
+                             int64_t step = 1) {
+    // A channel-stepped output is stored element by element.
+    int need = step == 1 ? cuda::activation_alignment(int(s.shape[1]), int(stride),
+                                                      precision.precision)
+                         : cuda::element_bytes(precision.precision);
     int64_t bytes = s.offset * cuda::element_bytes(precision.precision);
     if (bytes % need == 0)
       return success();
@@ -516,11 +518,12 @@ LogicalResult CudaEmitter::emitConv(Conv2dOp op) {
   auto out = resultStorage(op);
   if (failed(in) || failed(out))
     return failure();
-  auto outStride = nhwcPixelStride(*out);
-  if (!outStride)
+  auto where = nhwcOutput(*out);
+  if (!where)
     return op.emitError("the result is not planned channels-last");
+  int64_t outStride = where->pixelStride, outStep = where->channelStep;
   if (failed(checkAligned(op, in->first, in->second)) ||
-      failed(checkAligned(op, *out, *outStride)))
+      failed(checkAligned(op, *out, outStride, outStep)))
     return failure();
   Dims x = in->first.shape, y = out->shape, wt = shapeOf(op.getWeight());
   auto s = op.getStride(), p = op.getPadding(), d = op.getDilation();
@@ -550,12 +553,13 @@ LogicalResult CudaEmitter::emitConv(Conv2dOp op) {
   cuda::Conv2d shape{int(x[0]), int(x[2]), int(x[3]), int(x[1]), int(y[1]),
                      int(wt[2]), int(wt[3]), int(s[0]), int(s[1]), int(p[0]),
                      int(p[1]), int(d[0]), int(d[1]), int(op.getGroups()),
-                     int(y[2]), int(y[3]), int(inStride), int(*outStride)};
+                     int(y[2]), int(y[3]), int(inStride), int(outStride),
+                     int(outStep)};
   auto schedule = scheduleOf(op, shape);
   if (failed(schedule))
     return failure();
   std::string name =
-      constant("Conv2d", conv2dInit(op, x, x[0], inStride, *outStride));
+      constant("Conv2d", conv2dInit(op, x, x[0], inStride, outStride, outStep));
   FailureOr<std::string> weights;
   if (pad) {
     auto raw = weightCode.data(op, op.getWeight());
@@ -824,8 +828,14 @@ LogicalResult CudaEmitter::emitConcat(ConcatOp op) {
   if (failed(out))
     return failure();
   storage[op.getResult()] = *out;
-  if (op->hasAttr(KilnDialect::getInPlaceAttrName()))
+  // In place: the inputs produced there are in their slots already; the
+  // others are copied in.
+  if (op->hasAttr(KilnDialect::getInPlaceAttrName())) {
+    for (auto [i, in] : llvm::enumerate(op.getInputs()))
+      if (!producedInConcat(op, i))
+        emitElementwise(kiln::concatSlot(op, i, *out), {storage.lookup(in)}, "in0");
     return success();
+  }
   int64_t dim = op.getDim(), offset = 0;
   for (Value in : op.getInputs()) {
     Storage part = *out;
@@ -838,10 +848,15 @@ LogicalResult CudaEmitter::emitConcat(ConcatOp op) {
 }
 
 LogicalResult CudaEmitter::emitChannelShuffle(ChannelShuffleOp op) {
-  Storage src = storage.lookup(op.getInput());
   auto out = resultStorage(op);
   if (failed(out))
     return failure();
+  // In place: its concat wrote the channels shuffled.
+  if (op->hasAttr(KilnDialect::getInPlaceAttrName())) {
+    storage[op.getResult()] = *out;
+    return success();
+  }
+  Storage src = storage.lookup(op.getInput());
   Storage dst = *out;
   splitShuffleChannels(src, dst, op.getGroups());
   emitElementwise(dst, {src}, "in0");
@@ -999,7 +1014,7 @@ LogicalResult CudaEmitter::emit(CudaSource &source) {
                           "--kiln-plan-memory)");
   arenaBytes = (arena.getInt() + 255) / 256 * 256;
   Block &body = func.getBody().front();
-  concatSlot = collectConcatSlots(body);
+  producedSlots = collectConcatSlots(body);
   Storage input;
   input.base = "input";
   input.type = "float";

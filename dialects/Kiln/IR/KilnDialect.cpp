@@ -98,8 +98,17 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
     return success();
   }
   if (name == getInPlaceAttrName()) {
-    if (!isa<UnitAttr>(attr.getValue()) || !isa<ConcatOp>(op))
-      return op->emitError() << "'" << name << "' marks a kiln.concat";
+    if (!isa<UnitAttr>(attr.getValue()) || !isa<ConcatOp, ChannelShuffleOp>(op))
+      return op->emitError() << "'" << name
+                             << "' marks a kiln.concat or a kiln.channel_shuffle";
+    // An in-place shuffle is written by its concat: it must have one.
+    if (isa<ChannelShuffleOp>(op)) {
+      auto concat = op->getOperand(0).getDefiningOp<ConcatOp>();
+      if (!concat || !concat->hasAttr(name) || !concat->hasOneUse())
+        return op->emitError() << "'" << name
+                               << "' on a kiln.channel_shuffle needs an "
+                                  "in-place kiln.concat as its only input";
+    }
     return success();
   }
   if (name == getScheduleAttrName()) {

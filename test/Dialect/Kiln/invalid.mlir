@@ -162,6 +162,56 @@ func.func @unary_type_change(%x: tensor<1x8xf32>) {
 
 // -----
 
+// Tests that every elementwise activation keeps its input's type, one op at a time.
+func.func @relu6_type_change(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %y = "kiln.relu6"(%x) : (tensor<1x8xf32>) -> tensor<1x8xf16>
+  return
+}
+
+// -----
+
+func.func @sigmoid_type_change(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %y = "kiln.sigmoid"(%x) : (tensor<2x8xf32>) -> tensor<8x2xf32>
+  return
+}
+
+// -----
+
+func.func @hard_sigmoid_type_change(%x: tensor<1x8x4x4xf32>) {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %y = "kiln.hard_sigmoid"(%x) : (tensor<1x8x4x4xf32>) -> tensor<1x8x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @hard_swish_type_change(%x: tensor<1x8xbf16>) {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %y = "kiln.hard_swish"(%x) : (tensor<1x8xbf16>) -> tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @identity_type_change(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %y = "kiln.identity"(%x) : (tensor<1x8xf32>) -> tensor<1x9xf32>
+  return
+}
+
+// -----
+
+// Tests that kiln tensors hold floating-point elements only.
+func.func @relu_integer(%x: tensor<1x8xi32>) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %y = kiln.relu %x : tensor<1x8xi32>
+  return
+}
+
+// -----
+
 func.func @dropout_p(%x: tensor<1x8xf32>) {
   // expected-error @+1 {{dropout: p must be in [0, 1), got 1.5}}
   %y = kiln.dropout %x p 1.5 : tensor<1x8xf32>
@@ -460,7 +510,26 @@ func.func @layout_on_vector(%x: tensor<2x8xf32>) {
 // -----
 
 func.func @in_place_on_add(%x: tensor<2x8xf32>) {
-  // expected-error @+1 {{'kiln.in_place' marks a kiln.concat}}
+  // expected-error @+1 {{'kiln.in_place' marks a kiln.concat or a kiln.channel_shuffle}}
   %0 = kiln.add %x, %x {kiln.in_place} : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+// Tests that an in-place channel shuffle needs the in-place concat that
+// writes it.
+func.func @in_place_shuffle_without_concat(%x: tensor<1x8x4x4xf32>) {
+  // expected-error @+1 {{'kiln.in_place' on a kiln.channel_shuffle needs an in-place kiln.concat as its only input}}
+  %y = kiln.channel_shuffle %x groups 2 {kiln.in_place} : tensor<1x8x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @in_place_shuffle_of_copied_concat(%x: tensor<1x4x4x4xf32>) {
+  %c = kiln.concat %x, %x dim 1 : (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) -> tensor<1x8x4x4xf32>
+  // expected-error @+1 {{'kiln.in_place' on a kiln.channel_shuffle needs an in-place kiln.concat as its only input}}
+  %y = kiln.channel_shuffle %c groups 2 {kiln.in_place} : tensor<1x8x4x4xf32>
   return
 }

@@ -43,11 +43,12 @@ func.func @through_identity(%x: tensor<1x16x16x16xf32>) -> tensor<1x16x16x16xf32
 
 // -----
 
-// Tests that a concat with the model input among its inputs is not in
-// place: nothing computes the argument, so nothing could write it there.
+// Tests that a concat with the model input among its inputs is still in
+// place: the convolution writes its slice, and the concat copies only the
+// argument, which nothing computes (plan-memory.mlir checks who writes
+// where).
 // CHECK-LABEL: @input_is_argument
-// CHECK:         kiln.concat %arg0, %{{.*}} dim 1 :
-// CHECK-NOT:     kiln.in_place
+// CHECK:         kiln.concat %arg0, %{{.*}} dim 1 {kiln.in_place}
 func.func @input_is_argument(%x: tensor<1x8x16x16xf32>) -> tensor<1x16x16x16xf32> {
   %w = kiln.param "conv.weight" parameter : tensor<8x8x3x3xf32>
   %y = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1
@@ -58,12 +59,11 @@ func.func @input_is_argument(%x: tensor<1x8x16x16xf32>) -> tensor<1x16x16x16xf32
 
 // -----
 
-// Tests that a concat of ShuffleNetV2's chunk view and a branch result is
-// not in place: the chunk is a view of another buffer.
+// Tests that a concat of a chunk view and a branch result is in place for
+// the branch: the chunk, a view of another buffer, is the one input copied.
 // CHECK-LABEL: @input_is_chunk
 // CHECK:         %[[PARTS:.*]]:2 = kiln.chunk
-// CHECK:         kiln.concat %[[PARTS]]#0, %{{.*}} dim 1 :
-// CHECK-NOT:     kiln.in_place
+// CHECK:         kiln.concat %[[PARTS]]#0, %{{.*}} dim 1 {kiln.in_place}
 func.func @input_is_chunk(%x: tensor<1x8x16x16xf32>) -> tensor<1x8x16x16xf32> {
   %w0 = kiln.param "conv0.weight" parameter : tensor<8x8x1x1xf32>
   %y = kiln.conv2d %x, %w0 stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
@@ -78,32 +78,29 @@ func.func @input_is_chunk(%x: tensor<1x8x16x16xf32>) -> tensor<1x8x16x16xf32> {
 
 // -----
 
-// Tests that a concat with a slice view among its inputs is not in place.
-// CHECK-LABEL: @input_is_slice
+// Tests that a concat of views and the model input only is not in place:
+// no kernel computes any of its inputs, so it copies them all.
+// CHECK-LABEL: @only_views
 // CHECK:         %[[S:.*]] = kiln.slice
-// CHECK:         kiln.concat %[[S]], %{{.*}} dim 1 :
+// CHECK:         kiln.concat %[[S]], %arg0 dim 1 :
 // CHECK-NOT:     kiln.in_place
-func.func @input_is_slice(%x: tensor<1x8x16x16xf32>) -> tensor<1x12x16x16xf32> {
-  %w0 = kiln.param "conv0.weight" parameter : tensor<8x8x1x1xf32>
-  %y = kiln.conv2d %x, %w0 stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
-      : (tensor<1x8x16x16xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x16x16xf32>
-  %s = kiln.slice %y dim 1 start 0 end 4 step 1 : tensor<1x8x16x16xf32> -> tensor<1x4x16x16xf32>
-  %r = kiln.relu %y : tensor<1x8x16x16xf32>
-  %c = kiln.concat %s, %r dim 1 : (tensor<1x4x16x16xf32>, tensor<1x8x16x16xf32>) -> tensor<1x12x16x16xf32>
+func.func @only_views(%x: tensor<1x8x16x16xf32>) -> tensor<1x12x16x16xf32> {
+  %s = kiln.slice %x dim 1 start 0 end 4 step 1 : tensor<1x8x16x16xf32> -> tensor<1x4x16x16xf32>
+  %c = kiln.concat %s, %x dim 1 : (tensor<1x4x16x16xf32>, tensor<1x8x16x16xf32>) -> tensor<1x12x16x16xf32>
   return %c : tensor<1x12x16x16xf32>
 }
 
 // -----
 
-// Tests that a tensor used by two concats is placed in the first only (a
-// producer writes one place); the second concat copies.
+// Tests that a tensor used by two concats leaves both in place: it is
+// produced in the first (a producer writes one place) and copied into the
+// second, whose other input is produced there (plan-memory.mlir).
 // CHECK-LABEL: @shared_by_two_concats
 // CHECK:         %[[A:.*]] = kiln.conv2d %arg0
 // CHECK:         %[[B:.*]] = kiln.conv2d %arg0
 // CHECK:         %[[C:.*]] = kiln.conv2d %arg0
 // CHECK:         kiln.concat %[[A]], %[[B]] dim 1 {kiln.in_place}
-// CHECK:         kiln.concat %[[A]], %[[C]] dim 1 :
-// CHECK-NOT:     kiln.in_place
+// CHECK:         kiln.concat %[[A]], %[[C]] dim 1 {kiln.in_place}
 func.func @shared_by_two_concats(%x: tensor<1x8x8x8xf32>) -> (tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>) {
   %wa = kiln.param "a.weight" parameter : tensor<8x8x1x1xf32>
   %a = kiln.conv2d %x, %wa stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
@@ -137,12 +134,11 @@ func.func @concat_dim0(%x: tensor<1x8x8x8xf32>) -> tensor<2x8x8x8xf32> {
 
 // -----
 
-// Tests that the same tensor twice (torch.cat([x, x])) is not in place: it
-// cannot be written to two slices.
+// Tests that the same tensor twice (torch.cat([x, x])) is in place: it is
+// produced into the first slice and copied into the second.
 // CHECK-LABEL: @same_input_twice
 // CHECK:         %[[A:.*]] = kiln.conv2d
-// CHECK:         kiln.concat %[[A]], %[[A]] dim 1 :
-// CHECK-NOT:     kiln.in_place
+// CHECK:         kiln.concat %[[A]], %[[A]] dim 1 {kiln.in_place}
 func.func @same_input_twice(%x: tensor<1x8x8x8xf32>) -> tensor<1x16x8x8xf32> {
   %w = kiln.param "conv.weight" parameter : tensor<8x8x3x3xf32>
   %a = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1
@@ -153,12 +149,12 @@ func.func @same_input_twice(%x: tensor<1x8x8x8xf32>) -> tensor<1x16x8x8xf32> {
 
 // -----
 
-// Tests that a concat of a concat (DenseNet-style growth) is in place only
-// for the inner one: the inner concat's result is not a kernel's output.
+// Tests that a concat of a concat (DenseNet-style growth) is in place for
+// both: the outer one copies the inner concat's result (not a kernel's
+// output) and has its convolution produced in place.
 // CHECK-LABEL: @nested_concat
 // CHECK:         %[[INNER:.*]] = kiln.concat %{{.*}}, %{{.*}} dim 1 {kiln.in_place}
-// CHECK:         kiln.concat %[[INNER]], %{{.*}} dim 1 :
-// CHECK-NOT:     kiln.in_place
+// CHECK:         kiln.concat %[[INNER]], %{{.*}} dim 1 {kiln.in_place}
 func.func @nested_concat(%x: tensor<1x8x8x8xf32>) -> tensor<1x24x8x8xf32> {
   %w = kiln.param "conv.weight" parameter : tensor<8x8x3x3xf32>
   %a = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1
@@ -185,4 +181,80 @@ func.func @concat_2d(%x: tensor<2x64xf32>) -> tensor<2x20xf32> {
   %b = kiln.relu %a : tensor<2x10xf32>
   %c = kiln.concat %a, %b dim 1 : (tensor<2x10xf32>, tensor<2x10xf32>) -> tensor<2x20xf32>
   return %c : tensor<2x20xf32>
+}
+
+// -----
+
+// Tests that ShuffleNetV2's stride-1 block, channel_shuffle(cat(x1,
+// branch2(x2)), 2), marks the concat and the shuffle: the branch writes
+// every other channel of the shuffle's buffer, the concat copies x1 into
+// the others, and the shuffle moves nothing.
+// CHECK-LABEL: @shuffle_block
+// CHECK:         %[[PARTS:.*]]:2 = kiln.chunk
+// CHECK:         %[[B:.*]] = kiln.conv2d %[[PARTS]]#1
+// CHECK:         %[[CAT:.*]] = kiln.concat %[[PARTS]]#0, %[[B]] dim 1 {kiln.in_place}
+// CHECK:         kiln.channel_shuffle %[[CAT]] groups 2 {kiln.in_place}
+func.func @shuffle_block(%x: tensor<1x8x16x16xf32>) -> tensor<1x8x16x16xf32> {
+  %p:2 = kiln.chunk %x dim 1 chunks 2 : tensor<1x8x16x16xf32> -> tensor<1x4x16x16xf32>, tensor<1x4x16x16xf32>
+  %w = kiln.param "branch2.0.weight" parameter : tensor<4x4x1x1xf32>
+  %b = kiln.conv2d %p#1, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 activation relu
+      : (tensor<1x4x16x16xf32>, tensor<4x4x1x1xf32>) -> tensor<1x4x16x16xf32>
+  %c = kiln.concat %p#0, %b dim 1 : (tensor<1x4x16x16xf32>, tensor<1x4x16x16xf32>) -> tensor<1x8x16x16xf32>
+  %y = kiln.channel_shuffle %c groups 2 : tensor<1x8x16x16xf32>
+  return %y : tensor<1x8x16x16xf32>
+}
+
+// -----
+
+// Tests that a channel shuffle whose groups differ from the concat's inputs
+// stays a copy: input i no longer lands on every g-th channel from i. The
+// concat itself is still in place.
+// CHECK-LABEL: @shuffle_other_groups
+// CHECK:         %[[CAT:.*]] = kiln.concat %{{.*}}, %{{.*}} dim 1 {kiln.in_place}
+// CHECK:         kiln.channel_shuffle %[[CAT]] groups 4 :
+func.func @shuffle_other_groups(%x: tensor<1x8x16x16xf32>) -> tensor<1x16x16x16xf32> {
+  %w = kiln.param "a.weight" parameter : tensor<8x8x1x1xf32>
+  %a = kiln.conv2d %x, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
+      : (tensor<1x8x16x16xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x16x16xf32>
+  %b = kiln.conv2d %a, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
+      : (tensor<1x8x16x16xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x16x16xf32>
+  %c = kiln.concat %a, %b dim 1 : (tensor<1x8x16x16xf32>, tensor<1x8x16x16xf32>) -> tensor<1x16x16x16xf32>
+  %y = kiln.channel_shuffle %c groups 4 : tensor<1x16x16x16xf32>
+  return %y : tensor<1x16x16x16xf32>
+}
+
+// -----
+
+// Tests that a concat read by more than its channel shuffle is not written
+// shuffled: the other reader needs the concat's own channel order.
+// CHECK-LABEL: @shuffle_and_another_reader
+// CHECK:         %[[CAT:.*]] = kiln.concat %{{.*}}, %{{.*}} dim 1 {kiln.in_place}
+// CHECK:         kiln.channel_shuffle %[[CAT]] groups 2 :
+func.func @shuffle_and_another_reader(%x: tensor<1x8x16x16xf32>) -> (tensor<1x16x16x16xf32>, tensor<1x16x16x16xf32>) {
+  %w = kiln.param "a.weight" parameter : tensor<8x8x1x1xf32>
+  %a = kiln.conv2d %x, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
+      : (tensor<1x8x16x16xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x16x16xf32>
+  %b = kiln.conv2d %a, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
+      : (tensor<1x8x16x16xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x16x16xf32>
+  %c = kiln.concat %a, %b dim 1 : (tensor<1x8x16x16xf32>, tensor<1x8x16x16xf32>) -> tensor<1x16x16x16xf32>
+  %y = kiln.channel_shuffle %c groups 2 : tensor<1x16x16x16xf32>
+  %r = kiln.relu %c : tensor<1x16x16x16xf32>
+  return %y, %r : tensor<1x16x16x16xf32>, tensor<1x16x16x16xf32>
+}
+
+// -----
+
+// Tests that inputs of unequal widths do not make a shuffled concat, even
+// with one input per group.
+// CHECK-LABEL: @shuffle_unequal_inputs
+// CHECK:         %[[CAT:.*]] = kiln.concat %{{.*}}, %{{.*}} dim 1 {kiln.in_place}
+// CHECK:         kiln.channel_shuffle %[[CAT]] groups 2 :
+func.func @shuffle_unequal_inputs(%x: tensor<1x8x16x16xf32>) -> tensor<1x12x16x16xf32> {
+  %w = kiln.param "a.weight" parameter : tensor<8x8x1x1xf32>
+  %a = kiln.conv2d %x, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
+      : (tensor<1x8x16x16xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x16x16xf32>
+  %s = kiln.slice %a dim 1 start 0 end 4 step 1 : tensor<1x8x16x16xf32> -> tensor<1x4x16x16xf32>
+  %c = kiln.concat %a, %s dim 1 : (tensor<1x8x16x16xf32>, tensor<1x4x16x16xf32>) -> tensor<1x12x16x16xf32>
+  %y = kiln.channel_shuffle %c groups 2 : tensor<1x12x16x16xf32>
+  return %y : tensor<1x12x16x16xf32>
 }

@@ -337,3 +337,63 @@ func.func @no_in_place_through_view(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf
   %s = kiln.add %a, %t {kiln.layout = #kiln<layout nhwc>} : tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32> -> tensor<1x4x8x8xf32>  // 3
   return %s : tensor<1x4x8x8xf32>                                  // 4
 }
+
+// -----
+
+// Tests that a shuffled concat (ShuffleNetV2: shuffle(cat(x1, b), 2)) and
+// its shuffle share one buffer: the branch convolution %b is produced
+// there (no offset of its own), the chunk %p#0 is copied in by the
+// concat, and the shuffle records the concat's offset.
+//   %h        [1, 5]  1x8x8x8 = 2048 B; %p is a view of it, %p#1 read by
+//                     %b at 4, %p#0 by the concat at 5
+//   concat    [4, 7]  2048 B; holds %b (written at 4) and the shuffle's
+//                     result (6), returned at 7
+// Placement (both 2048 B, by first use): %h +0, concat +2048
+// arena = 4096, live = 4096
+// CHECK-LABEL: func.func @shuffled_concat(
+// CHECK-SAME:    kiln.arena_bytes = 4096 : i64, kiln.live_bytes = 4096 : i64
+// CHECK:         %[[H:.*]] = kiln.conv2d %arg0, {{.*}} {kiln.offset = 0 : i64}
+// CHECK:         %[[P:.*]]:2 = kiln.chunk %[[H]]
+// CHECK:         %[[B:.*]] = kiln.conv2d %[[P]]#1, {{.*}} activation relu :
+// CHECK:         %[[CAT:.*]] = kiln.concat %[[P]]#0, %[[B]] dim 1 {kiln.in_place, kiln.offset = 2048 : i64}
+// CHECK:         %[[Y:.*]] = kiln.channel_shuffle %[[CAT]] groups 2 {kiln.in_place, kiln.offset = 2048 : i64}
+// CHECK:         return %[[Y]]
+func.func @shuffled_concat(%x: tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> attributes {kiln.model = "m"} {
+  %w0 = kiln.param "conv.weight" parameter : tensor<8x8x1x1xf32>                    // 0
+  %h = kiln.conv2d %x, %w0 stride [1, 1] padding [0, 0] dilation [1, 1] groups 1    // 1
+      : (tensor<1x8x8x8xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x8x8xf32>
+  %p:2 = kiln.chunk %h dim 1 chunks 2 : tensor<1x8x8x8xf32> -> tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>  // 2
+  %w1 = kiln.param "branch2.0.weight" parameter : tensor<4x4x1x1xf32>                // 3
+  %b = kiln.conv2d %p#1, %w1 stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 activation relu  // 4
+      : (tensor<1x4x8x8xf32>, tensor<4x4x1x1xf32>) -> tensor<1x4x8x8xf32>
+  %c = kiln.concat %p#0, %b dim 1 {kiln.in_place} : (tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>) -> tensor<1x8x8x8xf32>  // 5
+  %y = kiln.channel_shuffle %c groups 2 {kiln.in_place} : tensor<1x8x8x8xf32>        // 6
+  return %y : tensor<1x8x8x8xf32>                                                    // 7
+}
+
+// -----
+
+// Tests that an input an in-place concat copies keeps its own buffer: %a
+// is read by two concats, so it is produced in the first (no offset) and
+// copied into the second, where %c is produced.
+//   cat1 [1, 6]   1x16x4x4 = 1024 B: %a (written at 1), %b (at 2); returned
+//   cat2 [3, 6]   1024 B: %c (written at 3), %a copied in at 5; returned
+// Placement (both 1024 B, by first use): cat1 +0, cat2 +1024
+// arena = 2048, live = 2048
+// CHECK-LABEL: func.func @copied_input(
+// CHECK-SAME:    kiln.arena_bytes = 2048 : i64, kiln.live_bytes = 2048 : i64
+// CHECK:         %[[A:.*]] = kiln.conv2d %arg0, {{.*}} groups 1 :
+// CHECK:         %[[B:.*]] = kiln.relu %arg0 :
+// CHECK:         %[[C:.*]] = kiln.sigmoid %arg0 :
+// CHECK:         kiln.concat %[[A]], %[[B]] dim 1 {kiln.in_place, kiln.offset = 0 : i64}
+// CHECK:         kiln.concat %[[A]], %[[C]] dim 1 {kiln.in_place, kiln.offset = 1024 : i64}
+func.func @copied_input(%x: tensor<1x8x4x4xf32>) -> (tensor<1x16x4x4xf32>, tensor<1x16x4x4xf32>) attributes {kiln.model = "m"} {
+  %w = kiln.param "a.weight" parameter : tensor<8x8x1x1xf32>                        // 0
+  %a = kiln.conv2d %x, %w stride [1, 1] padding [0, 0] dilation [1, 1] groups 1     // 1
+      : (tensor<1x8x4x4xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x4x4xf32>
+  %b = kiln.relu %x : tensor<1x8x4x4xf32>                                           // 2
+  %c = kiln.sigmoid %x : tensor<1x8x4x4xf32>                                        // 3
+  %cat1 = kiln.concat %a, %b dim 1 {kiln.in_place} : (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) -> tensor<1x16x4x4xf32>  // 4
+  %cat2 = kiln.concat %a, %c dim 1 {kiln.in_place} : (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) -> tensor<1x16x4x4xf32>  // 5
+  return %cat1, %cat2 : tensor<1x16x4x4xf32>, tensor<1x16x4x4xf32>                   // 6
+}
