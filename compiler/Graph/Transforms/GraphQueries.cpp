@@ -109,21 +109,6 @@ Operation *kiln::rebuildLayer(OpBuilder &builder, Location loc, Operation *like,
   return builder.create(state);
 }
 
-ChannelShuffleOp kiln::shuffleOfConcat(ConcatOp concat) {
-  auto type = cast<RankedTensorType>(concat.getType());
-  if (concat.getDim() != 1 || type.getRank() != 4 || !concat->hasOneUse())
-    return nullptr;
-  auto shuffle = dyn_cast<ChannelShuffleOp>(*concat->user_begin());
-  if (!shuffle ||
-      int64_t(shuffle.getGroups()) != int64_t(concat.getInputs().size()))
-    return nullptr;
-  int64_t per = type.getDimSize(1) / int64_t(shuffle.getGroups());
-  for (Value in : concat.getInputs())
-    if (cast<RankedTensorType>(in.getType()).getDimSize(1) != per)
-      return nullptr;
-  return shuffle;
-}
-
 /// Calls |f| on each concat that reads |v| directly or through identities,
 /// with the operand index.
 static void forEachConcatUse(Value v,

@@ -49,12 +49,6 @@ mlir::Operation *rebuildLayer(mlir::OpBuilder &builder, mlir::Location loc,
 /// `kiln.fused` list of |into|, for --after-fusion reports.
 void recordFused(mlir::Operation *into, mlir::Operation *from);
 
-/// The channel shuffle whose only input is |concat| (dim 1, 4-D), when the
-/// concat has one input per shuffle group, all of the same width
-/// (ShuffleNetV2's cat + channel_shuffle): channel k of input i is then
-/// channel k * groups + i of the shuffle's result.
-ChannelShuffleOp shuffleOfConcat(ConcatOp concat);
-
 /// Whether input |i| of |concat| (dim 1, 4-D) can be computed straight
 /// into its channels of the concat's buffer: a kernel computes it (not a
 /// view, a weight, the model input or another concat), and this is the

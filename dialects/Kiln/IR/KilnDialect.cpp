@@ -101,13 +101,14 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
     if (!isa<UnitAttr>(attr.getValue()) || !isa<ConcatOp, ChannelShuffleOp>(op))
       return op->emitError() << "'" << name
                              << "' marks a kiln.concat or a kiln.channel_shuffle";
-    // An in-place shuffle is written by its concat: it must have one.
+    // An in-place shuffle is written by its concat, one input per group.
     if (isa<ChannelShuffleOp>(op)) {
       auto concat = op->getOperand(0).getDefiningOp<ConcatOp>();
-      if (!concat || !concat->hasAttr(name) || !concat->hasOneUse())
-        return op->emitError() << "'" << name
-                               << "' on a kiln.channel_shuffle needs an "
-                                  "in-place kiln.concat as its only input";
+      if (!concat || !concat->hasAttr(name) || shuffleOfConcat(concat) != op)
+        return op->emitError()
+               << "'" << name
+               << "' on a kiln.channel_shuffle needs an in-place kiln.concat "
+                  "(channels, one input per group, no other reader) as its input";
     }
     return success();
   }
@@ -142,4 +143,19 @@ func::FuncOp kiln::findModelFunc(ModuleOp module) {
       model = func;
   });
   return model;
+}
+
+ChannelShuffleOp kiln::shuffleOfConcat(ConcatOp concat) {
+  auto type = cast<RankedTensorType>(concat.getType());
+  if (concat.getDim() != 1 || type.getRank() != 4 || !concat->hasOneUse())
+    return nullptr;
+  auto shuffle = dyn_cast<ChannelShuffleOp>(*concat->user_begin());
+  if (!shuffle ||
+      int64_t(shuffle.getGroups()) != int64_t(concat.getInputs().size()))
+    return nullptr;
+  int64_t per = type.getDimSize(1) / int64_t(shuffle.getGroups());
+  for (Value in : concat.getInputs())
+    if (cast<RankedTensorType>(in.getType()).getDimSize(1) != per)
+      return nullptr;
+  return shuffle;
 }

@@ -36,6 +36,13 @@ namespace kiln {
 /// The function of |module| that carries the model (the one with the
 /// `kiln.model` attribute), or null.
 mlir::func::FuncOp findModelFunc(mlir::ModuleOp module);
+
+/// The channel shuffle whose only input is |concat| (dim 1, 4-D), when the
+/// concat has one input per shuffle group, all of the same width
+/// (ShuffleNetV2's cat + channel_shuffle): channel k of input i is then
+/// channel k * groups + i of the shuffle's result. Such a pair may be
+/// marked kiln.in_place (--kiln-eliminate-concat).
+ChannelShuffleOp shuffleOfConcat(ConcatOp concat);
 } // namespace kiln
 
 #endif // KILN_DIALECTS_KILN_IR_KILNDIALECT_H

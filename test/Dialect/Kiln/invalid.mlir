@@ -520,7 +520,7 @@ func.func @in_place_on_add(%x: tensor<2x8xf32>) {
 // Tests that an in-place channel shuffle needs the in-place concat that
 // writes it.
 func.func @in_place_shuffle_without_concat(%x: tensor<1x8x4x4xf32>) {
-  // expected-error @+1 {{'kiln.in_place' on a kiln.channel_shuffle needs an in-place kiln.concat as its only input}}
+  // expected-error @+1 {{'kiln.in_place' on a kiln.channel_shuffle needs an in-place kiln.concat (channels, one input per group, no other reader) as its input}}
   %y = kiln.channel_shuffle %x groups 2 {kiln.in_place} : tensor<1x8x4x4xf32>
   return
 }
@@ -529,7 +529,16 @@ func.func @in_place_shuffle_without_concat(%x: tensor<1x8x4x4xf32>) {
 
 func.func @in_place_shuffle_of_copied_concat(%x: tensor<1x4x4x4xf32>) {
   %c = kiln.concat %x, %x dim 1 : (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) -> tensor<1x8x4x4xf32>
-  // expected-error @+1 {{'kiln.in_place' on a kiln.channel_shuffle needs an in-place kiln.concat as its only input}}
+  // expected-error @+1 {{'kiln.in_place' on a kiln.channel_shuffle needs an in-place kiln.concat (channels, one input per group, no other reader) as its input}}
   %y = kiln.channel_shuffle %c groups 2 {kiln.in_place} : tensor<1x8x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @in_place_shuffle_other_groups(%x: tensor<1x4x4x4xf32>) {
+  %c = kiln.concat %x, %x dim 1 {kiln.in_place} : (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) -> tensor<1x8x4x4xf32>
+  // expected-error @+1 {{'kiln.in_place' on a kiln.channel_shuffle needs an in-place kiln.concat (channels, one input per group, no other reader) as its input}}
+  %y = kiln.channel_shuffle %c groups 4 {kiln.in_place} : tensor<1x8x4x4xf32>
   return
 }
