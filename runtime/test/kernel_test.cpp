@@ -529,6 +529,8 @@ void conv_cases() {
       "shuffled");
   conv_case<shuffled(sq(1, 10, 9, 32, 32, 3, 1, 1, 1, 32), 2),
             epi(true, A::None)>("shuffled dw");
+  conv_case<shuffled(sq(1, 5, 6, 8, 5, 1, 1, 0), 2), epi(false, A::Sigmoid)>(
+      "shuffled");
   conv_case<sq(3, 5, 5, 9, 17, 3, 1, 1), res(true, A::Relu, 17)>("batch");
   conv_case<sq(1, 1, 1, 40, 1, 1, 1, 0), epi(true, A::None)>("1x1x1");
   conv_case<sq(1, 12, 9, 1, 16, 3, 1, 1), epi(true, A::Relu)>("gray");

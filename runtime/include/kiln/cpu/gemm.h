@@ -70,15 +70,10 @@ KILN_INLINE void store_epilogue(float *out, Vec acc, Vec bias,
     acc = add(acc, bias);
   if constexpr (E.residual)
     acc = add(acc, load(res, m));
-  if (step == 1) {
+  if (step == 1)
     store(out, activate<E.act>(acc), m);
-    return;
-  }
-  alignas(64) float lanes[kLanes];
-  store(lanes, activate<E.act>(acc));
-  for (int l = 0; l < kLanes; ++l)
-    if (m >> l & 1)
-      out[ptrdiff_t(l) * step] = lanes[l];
+  else
+    store_every(out, activate<E.act>(acc), m, step);
 }
 
 /// Where a GEMM tile's results go.

@@ -193,6 +193,34 @@ KILN_INLINE Mask first(int n) {
   return n >= kLanes ? Mask(0xFFFF) : Mask((1u << (n < 0 ? 0 : n)) - 1);
 }
 
+/// Stores lane l of |x| to p[l * step] for the lanes in |m| (one group of a
+/// channel shuffle); the memory between them is not touched. With AVX-512,
+/// step 2 (ShuffleNetV2) is two lane permutes and two masked stores.
+KILN_INLINE void store_every(float *p, Vec x, Mask m, int step) {
+#if defined(__AVX512F__)
+  if (step == 2) {
+    // Bits 0..7 of |b| to bits 0, 2, ..., 14.
+    auto spread = [](unsigned b) {
+      b = (b | b << 4) & 0x0F0Fu;
+      b = (b | b << 2) & 0x3333u;
+      return Mask((b | b << 1) & 0x5555u);
+    };
+    const IndexVec lo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2,
+                                         1, 1, 0, 0);
+    const IndexVec hi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11,
+                                         11, 10, 10, 9, 9, 8, 8);
+    store(p, permute(x, lo), spread(m & 0xFFu));
+    store(p + kLanes, permute(x, hi), spread(unsigned(m) >> 8));
+    return;
+  }
+#endif
+  alignas(64) float lanes[kLanes];
+  store(lanes, x);
+  for (int l = 0; l < kLanes; ++l)
+    if ((m >> l) & 1)
+      p[ptrdiff_t(l) * step] = lanes[l];
+}
+
 /// Applies activation |A| (formulas in kernels.h) to every lane.
 template <Act A> KILN_INLINE Vec activate(Vec x) {
   if constexpr (A == Act::None) {
