@@ -18,6 +18,11 @@
 // attributes how it is ordered. Weight-only values (params, batch-norm
 // folding) become the prepare step: evaluated once, then packed.
 //
+// The kernel calls of a large network are spread over a few translation
+// units (`kiln_step_N` functions that run() calls in order), so that the
+// host compiler builds them on several cores; each kernel instance is
+// compiled in one unit only.
+//
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Target/Cpu/CpuEmitter.h"
@@ -30,17 +35,26 @@
 #include "dialects/Kiln/IR/KilnDialect.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <map>
+#include <set>
+#include <thread>
 #include <numeric>
 
 using namespace mlir;
 using namespace kiln;
 
 namespace {
+
+/// Distinct kernel instances per extra translation unit, and the most such
+/// units: each unit costs ~1 s of parsing the kernel headers, an instance
+/// about 0.3 s of optimizing.
+constexpr int kInstancesPerUnit = 6;
+constexpr int kMaxKernelUnits = 4;
 
 /// The scalar C expression of a unary op applied to |x| (the CPU table).
 std::string unaryExpr(Operation *op, StringRef x) {
@@ -67,8 +81,10 @@ private:
   llvm::DenseMap<Value, Storage> storage;
   /// Inputs of in-place concats: the concat and the input's channel offset.
   ConcatSlots producedSlots;
-  /// The run function's body.
+  /// The code of the op being emitted.
   std::string run;
+  /// The run function's body: the code of each op, in order.
+  std::vector<std::string> steps;
   /// Kernel shape constants, deduplicated by their text.
   std::map<std::string, std::string> constantNames;
   std::vector<std::string> constants;
@@ -203,7 +219,12 @@ private:
 
   std::string adaptivePoolCall(const Storage &in, int64_t stride,
                                StringRef out, int64_t oh, int64_t ow);
-  std::string print(const CpuEmitOptions &options, int64_t arena);
+  /// The translation units: the model (constants, prepare, run and the
+  /// ModelInfo) first, then the units its kernel steps are spread over.
+  std::vector<std::string> print(const CpuEmitOptions &options, int64_t arena);
+  /// Assigns each step a unit (0: inline in run) for at most |jobs|
+  /// parallel compilations; returns the unit count.
+  int partition(unsigned jobs, std::vector<int> &unitOf) const;
 };
 
 void CpuEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
@@ -637,36 +658,146 @@ LogicalResult CpuEmitter::emitOp(Operation *op) {
 // Printing
 //===----------------------------------------------------------------------===//
 
-std::string CpuEmitter::print(const CpuEmitOptions &options, int64_t arena) {
-  std::string out;
-  llvm::raw_string_ostream os(out);
+/// The kernel template instances a step calls ("kiln::cpu::conv2d<kConv2d3,
+/// kiln::cpu::Epilogue{...}>"): each is compiled where its first step is.
+static SmallVector<StringRef> kernelInstances(StringRef code) {
+  SmallVector<StringRef> found;
+  for (size_t at = code.find("kiln::cpu::"); at != StringRef::npos;
+       at = code.find("kiln::cpu::", at + 1)) {
+    size_t open = code.find('<', at), call = code.find(">(", at);
+    size_t name = code.find_first_not_of(
+        "abcdefghijklmnopqrstuvwxyz0123456789_", at + strlen("kiln::cpu::"));
+    if (open != name || call == StringRef::npos)
+      continue; // Not a template call (Act::..., Epilogue{...}).
+    found.push_back(code.slice(at, call + 1));
+    at = call;
+  }
+  return found;
+}
+
+int CpuEmitter::partition(unsigned jobs, std::vector<int> &unitOf) const {
+  // One g++ compiles the kernels of a whole network in 10-30 s; spread over
+  // a few units they compile on all cores. Steps that call the same
+  // instance share a unit (compiled once); loops stay inline in run.
+  llvm::StringMap<int> unitOfInstance;
+  for (const std::string &step : steps)
+    for (StringRef instance : kernelInstances(step))
+      unitOfInstance.try_emplace(instance, 0);
+  // Units beyond the cores would only repeat the shared microkernels.
+  if (jobs == 0)
+    jobs = std::max(1u, std::thread::hardware_concurrency());
+  int units = std::clamp(int(unitOfInstance.size()) / kInstancesPerUnit, 0,
+                         std::min(int(jobs), kMaxKernelUnits));
+  unitOf.assign(steps.size(), 0);
+  if (units < 2)
+    return 1;
+  std::vector<int> load(units + 1, 0);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    SmallVector<StringRef> instances = kernelInstances(steps[i]);
+    if (instances.empty())
+      continue;
+    int unit = unitOfInstance[instances.front()];
+    if (unit == 0) {
+      unit = 1;
+      for (int u = 2; u <= units; ++u)
+        if (load[u] < load[unit])
+          unit = u;
+    }
+    unitOf[i] = unit;
+    for (StringRef instance : instances) {
+      int &home = unitOfInstance[instance];
+      if (home == 0) {
+        home = unit;
+        ++load[unit];
+      }
+    }
+  }
+  return units + 1;
+}
+
+std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
+                                           int64_t arena) {
+  std::vector<int> unitOf;
+  int unitCount = options.cpuCode ? partition(options.jobs, unitOf) : 1;
+  std::vector<std::string> units(unitCount);
   StringRef model =
       func->getAttrOfType<StringAttr>(KilnDialect::getModelAttrName()).getValue();
-  os << "// Generated by kiln for model '" << model << "'. Do not edit.\n";
-  if (options.cpuCode)
-    os << "#include \"kiln/cpu/kernels.h\"\n";
-  os << "#include \"kiln/runtime.h\"\n\n"
-     << "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n"
-     << "#include <vector>\n\n"
-     << "namespace {\n\n";
-  if (options.cpuCode) {
-    os << "constexpr size_t align16(size_t n) { return (n + 15) / 16 * 16; }\n\n";
-    for (const std::string &c : constants)
-      os << c << "\n";
-    os << "\n// Prepared weights: offsets in floats.\n";
-    for (size_t i = 0; i < prepared.size(); ++i)
-      os << "constexpr size_t kP" << i << " = "
-         << (i ? "align16(kP" + std::to_string(i - 1) + " + " +
-                     prepared[i - 1].first + ")"
-               : std::string("0"))
-         << ";\n";
-    os << "constexpr size_t kPreparedFloats = "
-       << (prepared.empty() ? std::string("0")
-                            : "align16(kP" + std::to_string(prepared.size() - 1) +
-                                  " + " + prepared.back().first + ")")
-       << ";\n\n";
+  // What every unit starts with: includes and the kernels' constants.
+  auto prelude = [&](llvm::raw_ostream &os, int unit) {
+    os << "// Generated by kiln for model '" << model << "'"
+       << (unit ? " (kernels, part " + std::to_string(unit) + ")" : "")
+       << ". Do not edit.\n";
+    if (options.cpuCode)
+      os << "#include \"kiln/cpu/kernels.h\"\n";
+    os << "#include \"kiln/runtime.h\"\n\n"
+       << "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n"
+       << "#include <vector>\n\n"
+       << "namespace {\n\n";
+    if (options.cpuCode) {
+      os << "constexpr size_t align16(size_t n) { return (n + 15) / 16 * 16; }\n\n";
+      for (const std::string &c : constants)
+        os << c << "\n";
+      os << "\n// Prepared weights: offsets in floats.\n";
+      for (size_t i = 0; i < prepared.size(); ++i)
+        os << "constexpr size_t kP" << i << " = "
+           << (i ? "align16(kP" + std::to_string(i - 1) + " + " +
+                       prepared[i - 1].first + ")"
+                 : std::string("0"))
+           << ";\n";
+      os << "constexpr size_t kPreparedFloats = "
+         << (prepared.empty() ? std::string("0")
+                              : "align16(kP" + std::to_string(prepared.size() - 1) +
+                                    " + " + prepared.back().first + ")")
+         << ";\n\n";
+    }
+  };
+  const char *stepParams = "(const float *w, const float *input, float *output, "
+                           "float *const A, kiln::rt::ThreadPool &pool)";
+  // A layer's weights are packed in its kernel's unit: the packing code
+  // depends on the same shape constant.
+  llvm::StringMap<int> unitOfShape;
+  for (size_t i = 0; i < steps.size(); ++i)
+    for (StringRef instance : kernelInstances(steps[i])) {
+      StringRef shape = instance.drop_until([](char c) { return c == '<'; })
+                            .drop_front()
+                            .take_until([](char c) { return c == ',' || c == '>'; });
+      unitOfShape.try_emplace(shape, unitOf[i]);
+    }
+  std::vector<std::string> packs(unitCount);
+  std::set<std::string> packed;
+  SmallVector<std::string> prepareCode;
+  for (auto &item : prepared) {
+    StringRef code = item.second;
+    StringRef call = code.ltrim();
+    size_t open = call.find('<'), close = call.find(">(");
+    if (call.starts_with("kiln::cpu::") && open != StringRef::npos &&
+        close != StringRef::npos && call.slice(0, open).ends_with("_pack")) {
+      StringRef shape = call.slice(open + 1, close);
+      int unit = unitOfShape.lookup(shape);
+      if (unit > 0) {
+        std::string fn = "kiln_pack_" + shape.str();
+        if (packed.insert(fn).second) {
+          packs[unit] += "void " + fn + "(const float *src, float *dst) {\n  " +
+                         call.slice(0, close + 2).str() + "src, dst);\n}\n\n";
+          packs[0] += "void " + fn + "(const float *src, float *dst);\n";
+        }
+        prepareCode.push_back("  " + fn + "(" + call.drop_front(close + 2).str());
+        continue;
+      }
+    }
+    prepareCode.push_back(item.second);
+  }
+  for (int unit = 1; unit < unitCount; ++unit) {
+    llvm::raw_string_ostream os(units[unit]);
+    prelude(os, unit);
+    os << "} // namespace\n\n" << packs[unit];
+    for (size_t i = 0; i < steps.size(); ++i)
+      if (unitOf[i] == unit)
+        os << "void kiln_step_" << i << stepParams << " {\n" << steps[i] << "}\n\n";
   }
 
+  llvm::raw_string_ostream os(units[0]);
+  prelude(os, 0);
   os << "const kiln::rt::ParamSpec kParams[] = {\n";
   for (const rt::ParamSpec &spec : params.specs) {
     os << "    {\"" << spec.name << "\", " << spec.rank << ", {";
@@ -679,16 +810,28 @@ std::string CpuEmitter::print(const CpuEmitOptions &options, int64_t arena) {
   os << "};\n\n";
 
   if (options.cpuCode) {
-    os << "void prepare(const float *const *p, float *w, kiln::rt::ThreadPool &) {\n"
+    os << "} // namespace\n\n" << packs[0] << "\nnamespace {\n\n"
+       << "void prepare(const float *const *p, float *w, kiln::rt::ThreadPool &) {\n"
        << weightCode.transforms();
-    for (auto &item : prepared)
-      os << item.second;
-    os << "}\n\n";
+    for (const std::string &code : prepareCode)
+      os << code;
+    os << "}\n\n} // namespace\n\n";
 
-    os << "void run(const float *w, const float *input, float *output, char "
+    // The steps compiled in the other units.
+    for (size_t i = 0; i < steps.size(); ++i)
+      if (unitOf[i] != 0)
+        os << "void kiln_step_" << i << stepParams << ";\n";
+    os << "\nnamespace {\n\n"
+       << "void run(const float *w, const float *input, float *output, char "
           "*arena, kiln::rt::ThreadPool &pool) {\n"
-       << "  float *const A = reinterpret_cast<float *>(arena);\n"
-       << run << "}\n\n} // namespace\n\n";
+       << "  float *const A = reinterpret_cast<float *>(arena);\n";
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (unitOf[i] == 0)
+        os << steps[i];
+      else
+        os << "  kiln_step_" << i << "(w, input, output, A, pool);\n";
+    }
+    os << "}\n\n} // namespace\n\n";
   } else {
     os << "} // namespace\n\n";
   }
@@ -722,7 +865,7 @@ std::string CpuEmitter::print(const CpuEmitOptions &options, int64_t arena) {
      << (options.cpuCode ? arena : 0) << ",\n"
      << "    " << (options.cpuCode ? "prepare, run" : "nullptr, nullptr") << ", "
      << (options.cudaModel ? "&kiln_cuda_model" : "nullptr") << "};\n";
-  return out;
+  return units;
 }
 
 LogicalResult CpuEmitter::emitBody(Block &body) {
@@ -736,11 +879,17 @@ LogicalResult CpuEmitter::emitBody(Block &body) {
         out.shape = result.shape;
         out.strides = rowMajorStrides(out.shape);
         emitElementwise(out, {result}, "in0");
+        steps.push_back(std::move(run));
+        run.clear();
       }
       break;
     }
     if (failed(emitOp(&op)))
       return failure();
+    if (!run.empty()) {
+      steps.push_back(std::move(run));
+      run.clear();
+    }
   }
   return success();
 }
@@ -762,7 +911,7 @@ LogicalResult CpuEmitter::emit(const CpuEmitOptions &options,
   // A CUDA-only executable's CPU unit holds the model's description only.
   if (options.cpuCode && failed(emitBody(body)))
     return failure();
-  source.units = {print(options, arena.getInt())};
+  source.units = print(options, arena.getInt());
   source.arenaBytes = arena.getInt();
   source.kernels = kernels;
   return success();

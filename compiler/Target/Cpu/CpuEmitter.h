@@ -37,6 +37,9 @@ struct CpuEmitOptions {
   /// Whether a CUDA translation unit defines `kiln_cuda_model`
   /// (CudaEmitter.h), which ModelInfo::cuda then points at.
   bool cudaModel = false;
+  /// The most units the kernels are spread over, for as many compiler
+  /// processes (0: the machine's hardware threads; 1: one unit).
+  unsigned jobs = 0;
 };
 
 struct ModelParams;

@@ -140,6 +140,11 @@ cl::opt<std::string> cpu("cpu",
                                   "this machine's)"),
                          cl::init("native"), cl::sub(compileCmd),
                          cl::cat(category));
+cl::opt<unsigned> jobs("jobs",
+                      cl::desc("Compile the CPU kernels as at most N parallel "
+                               "units (default: this machine's cores)"),
+                      cl::value_desc("N"), cl::init(0), cl::sub(compileCmd),
+                      cl::cat(category));
 cl::opt<std::string> keepTemps("keep-temps",
                                cl::desc("Keep the generated files in DIR"),
                                cl::value_desc("DIR"), cl::sub(compileCmd),
@@ -318,6 +323,7 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   emitOptions.embeddedWeights = !weightsPath.empty();
   emitOptions.cpuCode = cpuCode;
   emitOptions.cudaModel = cuda;
+  emitOptions.jobs = jobs;
   kiln::CpuSource source;
   if (failed(kiln::emitCpuSource(func, params, emitOptions, source)))
     return 1;
