@@ -14,7 +14,10 @@
 
 #include "mlir/IR/Value.h"
 #include "mlir/Support/LogicalResult.h"
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <string>
 
@@ -39,6 +42,15 @@ private:
 
 /// An exact C++ float literal (hexadecimal, so no digits are lost).
 std::string floatLiteral(double v);
+
+/// Prints the offsets of prepared items laid out one after another:
+/// "constexpr size_t kP<i> = ...;" for each item (its .first is a C++ size
+/// expression), each start rounded up by the constexpr function |align|,
+/// then |total|, the end of the last.
+void printPreparedOffsets(
+    llvm::raw_ostream &os,
+    llvm::ArrayRef<std::pair<std::string, std::string>> items,
+    llvm::StringRef align, llvm::StringRef total);
 
 } // namespace kiln
 

@@ -738,17 +738,7 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
       for (const std::string &c : constants)
         os << c << "\n";
       os << "\n// Prepared weights: offsets in floats.\n";
-      for (size_t i = 0; i < prepared.size(); ++i)
-        os << "constexpr size_t kP" << i << " = "
-           << (i ? "align16(kP" + std::to_string(i - 1) + " + " +
-                       prepared[i - 1].first + ")"
-                 : std::string("0"))
-           << ";\n";
-      os << "constexpr size_t kPreparedFloats = "
-         << (prepared.empty() ? std::string("0")
-                              : "align16(kP" + std::to_string(prepared.size() - 1) +
-                                    " + " + prepared.back().first + ")")
-         << ";\n\n";
+      printPreparedOffsets(os, prepared, "align16", "kPreparedFloats");
     }
   };
   const char *stepParams = "(const float *w, const float *input, float *output, "

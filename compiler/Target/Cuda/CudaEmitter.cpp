@@ -973,17 +973,7 @@ std::string CudaEmitter::print() {
   for (const std::string &c : constants)
     os << c << "\n";
   os << "\n// Prepared weights: byte offsets.\n";
-  for (size_t i = 0; i < prepared.size(); ++i)
-    os << "constexpr size_t kP" << i << " = "
-       << (i ? "align256(kP" + std::to_string(i - 1) + " + " +
-                   prepared[i - 1].first + ")"
-             : std::string("0"))
-       << ";\n";
-  os << "constexpr size_t kPreparedBytes = "
-     << (prepared.empty() ? std::string("0")
-                          : "align256(kP" + std::to_string(prepared.size() - 1) +
-                                " + " + prepared.back().first + ")")
-     << ";\n\n";
+  printPreparedOffsets(os, prepared, "align256", "kPreparedBytes");
 
   os << "void prepare(const float *const *p, void *prepared) {\n"
      << "  char *const w = static_cast<char *>(prepared);\n"
