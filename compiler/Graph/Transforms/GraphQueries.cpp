@@ -189,8 +189,7 @@ int64_t kiln::pixelStride(Value v) {
 
 int64_t kiln::channelStep(Value v) {
   if (ConcatOp concat = inPlaceConcatOf(v).first)
-    if (ChannelShuffleOp shuffle = shuffleOfConcat(concat);
-        shuffle && shuffle->hasAttr(KilnDialect::getInPlaceAttrName()))
+    if (ChannelShuffleOp shuffle = inPlaceShuffleOf(concat))
       return shuffle.getGroups();
   return 1;
 }

@@ -96,8 +96,7 @@ void PlanMemoryPass::runOnOperation() {
       buffers.back().first =
           std::min(buffers.back().first, position[produced.getDefiningOp()]);
     }
-    if (ChannelShuffleOp shuffle = shuffleOfConcat(concat);
-        shuffle && shuffle->hasAttr(KilnDialect::getInPlaceAttrName())) {
+    if (ChannelShuffleOp shuffle = inPlaceShuffleOf(concat)) {
       bufferOf[shuffle.getResult()] = int(buffers.size()) - 1;
       inPlace.push_back(shuffle);
     }

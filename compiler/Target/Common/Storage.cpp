@@ -108,9 +108,35 @@ void kiln::viewStorage(Operation *op, const Storage &x,
   }
 }
 
-void kiln::splitShuffleChannels(Storage &src, Storage &dst, int64_t groups) {
-  int64_t per = src.shape[1] / groups;
-  for (Storage *s : {&src, &dst}) {
+Storage kiln::concatSlot(ConcatOp concat, unsigned index, Storage whole) {
+  int64_t dim = concat.getDim();
+  whole.shape[dim] = shapeOf(concat.getInputs()[index])[dim];
+  if (ChannelShuffleOp shuffle = inPlaceShuffleOf(concat)) {
+    whole.offset += index * whole.strides[1];
+    whole.strides[1] *= shuffle.getGroups();
+    return whole;
+  }
+  for (Value before : concat.getInputs().take_front(index))
+    whole.offset += shapeOf(before)[dim] * whole.strides[dim];
+  return whole;
+}
+
+std::vector<Copy> kiln::concatCopies(ConcatOp concat, const Storage &out,
+                                     const DenseMap<Value, Storage> &storage) {
+  bool inPlace = concat->hasAttr(KilnDialect::getInPlaceAttrName());
+  std::vector<Copy> copies;
+  for (auto [i, in] : llvm::enumerate(concat.getInputs()))
+    if (!inPlace || !producedInConcat(concat, i))
+      copies.push_back({concatSlot(concat, i, out), storage.lookup(in)});
+  return copies;
+}
+
+std::optional<Copy> kiln::shuffleCopy(ChannelShuffleOp shuffle, Storage src,
+                                      Storage out) {
+  if (shuffle->hasAttr(KilnDialect::getInPlaceAttrName()))
+    return std::nullopt;
+  int64_t groups = shuffle.getGroups(), per = src.shape[1] / groups;
+  for (Storage *s : {&src, &out}) {
     int64_t cs = s->strides[1];
     s->shape.erase(s->shape.begin() + 1);
     s->strides.erase(s->strides.begin() + 1);
@@ -120,20 +146,7 @@ void kiln::splitShuffleChannels(Storage &src, Storage &dst, int64_t groups) {
     else
       s->strides.insert(s->strides.begin() + 1, {cs * groups, cs});
   }
-}
-
-Storage kiln::concatSlot(ConcatOp concat, unsigned index, Storage whole) {
-  Value in = concat.getInputs()[index];
-  whole.shape[1] = shapeOf(in)[1];
-  ChannelShuffleOp shuffle = shuffleOfConcat(concat);
-  if (shuffle && shuffle->hasAttr(KilnDialect::getInPlaceAttrName())) {
-    whole.offset += index * whole.strides[1];
-    whole.strides[1] *= shuffle.getGroups();
-    return whole;
-  }
-  for (Value before : concat.getInputs().take_front(index))
-    whole.offset += shapeOf(before)[1] * whole.strides[1];
-  return whole;
+  return Copy{out, src};
 }
 
 ConcatSlots kiln::collectConcatSlots(Block &body) {

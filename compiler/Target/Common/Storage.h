@@ -20,6 +20,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -63,15 +64,28 @@ const char *activationName(Activation a);
 void viewStorage(mlir::Operation *op, const Storage &x,
                  llvm::DenseMap<mlir::Value, Storage> &storage);
 
-/// Channel shuffle as a copy: splits dimension 1 of |src| (C = per x groups,
-/// read as [i][j] = channel j * per + i) and of |dst| (written as channel
-/// i * groups + j) into two dimensions, so a strided copy does it.
-void splitShuffleChannels(Storage &src, Storage &dst, int64_t groups);
-
-/// Where input |index| of an in-place concat goes in the concat's buffer
-/// |whole| (NHWC, the concat's shape): a channel slice, or every g-th
-/// channel from |index| on when the concat is written shuffled.
+/// Where input |index| of |concat| goes in the concat's storage |whole|: a
+/// slice along the concat's dimension, or every g-th channel from |index|
+/// on when the concat is written shuffled (inPlaceShuffleOf).
 Storage concatSlot(ConcatOp concat, unsigned index, Storage whole);
+
+/// A copy the code generators emit as a loop nest or elementwise kernel.
+struct Copy {
+  Storage dst, src;
+};
+
+/// The copies that assemble |concat| in |out|: every input, or for an
+/// in-place concat those not produced there (producedInConcat). |storage|
+/// holds the inputs' storage.
+std::vector<Copy> concatCopies(
+    ConcatOp concat, const Storage &out,
+    const llvm::DenseMap<mlir::Value, Storage> &storage);
+
+/// The copy that shuffles |src| into |out| (output channel i * groups + j
+/// is input channel j * per + i: a strided copy over the channel dimension
+/// split in two); none when its concat wrote it shuffled.
+std::optional<Copy> shuffleCopy(ChannelShuffleOp shuffle, Storage src,
+                                Storage out);
 
 /// The inputs produced in the in-place concats of |body| (producedInConcat),
 /// with their concat and operand index.

@@ -571,41 +571,18 @@ LogicalResult CpuEmitter::emitConcat(ConcatOp op) {
   if (failed(out))
     return failure();
   storage[op.getResult()] = *out;
-  // In place: the inputs produced there are in their slots already; the
-  // others are copied in.
-  if (op->hasAttr(KilnDialect::getInPlaceAttrName())) {
-    for (auto [i, in] : llvm::enumerate(op.getInputs()))
-      if (!producedInConcat(op, i))
-        emitElementwise(kiln::concatSlot(op, i, *out), {storage.lookup(in)}, "in0");
-    return success();
-  }
-  int64_t dim = op.getDim(), offset = 0;
-  for (Value in : op.getInputs()) {
-    Storage part = *out;
-    part.shape[dim] = shapeOf(in)[dim];
-    part.offset += offset * out->strides[dim];
-    offset += part.shape[dim];
-    emitElementwise(part, {storage.lookup(in)}, "in0");
-  }
+  for (const Copy &copy : concatCopies(op, *out, storage))
+    emitElementwise(copy.dst, {copy.src}, "in0");
   return success();
 }
 
 LogicalResult CpuEmitter::emitChannelShuffle(ChannelShuffleOp op) {
-  // Output channel i * g + j is input channel j * per + i: a copy over
-  // (dims before C, i, j, dims after C) with the channel stride split.
   auto out = resultStorage(op);
   if (failed(out))
     return failure();
-  // In place: its concat wrote the channels shuffled.
-  if (op->hasAttr(KilnDialect::getInPlaceAttrName())) {
-    storage[op.getResult()] = *out;
-    return success();
-  }
-  Storage src = storage.lookup(op.getInput());
-  Storage dst = *out;
-  splitShuffleChannels(src, dst, op.getGroups());
-  emitElementwise(dst, {src}, "in0");
   storage[op.getResult()] = *out;
+  if (auto copy = shuffleCopy(op, storage.lookup(op.getInput()), *out))
+    emitElementwise(copy->dst, {copy->src}, "in0");
   return success();
 }
 

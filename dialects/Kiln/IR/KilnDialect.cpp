@@ -159,3 +159,10 @@ ChannelShuffleOp kiln::shuffleOfConcat(ConcatOp concat) {
       return nullptr;
   return shuffle;
 }
+
+ChannelShuffleOp kiln::inPlaceShuffleOf(ConcatOp concat) {
+  ChannelShuffleOp shuffle = shuffleOfConcat(concat);
+  return shuffle && shuffle->hasAttr(KilnDialect::getInPlaceAttrName())
+             ? shuffle
+             : nullptr;
+}

@@ -43,6 +43,10 @@ mlir::func::FuncOp findModelFunc(mlir::ModuleOp module);
 /// channel k * groups + i of the shuffle's result. Such a pair may be
 /// marked kiln.in_place (--kiln-eliminate-concat).
 ChannelShuffleOp shuffleOfConcat(ConcatOp concat);
+
+/// shuffleOfConcat(|concat|) when it is marked kiln.in_place: the concat's
+/// inputs are then written shuffled into the shuffle's buffer.
+ChannelShuffleOp inPlaceShuffleOf(ConcatOp concat);
 } // namespace kiln
 
 #endif // KILN_DIALECTS_KILN_IR_KILNDIALECT_H
