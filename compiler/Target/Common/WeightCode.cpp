@@ -7,6 +7,7 @@
 #include "compiler/Target/Common/WeightCode.h"
 
 #include "compiler/Target/Common/LoopNest.h"
+#include "compiler/Target/Common/Storage.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
 
 #include "llvm/Support/Format.h"
@@ -14,24 +15,6 @@
 
 using namespace mlir;
 using namespace kiln;
-
-namespace {
-
-int64_t numel(ArrayRef<int64_t> shape) {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
-
-using Dims = SmallVector<int64_t, 6>;
-
-Dims shapeOf(Value v) {
-  auto s = cast<RankedTensorType>(v.getType()).getShape();
-  return Dims(s.begin(), s.end());
-}
-
-} // namespace
 
 std::string kiln::floatLiteral(double v) {
   return llvm::formatv("{0}f", llvm::format("%a", double(float(v)))).str();
