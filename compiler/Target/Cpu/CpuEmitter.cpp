@@ -90,6 +90,12 @@ private:
   std::vector<std::string> constants;
   /// Prepared weights: size expression and code per item.
   std::vector<std::pair<std::string, std::string>> prepared;
+  /// A prepared item that packs a layer's weights: kind<shape>_pack(data).
+  struct Pack {
+    std::string kind, shape, data;
+  };
+  /// The packing items, by prepared item index.
+  std::map<size_t, Pack> packItems;
   /// Raw weights and their transforms (batch-norm folding).
   WeightCode weightCode{params};
   int kernels = 0;
@@ -223,8 +229,10 @@ private:
   /// ModelInfo) first, then the units its kernel steps are spread over.
   std::vector<std::string> print(const CpuEmitOptions &options, int64_t arena);
   /// Assigns each step a unit (0: inline in run) for at most |jobs|
-  /// parallel compilations; returns the unit count.
-  int partition(unsigned jobs, std::vector<int> &unitOf) const;
+  /// parallel compilations, and each kernel shape constant the unit of its
+  /// first kernel; returns the unit count.
+  int partition(unsigned jobs, std::vector<int> &unitOf,
+                llvm::StringMap<int> &unitOfShape) const;
 };
 
 void CpuEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
@@ -269,6 +277,7 @@ FailureOr<std::string> CpuEmitter::packed(Operation *op, Value weight,
   auto data = weightData(op, weight);
   if (failed(data))
     return failure();
+  packItems[prepared.size()] = {kind.str(), name.str(), *data};
   return addPrepared(("kiln::cpu::" + kind + "_packed_size<" + name + ">()").str(),
                      ("  kiln::cpu::" + kind + "_pack<" + name + ">(" + *data +
                       ", @P);\n")
@@ -652,14 +661,18 @@ static SmallVector<StringRef> kernelInstances(StringRef code) {
   return found;
 }
 
-int CpuEmitter::partition(unsigned jobs, std::vector<int> &unitOf) const {
+int CpuEmitter::partition(unsigned jobs, std::vector<int> &unitOf,
+                          llvm::StringMap<int> &unitOfShape) const {
   // One g++ compiles the kernels of a whole network in 10-30 s; spread over
   // a few units they compile on all cores. Steps that call the same
   // instance share a unit (compiled once); loops stay inline in run.
+  std::vector<SmallVector<StringRef>> instancesOf;
   llvm::StringMap<int> unitOfInstance;
-  for (const std::string &step : steps)
-    for (StringRef instance : kernelInstances(step))
+  for (const std::string &step : steps) {
+    instancesOf.push_back(kernelInstances(step));
+    for (StringRef instance : instancesOf.back())
       unitOfInstance.try_emplace(instance, 0);
+  }
   // Units beyond the cores would only repeat the shared microkernels.
   if (jobs == 0)
     jobs = std::max(1u, std::thread::hardware_concurrency());
@@ -670,7 +683,7 @@ int CpuEmitter::partition(unsigned jobs, std::vector<int> &unitOf) const {
     return 1;
   std::vector<int> load(units + 1, 0);
   for (size_t i = 0; i < steps.size(); ++i) {
-    SmallVector<StringRef> instances = kernelInstances(steps[i]);
+    ArrayRef<StringRef> instances = instancesOf[i];
     if (instances.empty())
       continue;
     int unit = unitOfInstance[instances.front()];
@@ -687,6 +700,11 @@ int CpuEmitter::partition(unsigned jobs, std::vector<int> &unitOf) const {
         home = unit;
         ++load[unit];
       }
+      // "kiln::cpu::conv2d<kConv2d3, ...>": the shape constant.
+      StringRef shape = instance.drop_until([](char c) { return c == '<'; })
+                            .drop_front()
+                            .take_until([](char c) { return c == ',' || c == '>'; });
+      unitOfShape.try_emplace(shape, unit);
     }
   }
   return units + 1;
@@ -695,7 +713,9 @@ int CpuEmitter::partition(unsigned jobs, std::vector<int> &unitOf) const {
 std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
                                            int64_t arena) {
   std::vector<int> unitOf;
-  int unitCount = options.cpuCode ? partition(options.jobs, unitOf) : 1;
+  llvm::StringMap<int> unitOfShape;
+  int unitCount =
+      options.cpuCode ? partition(options.jobs, unitOf, unitOfShape) : 1;
   std::vector<std::string> units(unitCount);
   StringRef model =
       func->getAttrOfType<StringAttr>(KilnDialect::getModelAttrName()).getValue();
@@ -722,37 +742,25 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
                            "float *const A, kiln::rt::ThreadPool &pool)";
   // A layer's weights are packed in its kernel's unit: the packing code
   // depends on the same shape constant.
-  llvm::StringMap<int> unitOfShape;
-  for (size_t i = 0; i < steps.size(); ++i)
-    for (StringRef instance : kernelInstances(steps[i])) {
-      StringRef shape = instance.drop_until([](char c) { return c == '<'; })
-                            .drop_front()
-                            .take_until([](char c) { return c == ',' || c == '>'; });
-      unitOfShape.try_emplace(shape, unitOf[i]);
-    }
   std::vector<std::string> packs(unitCount);
   std::set<std::string> packed;
   SmallVector<std::string> prepareCode;
-  for (auto &item : prepared) {
-    StringRef code = item.second;
-    StringRef call = code.ltrim();
-    size_t open = call.find('<'), close = call.find(">(");
-    if (call.starts_with("kiln::cpu::") && open != StringRef::npos &&
-        close != StringRef::npos && call.slice(0, open).ends_with("_pack")) {
-      StringRef shape = call.slice(open + 1, close);
-      int unit = unitOfShape.lookup(shape);
-      if (unit > 0) {
-        std::string fn = "kiln_pack_" + shape.str();
-        if (packed.insert(fn).second) {
-          packs[unit] += "void " + fn + "(const float *src, float *dst) {\n  " +
-                         call.slice(0, close + 2).str() + "src, dst);\n}\n\n";
-          packs[0] += "void " + fn + "(const float *src, float *dst);\n";
-        }
-        prepareCode.push_back("  " + fn + "(" + call.drop_front(close + 2).str());
-        continue;
-      }
+  for (auto [i, item] : llvm::enumerate(prepared)) {
+    auto pack = packItems.find(i);
+    int unit = pack == packItems.end() ? 0 : unitOfShape.lookup(pack->second.shape);
+    if (unit == 0) {
+      prepareCode.push_back(item.second);
+      continue;
     }
-    prepareCode.push_back(item.second);
+    const Pack &p = pack->second;
+    std::string fn = "kiln_pack_" + p.shape;
+    if (packed.insert(fn).second) {
+      packs[unit] += "void " + fn + "(const float *src, float *dst) {\n  kiln::cpu::" +
+                     p.kind + "_pack<" + p.shape + ">(src, dst);\n}\n\n";
+      packs[0] += "void " + fn + "(const float *src, float *dst);\n";
+    }
+    prepareCode.push_back("  " + fn + "(" + p.data + ", (w + kP" +
+                          std::to_string(i) + "));\n");
   }
   for (int unit = 1; unit < unitCount; ++unit) {
     llvm::raw_string_ostream os(units[unit]);
