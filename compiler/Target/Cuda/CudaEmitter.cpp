@@ -383,6 +383,26 @@ private:
 // Generated kernels
 //===----------------------------------------------------------------------===//
 
+/// The start of a kernel with one thread per element of |total|: the
+/// thread's flat index, decomposed into `jD` for each dimension D of |dims|
+/// (outermost first, extents |shape|[D]).
+static std::string threadIndices(int64_t total, ArrayRef<size_t> dims,
+                                 ArrayRef<int64_t> shape) {
+  std::string body = llvm::formatv(
+      "  const long i = long(blockIdx.x) * 256 + long(threadIdx.x);\n"
+      "  if (i >= {0}l)\n    return;\n  long r = i;\n",
+      total);
+  for (size_t k = dims.size(); k-- > 0;) {
+    size_t d = dims[k];
+    if (k == 0)
+      body += llvm::formatv("  const long j{0} = r;\n", d);
+    else
+      body += llvm::formatv("  const long j{0} = r % {1}l;\n  r /= {1}l;\n", d,
+                            shape[d]);
+  }
+  return body;
+}
+
 void CudaEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
                                   std::string expr) {
   size_t rank = out.shape.size();
@@ -396,7 +416,7 @@ void CudaEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
     return out.strides[a] > out.strides[b];
   });
   int64_t total = numel(out.shape);
-  std::string params, body, args;
+  std::string params, body = threadIndices(total, order, out.shape);
   std::vector<std::string> argList;
   for (size_t i = 0; i < ins.size(); ++i) {
     params += "const " + ins[i].type + " *__restrict__ in" + std::to_string(i) + "_, ";
@@ -404,17 +424,6 @@ void CudaEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
   }
   params += out.type + " *__restrict__ out_";
   argList.push_back(ptr(out));
-  body += llvm::formatv("  const long i = long(blockIdx.x) * 256 + long(threadIdx.x);\n"
-                        "  if (i >= {0}l)\n    return;\n  long r = i;\n",
-                        total);
-  for (size_t k = order.size(); k-- > 0;) {
-    size_t d = order[k];
-    if (k == 0)
-      body += llvm::formatv("  const long j{0} = r;\n", d);
-    else
-      body += llvm::formatv("  const long j{0} = r % {1}l;\n  r /= {1}l;\n", d,
-                            out.shape[d]);
-  }
   auto index = [&](auto strideOf) {
     std::string text;
     for (size_t d : order) {
@@ -447,10 +456,6 @@ void CudaEmitter::emitReduce(const Storage &out, const Storage &in,
                              double scale) {
   // One thread per output element sums its reduced dimensions in order.
   size_t rank = in.shape.size();
-  std::string body = llvm::formatv(
-      "  const long i = long(blockIdx.x) * 256 + long(threadIdx.x);\n"
-      "  if (i >= {0}l)\n    return;\n  long r = i;\n",
-      numel(out.shape));
   SmallVector<size_t, 6> kept;
   SmallVector<int64_t, 6> outStride(rank, 0);
   for (size_t d = 0, k = 0; d < rank; ++d) {
@@ -462,14 +467,7 @@ void CudaEmitter::emitReduce(const Storage &out, const Storage &in,
     kept.push_back(d);
     outStride[d] = out.strides[k++];
   }
-  for (size_t k = kept.size(); k-- > 0;) {
-    size_t d = kept[k];
-    if (k == 0)
-      body += llvm::formatv("  const long j{0} = r;\n", d);
-    else
-      body += llvm::formatv("  const long j{0} = r % {1}l;\n  r /= {1}l;\n", d,
-                            in.shape[d]);
-  }
+  std::string body = threadIndices(numel(out.shape), kept, in.shape);
   std::string inIndex = "0", outIndex = "0";
   for (size_t d : kept) {
     inIndex += " + j" + std::to_string(d) + " * " + std::to_string(in.strides[d]) + "l";
