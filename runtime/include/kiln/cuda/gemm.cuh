@@ -394,29 +394,29 @@ template <int WM, int WN, int RowBytes> struct FmaMath {
         acc[i][j] = 0.f;
   }
 
+  /// The four floats of 16-byte chunk |kc| of the row |d| bytes after the
+  /// row at |row_bytes| (swizzled offset |off|) of the tile |s|.
+  static __device__ __forceinline__ void load4(const unsigned char *s, int off,
+                                               int row_bytes, int d, int kc,
+                                               float (&v)[4]) {
+    Words<4> w = *reinterpret_cast<const Words<4> *>(
+        s + (swizzle_add(off, row_bytes, d) ^ (kc << 4)));
+#pragma unroll
+    for (int q = 0; q < 4; ++q)
+      v[q] = __uint_as_float(w.w[q]);
+  }
+
   __device__ __forceinline__ void step(const unsigned char *sa,
                                        const unsigned char *sb) {
 #pragma unroll
     for (int kc = 0; kc < RowBytes / 16; ++kc) {
       float a[kTm][4], b[kTn][4];
 #pragma unroll
-      for (int i = 0; i < kTm; ++i) {
-        int off = swizzle_add(a_off, a_row * RowBytes, 8 * i * RowBytes);
-        Words<4> w =
-            *reinterpret_cast<const Words<4> *>(sa + (off ^ (kc << 4)));
+      for (int i = 0; i < kTm; ++i)
+        load4(sa, a_off, a_row * RowBytes, 8 * i * RowBytes, kc, a[i]);
 #pragma unroll
-        for (int q = 0; q < 4; ++q)
-          a[i][q] = __uint_as_float(w.w[q]);
-      }
-#pragma unroll
-      for (int j = 0; j < kTn; ++j) {
-        int off = swizzle_add(b_off, b_row * RowBytes, 4 * j * RowBytes);
-        Words<4> w =
-            *reinterpret_cast<const Words<4> *>(sb + (off ^ (kc << 4)));
-#pragma unroll
-        for (int q = 0; q < 4; ++q)
-          b[j][q] = __uint_as_float(w.w[q]);
-      }
+      for (int j = 0; j < kTn; ++j)
+        load4(sb, b_off, b_row * RowBytes, 4 * j * RowBytes, kc, b[j]);
 #pragma unroll
       for (int q = 0; q < 4; ++q)
 #pragma unroll
