@@ -23,6 +23,7 @@
 #include "kiln/cuda/emu/lang.h"
 
 #include <bit>
+#include <concepts>
 #include <cmath>
 #include <cstdint>
 
@@ -47,12 +48,9 @@ struct __attribute__((aligned(2), may_alias)) __half {
   constexpr __half(const __half_raw &r) : __x(r.x) {}
   __half(float f) : __x(kiln::emu::fp::f32ToF16(f)) {}
   __half(double d) : __x(kiln::emu::fp::f64ToF16(d)) {}
-  __half(int i) : __x(kiln::emu::fp::f64ToF16(double(i))) {}
-  __half(unsigned int i) : __x(kiln::emu::fp::f64ToF16(double(i))) {}
-  __half(short i) : __x(kiln::emu::fp::f64ToF16(double(i))) {}
-  __half(unsigned short i) : __x(kiln::emu::fp::f64ToF16(double(i))) {}
-  __half(long long i) : __x(kiln::emu::fp::f64ToF16(double(i))) {}
-  __half(unsigned long long i) : __x(kiln::emu::fp::f64ToF16(double(i))) {}
+  /// From any integer, as CUDA's int, short and long long overloads.
+  template <std::integral I>
+  __half(I i) : __x(kiln::emu::fp::f64ToF16(double(i))) {}
   operator float() const { return kiln::emu::fp::f16ToF32(__x); }
   operator __half_raw() const { return __half_raw{__x}; }
   __half &operator=(const __half_raw &r) {
@@ -86,12 +84,9 @@ struct __attribute__((aligned(2), may_alias)) __nv_bfloat16 {
   constexpr __nv_bfloat16(const __nv_bfloat16_raw &r) : __x(r.x) {}
   __nv_bfloat16(float f) : __x(kiln::emu::fp::f32ToBf16(f)) {}
   __nv_bfloat16(double d) : __x(kiln::emu::fp::f64ToBf16(d)) {}
-  __nv_bfloat16(int i) : __x(kiln::emu::fp::f64ToBf16(double(i))) {}
-  __nv_bfloat16(unsigned int i) : __x(kiln::emu::fp::f64ToBf16(double(i))) {}
-  __nv_bfloat16(short i) : __x(kiln::emu::fp::f64ToBf16(double(i))) {}
-  __nv_bfloat16(unsigned short i) : __x(kiln::emu::fp::f64ToBf16(double(i))) {}
-  __nv_bfloat16(long long i) : __x(kiln::emu::fp::f64ToBf16(double(i))) {}
-  __nv_bfloat16(unsigned long long i) : __x(kiln::emu::fp::f64ToBf16(double(i))) {}
+  /// From any integer, as CUDA's int, short and long long overloads.
+  template <std::integral I>
+  __nv_bfloat16(I i) : __x(kiln::emu::fp::f64ToBf16(double(i))) {}
   operator float() const { return kiln::emu::fp::bf16ToF32(__x); }
   operator __nv_bfloat16_raw() const { return __nv_bfloat16_raw{__x}; }
   __nv_bfloat16 &operator=(const __nv_bfloat16_raw &r) {
