@@ -32,8 +32,7 @@ struct EliminateConcatPass
   void runOnOperation() override {
     UnitAttr inPlace = UnitAttr::get(&getContext());
     getOperation().walk([&](ConcatOp concat) {
-      if (concat.getDim() != 1 ||
-          cast<RankedTensorType>(concat.getType()).getRank() != 4)
+      if (!isChannelConcat(concat))
         return;
       // A concat that only feeds a channel shuffle of one group per input
       // is written shuffled into the shuffle's buffer; whatever is not

@@ -131,8 +131,7 @@ static bool onlyFeeds(Value v, Value in) {
 }
 
 bool kiln::producedInConcat(ConcatOp concat, unsigned i) {
-  if (concat.getDim() != 1 ||
-      cast<RankedTensorType>(concat.getType()).getRank() != 4)
+  if (!isChannelConcat(concat))
     return false;
   Value in = concat.getInputs()[i];
   Value produced = throughIdentities(in);
@@ -144,7 +143,7 @@ bool kiln::producedInConcat(ConcatOp concat, unsigned i) {
   // at its first place in program order; the other places copy it.
   std::pair<ConcatOp, unsigned> first = {nullptr, 0};
   forEachConcatUse(produced, [&](ConcatOp c, unsigned j) {
-    if (c.getDim() != 1 || cast<RankedTensorType>(c.getType()).getRank() != 4)
+    if (!isChannelConcat(c))
       return;
     if (!first.first || c->isBeforeInBlock(first.first) ||
         (c == first.first && j < first.second))

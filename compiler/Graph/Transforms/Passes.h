@@ -53,9 +53,9 @@ void recordFused(mlir::Operation *into, mlir::Operation *from);
 /// into its channels of the concat's buffer: a kernel computes it (not a
 /// view, a weight, the model input or another concat), and this is the
 /// first place it has in a channel concat (in program order; the others
-/// copy it). Into a shuffled concat
-/// (shuffleOfConcat) only a convolution with no other reader writes (its
-/// channels are then strided). The other inputs an in-place concat copies.
+/// copy it). Into a shuffled concat (shuffleOfConcat) only a convolution
+/// with no other reader writes (its channels are then strided). The other
+/// inputs an in-place concat copies.
 bool producedInConcat(ConcatOp concat, unsigned i);
 
 /// Elements between consecutive pixels of the channels-last 4-D value |v|

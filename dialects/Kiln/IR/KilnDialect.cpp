@@ -145,9 +145,14 @@ func::FuncOp kiln::findModelFunc(ModuleOp module) {
   return model;
 }
 
+bool kiln::isChannelConcat(ConcatOp concat) {
+  return concat.getDim() == 1 &&
+         cast<RankedTensorType>(concat.getType()).getRank() == 4;
+}
+
 ChannelShuffleOp kiln::shuffleOfConcat(ConcatOp concat) {
   auto type = cast<RankedTensorType>(concat.getType());
-  if (concat.getDim() != 1 || type.getRank() != 4 || !concat->hasOneUse())
+  if (!isChannelConcat(concat) || !concat->hasOneUse())
     return nullptr;
   auto shuffle = dyn_cast<ChannelShuffleOp>(*concat->user_begin());
   if (!shuffle ||

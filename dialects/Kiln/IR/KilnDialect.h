@@ -37,6 +37,10 @@ namespace kiln {
 /// `kiln.model` attribute), or null.
 mlir::func::FuncOp findModelFunc(mlir::ModuleOp module);
 
+/// Whether |concat| joins 4-D tensors along their channels (dim 1): the
+/// concats whose inputs kernels can write in place.
+bool isChannelConcat(ConcatOp concat);
+
 /// The channel shuffle whose only input is |concat| (dim 1, 4-D), when the
 /// concat has one input per shuffle group, all of the same width
 /// (ShuffleNetV2's cat + channel_shuffle): channel k of input i is then
