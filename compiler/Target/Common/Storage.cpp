@@ -58,6 +58,10 @@ std::optional<NhwcOutput> kiln::nhwcOutput(const Storage &s) {
   return NhwcOutput{p, step};
 }
 
+const char *kiln::typeName(ElementType type) {
+  return type == ElementType::F32 ? "float" : "T";
+}
+
 const char *kiln::activationName(Activation a) {
   switch (a) {
   case Activation::none:

@@ -26,10 +26,18 @@ namespace kiln {
 
 using Dims = llvm::SmallVector<int64_t, 6>;
 
+/// The element type of a buffer in generated code: fp32, or the target's
+/// activation type (`T` in CUDA code: the precision's; fp32 on the CPU).
+enum class ElementType { F32, Activation };
+
+/// The C++ name of |type| in generated code ("float" or "T").
+const char *typeName(ElementType type);
+
 /// Where a value lives: a base pointer expression of element type |type|,
 /// an offset and a stride per logical dimension, both in elements.
 struct Storage {
-  std::string base, type = "float";
+  std::string base;
+  ElementType type = ElementType::F32;
   int64_t offset = 0;
   Dims shape, strides;
 };

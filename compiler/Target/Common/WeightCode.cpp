@@ -72,12 +72,11 @@ FailureOr<std::string> WeightCode::data(Operation *user, Value v) {
   return user->emitError("this operand must be a weight (a param or a weight transform)");
 }
 
-void kiln::printPreparedOffsets(
-    llvm::raw_ostream &os,
-    llvm::ArrayRef<std::pair<std::string, std::string>> items,
-    llvm::StringRef align, llvm::StringRef total) {
+void kiln::printPreparedOffsets(llvm::raw_ostream &os,
+                                llvm::ArrayRef<PreparedItem> items,
+                                llvm::StringRef align, llvm::StringRef total) {
   auto end = [&](size_t i) {
-    return (align + "(kP" + std::to_string(i) + " + " + items[i].first + ")").str();
+    return (align + "(kP" + std::to_string(i) + " + " + items[i].size + ")").str();
   };
   for (size_t i = 0; i < items.size(); ++i)
     os << "constexpr size_t kP" << i << " = " << (i ? end(i - 1) : "0") << ";\n";

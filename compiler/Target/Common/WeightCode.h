@@ -19,9 +19,22 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
 
 namespace kiln {
+
+/// A prepared-weight item: |size| (a C++ expression, in the target's
+/// units) and the prepare step's |code| that fills it. |pack| names the
+/// kernel packing it does, if any, so that the CPU target can place the
+/// packing code in its kernel's translation unit.
+struct PreparedItem {
+  struct Pack {
+    std::string kind, shape, data;
+  };
+  std::string size, code;
+  std::optional<Pack> pack;
+};
 
 class WeightCode {
 public:
@@ -44,13 +57,11 @@ private:
 std::string floatLiteral(double v);
 
 /// Prints the offsets of prepared items laid out one after another:
-/// "constexpr size_t kP<i> = ...;" for each item (its .first is a C++ size
-/// expression), each start rounded up by the constexpr function |align|,
-/// then |total|, the end of the last.
-void printPreparedOffsets(
-    llvm::raw_ostream &os,
-    llvm::ArrayRef<std::pair<std::string, std::string>> items,
-    llvm::StringRef align, llvm::StringRef total);
+/// "constexpr size_t kP<i> = ...;" for each item, each start rounded up by
+/// the constexpr function |align|, then |total|, the end of the last.
+void printPreparedOffsets(llvm::raw_ostream &os,
+                          llvm::ArrayRef<PreparedItem> items,
+                          llvm::StringRef align, llvm::StringRef total);
 
 } // namespace kiln
 

@@ -28,6 +28,7 @@
 #include "compiler/Target/Cpu/CpuEmitter.h"
 
 #include "compiler/Graph/Transforms/Passes.h"
+#include "compiler/Target/Common/EmitterCore.h"
 #include "compiler/Target/Common/LoopNest.h"
 #include "compiler/Target/Common/Storage.h"
 #include "compiler/Target/Common/WeightCode.h"
@@ -56,172 +57,90 @@ namespace {
 constexpr int kInstancesPerUnit = 6;
 constexpr int kMaxKernelUnits = 4;
 
-/// The scalar C expression of a unary op applied to |x| (the CPU table).
-std::string unaryExpr(Operation *op, StringRef x) {
-  std::string v = x.str();
-  std::string relu6 = "std::min(std::max(" + v + " + 3.0f, 0.0f), 6.0f)";
-  return llvm::TypeSwitch<Operation *, std::string>(op)
-      .Case([&](ReluOp) { return "std::max(" + v + ", 0.0f)"; })
-      .Case([&](Relu6Op) { return "std::min(std::max(" + v + ", 0.0f), 6.0f)"; })
-      .Case([&](SigmoidOp) { return "1.0f / (1.0f + std::exp(-" + v + "))"; })
-      .Case([&](HardSigmoidOp) { return relu6 + " / 6.0f"; })
-      .Case([&](HardSwishOp) { return v + " * " + relu6 + " / 6.0f"; })
-      .Default([](Operation *) { return std::string(); });
-}
+/// The CPU's scalar math.
+const ScalarTable kCpuScalars = {"std::max", "std::min", "std::exp"};
 
-class CpuEmitter {
+class CpuEmitter : public EmitterCore {
 public:
   CpuEmitter(func::FuncOp func, const ModelParams &params)
-      : func(func), params(params) {}
+      : EmitterCore(func, params, kCpuScalars, "CPU", "kiln::cpu::"),
+        params(params) {}
   LogicalResult emit(const CpuEmitOptions &options, CpuSource &source);
 
 private:
-  func::FuncOp func;
   const ModelParams &params;
-  llvm::DenseMap<Value, Storage> storage;
-  /// Inputs of in-place concats: the concat and the input's channel offset.
-  ConcatSlots producedSlots;
-  /// The code of the op being emitted.
-  std::string run;
-  /// The run function's body: the code of each op, in order.
-  std::vector<std::string> steps;
-  /// Kernel shape constants, deduplicated by their text.
-  std::map<std::string, std::string> constantNames;
-  std::vector<std::string> constants;
-  /// Prepared weights: size expression and code per item.
-  std::vector<std::pair<std::string, std::string>> prepared;
-  /// A prepared item that packs a layer's weights: kind<shape>_pack(data).
-  struct Pack {
-    std::string kind, shape, data;
-  };
-  /// The packing items, by prepared item index.
-  std::map<size_t, Pack> packItems;
-  /// Raw weights and their transforms (batch-norm folding).
-  WeightCode weightCode{params};
-  int kernels = 0;
 
   //===--------------------------------------------------------------------===//
-  // Storage
+  // Target hooks
   //===--------------------------------------------------------------------===//
 
-  static std::string ptr(const Storage &s) {
-    return s.offset ? "(" + s.base + " + " + std::to_string(s.offset) + ")"
-                    : s.base;
-  }
-
-  Storage arenaAt(int64_t bytes, ArrayRef<int64_t> shape, bool nhwc) {
+  Storage arenaAt(int64_t bytes, ArrayRef<int64_t> shape, bool nhwc,
+                  ElementType type) override {
     Storage s;
     s.base = "A";
+    s.type = type;
     s.offset = bytes / 4;
     s.shape.assign(shape.begin(), shape.end());
     s.strides = nhwc ? nhwcStrides(shape) : rowMajorStrides(shape);
     return s;
   }
 
-  /// The storage of |op|'s result as the plan placed it.
-  FailureOr<Storage> resultStorage(Operation *op) {
-    Value result = op->getResult(0);
-    Dims shape = shapeOf(result);
-    bool nhwc = false;
-    if (auto layout = op->getAttrOfType<LayoutAttr>(KilnDialect::getLayoutAttrName()))
-      nhwc = layout.getValue() == Layout::nhwc;
-    if (auto convert = dyn_cast<ConvertLayoutOp>(op))
-      nhwc = convert.getLayout() == Layout::nhwc;
-    // An input of an in-place concat is a channel slice of its buffer.
-    if (auto it = producedSlots.find(result); it != producedSlots.end()) {
-      auto [concat, index] = it->second;
-      auto offset = concat->getAttrOfType<IntegerAttr>(KilnDialect::getOffsetAttrName());
-      if (!offset)
-        return op->emitError("the in-place concat has no planned offset");
-      return kiln::concatSlot(
-          concat, index, arenaAt(offset.getInt(), shapeOf(concat.getResult()), true));
-    }
-    if (auto offset = op->getAttrOfType<IntegerAttr>(KilnDialect::getOffsetAttrName()))
-      return arenaAt(offset.getInt(), shape, nhwc);
-    // The plan sends a non-4-D model output straight to the caller.
-    if (result.hasOneUse() && isa<func::ReturnOp>(*result.getUsers().begin()) &&
-        shape.size() != 4) {
-      Storage s;
-      s.base = "output";
-      s.shape = shape;
-      s.strides = rowMajorStrides(shape);
-      return s;
-    }
-    return op->emitError("the CPU target needs planned IR (no kiln.offset on "
-                         "this op; run --kiln-plan-memory)");
+  Storage directOutput(ArrayRef<int64_t> shape, ElementType) override {
+    Storage s;
+    s.base = "output";
+    s.shape.assign(shape.begin(), shape.end());
+    s.strides = rowMajorStrides(shape);
+    return s;
   }
+
+  std::string floatsSize(int64_t floats) const override {
+    return std::to_string(floats);
+  }
+  std::string asFloats(StringRef dst, bool) const override { return dst.str(); }
+
+  void emitElementwise(const Storage &out, ArrayRef<Storage> ins,
+                       std::string expr) override {
+    emitLoopNest(out, ins, std::move(expr), /*accumulate=*/false);
+  }
+  void emitLoopNest(const Storage &out, ArrayRef<Storage> ins,
+                    std::string expr, bool accumulate);
+  void emitReduce(const Storage &out, const Storage &in, ArrayRef<int64_t> dims,
+                  bool keepdim, double scale) override;
 
   std::string scratch(Operation *op) {
     auto bytes = op->getAttrOfType<IntegerAttr>(KilnDialect::getScratchAttrName());
     return bytes ? "(A + " + std::to_string(bytes.getInt() / 4) + ")" : "";
   }
 
-  /// The NHWC storage of |v| a kernel reads, and its pixel stride.
-  FailureOr<std::pair<Storage, int64_t>> kernelInput(Operation *op, Value v) {
-    Storage s = storage.lookup(v);
-    auto stride = nhwcPixelStride(s);
-    if (!stride)
-      return op->emitError("operand is not channels-last (choose-layout "
-                           "should have converted it)");
-    return std::make_pair(s, *stride);
-  }
-
-  void emitElementwise(const Storage &out, ArrayRef<Storage> ins,
-                       std::string expr, bool accumulate = false);
-
   //===--------------------------------------------------------------------===//
-  // Constants and prepared weights
+  // Kernel calls
   //===--------------------------------------------------------------------===//
 
-  std::string constant(StringRef type, const std::string &init) {
-    std::string text = type.str() + init;
-    auto it = constantNames.find(text);
-    if (it != constantNames.end())
-      return it->second;
-    std::string name = "k" + type.str() + std::to_string(constants.size());
-    constants.push_back("constexpr kiln::cpu::" + type.str() + " " + name +
-                        init + ";");
-    return constantNames[text] = name;
+  /// A kernel template instance a step calls ("kiln::cpu::conv2d<kConv2d3,
+  /// kiln::cpu::Epilogue{...}>") and its shape constant: each instance is
+  /// compiled in one unit, with the packing code of its shape.
+  struct Instance {
+    std::string text, shape;
+  };
+  /// The instances of each step, by step index.
+  std::map<size_t, SmallVector<Instance, 2>> instancesOf;
+  /// Records that the step being emitted calls |kernel|<|shape|...>;
+  /// returns the instance's text.
+  std::string instance(std::string kernel, StringRef shape) {
+    instancesOf[steps.size()].push_back({kernel, shape.str()});
+    return kernel;
   }
 
-  /// Adds a prepared item of |size| floats filled by |code| (which names
-  /// the item's pointer "@P"); returns the pointer's C++ expression.
-  std::string addPrepared(std::string size, std::string code) {
-    std::string dst = "(w + kP" + std::to_string(prepared.size()) + ")";
-    size_t pos;
-    while ((pos = code.find("@P")) != std::string::npos)
-      code.replace(pos, 2, dst);
-    prepared.push_back({std::move(size), std::move(code)});
-    return dst;
-  }
-
-  FailureOr<std::string> weightData(Operation *user, Value v) {
-    return weightCode.data(user, v);
-  }
   /// Packs |weight| for the kernel |kind|<|name|> ("conv2d" or "linear").
   FailureOr<std::string> packed(Operation *op, Value weight, StringRef kind,
                                 StringRef name);
-  /// Copies a weight vector (a bias) into the prepared weights.
-  FailureOr<std::string> vector(Operation *op, Value v);
 
-  //===--------------------------------------------------------------------===//
-  // Ops
-  //===--------------------------------------------------------------------===//
-
-  /// The run function's code: the ops of |body| in order.
-  LogicalResult emitBody(Block &body);
-  LogicalResult emitOp(Operation *op);
-  LogicalResult emitConv(Conv2dOp op);
-  LogicalResult emitLinear(LinearOp op);
-  LogicalResult emitSeGate(SqueezeExciteGateOp op);
-  LogicalResult emitBatchNorm(BatchNormOp op);
-  LogicalResult emitPool(Operation *op);
+  LogicalResult emitConv(Conv2dOp op) override;
+  LogicalResult emitLinear(LinearOp op) override;
+  LogicalResult emitSeGate(SqueezeExciteGateOp op) override;
+  LogicalResult emitPool(Operation *op) override;
   LogicalResult emitAdaptivePool(Operation *op, Value input, int64_t oh,
-                                 int64_t ow);
-  LogicalResult emitMean(MeanOp op);
-  LogicalResult emitConcat(ConcatOp op);
-  LogicalResult emitChannelShuffle(ChannelShuffleOp op);
-  void emitViews(Operation *op);
+                                 int64_t ow) override;
 
   std::string adaptivePoolCall(const Storage &in, int64_t stride,
                                StringRef out, int64_t oh, int64_t ow);
@@ -235,8 +154,8 @@ private:
                 llvm::StringMap<int> &unitOfShape) const;
 };
 
-void CpuEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
-                                 std::string expr, bool accumulate) {
+void CpuEmitter::emitLoopNest(const Storage &out, ArrayRef<Storage> ins,
+                              std::string expr, bool accumulate) {
   size_t rank = out.shape.size();
   // Loops in decreasing output stride, so the innermost is contiguous.
   SmallVector<size_t, 6> order(rank);
@@ -274,23 +193,17 @@ void CpuEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
 
 FailureOr<std::string> CpuEmitter::packed(Operation *op, Value weight,
                                           StringRef kind, StringRef name) {
-  auto data = weightData(op, weight);
+  auto data = weightCode.data(op, weight);
   if (failed(data))
     return failure();
-  packItems[prepared.size()] = {kind.str(), name.str(), *data};
-  return addPrepared(("kiln::cpu::" + kind + "_packed_size<" + name + ">()").str(),
-                     ("  kiln::cpu::" + kind + "_pack<" + name + ">(" + *data +
-                      ", @P);\n")
-                         .str());
-}
-
-FailureOr<std::string> CpuEmitter::vector(Operation *op, Value v) {
-  auto data = weightData(op, v);
-  if (failed(data))
-    return failure();
-  int64_t n = numel(shapeOf(v));
-  return addPrepared(std::to_string(n), "  std::copy_n(" + *data + ", " +
-                                            std::to_string(n) + ", @P);\n");
+  return addPrepared(
+      ("kiln::cpu::" + kind + "_packed_size<" + name + ">()").str(),
+      [&](StringRef dst) {
+        return ("  kiln::cpu::" + kind + "_pack<" + name + ">(" + *data + ", " +
+                dst + ");\n")
+            .str();
+      },
+      PreparedItem::Pack{kind.str(), name.str(), *data});
 }
 
 //===----------------------------------------------------------------------===//
@@ -338,28 +251,31 @@ LogicalResult CpuEmitter::emitConv(Conv2dOp op) {
       residualStride, activationName(op.getActivation()));
   llvm::raw_string_ostream os(run);
   if (!perSample) {
-    os << llvm::formatv("  kiln::cpu::conv2d<{0}, {1}>({2}, {3}, {4}, {5}, "
-                        "{6}, pool);\n",
-                        name, epilogue, ptr(in->first), *weights, bias,
-                        residual, ptr(*out));
+    os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool);\n",
+                        instance("kiln::cpu::conv2d<" + name + ", " + epilogue + ">",
+                                 name),
+                        ptr(in->first), *weights, bias, residual, ptr(*out));
   } else {
     std::string scaled = scratch(op);
     if (scaled.empty())
       return op.emitError("the plan gives this scaled convolution no scratch");
     Storage gate = storage.lookup(op.getScale());
+    std::string size = instance("kiln::cpu::conv2d_packed_size<" + name + ">", name);
+    std::string scale = instance("kiln::cpu::conv2d_scale_packed<" + name + ">", name);
+    std::string conv =
+        instance("kiln::cpu::conv2d<" + name + ", " + epilogue + ">", name);
     os << llvm::formatv(
-        "  static_assert(kiln::cpu::conv2d_packed_size<{0}>() <= {1}, \"scratch\");\n"
+        "  static_assert({14}() <= {1}, \"scratch\");\n"
         "  for (int64_t n = 0; n < {2}; ++n) {{\n"
-        "    kiln::cpu::conv2d_scale_packed<{0}>({3}, {4} + n * {5}, {6});\n"
-        "    kiln::cpu::conv2d<{0}, {7}>({8} + n * {9}, {6}, {10}, {11}, "
-        "{12} + n * {13}, pool);\n"
+        "    {15}({3}, {4} + n * {5}, {6});\n"
+        "    {16}({8} + n * {9}, {6}, {10}, {11}, {12} + n * {13}, pool);\n"
         "  }\n",
         name, wt[1] * wt[2] * wt[3] * ((wt[0] + 63) / 64 * 64), x[0], *weights,
         ptr(gate), gate.strides[0], scaled, epilogue, ptr(in->first),
         in->first.strides[0], bias,
         op.getResidual() ? "(" + residual + " + n * " + std::to_string(res.strides[0]) + ")"
                          : std::string("nullptr"),
-        ptr(*out), out->strides[0]);
+        ptr(*out), out->strides[0], size, scale, conv);
   }
   ++kernels;
   storage[op.getResult()] = *out;
@@ -370,8 +286,9 @@ std::string CpuEmitter::adaptivePoolCall(const Storage &in, int64_t stride,
                                          StringRef out, int64_t oh, int64_t ow) {
   std::string name = constant(
       "AdaptivePool2d", adaptivePool2dInit(in.shape, stride, oh, ow));
-  return llvm::formatv("  kiln::cpu::adaptive_avg_pool2d<{0}>({1}, {2}, pool);\n",
-                       name, ptr(in), out);
+  return llvm::formatv(
+      "  {0}({1}, {2}, pool);\n",
+      instance("kiln::cpu::adaptive_avg_pool2d<" + name + ">", name), ptr(in), out);
 }
 
 LogicalResult CpuEmitter::emitLinear(LinearOp op) {
@@ -414,13 +331,14 @@ LogicalResult CpuEmitter::emitLinear(LinearOp op) {
   std::string residual = "nullptr";
   if (op.getResidual())
     residual = ptr(storage.lookup(op.getResidual()));
-  os << llvm::formatv(
-      "  kiln::cpu::linear<{0}, kiln::cpu::Epilogue{{.bias = {1}, .residual = "
-      "{2}, .residual_stride = {3}, .act = kiln::cpu::Act::{4}}>({5}, {6}, {7}, "
-      "{8}, {9}, pool);\n",
+  std::string kernel = llvm::formatv(
+      "kiln::cpu::linear<{0}, kiln::cpu::Epilogue{{.bias = {1}, .residual = "
+      "{2}, .residual_stride = {3}, .act = kiln::cpu::Act::{4}}>",
       name, op.getBias() ? "true" : "false", op.getResidual() ? "true" : "false",
-      op.getResidual() ? n : 0, activationName(op.getActivation()), x, *weights, bias,
-      residual, ptr(*out));
+      op.getResidual() ? n : 0, activationName(op.getActivation()));
+  os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool);\n",
+                      instance(kernel, name), x, *weights, bias, residual,
+                      ptr(*out));
   ++kernels;
   storage[op.getResult()] = *out;
   return success();
@@ -450,59 +368,17 @@ LogicalResult CpuEmitter::emitSeGate(SqueezeExciteGateOp op) {
     return failure();
   llvm::raw_string_ostream os(run);
   os << adaptivePoolCall(in->first, in->second, pooled, 1, 1);
-  os << llvm::formatv("  kiln::cpu::linear<{0}, kiln::cpu::Epilogue{{.bias = "
-                      "true, .act = kiln::cpu::Act::{1}}>({2}, {3}, {4}, "
-                      "nullptr, {5}, pool);\n",
-                      reduce, activationName(op.getActivation()), pooled, *w1, *b1,
-                      hidden);
-  os << llvm::formatv("  kiln::cpu::linear<{0}, kiln::cpu::Epilogue{{.bias = "
-                      "true, .act = kiln::cpu::Act::{1}}>({2}, {3}, {4}, "
-                      "nullptr, {5}, pool);\n",
-                      expand, activationName(op.getGate()), hidden, *w2, *b2,
-                      ptr(*out));
-  ++kernels;
-  storage[op.getResult()] = *out;
-  return success();
-}
-
-LogicalResult CpuEmitter::emitBatchNorm(BatchNormOp op) {
-  // Unfused inference batch norm is a per-channel affine map x · s + t with
-  // s = weight / sqrt(var + eps), t = bias - mean · s, prepared in double.
-  Value stats[4] = {op.getWeight(), op.getBias(), op.getMean(), op.getVar()};
-  std::string data[4];
-  for (int i = 0; i < 4; ++i) {
-    auto d = weightData(op, stats[i]);
-    if (failed(d))
-      return failure();
-    data[i] = *d;
-  }
-  Storage x = storage.lookup(op.getInput());
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  int64_t c = x.shape[1];
-  std::string affine = addPrepared(
-      std::to_string(2 * c),
-      llvm::formatv(
-          "  for (int64_t c = 0; c < {0}; ++c) {{\n"
-          "    double s = double({1}[c]) / std::sqrt(double({4}[c]) + {5});\n"
-          "    @P[c] = float(s);\n"
-          "    @P[{0} + c] = float(double({2}[c]) - double({3}[c]) * s);\n"
-          "  }\n",
-          c, data[0], data[1], data[2], data[3],
-          llvm::format("%.17g", op.getEpsilon().convertToDouble())));
-  // Scale and shift broadcast along every dimension but the channels.
-  auto perChannel = [&](int64_t offset) {
-    Storage s;
-    s.base = affine;
-    s.offset = offset;
-    s.shape.assign(x.shape.size(), 1);
-    s.shape[1] = c;
-    s.strides.assign(x.shape.size(), 0);
-    s.strides[1] = 1;
-    return s;
+  auto layer = [&](const std::string &shape, Activation act, StringRef x,
+                   StringRef weights, StringRef bias, StringRef y) {
+    std::string kernel = "kiln::cpu::linear<" + shape +
+                         ", kiln::cpu::Epilogue{.bias = true, .act = "
+                         "kiln::cpu::Act::" + activationName(act) + "}>";
+    os << llvm::formatv("  {0}({1}, {2}, {3}, nullptr, {4}, pool);\n",
+                        instance(kernel, shape), x, weights, bias, y);
   };
-  emitElementwise(*out, {x, perChannel(0), perChannel(c)}, "in0 * in1 + in2");
+  layer(reduce, op.getActivation(), pooled, *w1, *b1, hidden);
+  layer(expand, op.getGate(), hidden, *w2, *b2, ptr(*out));
+  ++kernels;
   storage[op.getResult()] = *out;
   return success();
 }
@@ -518,9 +394,10 @@ LogicalResult CpuEmitter::emitPool(Operation *op) {
     return op->emitError("the result is not planned channels-last");
   std::string name =
       constant("Pool2d", pool2dInit(op, in->second, *outStride));
-  run += llvm::formatv("  kiln::cpu::{0}<{1}>({2}, {3}, pool);\n",
-                       isMax ? "max_pool2d" : "avg_pool2d", name, ptr(in->first),
-                       ptr(*out));
+  std::string kernel =
+      (isMax ? "kiln::cpu::max_pool2d<" : "kiln::cpu::avg_pool2d<") + name + ">";
+  run += llvm::formatv("  {0}({1}, {2}, pool);\n", instance(kernel, name),
+                       ptr(in->first), ptr(*out));
   ++kernels;
   storage[op->getResult(0)] = *out;
   return success();
@@ -544,135 +421,39 @@ LogicalResult CpuEmitter::emitAdaptivePool(Operation *op, Value input,
   return success();
 }
 
-LogicalResult CpuEmitter::emitMean(MeanOp op) {
-  ArrayRef<int64_t> dims = op.getDims();
-  Storage x = storage.lookup(op.getInput());
-  if (x.shape.size() == 4 && dims.size() == 2 && llvm::is_contained(dims, 2) &&
-      llvm::is_contained(dims, 3) && nhwcPixelStride(x))
-    return emitAdaptivePool(op, op.getInput(), 1, 1);
-  // Any other reduction: sum into the zeroed result, then scale.
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  // A view of the result with the input's rank: stride 0 on reduced dims.
-  Storage acc = *out;
+void CpuEmitter::emitReduce(const Storage &out, const Storage &x,
+                            ArrayRef<int64_t> dims, bool keepdim, double scale) {
+  // Sum into the zeroed result, then scale. A view of the result with the
+  // input's rank, stride 0 on reduced dims, accumulates.
+  Storage acc = out;
   acc.shape = x.shape;
   acc.strides.assign(x.shape.size(), 0);
-  int64_t count = 1;
   for (size_t d = 0, k = 0; d < x.shape.size(); ++d) {
     if (llvm::is_contained(dims, int64_t(d))) {
-      count *= x.shape[d];
-      if (op.getKeepdim())
+      if (keepdim)
         ++k;
       continue;
     }
-    acc.strides[d] = out->strides[k++];
+    acc.strides[d] = out.strides[k++];
   }
-  emitElementwise(*out, {}, "0.0f");
-  emitElementwise(acc, {x}, "in0", /*accumulate=*/true);
-  emitElementwise(*out, {*out}, "in0 * " + floatLiteral(1.0 / double(count)));
-  storage[op.getResult()] = *out;
-  return success();
-}
-
-LogicalResult CpuEmitter::emitConcat(ConcatOp op) {
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  storage[op.getResult()] = *out;
-  for (const Copy &copy : concatCopies(op, *out, storage))
-    emitElementwise(copy.dst, {copy.src}, "in0");
-  return success();
-}
-
-LogicalResult CpuEmitter::emitChannelShuffle(ChannelShuffleOp op) {
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  storage[op.getResult()] = *out;
-  if (auto copy = shuffleCopy(op, storage.lookup(op.getInput()), *out))
-    emitElementwise(copy->dst, {copy->src}, "in0");
-  return success();
-}
-
-void CpuEmitter::emitViews(Operation *op) {
-  viewStorage(op, storage.lookup(op->getOperand(0)), storage);
-}
-
-LogicalResult CpuEmitter::emitOp(Operation *op) {
-  if (isa<ParamOp, FoldBatchNormWeightOp, FoldBatchNormBiasOp>(op))
-    return success(); // Weights: the prepare step reads them on demand.
-  if (isViewOp(op)) {
-    emitViews(op);
-    return success();
-  }
-  if (!unaryExpr(op, "x").empty() || isa<AddOp, MulOp, ConvertLayoutOp>(op)) {
-    auto out = resultStorage(op);
-    if (failed(out))
-      return failure();
-    SmallVector<Storage, 2> ins;
-    for (Value operand : op->getOperands())
-      ins.push_back(storage.lookup(operand));
-    std::string expr = isa<AddOp>(op)             ? "in0 + in1"
-                       : isa<MulOp>(op)           ? "in0 * in1"
-                       : isa<ConvertLayoutOp>(op) ? "in0"
-                                                  : unaryExpr(op, "in0");
-    emitElementwise(*out, ins, expr);
-    storage[op->getResult(0)] = *out;
-    return success();
-  }
-  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
-      .Case([&](Conv2dOp c) { return emitConv(c); })
-      .Case([&](LinearOp l) { return emitLinear(l); })
-      .Case([&](SqueezeExciteGateOp g) { return emitSeGate(g); })
-      .Case([&](BatchNormOp b) { return emitBatchNorm(b); })
-      .Case<MaxPool2dOp, AvgPool2dOp>([&](Operation *) { return emitPool(op); })
-      .Case([&](AdaptiveAvgPool2dOp a) {
-        return emitAdaptivePool(a, a.getInput(), a.getOutputSize()[0],
-                                a.getOutputSize()[1]);
-      })
-      .Case([&](MeanOp m) { return emitMean(m); })
-      .Case([&](ConcatOp c) { return emitConcat(c); })
-      .Case([&](ChannelShuffleOp c) { return emitChannelShuffle(c); })
-      .Default([&](Operation *) {
-        return op->emitError("the CPU target cannot compile '")
-               << op->getName() << "'";
-      });
+  emitElementwise(out, {}, "0.0f");
+  emitLoopNest(acc, {x}, "in0", /*accumulate=*/true);
+  emitElementwise(out, {out}, "in0 * " + floatLiteral(scale));
 }
 
 //===----------------------------------------------------------------------===//
 // Printing
 //===----------------------------------------------------------------------===//
 
-/// The kernel template instances a step calls ("kiln::cpu::conv2d<kConv2d3,
-/// kiln::cpu::Epilogue{...}>"): each is compiled where its first step is.
-static SmallVector<StringRef> kernelInstances(StringRef code) {
-  SmallVector<StringRef> found;
-  for (size_t at = code.find("kiln::cpu::"); at != StringRef::npos;
-       at = code.find("kiln::cpu::", at + 1)) {
-    size_t open = code.find('<', at), call = code.find(">(", at);
-    size_t name = code.find_first_not_of(
-        "abcdefghijklmnopqrstuvwxyz0123456789_", at + strlen("kiln::cpu::"));
-    if (open != name || call == StringRef::npos)
-      continue; // Not a template call (Act::..., Epilogue{...}).
-    found.push_back(code.slice(at, call + 1));
-    at = call;
-  }
-  return found;
-}
-
 int CpuEmitter::partition(unsigned jobs, std::vector<int> &unitOf,
                           llvm::StringMap<int> &unitOfShape) const {
   // One g++ compiles the kernels of a whole network in 10-30 s; spread over
   // a few units they compile on all cores. Steps that call the same
   // instance share a unit (compiled once); loops stay inline in run.
-  std::vector<SmallVector<StringRef>> instancesOf;
   llvm::StringMap<int> unitOfInstance;
-  for (const std::string &step : steps) {
-    instancesOf.push_back(kernelInstances(step));
-    for (StringRef instance : instancesOf.back())
-      unitOfInstance.try_emplace(instance, 0);
-  }
+  for (const auto &[step, instances] : instancesOf)
+    for (const Instance &instance : instances)
+      unitOfInstance.try_emplace(instance.text, 0);
   // Units beyond the cores would only repeat the shared microkernels.
   if (jobs == 0)
     jobs = std::max(1u, std::thread::hardware_concurrency());
@@ -682,11 +463,8 @@ int CpuEmitter::partition(unsigned jobs, std::vector<int> &unitOf,
   if (units < 2)
     return 1;
   std::vector<int> load(units + 1, 0);
-  for (size_t i = 0; i < steps.size(); ++i) {
-    ArrayRef<StringRef> instances = instancesOf[i];
-    if (instances.empty())
-      continue;
-    int unit = unitOfInstance[instances.front()];
+  for (const auto &[i, instances] : instancesOf) {
+    int unit = unitOfInstance[instances.front().text];
     if (unit == 0) {
       unit = 1;
       for (int u = 2; u <= units; ++u)
@@ -694,17 +472,13 @@ int CpuEmitter::partition(unsigned jobs, std::vector<int> &unitOf,
           unit = u;
     }
     unitOf[i] = unit;
-    for (StringRef instance : instances) {
-      int &home = unitOfInstance[instance];
+    for (const Instance &instance : instances) {
+      int &home = unitOfInstance[instance.text];
       if (home == 0) {
         home = unit;
         ++load[unit];
       }
-      // "kiln::cpu::conv2d<kConv2d3, ...>": the shape constant.
-      StringRef shape = instance.drop_until([](char c) { return c == '<'; })
-                            .drop_front()
-                            .take_until([](char c) { return c == ',' || c == '>'; });
-      unitOfShape.try_emplace(shape, unit);
+      unitOfShape.try_emplace(instance.shape, unit);
     }
   }
   return units + 1;
@@ -746,13 +520,12 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
   std::set<std::string> packed;
   SmallVector<std::string> prepareCode;
   for (auto [i, item] : llvm::enumerate(prepared)) {
-    auto pack = packItems.find(i);
-    int unit = pack == packItems.end() ? 0 : unitOfShape.lookup(pack->second.shape);
+    int unit = item.pack ? unitOfShape.lookup(item.pack->shape) : 0;
     if (unit == 0) {
-      prepareCode.push_back(item.second);
+      prepareCode.push_back(item.code);
       continue;
     }
-    const Pack &p = pack->second;
+    const PreparedItem::Pack &p = *item.pack;
     std::string fn = "kiln_pack_" + p.shape;
     if (packed.insert(fn).second) {
       packs[unit] += "void " + fn + "(const float *src, float *dst) {\n  kiln::cpu::" +
@@ -843,48 +616,14 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
   return units;
 }
 
-LogicalResult CpuEmitter::emitBody(Block &body) {
-  for (Operation &op : body) {
-    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-      // Unless its producer wrote it there, copy the output in PyTorch order.
-      Storage result = storage.lookup(ret.getOperand(0));
-      if (result.base != "output") {
-        Storage out;
-        out.base = "output";
-        out.shape = result.shape;
-        out.strides = rowMajorStrides(out.shape);
-        emitElementwise(out, {result}, "in0");
-        steps.push_back(std::move(run));
-        run.clear();
-      }
-      break;
-    }
-    if (failed(emitOp(&op)))
-      return failure();
-    if (!run.empty()) {
-      steps.push_back(std::move(run));
-      run.clear();
-    }
-  }
-  return success();
-}
-
 LogicalResult CpuEmitter::emit(const CpuEmitOptions &options,
                                CpuSource &source) {
   auto arena = func->getAttrOfType<IntegerAttr>(KilnDialect::getArenaBytesAttrName());
   if (!arena)
     return func.emitError("the CPU target needs planned IR (run "
                           "--kiln-plan-memory)");
-  Block &body = func.getBody().front();
-  producedSlots = collectConcatSlots(body);
-  Storage input;
-  input.base = "input";
-  input.shape = shapeOf(body.getArgument(0));
-  input.strides = rowMajorStrides(input.shape);
-  storage[body.getArgument(0)] = input;
-
   // A CUDA-only executable's CPU unit holds the model's description only.
-  if (options.cpuCode && failed(emitBody(body)))
+  if (options.cpuCode && failed(emitBody(func.getBody().front())))
     return failure();
   source.units = print(options, arena.getInt());
   source.arenaBytes = arena.getInt();

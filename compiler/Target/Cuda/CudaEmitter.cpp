@@ -27,6 +27,7 @@
 #include "compiler/Target/Cuda/CudaEmitter.h"
 
 #include "compiler/Graph/Transforms/Passes.h"
+#include "compiler/Target/Common/EmitterCore.h"
 #include "compiler/Target/Common/LoopNest.h"
 #include "compiler/Target/Common/Storage.h"
 #include "compiler/Target/Common/WeightCode.h"
@@ -35,6 +36,7 @@
 #include "kiln/cuda/schedule.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
@@ -48,18 +50,8 @@ using namespace kiln;
 
 namespace {
 
-/// The device expression of a unary op applied to |x| (a float).
-std::string unaryExpr(Operation *op, StringRef x) {
-  std::string v = x.str();
-  std::string relu6 = "fminf(fmaxf(" + v + " + 3.0f, 0.0f), 6.0f)";
-  return llvm::TypeSwitch<Operation *, std::string>(op)
-      .Case([&](ReluOp) { return "fmaxf(" + v + ", 0.0f)"; })
-      .Case([&](Relu6Op) { return "fminf(fmaxf(" + v + ", 0.0f), 6.0f)"; })
-      .Case([&](SigmoidOp) { return "1.0f / (1.0f + expf(-" + v + "))"; })
-      .Case([&](HardSigmoidOp) { return relu6 + " / 6.0f"; })
-      .Case([&](HardSwishOp) { return v + " * " + relu6 + " / 6.0f"; })
-      .Default([](Operation *) { return std::string(); });
-}
+/// The device's scalar math.
+const ScalarTable kCudaScalars = {"fmaxf", "fminf", "expf"};
 
 struct PrecisionInfo {
   cuda::Precision precision;
@@ -93,29 +85,19 @@ std::string epilogueText(bool bias, int64_t residualStride, Activation act,
       .str();
 }
 
-class CudaEmitter {
+class CudaEmitter : public EmitterCore {
 public:
   CudaEmitter(func::FuncOp func, const ModelParams &params, PrecisionInfo p)
-      : func(func), weightCode(params), precision(p) {}
+      : EmitterCore(func, params, kCudaScalars, "CUDA", ""), precision(p) {}
   LogicalResult emit(CudaSource &source);
 
 private:
-  func::FuncOp func;
-  WeightCode weightCode;
   PrecisionInfo precision;
-  llvm::DenseMap<Value, Storage> storage;
-  ConcatSlots producedSlots;
-  /// The run function's body and the generated kernels.
-  std::string run, kernelText;
+  /// The generated kernels, named once per distinct body.
+  std::string kernelText;
   std::map<std::string, std::string> kernelNames;
-  /// Shape constants, deduplicated by their text.
-  std::map<std::string, std::string> constantNames;
-  std::vector<std::string> constants;
-  /// Prepared weights: size expression (bytes) and code per item.
-  std::vector<std::pair<std::string, std::string>> prepared;
   int64_t arenaBytes = 0, stagingBytes = 0;
   size_t workspaceBytes = 0;
-  int kernels = 0;
 
   bool sixteenBit() const {
     return precision.precision == cuda::Precision::F16 ||
@@ -123,60 +105,31 @@ private:
   }
 
   //===--------------------------------------------------------------------===//
-  // Storage
+  // Target hooks
   //===--------------------------------------------------------------------===//
 
-  static std::string ptr(const Storage &s) {
-    return s.offset ? "(" + s.base + " + " + std::to_string(s.offset) + ")"
-                    : s.base;
-  }
-
-  static Storage arenaAt(int64_t bytes, ArrayRef<int64_t> shape, bool nhwc,
-                         StringRef type = "T") {
+  Storage arenaAt(int64_t bytes, ArrayRef<int64_t> shape, bool nhwc,
+                  ElementType type) override {
     Storage s;
-    s.type = type.str();
-    s.base = "reinterpret_cast<" + s.type + " *>(A + " +
+    s.type = type;
+    s.base = "reinterpret_cast<" + std::string(typeName(type)) + " *>(A + " +
              std::to_string(bytes) + ")";
     s.shape.assign(shape.begin(), shape.end());
     s.strides = nhwc ? nhwcStrides(shape) : rowMajorStrides(shape);
     return s;
   }
 
-  FailureOr<Storage> resultStorage(Operation *op, StringRef type = "T") {
-    Value result = op->getResult(0);
-    Dims shape = shapeOf(result);
-    bool nhwc = false;
-    if (auto layout = op->getAttrOfType<LayoutAttr>(KilnDialect::getLayoutAttrName()))
-      nhwc = layout.getValue() == Layout::nhwc;
-    if (auto convert = dyn_cast<ConvertLayoutOp>(op))
-      nhwc = convert.getLayout() == Layout::nhwc;
-    if (auto it = producedSlots.find(result); it != producedSlots.end()) {
-      auto [concat, index] = it->second;
-      auto offset = concat->getAttrOfType<IntegerAttr>(KilnDialect::getOffsetAttrName());
-      if (!offset)
-        return op->emitError("the in-place concat has no planned offset");
-      return kiln::concatSlot(
-          concat, index,
-          arenaAt(offset.getInt(), shapeOf(concat.getResult()), true, type));
+  /// fp32 results go to the caller's output, 16-bit ones to a staging slot
+  /// after the arena (the last kernel converts them).
+  Storage directOutput(ArrayRef<int64_t> shape, ElementType type) override {
+    if (type == ElementType::F32 || !sixteenBit()) {
+      Storage s;
+      s.base = "output";
+      s.shape.assign(shape.begin(), shape.end());
+      s.strides = rowMajorStrides(shape);
+      return s;
     }
-    if (auto offset = op->getAttrOfType<IntegerAttr>(KilnDialect::getOffsetAttrName()))
-      return arenaAt(offset.getInt(), shape, nhwc, type);
-    // The plan sends a non-4-D model output straight to the caller: fp32
-    // results go there, 16-bit ones to the staging slot after the arena.
-    if (result.hasOneUse() && isa<func::ReturnOp>(*result.getUsers().begin()) &&
-        shape.size() != 4) {
-      if (type == "float" || !sixteenBit()) {
-        Storage s;
-        s.base = "output";
-        s.type = "float";
-        s.shape = shape;
-        s.strides = rowMajorStrides(shape);
-        return s;
-      }
-      return arenaAt(allocExtra(numel(shape) * 4), shape, false, type);
-    }
-    return op->emitError("the CUDA target needs planned IR (no kiln.offset on "
-                         "this op; run --kiln-plan-memory)");
+    return arenaAt(allocExtra(numel(shape) * 4), shape, false, type);
   }
 
   /// Memory after the plan's arena (staging), never reused.
@@ -188,11 +141,11 @@ private:
 
   /// |s| as an activation of type T: fp32 data (the model input) is
   /// converted into a staging buffer first in the 16-bit precisions.
-  Storage asActivation(const Storage &s) {
-    if (s.type == "T" || !sixteenBit()) {
+  Storage activation(const Storage &s) override {
+    if (s.type == ElementType::Activation || !sixteenBit()) {
       Storage t = s;
-      t.type = "T";
-      if (s.type != "T")
+      t.type = ElementType::Activation;
+      if (s.type != ElementType::Activation)
         t.base = "reinterpret_cast<const T *>(" + s.base + ")";
       return t;
     }
@@ -211,7 +164,7 @@ private:
         t.strides[order[k]] = stride;
         stride *= s.shape[order[k]];
       }
-      t.type = "T";
+      t.type = ElementType::Activation;
       t.offset = 0;
       t.base = "reinterpret_cast<T *>(A + " +
                std::to_string(allocExtra(numel(s.shape) * 4)) + ")";
@@ -221,6 +174,23 @@ private:
     return it->second;
   }
   std::map<std::pair<std::string, int64_t>, Storage> converted;
+
+  std::string floatsSize(int64_t floats) const override {
+    return std::to_string(4 * floats);
+  }
+  std::string asFloats(StringRef dst, bool isConst) const override {
+    return isConst ? "reinterpret_cast<const float *>" + dst.str()
+                   : "reinterpret_cast<float *>(" + dst.str() + ")";
+  }
+  bool poolsMean(const Storage &x) const override {
+    return x.type == ElementType::Activation || !sixteenBit();
+  }
+
+  void emitElementwise(const Storage &out, ArrayRef<Storage> ins,
+                       std::string expr) override;
+  void emitReduce(const Storage &out, const Storage &in, ArrayRef<int64_t> dims,
+                  bool keepdim, double scale) override;
+
   /// Layout conversions written straight into a zero-padded buffer for the
   /// convolution that reads them (see emitPaddedConversion).
   llvm::DenseMap<Value, Storage> prepadded;
@@ -237,7 +207,7 @@ private:
   /// A wide NHWC buffer of |shape| with paddedChannels() channels.
   Storage paddedBuffer(ArrayRef<int64_t> shape) {
     Storage wide;
-    wide.type = "T";
+    wide.type = ElementType::Activation;
     wide.shape = {shape[0], paddedChannels(), shape[2], shape[3]};
     wide.strides = nhwcStrides(wide.shape);
     wide.base = "reinterpret_cast<T *>(A + " +
@@ -246,23 +216,14 @@ private:
                 ")";
     return wide;
   }
+  LogicalResult emitConvertLayout(ConvertLayoutOp op) override;
   LogicalResult emitPaddedConversion(ConvertLayoutOp op);
 
-  std::string scratch(Operation *op, StringRef type = "T") {
+  std::string scratch(Operation *op, ElementType type = ElementType::Activation) {
     auto bytes = op->getAttrOfType<IntegerAttr>(KilnDialect::getScratchAttrName());
-    return bytes ? "reinterpret_cast<" + type.str() + " *>(A + " +
+    return bytes ? "reinterpret_cast<" + std::string(typeName(type)) + " *>(A + " +
                        std::to_string(bytes.getInt()) + ")"
                  : "";
-  }
-
-  /// The NHWC storage of |v| a kernel reads, and its pixel stride.
-  FailureOr<std::pair<Storage, int64_t>> kernelInput(Operation *op, Value v) {
-    Storage s = asActivation(storage.lookup(v));
-    auto stride = nhwcPixelStride(s);
-    if (!stride)
-      return op->emitError("operand is not a channels-last activation "
-                           "(choose-layout should have converted it)");
-    return std::make_pair(s, *stride);
   }
 
   /// Checks that a channel slice starts where the kernels' vector accesses
@@ -282,50 +243,20 @@ private:
   }
 
   //===--------------------------------------------------------------------===//
-  // Constants, kernels and prepared weights
+  // Kernels and prepared weights
   //===--------------------------------------------------------------------===//
-
-  std::string constant(StringRef type, const std::string &init) {
-    std::string text = type.str() + init;
-    auto it = constantNames.find(text);
-    if (it != constantNames.end())
-      return it->second;
-    std::string name = "k" + type.str() + std::to_string(constants.size());
-    constants.push_back("constexpr " + type.str() + " " + name + init + ";");
-    return constantNames[text] = name;
-  }
-
-  /// Adds a prepared item of |size| bytes filled by |code| (which names its
-  /// char pointer "@P"); returns the pointer's expression in run().
-  std::string addPrepared(std::string size, std::string code) {
-    std::string dst = "(w + kP" + std::to_string(prepared.size()) + ")";
-    size_t pos;
-    while ((pos = code.find("@P")) != std::string::npos)
-      code.replace(pos, 2, dst);
-    prepared.push_back({std::move(size), std::move(code)});
-    return dst;
-  }
 
   FailureOr<std::string> packed(Operation *op, Value weight, StringRef kind,
                                 StringRef name) {
     auto data = weightCode.data(op, weight);
     if (failed(data))
       return failure();
-    return addPrepared(
-        (kind + "_packed_bytes<" + name + ", kP>()").str(),
-        ("  " + kind + "_pack<" + name + ", kP>(" + *data + ", @P);\n").str());
-  }
-
-  /// Copies an fp32 weight vector (a bias) into the prepared block.
-  FailureOr<std::string> vector(Operation *op, Value v) {
-    auto data = weightCode.data(op, v);
-    if (failed(data))
-      return failure();
-    int64_t n = numel(shapeOf(v));
-    std::string dst = addPrepared(
-        std::to_string(4 * n), "  std::copy_n(" + *data + ", " + std::to_string(n) +
-                                   ", reinterpret_cast<float *>(@P));\n");
-    return "reinterpret_cast<const float *>" + dst;
+    return addPrepared((kind + "_packed_bytes<" + name + ", kP>()").str(),
+                       [&](StringRef dst) {
+                         return ("  " + kind + "_pack<" + name + ", kP>(" +
+                                 *data + ", " + dst + ");\n")
+                             .str();
+                       });
   }
 
   /// Launches |kernel| (a generated __global__ function) over |threads|.
@@ -350,31 +281,20 @@ private:
     return kernelNames[text] = name;
   }
 
-  void emitElementwise(const Storage &out, ArrayRef<Storage> ins,
-                       std::string expr);
-  void emitReduce(const Storage &out, const Storage &in, ArrayRef<int64_t> dims,
-                  bool keepdim, double scale);
-
   //===--------------------------------------------------------------------===//
-  // Ops
+  // Kernel calls
   //===--------------------------------------------------------------------===//
 
-  LogicalResult emitOp(Operation *op);
-  LogicalResult emitConv(Conv2dOp op);
-  LogicalResult emitLinear(LinearOp op);
-  LogicalResult emitSeGate(SqueezeExciteGateOp op);
-  LogicalResult emitBatchNorm(BatchNormOp op);
-  LogicalResult emitPool(Operation *op);
+  LogicalResult emitConv(Conv2dOp op) override;
+  LogicalResult emitLinear(LinearOp op) override;
+  LogicalResult emitSeGate(SqueezeExciteGateOp op) override;
+  LogicalResult emitPool(Operation *op) override;
   LogicalResult emitAdaptivePool(Operation *op, Value input, int64_t oh,
-                                 int64_t ow, StringRef outType = "T");
-  LogicalResult emitMean(MeanOp op);
-  LogicalResult emitConcat(ConcatOp op);
-  LogicalResult emitChannelShuffle(ChannelShuffleOp op);
-  void emitViews(Operation *op);
+                                 int64_t ow) override;
 
   FailureOr<cuda::Schedule> scheduleOf(Operation *op, const cuda::Conv2d &shape);
   std::string adaptivePoolCall(const Storage &in, int64_t stride,
-                               StringRef out, StringRef outType, int64_t oh,
+                               StringRef out, ElementType outType, int64_t oh,
                                int64_t ow);
   std::string print();
 };
@@ -419,10 +339,11 @@ void CudaEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
   std::string params, body = threadIndices(total, order, out.shape);
   std::vector<std::string> argList;
   for (size_t i = 0; i < ins.size(); ++i) {
-    params += "const " + ins[i].type + " *__restrict__ in" + std::to_string(i) + "_, ";
+    params += "const " + std::string(typeName(ins[i].type)) + " *__restrict__ in" +
+              std::to_string(i) + "_, ";
     argList.push_back(ptr(ins[i]));
   }
-  params += out.type + " *__restrict__ out_";
+  params += std::string(typeName(out.type)) + " *__restrict__ out_";
   argList.push_back(ptr(out));
   auto index = [&](auto strideOf) {
     std::string text;
@@ -447,7 +368,7 @@ void CudaEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
   }
   body += llvm::formatv("  out_[{0}] = kiln::cuda::from_f32<{1}>({2});\n",
                         index([&](size_t d) { return out.strides[d]; }),
-                        out.type, expr);
+                        typeName(out.type), expr);
   launch(defineKernel(params, body), total, argList);
 }
 
@@ -482,10 +403,11 @@ void CudaEmitter::emitReduce(const Storage &out, const Storage &in,
     indent += "  ";
   }
   body += indent + "acc += kiln::cuda::to_f32(in0_[" + inIndex + "]);\n";
-  body += "  out_[" + outIndex + "] = kiln::cuda::from_f32<" + out.type +
+  body += "  out_[" + outIndex + "] = kiln::cuda::from_f32<" + typeName(out.type) +
           ">(acc * " + floatLiteral(scale) + ");\n";
-  std::string params = "const " + in.type + " *__restrict__ in0_, " +
-                       out.type + " *__restrict__ out_";
+  std::string params = "const " + std::string(typeName(in.type)) +
+                       " *__restrict__ in0_, " + typeName(out.type) +
+                       " *__restrict__ out_";
   launch(defineKernel(params, body), numel(out.shape), {ptr(in), ptr(out)});
 }
 
@@ -564,17 +486,17 @@ LogicalResult CudaEmitter::emitConv(Conv2dOp op) {
     if (failed(raw))
       return failure();
     int64_t taps = wt[2] * wt[3];
-    weights = addPrepared(
-        "conv2d_packed_bytes<" + name + ", kP>()",
-        llvm::formatv("  {{\n"
+    weights = addPrepared("conv2d_packed_bytes<" + name + ", kP>()", [&](StringRef dst) {
+      return llvm::formatv("  {{\n"
                       "    std::vector<float> padded({0} * {1} * {2}, 0.0f);\n"
                       "    for (int64_t o = 0; o < {0}; ++o)\n"
                       "      for (int64_t i = 0; i < {3} * {2}; ++i)\n"
                       "        padded[(o * {1}) * {2} + i] = {4}[(o * {3}) * {2} + i];\n"
-                      "    conv2d_pack<{5}, kP>(padded.data(), @P);\n"
+                      "    conv2d_pack<{5}, kP>(padded.data(), {6});\n"
                       "  }\n",
-                      wt[0], padded, taps, wt[1], *raw, name)
-            .str());
+                      wt[0], padded, taps, wt[1], *raw, name, dst)
+          .str();
+    });
   } else {
     weights = packed(op, op.getWeight(), "conv2d", name);
   }
@@ -597,7 +519,7 @@ LogicalResult CudaEmitter::emitConv(Conv2dOp op) {
   }
   if (op.getScale()) {
     Storage gate = storage.lookup(op.getScale());
-    if (gate.type != "float" || !hasStrides(gate, rowMajorStrides(gate.shape)))
+    if (gate.type != ElementType::F32 || !hasStrides(gate, rowMajorStrides(gate.shape)))
       return op.emitError("the input scale must be a dense fp32 N x C gate");
     scale = ptr(gate);
   }
@@ -614,21 +536,21 @@ LogicalResult CudaEmitter::emitConv(Conv2dOp op) {
 }
 
 std::string CudaEmitter::adaptivePoolCall(const Storage &in, int64_t stride,
-                                          StringRef out, StringRef outType,
+                                          StringRef out, ElementType outType,
                                           int64_t oh, int64_t ow) {
   std::string name = constant(
       "AdaptivePool2d", adaptivePool2dInit(in.shape, stride, oh, ow));
   ++kernels;
   return llvm::formatv("  KILN_TRY((adaptive_avg_pool2d<{0}, kP, {1}>({2}, {3}, "
                        "stream)));\n",
-                       name, outType, ptr(in), out);
+                       name, typeName(outType), ptr(in), out);
 }
 
 LogicalResult CudaEmitter::emitLinear(LinearOp op) {
   auto out = resultStorage(op);
   if (failed(out))
     return failure();
-  if (out->type != "T" && sixteenBit())
+  if (out->type != ElementType::Activation && sixteenBit())
     return op.emitError("internal: a 16-bit linear layer writes fp32");
   Dims wt = shapeOf(op.getWeight());
   int64_t k = wt[1], n = wt[0];
@@ -640,9 +562,9 @@ LogicalResult CudaEmitter::emitLinear(LinearOp op) {
     x = scratch(op);
     if (x.empty())
       return op.emitError("the plan gives this pooled linear no scratch");
-    run += adaptivePoolCall(in->first, in->second, x, "T", 1, 1);
+    run += adaptivePoolCall(in->first, in->second, x, ElementType::Activation, 1, 1);
   } else {
-    Storage in = asActivation(storage.lookup(op.getInput()));
+    Storage in = activation(storage.lookup(op.getInput()));
     if (!hasStrides(in, rowMajorStrides(in.shape)))
       return op.emitError("the input is not a contiguous activation "
                           "(choose-layout should have converted it)");
@@ -666,7 +588,7 @@ LogicalResult CudaEmitter::emitLinear(LinearOp op) {
     bias = *b;
   }
   if (op.getResidual()) {
-    Storage r = asActivation(storage.lookup(op.getResidual()));
+    Storage r = activation(storage.lookup(op.getResidual()));
     if (!hasStrides(r, rowMajorStrides(r.shape)))
       return op.emitError("the residual is not a contiguous activation");
     residual = ptr(r);
@@ -678,7 +600,7 @@ LogicalResult CudaEmitter::emitLinear(LinearOp op) {
       epilogueText(bool(op.getBias()), op.getResidual() ? n : 0,
                    op.getActivation(), false),
       x, *weights, bias, residual,
-      out->type == "T" ? ptr(*out) : "reinterpret_cast<T *>(" + ptr(*out) + ")");
+      out->type == ElementType::Activation ? ptr(*out) : "reinterpret_cast<T *>(" + ptr(*out) + ")");
   ++kernels;
   storage[op.getResult()] = *out;
   return success();
@@ -686,7 +608,7 @@ LogicalResult CudaEmitter::emitLinear(LinearOp op) {
 
 LogicalResult CudaEmitter::emitSeGate(SqueezeExciteGateOp op) {
   auto in = kernelInput(op, op.getInput());
-  auto out = resultStorage(op, "float");
+  auto out = resultStorage(op, ElementType::F32);
   if (failed(in) || failed(out))
     return failure();
   if (failed(checkAligned(op, in->first, in->second)))
@@ -709,56 +631,17 @@ LogicalResult CudaEmitter::emitSeGate(SqueezeExciteGateOp op) {
   auto b2 = vector(op, op.getExpandBias());
   if (failed(w1) || failed(w2) || failed(b1) || failed(b2))
     return failure();
-  std::string p1 = addPrepared("se_packed_bytes<" + name + ">()",
-                               "  se_pack_reduce<" + name + ">(" + *w1 + ", @P);\n");
-  std::string p2 = addPrepared("se_packed_bytes<" + name + ">()",
-                               "  se_pack_expand<" + name + ">(" + *w2 + ", @P);\n");
+  auto pack = [&](StringRef kind, StringRef data) {
+    return addPrepared("se_packed_bytes<" + name + ">()", [&](StringRef dst) {
+      return ("  se_pack_" + kind + "<" + name + ">(" + data + ", " + dst + ");\n")
+          .str();
+    });
+  };
+  std::string p1 = pack("reduce", *w1), p2 = pack("expand", *w2);
   run += llvm::formatv("  KILN_TRY((se_gate<{0}, kP>({1}, {2}, {3}, {4}, {5}, "
                        "{6}, stream)));\n",
                        name, ptr(in->first), p1, *b1, p2, *b2, ptr(*out));
   kernels += 2;
-  storage[op.getResult()] = *out;
-  return success();
-}
-
-LogicalResult CudaEmitter::emitBatchNorm(BatchNormOp op) {
-  // x · s + t per channel, s and t prepared in double (as on the CPU).
-  Value stats[4] = {op.getWeight(), op.getBias(), op.getMean(), op.getVar()};
-  std::string data[4];
-  for (int i = 0; i < 4; ++i) {
-    auto d = weightCode.data(op, stats[i]);
-    if (failed(d))
-      return failure();
-    data[i] = *d;
-  }
-  Storage x = storage.lookup(op.getInput());
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  int64_t c = x.shape[1];
-  std::string affine = addPrepared(
-      std::to_string(8 * c),
-      llvm::formatv(
-          "  for (int64_t c = 0; c < {0}; ++c) {{\n"
-          "    double s = double({1}[c]) / std::sqrt(double({4}[c]) + {5});\n"
-          "    reinterpret_cast<float *>(@P)[c] = float(s);\n"
-          "    reinterpret_cast<float *>(@P)[{0} + c] = float(double({2}[c]) - "
-          "double({3}[c]) * s);\n"
-          "  }\n",
-          c, data[0], data[1], data[2], data[3],
-          llvm::format("%.17g", op.getEpsilon().convertToDouble())));
-  auto perChannel = [&](int64_t offset) {
-    Storage s;
-    s.base = "reinterpret_cast<const float *>" + affine;
-    s.type = "float";
-    s.offset = offset;
-    s.shape.assign(x.shape.size(), 1);
-    s.shape[1] = c;
-    s.strides.assign(x.shape.size(), 0);
-    s.strides[1] = 1;
-    return s;
-  };
-  emitElementwise(*out, {x, perChannel(0), perChannel(c)}, "in0 * in1 + in2");
   storage[op.getResult()] = *out;
   return success();
 }
@@ -786,10 +669,9 @@ LogicalResult CudaEmitter::emitPool(Operation *op) {
 }
 
 LogicalResult CudaEmitter::emitAdaptivePool(Operation *op, Value input,
-                                            int64_t oh, int64_t ow,
-                                            StringRef outType) {
+                                            int64_t oh, int64_t ow) {
   auto in = kernelInput(op, input);
-  auto out = resultStorage(op, outType);
+  auto out = resultStorage(op);
   if (failed(in) || failed(out))
     return failure();
   if (failed(checkAligned(op, in->first, in->second)))
@@ -800,44 +682,6 @@ LogicalResult CudaEmitter::emitAdaptivePool(Operation *op, Value input,
     return op->emitError("the result is not planned as a dense tensor");
   run += adaptivePoolCall(in->first, in->second, ptr(*out), out->type, oh, ow);
   storage[op->getResult(0)] = *out;
-  return success();
-}
-
-LogicalResult CudaEmitter::emitMean(MeanOp op) {
-  ArrayRef<int64_t> dims = op.getDims();
-  Storage x = storage.lookup(op.getInput());
-  if (x.shape.size() == 4 && dims.size() == 2 && llvm::is_contained(dims, 2) &&
-      llvm::is_contained(dims, 3) && nhwcPixelStride(x) &&
-      (x.type == "T" || !sixteenBit()))
-    return emitAdaptivePool(op, op.getInput(), 1, 1);
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  int64_t count = 1;
-  for (int64_t d : dims)
-    count *= x.shape[d];
-  emitReduce(*out, x, dims, op.getKeepdim(), 1.0 / double(count));
-  storage[op.getResult()] = *out;
-  return success();
-}
-
-LogicalResult CudaEmitter::emitConcat(ConcatOp op) {
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  storage[op.getResult()] = *out;
-  for (const Copy &copy : concatCopies(op, *out, storage))
-    emitElementwise(copy.dst, {copy.src}, "in0");
-  return success();
-}
-
-LogicalResult CudaEmitter::emitChannelShuffle(ChannelShuffleOp op) {
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  storage[op.getResult()] = *out;
-  if (auto copy = shuffleCopy(op, storage.lookup(op.getInput()), *out))
-    emitElementwise(copy->dst, {copy->src}, "in0");
   return success();
 }
 
@@ -859,7 +703,8 @@ LogicalResult CudaEmitter::emitPaddedConversion(ConvertLayoutOp op) {
       "{6}l + c * {7}l + y * {8}l + xx * {9}l]) : 0.0f);\n",
       numel(wide.shape), p, x[3], x[2], x[2] * x[3], x[1], in.strides[0],
       in.strides[1], in.strides[2], in.strides[3]);
-  std::string params = "const " + in.type + " *__restrict__ in0_, T *__restrict__ out_";
+  std::string params = "const " + std::string(typeName(in.type)) +
+                       " *__restrict__ in0_, T *__restrict__ out_";
   launch(defineKernel(params, body), numel(wide.shape), {ptr(in), ptr(wide)});
   prepadded[op.getResult()] = wide;
   Storage view = wide;
@@ -868,57 +713,14 @@ LogicalResult CudaEmitter::emitPaddedConversion(ConvertLayoutOp op) {
   return success();
 }
 
-void CudaEmitter::emitViews(Operation *op) {
-  viewStorage(op, storage.lookup(op->getOperand(0)), storage);
-}
-
-LogicalResult CudaEmitter::emitOp(Operation *op) {
-  if (isa<ParamOp, FoldBatchNormWeightOp, FoldBatchNormBiasOp>(op))
-    return success();
-  if (isViewOp(op)) {
-    emitViews(op);
-    return success();
-  }
-  if (auto convert = dyn_cast<ConvertLayoutOp>(op)) {
-    Value result = convert.getResult();
-    auto conv = result.hasOneUse() ? dyn_cast<Conv2dOp>(*result.getUsers().begin())
-                                   : Conv2dOp();
-    if (conv && conv.getInput() == result && padsInput(conv) &&
-        convert.getLayout() == Layout::nhwc)
-      return emitPaddedConversion(convert);
-  }
-  if (!unaryExpr(op, "x").empty() || isa<AddOp, MulOp, ConvertLayoutOp>(op)) {
-    auto out = resultStorage(op);
-    if (failed(out))
-      return failure();
-    SmallVector<Storage, 2> ins;
-    for (Value operand : op->getOperands())
-      ins.push_back(storage.lookup(operand));
-    std::string expr = isa<AddOp>(op)             ? "in0 + in1"
-                       : isa<MulOp>(op)           ? "in0 * in1"
-                       : isa<ConvertLayoutOp>(op) ? "in0"
-                                                  : unaryExpr(op, "in0");
-    emitElementwise(*out, ins, expr);
-    storage[op->getResult(0)] = *out;
-    return success();
-  }
-  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
-      .Case([&](Conv2dOp c) { return emitConv(c); })
-      .Case([&](LinearOp l) { return emitLinear(l); })
-      .Case([&](SqueezeExciteGateOp g) { return emitSeGate(g); })
-      .Case([&](BatchNormOp b) { return emitBatchNorm(b); })
-      .Case<MaxPool2dOp, AvgPool2dOp>([&](Operation *) { return emitPool(op); })
-      .Case([&](AdaptiveAvgPool2dOp a) {
-        return emitAdaptivePool(a, a.getInput(), a.getOutputSize()[0],
-                                a.getOutputSize()[1]);
-      })
-      .Case([&](MeanOp m) { return emitMean(m); })
-      .Case([&](ConcatOp c) { return emitConcat(c); })
-      .Case([&](ChannelShuffleOp c) { return emitChannelShuffle(c); })
-      .Default([&](Operation *) {
-        return op->emitError("the CUDA target cannot compile '")
-               << op->getName() << "'";
-      });
+LogicalResult CudaEmitter::emitConvertLayout(ConvertLayoutOp op) {
+  Value result = op.getResult();
+  auto conv = result.hasOneUse() ? dyn_cast<Conv2dOp>(*result.getUsers().begin())
+                                 : Conv2dOp();
+  if (conv && conv.getInput() == result && padsInput(conv) &&
+      op.getLayout() == Layout::nhwc)
+    return emitPaddedConversion(op);
+  return EmitterCore::emitConvertLayout(op);
 }
 
 //===----------------------------------------------------------------------===//
@@ -955,8 +757,8 @@ std::string CudaEmitter::print() {
   os << "void prepare(const float *const *p, void *prepared) {\n"
      << "  char *const w = static_cast<char *>(prepared);\n"
      << weightCode.transforms();
-  for (auto &item : prepared)
-    os << item.second;
+  for (const PreparedItem &item : prepared)
+    os << item.code;
   os << "}\n\n" << kernelText;
   os << "int run(const void *prepared, const float *input, float *output, "
         "void *arena,\n        void *workspace, void *stream_) {\n"
@@ -965,7 +767,7 @@ std::string CudaEmitter::print() {
      << "  cudaStream_t stream = static_cast<cudaStream_t>(stream_);\n"
      << "  (void)w;\n  (void)A;\n  (void)input;\n  (void)output;\n"
      << "  (void)workspace;\n"
-     << run << "  return 0;\n}\n\n} // namespace\n\n";
+     << llvm::join(steps, "") << "  return 0;\n}\n\n} // namespace\n\n";
   os << "extern const kiln::rt::CudaModel kiln_cuda_model;\n"
      << "const kiln::rt::CudaModel kiln_cuda_model = {\n"
      << "    \"" << precision.name << "\", " << arena << ", " << workspaceBytes
@@ -980,31 +782,8 @@ LogicalResult CudaEmitter::emit(CudaSource &source) {
     return func.emitError("the CUDA target needs planned IR (run "
                           "--kiln-plan-memory)");
   arenaBytes = (arena.getInt() + 255) / 256 * 256;
-  Block &body = func.getBody().front();
-  producedSlots = collectConcatSlots(body);
-  Storage input;
-  input.base = "input";
-  input.type = "float";
-  input.shape = shapeOf(body.getArgument(0));
-  input.strides = rowMajorStrides(input.shape);
-  storage[body.getArgument(0)] = input;
-
-  for (Operation &op : body) {
-    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-      Storage result = storage.lookup(ret.getOperand(0));
-      if (result.base != "output") {
-        Storage out;
-        out.base = "output";
-        out.type = "float";
-        out.shape = result.shape;
-        out.strides = rowMajorStrides(out.shape);
-        emitElementwise(out, {result}, "in0");
-      }
-      break;
-    }
-    if (failed(emitOp(&op)))
-      return failure();
-  }
+  if (failed(emitBody(func.getBody().front())))
+    return failure();
   source.unit = print();
   source.arenaBytes = size_t(arenaBytes + stagingBytes);
   source.kernels = kernels;
