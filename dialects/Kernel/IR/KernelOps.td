@@ -1,0 +1,193 @@
+//===- KernelOps.td - kernel dialect ops -------------------*- tablegen -*-===//
+//
+// One op per kind of kernel a planned model runs. Every op verifies that
+// its buffers, weights and attributes describe a kernel that can run; the
+// checks live in KernelOps.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KERNEL_OPS_TD
+#define KERNEL_OPS_TD
+
+include "dialects/Kernel/IR/KernelAttrs.td"
+include "dialects/Kiln/IR/KilnAttrs.td"
+
+def Kernel_Weight : RankedTensorOf<[F32]>;
+
+class Kernel_BufferOp<string mnemonic, list<Trait> traits = []> :
+    Kernel_Op<mnemonic, traits> {
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution and linear layers
+//===----------------------------------------------------------------------===//
+
+def Kernel_Conv2dOp : Kernel_BufferOp<"conv2d"> {
+  let summary = "A 2-D convolution with its fused epilogue.";
+  let description = [{
+    Reads the NHWC `input` and writes the NHWC `output` (pixels and
+    channels may be strided: a channel slice of a concat's buffer, or every
+    k-th channel of a shuffled one), computing
+    `act(conv(input * scale, weight) + bias + residual)`: the bias is the
+    optional operand, `residual` a buffer of the output's shape, `scale`
+    a dense `N x C` fp32 gate multiplied into the input channels per
+    image. A dense convolution runs as an implicit GEMM (on a GPU with the
+    tile `schedule`), a depthwise or narrow grouped one directly
+    (`isDirect`). An input with more channels than the weights' (and one
+    group) is zero-padded: its weights are padded to match.
+
+    ```mlir
+    kernel.conv2d %w, %b {activation = #kiln.activation<relu>,
+        dilation = array<i64: 1, 1>, groups = 1 : i64,
+        input = #kernel.buffer<arena[0, 0], act, [1, 64, 56, 56], [200704, 1, 3584, 64]>,
+        output = #kernel.buffer<arena[802816, 0], act, [1, 64, 56, 56], [200704, 1, 3584, 64]>,
+        padding = array<i64: 1, 1>, stride = array<i64: 1, 1>}
+        : tensor<64x64x3x3xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins Kernel_Weight:$weight, Optional<Kernel_Weight>:$bias,
+                       Kernel_BufferAttr:$input, Kernel_BufferAttr:$output,
+                       OptionalAttr<Kernel_BufferAttr>:$residual,
+                       OptionalAttr<Kernel_BufferAttr>:$scale,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
+                       DenseI64ArrayAttr:$dilation, I64Attr:$groups,
+                       Kiln_ActivationAttr:$activation,
+                       OptionalAttr<I64Attr>:$scratch,
+                       OptionalAttr<Kernel_ScheduleAttr>:$schedule);
+  let assemblyFormat = [{
+    $weight (`,` $bias^)? attr-dict `:` type($weight) (`,` type($bias)^)?
+  }];
+  let extraClassDeclaration = [{
+    /// Whether it runs as a direct (depthwise or grouped) convolution
+    /// rather than an implicit GEMM.
+    bool isDirect();
+  }];
+}
+
+def Kernel_LinearOp : Kernel_BufferOp<"linear"> {
+  let summary = "A fully connected layer with its fused epilogue.";
+  let description = [{
+    `output = act(input · weightᵀ + bias + residual)` over the rows of the
+    row-major `input` (`[M, K]`, any leading shape). With `pool_scratch`,
+    the input is a 4-D NHWC activation whose global average is pooled into
+    the arena at that byte offset first (the classifier of a ResNet).
+  }];
+  let arguments = (ins Kernel_Weight:$weight, Optional<Kernel_Weight>:$bias,
+                       Kernel_BufferAttr:$input, Kernel_BufferAttr:$output,
+                       OptionalAttr<Kernel_BufferAttr>:$residual,
+                       Kiln_ActivationAttr:$activation,
+                       OptionalAttr<I64Attr>:$pool_scratch,
+                       OptionalAttr<Kernel_ScheduleAttr>:$schedule);
+  let assemblyFormat = [{
+    $weight (`,` $bias^)? attr-dict `:` type($weight) (`,` type($bias)^)?
+  }];
+}
+
+def Kernel_SqueezeExciteGateOp : Kernel_BufferOp<"se_gate"> {
+  let summary = "A squeeze-and-excitation gate.";
+  let description = [{
+    `output = gate(expand(act(reduce(mean_hw(input)))))`: the global
+    average of the NHWC `input`, two linear layers with their biases and
+    activations, written as a dense `N x C` gate. A target that computes it
+    in steps keeps the intermediates at byte `scratch` of the arena.
+  }];
+  let arguments = (ins Kernel_Weight:$reduce_weight, Kernel_Weight:$reduce_bias,
+                       Kernel_Weight:$expand_weight, Kernel_Weight:$expand_bias,
+                       Kernel_BufferAttr:$input, Kernel_BufferAttr:$output,
+                       Kiln_ActivationAttr:$activation, Kiln_ActivationAttr:$gate,
+                       OptionalAttr<I64Attr>:$scratch);
+  let assemblyFormat = [{
+    $reduce_weight `,` $reduce_bias `,` $expand_weight `,` $expand_bias attr-dict
+    `:` type($reduce_weight) `,` type($reduce_bias) `,` type($expand_weight)
+    `,` type($expand_bias)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling and reductions
+//===----------------------------------------------------------------------===//
+
+def Kernel_Pool2dOp : Kernel_BufferOp<"pool2d"> {
+  let summary = "Max or average pooling of an NHWC activation.";
+  let arguments = (ins Kernel_PoolKindAttr:$kind, Kernel_BufferAttr:$input,
+                       Kernel_BufferAttr:$output, DenseI64ArrayAttr:$kernel,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
+                       DenseI64ArrayAttr:$dilation, BoolAttr:$exclude_pad);
+  let assemblyFormat = "`` $kind attr-dict";
+}
+
+def Kernel_AdaptivePool2dOp : Kernel_BufferOp<"adaptive_pool2d"> {
+  let summary = "Adaptive average pooling of an NHWC activation.";
+  let description = [{
+    Averages the NHWC `input` to `output_size` pixels, written densely:
+    NHWC, or for a 1 x 1 result a row-major `[N, C]` buffer (a mean over
+    H and W).
+  }];
+  let arguments = (ins Kernel_BufferAttr:$input, Kernel_BufferAttr:$output,
+                       DenseI64ArrayAttr:$output_size);
+  let assemblyFormat = "attr-dict";
+}
+
+def Kernel_ReduceOp : Kernel_BufferOp<"reduce"> {
+  let summary = "The mean of a tensor over some dimensions.";
+  let arguments = (ins Kernel_BufferAttr:$input, Kernel_BufferAttr:$output,
+                       DenseI64ArrayAttr:$dims, BoolAttr:$keepdim);
+  let assemblyFormat = "attr-dict";
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+def Kernel_ElementwiseOp : Kernel_BufferOp<"elementwise"> {
+  let summary = "A loop over the output storing a function of the inputs.";
+  let description = [{
+    Stores, for every element of `output`, `fn` of the elements of
+    `inputs` at the same logical index (inputs broadcast from the right,
+    as in PyTorch): `zero` (no inputs), `copy` (layout conversions, concat
+    and channel-shuffle copies, the result into the output), `add`, `mul`,
+    or an `activation`.
+
+    ```mlir
+    kernel.elementwise copy {
+        inputs = [#kernel.buffer<input[0, 0], f32, [1, 3, 8, 8], [192, 64, 8, 1]>],
+        output = #kernel.buffer<arena[0, 0], act, [1, 3, 8, 8], [192, 1, 24, 3]>}
+    ```
+  }];
+  let arguments = (ins Kernel_ElementwiseFnAttr:$fn,
+                       OptionalAttr<Kiln_ActivationAttr>:$activation,
+                       TypedArrayAttrBase<Kernel_BufferAttr, "buffers">:$inputs,
+                       Kernel_BufferAttr:$output);
+  let assemblyFormat = "`` $fn attr-dict";
+}
+
+def Kernel_BatchNormOp : Kernel_BufferOp<"batch_norm"> {
+  let summary = "An unfused inference batch norm: a per-channel affine map.";
+  let description = [{
+    `output = input * s + t` per channel (dimension 1), with
+    `s = weight / sqrt(var + epsilon)` and `t = bias - mean * s` computed
+    in double when the weights are prepared.
+  }];
+  let arguments = (ins Kernel_Weight:$weight, Kernel_Weight:$bias,
+                       Kernel_Weight:$mean, Kernel_Weight:$var,
+                       F64Attr:$epsilon, Kernel_BufferAttr:$input,
+                       Kernel_BufferAttr:$output);
+  let assemblyFormat = [{
+    $weight `,` $bias `,` $mean `,` $var attr-dict `:` type($weight) `,`
+    type($bias) `,` type($mean) `,` type($var)
+  }];
+}
+
+def Kernel_PadChannelsOp : Kernel_BufferOp<"pad_channels"> {
+  let summary = "Converts an NCHW input into a zero-padded NHWC buffer.";
+  let description = [{
+    Writes the NHWC `output`, whose pixels hold more channels than the
+    `input`'s: the input's channels, then zeros. A GPU target feeds an RGB
+    stem this way, so that its pixels load as 16-byte vectors.
+  }];
+  let arguments = (ins Kernel_BufferAttr:$input, Kernel_BufferAttr:$output);
+  let assemblyFormat = "attr-dict";
+}
+
+#endif // KERNEL_OPS_TD
