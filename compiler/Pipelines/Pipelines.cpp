@@ -42,3 +42,13 @@ LogicalResult kiln::runPipeline(ModuleOp module, Phase last,
   }
   return pm.run(module);
 }
+
+OwningOpRef<ModuleOp> kiln::lowerForTarget(ModuleOp planned, KernelTarget target) {
+  OwningOpRef<ModuleOp> kernels = planned.clone();
+  PassManager pm(planned.getContext());
+  pm.addPass(createLowerToKernelsPass(
+      {target == KernelTarget::Cuda ? "cuda" : "cpu"}));
+  if (failed(pm.run(*kernels)))
+    return nullptr;
+  return kernels;
+}

@@ -8,7 +8,10 @@
 #ifndef KILN_COMPILER_PIPELINES_PIPELINES_H
 #define KILN_COMPILER_PIPELINES_PIPELINES_H
 
+#include "compiler/Conversion/GraphToKernel/Passes.h"
+
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
 #include "mlir/Support/LogicalResult.h"
 
 #include <string>
@@ -34,6 +37,11 @@ struct PipelineOptions {
 /// Runs the graph passes on |module| up to and including |last|.
 mlir::LogicalResult runPipeline(mlir::ModuleOp module, Phase last,
                                 const PipelineOptions &options);
+
+/// A copy of the |planned| module lowered to the kernels of |target|
+/// (--kiln-lower-to-kernels), verified; null after an error.
+mlir::OwningOpRef<mlir::ModuleOp> lowerForTarget(mlir::ModuleOp planned,
+                                                 KernelTarget target);
 
 } // namespace kiln
 

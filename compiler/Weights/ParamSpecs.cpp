@@ -44,7 +44,7 @@ void chooseSeed(ParamOp param, rt::ParamSpec &spec) {
 } // namespace
 
 bool kiln::collectParams(func::FuncOp func, ModelParams &params) {
-  llvm::StringMap<int> byName;
+  llvm::StringMap<int> &byName = params.byName;
   bool ok = true;
   func.walk([&](ParamOp param) {
     RankedTensorType type = param.getType();

@@ -17,6 +17,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include "llvm/ADT/StringMap.h"
+
 #include <deque>
 #include <string>
 #include <vector>
@@ -29,6 +31,9 @@ struct ModelParams {
   std::deque<std::string> names;
   /// Index of each param op in |specs|.
   llvm::DenseMap<mlir::Operation *, int> index;
+  /// Index of each name in |specs|: a param op that passes moved or
+  /// cloned (the kernel-level function's) finds its spec by name.
+  llvm::StringMap<int> byName;
 };
 
 /// Collects the params of |func| as imported (before graph passes, whose

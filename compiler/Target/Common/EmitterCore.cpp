@@ -1,16 +1,13 @@
 //===- EmitterCore.cpp - what the CPU and CUDA code generators share ------===//
 //
-// This file implements the target-independent walk of EmitterCore.h:
-// storage, constants, prepared weights, views, concats, channel shuffles,
-// batch norms, means and elementwise ops, and the dispatch of kernels to
-// the target's printers.
+// This file implements the target-independent walk of EmitterCore.h over a
+// kernel-level function: constants, prepared weights, elementwise kernels,
+// batch norms and reductions, and the dispatch of the other kernels to the
+// target's printers.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Target/Common/EmitterCore.h"
-
-#include "compiler/Graph/Transforms/Passes.h"
-#include "compiler/Target/Common/LoopNest.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
@@ -19,70 +16,47 @@
 using namespace mlir;
 using namespace kiln;
 
-std::optional<std::string> kiln::elementwiseExpr(Operation *op,
-                                                 const ScalarTable &t) {
+std::string kiln::activationExpr(Activation act, StringRef x,
+                                 const ScalarTable &t) {
   auto max0 = [&](const std::string &v) {
     return std::string(t.max) + "(" + v + ", 0.0f)";
   };
   auto relu6 = [&](const std::string &v) {
     return std::string(t.min) + "(" + max0(v) + ", 6.0f)";
   };
-  return llvm::TypeSwitch<Operation *, std::optional<std::string>>(op)
-      .Case([&](AddOp) { return "in0 + in1"; })
-      .Case([&](MulOp) { return "in0 * in1"; })
-      .Case([&](ReluOp) { return max0("in0"); })
-      .Case([&](Relu6Op) { return relu6("in0"); })
-      .Case([&](SigmoidOp) {
-        return "1.0f / (1.0f + " + std::string(t.exp) + "(-in0))";
-      })
-      .Case([&](HardSigmoidOp) { return relu6("in0 + 3.0f") + " / 6.0f"; })
-      .Case([&](HardSwishOp) {
-        return "in0 * " + relu6("in0 + 3.0f") + " / 6.0f";
-      })
-      .Default([](Operation *) { return std::nullopt; });
-}
-
-//===----------------------------------------------------------------------===//
-// Storage
-//===----------------------------------------------------------------------===//
-
-FailureOr<Storage> EmitterCore::resultStorage(Operation *op, ElementType type) {
-  Value result = op->getResult(0);
-  Dims shape = shapeOf(result);
-  bool nhwc = false;
-  if (auto layout = op->getAttrOfType<LayoutAttr>(KilnDialect::getLayoutAttrName()))
-    nhwc = layout.getValue() == Layout::nhwc;
-  if (auto convert = dyn_cast<ConvertLayoutOp>(op))
-    nhwc = convert.getLayout() == Layout::nhwc;
-  // An input of an in-place concat is a slice of the concat's buffer.
-  if (auto it = producedSlots.find(result); it != producedSlots.end()) {
-    auto [concat, index] = it->second;
-    auto offset = concat->getAttrOfType<IntegerAttr>(KilnDialect::getOffsetAttrName());
-    if (!offset)
-      return op->emitError("the in-place concat has no planned offset");
-    return concatSlot(concat, index,
-                      arenaAt(offset.getInt(), shapeOf(concat.getResult()),
-                              /*nhwc=*/true, type));
+  std::string v = x.str();
+  switch (act) {
+  case Activation::none:
+    return v;
+  case Activation::relu:
+    return max0(v);
+  case Activation::relu6:
+    return relu6(v);
+  case Activation::sigmoid:
+    return "1.0f / (1.0f + " + std::string(t.exp) + "(-" + v + "))";
+  case Activation::hard_sigmoid:
+    return relu6(v + " + 3.0f") + " / 6.0f";
+  case Activation::hard_swish:
+    return v + " * " + relu6(v + " + 3.0f") + " / 6.0f";
   }
-  if (auto offset = op->getAttrOfType<IntegerAttr>(KilnDialect::getOffsetAttrName()))
-    return arenaAt(offset.getInt(), shape, nhwc, type);
-  // The plan sends a non-4-D model output straight to the caller.
-  if (result.hasOneUse() && isa<func::ReturnOp>(*result.getUsers().begin()) &&
-      shape.size() != 4)
-    return directOutput(shape, type);
-  return op->emitError() << "the " << targetName
-                         << " target needs planned IR (no kiln.offset on this "
-                            "op; run --kiln-plan-memory)";
+  return v;
 }
 
-FailureOr<std::pair<Storage, int64_t>> EmitterCore::kernelInput(Operation *op,
-                                                                Value v) {
-  Storage s = activation(storage.lookup(v));
-  auto stride = nhwcPixelStride(s);
-  if (!stride)
-    return op->emitError("operand is not a channels-last activation "
-                         "(choose-layout should have converted it)");
-  return std::make_pair(s, *stride);
+std::string kiln::elementwiseExpr(kernel::ElementwiseOp op,
+                                  const ScalarTable &t) {
+  switch (op.getFn()) {
+  case kernel::ElementwiseFn::zero:
+    return "0.0f";
+  case kernel::ElementwiseFn::copy:
+    return "in0";
+  case kernel::ElementwiseFn::add:
+    return "in0 + in1";
+  case kernel::ElementwiseFn::mul:
+    return "in0 * in1";
+  case kernel::ElementwiseFn::activation:
+    return activationExpr(*op.getActivation(), "in0", t);
+  }
+  return "in0";
 }
 
 //===----------------------------------------------------------------------===//
@@ -121,31 +95,13 @@ FailureOr<std::string> EmitterCore::vector(Operation *op, Value v) {
 }
 
 //===----------------------------------------------------------------------===//
-// Ops
+// Kernels
 //===----------------------------------------------------------------------===//
 
 LogicalResult EmitterCore::emitBody(Block &body) {
-  producedSlots = collectConcatSlots(body);
-  Storage input;
-  input.base = "input";
-  input.shape = shapeOf(body.getArgument(0));
-  input.strides = rowMajorStrides(input.shape);
-  storage[body.getArgument(0)] = input;
   for (Operation &op : body) {
-    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-      // Unless its producer wrote it there, copy the output in PyTorch order.
-      Storage result = storage.lookup(ret.getOperand(0));
-      if (result.base != "output") {
-        Storage out;
-        out.base = "output";
-        out.shape = result.shape;
-        out.strides = rowMajorStrides(out.shape);
-        emitElementwise(out, {result}, "in0");
-        steps.push_back(std::move(run));
-        run.clear();
-      }
+    if (isa<func::ReturnOp>(op))
       break;
-    }
     if (failed(emitOp(&op)))
       return failure();
     if (!run.empty()) {
@@ -156,55 +112,45 @@ LogicalResult EmitterCore::emitBody(Block &body) {
   return success();
 }
 
-LogicalResult EmitterCore::emitConvertLayout(ConvertLayoutOp op) {
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  emitElementwise(*out, {storage.lookup(op.getInput())}, "in0");
-  storage[op.getResult()] = *out;
-  return success();
+LogicalResult EmitterCore::emitPadChannels(kernel::PadChannelsOp op) {
+  return op.emitError() << "the " << targetName
+                        << " target has no channel-padding kernel";
 }
 
 LogicalResult EmitterCore::emitOp(Operation *op) {
   if (isa<ParamOp, FoldBatchNormWeightOp, FoldBatchNormBiasOp>(op))
     return success(); // Weights: the prepare step reads them on demand.
-  if (isViewOp(op)) {
-    viewStorage(op, storage.lookup(op->getOperand(0)), storage);
-    return success();
-  }
-  if (auto convert = dyn_cast<ConvertLayoutOp>(op))
-    return emitConvertLayout(convert);
-  if (std::optional<std::string> expr = elementwiseExpr(op, scalars)) {
-    auto out = resultStorage(op);
-    if (failed(out))
-      return failure();
-    SmallVector<Storage, 2> ins;
-    for (Value operand : op->getOperands())
-      ins.push_back(storage.lookup(operand));
-    emitElementwise(*out, ins, *expr);
-    storage[op->getResult(0)] = *out;
-    return success();
-  }
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
-      .Case([&](Conv2dOp c) { return emitConv(c); })
-      .Case([&](LinearOp l) { return emitLinear(l); })
-      .Case([&](SqueezeExciteGateOp g) { return emitSeGate(g); })
-      .Case([&](BatchNormOp b) { return emitBatchNorm(b); })
-      .Case<MaxPool2dOp, AvgPool2dOp>([&](Operation *) { return emitPool(op); })
-      .Case([&](AdaptiveAvgPool2dOp a) {
-        return emitAdaptivePool(a, a.getInput(), a.getOutputSize()[0],
-                                a.getOutputSize()[1]);
+      .Case([&](kernel::ElementwiseOp e) {
+        SmallVector<Storage, 3> ins;
+        for (Attribute in : e.getInputs())
+          ins.push_back(storageOf(cast<kernel::BufferAttr>(in)));
+        emitElementwise(storageOf(e.getOutput()), ins, elementwiseExpr(e, scalars));
+        return success();
       })
-      .Case([&](MeanOp m) { return emitMean(m); })
-      .Case([&](ConcatOp c) { return emitConcat(c); })
-      .Case([&](ChannelShuffleOp c) { return emitChannelShuffle(c); })
+      .Case([&](kernel::ReduceOp r) {
+        ArrayRef<int64_t> x = r.getInput().getShape();
+        int64_t count = 1;
+        for (int64_t d : r.getDims())
+          count *= x[d];
+        emitReduce(storageOf(r.getOutput()), storageOf(r.getInput()), r.getDims(),
+                   r.getKeepdim(), 1.0 / double(count));
+        return success();
+      })
+      .Case([&](kernel::BatchNormOp b) { return emitBatchNorm(b); })
+      .Case([&](kernel::Conv2dOp c) { return emitConv(c); })
+      .Case([&](kernel::LinearOp l) { return emitLinear(l); })
+      .Case([&](kernel::SqueezeExciteGateOp g) { return emitSeGate(g); })
+      .Case([&](kernel::Pool2dOp p) { return emitPool(p); })
+      .Case([&](kernel::AdaptivePool2dOp a) { return emitAdaptivePool(a); })
+      .Case([&](kernel::PadChannelsOp p) { return emitPadChannels(p); })
       .Default([&](Operation *) {
         return op->emitError() << "the " << targetName << " target cannot compile '"
                                << op->getName() << "'";
       });
 }
 
-LogicalResult EmitterCore::emitBatchNorm(BatchNormOp op) {
+LogicalResult EmitterCore::emitBatchNorm(kernel::BatchNormOp op) {
   // Unfused inference batch norm is a per-channel affine map x · s + t with
   // s = weight / sqrt(var + eps), t = bias - mean · s, prepared in double.
   Value stats[4] = {op.getWeight(), op.getBias(), op.getMean(), op.getVar()};
@@ -215,10 +161,7 @@ LogicalResult EmitterCore::emitBatchNorm(BatchNormOp op) {
       return failure();
     data[i] = *d;
   }
-  Storage x = storage.lookup(op.getInput());
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
+  Storage x = storageOf(op.getInput()), out = storageOf(op.getOutput());
   int64_t c = x.shape[1];
   std::string affine = addPrepared(floatsSize(2 * c), [&](StringRef p) {
     std::string f = asFloats(p, /*isConst=*/false);
@@ -243,44 +186,6 @@ LogicalResult EmitterCore::emitBatchNorm(BatchNormOp op) {
     s.strides[1] = 1;
     return s;
   };
-  emitElementwise(*out, {x, perChannel(0), perChannel(c)}, "in0 * in1 + in2");
-  storage[op.getResult()] = *out;
-  return success();
-}
-
-LogicalResult EmitterCore::emitMean(MeanOp op) {
-  ArrayRef<int64_t> dims = op.getDims();
-  Storage x = storage.lookup(op.getInput());
-  if (x.shape.size() == 4 && dims.size() == 2 && llvm::is_contained(dims, 2) &&
-      llvm::is_contained(dims, 3) && nhwcPixelStride(x) && poolsMean(x))
-    return emitAdaptivePool(op, op.getInput(), 1, 1);
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  int64_t count = 1;
-  for (int64_t d : dims)
-    count *= x.shape[d];
-  emitReduce(*out, x, dims, op.getKeepdim(), 1.0 / double(count));
-  storage[op.getResult()] = *out;
-  return success();
-}
-
-LogicalResult EmitterCore::emitConcat(ConcatOp op) {
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  storage[op.getResult()] = *out;
-  for (const Copy &copy : concatCopies(op, *out, storage))
-    emitElementwise(copy.dst, {copy.src}, "in0");
-  return success();
-}
-
-LogicalResult EmitterCore::emitChannelShuffle(ChannelShuffleOp op) {
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  storage[op.getResult()] = *out;
-  if (auto copy = shuffleCopy(op, storage.lookup(op.getInput()), *out))
-    emitElementwise(copy->dst, {copy->src}, "in0");
+  emitElementwise(out, {x, perChannel(0), perChannel(c)}, "in0 * in1 + in2");
   return success();
 }

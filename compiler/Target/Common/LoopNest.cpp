@@ -10,13 +10,6 @@
 
 using namespace kiln;
 
-llvm::SmallVector<int64_t, 6> kiln::rowMajorStrides(llvm::ArrayRef<int64_t> shape) {
-  llvm::SmallVector<int64_t, 6> strides(shape.size(), 1);
-  for (int i = int(shape.size()) - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * shape[i + 1];
-  return strides;
-}
-
 int64_t LoopNest::trips() const {
   int64_t n = 1;
   for (int64_t e : extents)

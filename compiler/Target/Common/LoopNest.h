@@ -48,9 +48,6 @@ struct LoopNest {
   void print(llvm::raw_ostream &os, int indent) const;
 };
 
-/// Row-major strides of |shape| (the logical, PyTorch layout).
-llvm::SmallVector<int64_t, 6> rowMajorStrides(llvm::ArrayRef<int64_t> shape);
-
 } // namespace kiln
 
 #endif // KILN_COMPILER_TARGET_COMMON_LOOPNEST_H

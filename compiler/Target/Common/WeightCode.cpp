@@ -24,8 +24,13 @@ FailureOr<std::string> WeightCode::data(Operation *user, Value v) {
   if (auto it = exprs.find(v); it != exprs.end())
     return it->second;
   Operation *def = v.getDefiningOp();
-  if (auto param = dyn_cast_or_null<ParamOp>(def))
-    return exprs[v] = "p[" + std::to_string(params.index.lookup(param)) + "]";
+  if (auto param = dyn_cast_or_null<ParamOp>(def)) {
+    auto index = params.byName.find(param.getName());
+    if (index == params.byName.end())
+      return user->emitError() << "the weight '" << param.getName()
+                               << "' is not one of the model's";
+    return exprs[v] = "p[" + std::to_string(index->second) + "]";
+  }
   // Batch-norm folding, in double, into a prepare-local vector.
   std::string name = "t" + std::to_string(exprs.size());
   auto expr = [&](Value operand) { return data(user, operand); };

@@ -1,22 +1,17 @@
-//===- CpuEmitter.cpp - planned kiln IR to C++ for the CPU ----------------===//
+//===- CpuEmitter.cpp - kernel-level IR to C++ for the CPU ----------------===//
 //
-// This file implements the CPU code generator. It reads planned IR (after
-// --kiln-choose-layout and --kiln-plan-memory) and prints, for each op in
-// program order:
+// This file implements the CPU code generator: the CPU's table of the
+// EmitterCore walk over a kernel-level function (--kiln-lower-to-kernels
+// with target=cpu). It prints, for each kernel in program order:
 //   * a kernel call of runtime/include/kiln/cpu with the shapes as
 //     compile-time constants (convolution and linear layers with their fused
-//     epilogues, pooling, the squeeze-and-excitation gate),
-//   * a loop nest from the shared generator (elementwise ops, unfused batch
-//     norm, layout conversions, copying concats, channel shuffle), or
-//   * nothing: views (identity, dropout, transpose, slices, splits, chunks,
-//     reshapes of contiguous data) and in-place concats only change how
-//     later code addresses memory.
+//     epilogues, pooling, the squeeze-and-excitation gate), or
+//   * a loop nest from the shared generator (elementwise kernels, unfused
+//     batch norms, reductions).
 //
-// A value's storage is a base pointer (the arena, the model's input or
-// output, or prepared weights), an offset and one stride per logical
-// (PyTorch) dimension; the plan says where each buffer starts and the layout
-// attributes how it is ordered. Weight-only values (params, batch-norm
-// folding) become the prepare step: evaluated once, then packed.
+// A buffer is the arena `A` (float offsets), the model's `input` or its
+// `output`. Weight-only values (params, batch-norm folding) become the
+// prepare step: evaluated once, then packed.
 //
 // The kernel calls of a large network are spread over a few translation
 // units (`kiln_step_N` functions that run() calls in order), so that the
@@ -27,7 +22,6 @@
 
 #include "compiler/Target/Cpu/CpuEmitter.h"
 
-#include "compiler/Graph/Transforms/Passes.h"
 #include "compiler/Target/Common/EmitterCore.h"
 #include "compiler/Target/Common/LoopNest.h"
 #include "compiler/Target/Common/Storage.h"
@@ -74,22 +68,16 @@ private:
   // Target hooks
   //===--------------------------------------------------------------------===//
 
-  Storage arenaAt(int64_t bytes, ArrayRef<int64_t> shape, bool nhwc,
-                  ElementType type) override {
+  Storage storageOf(kernel::BufferAttr b) const override {
     Storage s;
-    s.base = "A";
-    s.type = type;
-    s.offset = bytes / 4;
-    s.shape.assign(shape.begin(), shape.end());
-    s.strides = nhwc ? nhwcStrides(shape) : rowMajorStrides(shape);
-    return s;
-  }
-
-  Storage directOutput(ArrayRef<int64_t> shape, ElementType) override {
-    Storage s;
-    s.base = "output";
-    s.shape.assign(shape.begin(), shape.end());
-    s.strides = rowMajorStrides(shape);
+    s.base = b.getSpace() == kernel::MemorySpace::arena   ? "A"
+             : b.getSpace() == kernel::MemorySpace::input ? "input"
+                                                          : "output";
+    s.type = b.getElement() == kernel::ElementKind::f32 ? ElementType::F32
+                                                        : ElementType::Activation;
+    s.offset = b.getByteOffset() / 4 + b.getOffset();
+    s.shape.assign(b.getShape().begin(), b.getShape().end());
+    s.strides.assign(b.getStrides().begin(), b.getStrides().end());
     return s;
   }
 
@@ -107,9 +95,9 @@ private:
   void emitReduce(const Storage &out, const Storage &in, ArrayRef<int64_t> dims,
                   bool keepdim, double scale) override;
 
-  std::string scratch(Operation *op) {
-    auto bytes = op->getAttrOfType<IntegerAttr>(KilnDialect::getScratchAttrName());
-    return bytes ? "(A + " + std::to_string(bytes.getInt() / 4) + ")" : "";
+  /// The arena at byte |bytes|, or "" when there is none.
+  static std::string scratch(std::optional<uint64_t> bytes) {
+    return bytes ? "(A + " + std::to_string(*bytes / 4) + ")" : "";
   }
 
   //===--------------------------------------------------------------------===//
@@ -135,12 +123,11 @@ private:
   FailureOr<std::string> packed(Operation *op, Value weight, StringRef kind,
                                 StringRef name);
 
-  LogicalResult emitConv(Conv2dOp op) override;
-  LogicalResult emitLinear(LinearOp op) override;
-  LogicalResult emitSeGate(SqueezeExciteGateOp op) override;
-  LogicalResult emitPool(Operation *op) override;
-  LogicalResult emitAdaptivePool(Operation *op, Value input, int64_t oh,
-                                 int64_t ow) override;
+  LogicalResult emitConv(kernel::Conv2dOp op) override;
+  LogicalResult emitLinear(kernel::LinearOp op) override;
+  LogicalResult emitSeGate(kernel::SqueezeExciteGateOp op) override;
+  LogicalResult emitPool(kernel::Pool2dOp op) override;
+  LogicalResult emitAdaptivePool(kernel::AdaptivePool2dOp op) override;
 
   std::string adaptivePoolCall(const Storage &in, int64_t stride,
                                StringRef out, int64_t oh, int64_t ow);
@@ -210,39 +197,27 @@ FailureOr<std::string> CpuEmitter::packed(Operation *op, Value weight,
 // Ops
 //===----------------------------------------------------------------------===//
 
-LogicalResult CpuEmitter::emitConv(Conv2dOp op) {
-  auto in = kernelInput(op, op.getInput());
-  auto out = resultStorage(op);
-  if (failed(in) || failed(out))
-    return failure();
-  auto where = nhwcOutput(*out);
-  if (!where)
-    return op.emitError("the result is not planned channels-last");
-  Dims x = in->first.shape, wt = shapeOf(op.getWeight());
+LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
+  Storage in = storageOf(op.getInput()), out = storageOf(op.getOutput());
+  Dims x = in.shape, wt = shapeOf(op.getWeight());
+  if (wt[1] * op.getGroups() != x[1])
+    return op.emitError("the CPU kernels read no channel-padded input");
   bool perSample = bool(op.getScale());
   // A per-sample input scale is applied to the weights of one sample.
-  std::string name =
-      constant("Conv2d", conv2dInit(op, x, perSample ? 1 : x[0], in->second,
-                                    where->pixelStride, where->channelStep));
+  std::string name = constant("Conv2d", conv2dInit(op, perSample ? 1 : x[0]));
   auto weights = packed(op, op.getWeight(), "conv2d", name);
   if (failed(weights))
     return failure();
-  std::string bias = "nullptr", residual = "nullptr";
+  std::string residual = "nullptr";
   int64_t residualStride = 0;
-  if (op.getBias()) {
-    auto b = vector(op, op.getBias());
-    if (failed(b))
-      return failure();
-    bias = *b;
-  }
+  auto bias = optionalVector(op, op.getBias());
+  if (failed(bias))
+    return failure();
   Storage res;
-  if (op.getResidual()) {
-    auto r = kernelInput(op, op.getResidual());
-    if (failed(r))
-      return failure();
-    res = r->first;
+  if (auto r = op.getResidual()) {
+    res = storageOf(*r);
     residual = ptr(res);
-    residualStride = r->second;
+    residualStride = *r->getPixelStride();
   }
   std::string epilogue = llvm::formatv(
       "kiln::cpu::Epilogue{{.bias = {0}, .residual = {1}, .residual_stride = "
@@ -254,12 +229,12 @@ LogicalResult CpuEmitter::emitConv(Conv2dOp op) {
     os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool);\n",
                         instance("kiln::cpu::conv2d<" + name + ", " + epilogue + ">",
                                  name),
-                        ptr(in->first), *weights, bias, residual, ptr(*out));
+                        ptr(in), *weights, *bias, residual, ptr(out));
   } else {
-    std::string scaled = scratch(op);
+    std::string scaled = scratch(op.getScratch());
     if (scaled.empty())
       return op.emitError("the plan gives this scaled convolution no scratch");
-    Storage gate = storage.lookup(op.getScale());
+    Storage gate = storageOf(*op.getScale());
     std::string size = instance("kiln::cpu::conv2d_packed_size<" + name + ">", name);
     std::string scale = instance("kiln::cpu::conv2d_scale_packed<" + name + ">", name);
     std::string conv =
@@ -271,14 +246,12 @@ LogicalResult CpuEmitter::emitConv(Conv2dOp op) {
         "    {16}({8} + n * {9}, {6}, {10}, {11}, {12} + n * {13}, pool);\n"
         "  }\n",
         name, wt[1] * wt[2] * wt[3] * ((wt[0] + 63) / 64 * 64), x[0], *weights,
-        ptr(gate), gate.strides[0], scaled, epilogue, ptr(in->first),
-        in->first.strides[0], bias,
+        ptr(gate), gate.strides[0], scaled, epilogue, ptr(in), in.strides[0], *bias,
         op.getResidual() ? "(" + residual + " + n * " + std::to_string(res.strides[0]) + ")"
                          : std::string("nullptr"),
-        ptr(*out), out->strides[0], size, scale, conv);
+        ptr(out), out.strides[0], size, scale, conv);
   }
   ++kernels;
-  storage[op.getResult()] = *out;
   return success();
 }
 
@@ -291,69 +264,53 @@ std::string CpuEmitter::adaptivePoolCall(const Storage &in, int64_t stride,
       instance("kiln::cpu::adaptive_avg_pool2d<" + name + ">", name), ptr(in), out);
 }
 
-LogicalResult CpuEmitter::emitLinear(LinearOp op) {
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
+LogicalResult CpuEmitter::emitLinear(kernel::LinearOp op) {
+  Storage out = storageOf(op.getOutput());
   Dims wt = shapeOf(op.getWeight());
   int64_t k = wt[1], n = wt[0];
   std::string x;
   llvm::raw_string_ostream os(run);
-  if (op.getPool()) {
+  if (op.getPoolScratch()) {
     // Global average pooling into scratch, then the layer.
-    auto in = kernelInput(op, op.getInput());
-    if (failed(in))
-      return failure();
-    x = scratch(op);
-    if (x.empty())
-      return op.emitError("the plan gives this pooled linear no scratch");
-    os << adaptivePoolCall(in->first, in->second, x, 1, 1);
+    x = scratch(op.getPoolScratch());
+    os << adaptivePoolCall(storageOf(op.getInput()), *op.getInput().getPixelStride(),
+                           x, 1, 1);
   } else {
-    Storage in = storage.lookup(op.getInput());
-    if (!hasStrides(in, rowMajorStrides(in.shape)))
-      return op.emitError("the input is not contiguous (choose-layout should "
-                          "have converted it)");
-    x = ptr(in);
+    if (!op.getInput().isRowMajor())
+      return op.emitError("the input is not a contiguous activation");
+    x = ptr(storageOf(op.getInput()));
   }
-  int64_t m = numel(out->shape) / n;
+  int64_t m = numel(out.shape) / n;
   std::string name = constant(
       "Linear", llvm::formatv("{{.m = {0}, .k = {1}, .n = {2}}", m, k, n));
   auto weights = packed(op, op.getWeight(), "linear", name);
   if (failed(weights))
     return failure();
-  std::string bias = "nullptr";
-  if (op.getBias()) {
-    auto b = vector(op, op.getBias());
-    if (failed(b))
-      return failure();
-    bias = *b;
-  }
+  auto bias = optionalVector(op, op.getBias());
+  if (failed(bias))
+    return failure();
   std::string residual = "nullptr";
-  if (op.getResidual())
-    residual = ptr(storage.lookup(op.getResidual()));
+  if (auto r = op.getResidual())
+    residual = ptr(storageOf(*r));
   std::string kernel = llvm::formatv(
       "kiln::cpu::linear<{0}, kiln::cpu::Epilogue{{.bias = {1}, .residual = "
       "{2}, .residual_stride = {3}, .act = kiln::cpu::Act::{4}}>",
       name, op.getBias() ? "true" : "false", op.getResidual() ? "true" : "false",
       op.getResidual() ? n : 0, activationName(op.getActivation()));
   os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool);\n",
-                      instance(kernel, name), x, *weights, bias, residual,
-                      ptr(*out));
+                      instance(kernel, name), x, *weights, *bias, residual,
+                      ptr(out));
   ++kernels;
-  storage[op.getResult()] = *out;
   return success();
 }
 
-LogicalResult CpuEmitter::emitSeGate(SqueezeExciteGateOp op) {
+LogicalResult CpuEmitter::emitSeGate(kernel::SqueezeExciteGateOp op) {
   // pool (N×C) → linear + act (N×R) → linear + gate (N×C), in scratch.
-  auto in = kernelInput(op, op.getInput());
-  auto out = resultStorage(op);
-  if (failed(in) || failed(out))
-    return failure();
-  std::string pooled = scratch(op);
+  Storage in = storageOf(op.getInput()), out = storageOf(op.getOutput());
+  std::string pooled = scratch(op.getScratch());
   if (pooled.empty())
     return op.emitError("the plan gives this gate no scratch");
-  int64_t n = in->first.shape[0], c = in->first.shape[1];
+  int64_t n = in.shape[0], c = in.shape[1];
   int64_t r = shapeOf(op.getReduceWeight())[0];
   std::string hidden = "(" + pooled + " + " + std::to_string(n * c) + ")";
   std::string reduce = constant(
@@ -367,7 +324,7 @@ LogicalResult CpuEmitter::emitSeGate(SqueezeExciteGateOp op) {
   if (failed(w1) || failed(w2) || failed(b1) || failed(b2))
     return failure();
   llvm::raw_string_ostream os(run);
-  os << adaptivePoolCall(in->first, in->second, pooled, 1, 1);
+  os << adaptivePoolCall(in, *op.getInput().getPixelStride(), pooled, 1, 1);
   auto layer = [&](const std::string &shape, Activation act, StringRef x,
                    StringRef weights, StringRef bias, StringRef y) {
     std::string kernel = "kiln::cpu::linear<" + shape +
@@ -377,47 +334,30 @@ LogicalResult CpuEmitter::emitSeGate(SqueezeExciteGateOp op) {
                         instance(kernel, shape), x, weights, bias, y);
   };
   layer(reduce, op.getActivation(), pooled, *w1, *b1, hidden);
-  layer(expand, op.getGate(), hidden, *w2, *b2, ptr(*out));
+  layer(expand, op.getGate(), hidden, *w2, *b2, ptr(out));
   ++kernels;
-  storage[op.getResult()] = *out;
   return success();
 }
 
-LogicalResult CpuEmitter::emitPool(Operation *op) {
-  bool isMax = isa<MaxPool2dOp>(op);
-  auto in = kernelInput(op, op->getOperand(0));
-  auto out = resultStorage(op);
-  if (failed(in) || failed(out))
-    return failure();
-  auto outStride = nhwcPixelStride(*out);
-  if (!outStride)
-    return op->emitError("the result is not planned channels-last");
-  std::string name =
-      constant("Pool2d", pool2dInit(op, in->second, *outStride));
-  std::string kernel =
-      (isMax ? "kiln::cpu::max_pool2d<" : "kiln::cpu::avg_pool2d<") + name + ">";
+LogicalResult CpuEmitter::emitPool(kernel::Pool2dOp op) {
+  std::string name = constant("Pool2d", pool2dInit(op));
+  std::string kernel = (op.getKind() == kernel::PoolKind::max
+                            ? "kiln::cpu::max_pool2d<"
+                            : "kiln::cpu::avg_pool2d<") +
+                       name + ">";
   run += llvm::formatv("  {0}({1}, {2}, pool);\n", instance(kernel, name),
-                       ptr(in->first), ptr(*out));
+                       ptr(storageOf(op.getInput())), ptr(storageOf(op.getOutput())));
   ++kernels;
-  storage[op->getResult(0)] = *out;
   return success();
 }
 
-LogicalResult CpuEmitter::emitAdaptivePool(Operation *op, Value input,
-                                           int64_t oh, int64_t ow) {
-  auto in = kernelInput(op, input);
-  auto out = resultStorage(op);
-  if (failed(in) || failed(out))
-    return failure();
+LogicalResult CpuEmitter::emitAdaptivePool(kernel::AdaptivePool2dOp op) {
   // The kernel writes NHWC with contiguous pixels: with the 1×1 output of a
   // mean that drops H and W, that is also the result's row-major order.
-  bool dense = out->shape.size() == 4 ? nhwcPixelStride(*out) == out->shape[1]
-                                      : hasStrides(*out, rowMajorStrides(out->shape));
-  if (!dense)
-    return op->emitError("the result is not planned as a dense tensor");
-  run += adaptivePoolCall(in->first, in->second, ptr(*out), oh, ow);
+  run += adaptivePoolCall(storageOf(op.getInput()), *op.getInput().getPixelStride(),
+                          ptr(storageOf(op.getOutput())), op.getOutputSize()[0],
+                          op.getOutputSize()[1]);
   ++kernels;
-  storage[op->getResult(0)] = *out;
   return success();
 }
 
@@ -589,15 +529,16 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
     os << "extern \"C\" const unsigned char kiln_embedded_weights_begin[];\n"
        << "extern \"C\" const unsigned char kiln_embedded_weights_end[];\n\n";
   auto shape = [&](Type t) {
-    ArrayRef<int64_t> s = cast<RankedTensorType>(t).getShape();
+    ArrayRef<int64_t> s = cast<ShapedType>(t).getShape();
     std::string text = std::to_string(s.size()) + ", {";
     for (size_t i = 0; i < s.size(); ++i)
       text += (i ? ", " : "") + std::to_string(s[i]);
     return text + "}";
   };
-  Type output = func.getFunctionType().getResult(0);
-  bool imagenet = cast<RankedTensorType>(output).getRank() == 2 &&
-                  cast<RankedTensorType>(output).getDimSize(1) == 1000;
+  // The kernel function's arguments: the input and the output.
+  Type output = func.getArgument(1).getType();
+  bool imagenet = cast<ShapedType>(output).getRank() == 2 &&
+                  cast<ShapedType>(output).getDimSize(1) == 1000;
   os << "const kiln::rt::ModelInfo kiln::rt::kModel = {\n"
      << "    \"" << model << "\",\n"
      << "    " << shape(func.getArgument(0).getType()) << ",\n"
@@ -620,8 +561,8 @@ LogicalResult CpuEmitter::emit(const CpuEmitOptions &options,
                                CpuSource &source) {
   auto arena = func->getAttrOfType<IntegerAttr>(KilnDialect::getArenaBytesAttrName());
   if (!arena)
-    return func.emitError("the CPU target needs planned IR (run "
-                          "--kiln-plan-memory)");
+    return func.emitError("the CPU target needs kernel-level IR with an "
+                          "arena (run --kiln-lower-to-kernels)");
   // A CUDA-only executable's CPU unit holds the model's description only.
   if (options.cpuCode && failed(emitBody(func.getBody().front())))
     return failure();

@@ -26,7 +26,6 @@
 
 #include "compiler/Target/Cuda/CudaEmitter.h"
 
-#include "compiler/Graph/Transforms/Passes.h"
 #include "compiler/Target/Common/EmitterCore.h"
 #include "compiler/Target/Common/LoopNest.h"
 #include "compiler/Target/Common/Storage.h"
@@ -96,7 +95,7 @@ private:
   /// The generated kernels, named once per distinct body.
   std::string kernelText;
   std::map<std::string, std::string> kernelNames;
-  int64_t arenaBytes = 0, stagingBytes = 0;
+  int64_t arenaBytes = 0;
   size_t workspaceBytes = 0;
 
   bool sixteenBit() const {
@@ -108,82 +107,38 @@ private:
   // Target hooks
   //===--------------------------------------------------------------------===//
 
-  Storage arenaAt(int64_t bytes, ArrayRef<int64_t> shape, bool nhwc,
-                  ElementType type) override {
+  /// The arena is bytes (`A`); its buffers are typed pointers into it. The
+  /// fp32 model input read as activations (fp32 and tf32) is reinterpreted.
+  Storage storageOf(kernel::BufferAttr b) const override {
     Storage s;
-    s.type = type;
-    s.base = "reinterpret_cast<" + std::string(typeName(type)) + " *>(A + " +
-             std::to_string(bytes) + ")";
-    s.shape.assign(shape.begin(), shape.end());
-    s.strides = nhwc ? nhwcStrides(shape) : rowMajorStrides(shape);
+    s.type = b.getElement() == kernel::ElementKind::f32 ? ElementType::F32
+                                                        : ElementType::Activation;
+    switch (b.getSpace()) {
+    case kernel::MemorySpace::arena:
+      s.base = "reinterpret_cast<" + std::string(typeName(s.type)) + " *>(A + " +
+               std::to_string(b.getByteOffset()) + ")";
+      break;
+    case kernel::MemorySpace::input:
+      s.base = s.type == ElementType::F32 ? "input"
+                                          : "reinterpret_cast<const T *>(input)";
+      break;
+    case kernel::MemorySpace::output:
+      s.base = "output";
+      break;
+    }
+    s.offset = b.getOffset();
+    s.shape.assign(b.getShape().begin(), b.getShape().end());
+    s.strides.assign(b.getStrides().begin(), b.getStrides().end());
     return s;
   }
-
-  /// fp32 results go to the caller's output, 16-bit ones to a staging slot
-  /// after the arena (the last kernel converts them).
-  Storage directOutput(ArrayRef<int64_t> shape, ElementType type) override {
-    if (type == ElementType::F32 || !sixteenBit()) {
-      Storage s;
-      s.base = "output";
-      s.shape.assign(shape.begin(), shape.end());
-      s.strides = rowMajorStrides(shape);
-      return s;
-    }
-    return arenaAt(allocExtra(numel(shape) * 4), shape, false, type);
-  }
-
-  /// Memory after the plan's arena (staging), never reused.
-  int64_t allocExtra(int64_t bytes) {
-    int64_t at = arenaBytes + stagingBytes;
-    stagingBytes += (bytes + 255) / 256 * 256;
-    return at;
-  }
-
-  /// |s| as an activation of type T: fp32 data (the model input) is
-  /// converted into a staging buffer first in the 16-bit precisions.
-  Storage activation(const Storage &s) override {
-    if (s.type == ElementType::Activation || !sixteenBit()) {
-      Storage t = s;
-      t.type = ElementType::Activation;
-      if (s.type != ElementType::Activation)
-        t.base = "reinterpret_cast<const T *>(" + s.base + ")";
-      return t;
-    }
-    auto key = std::make_pair(s.base, s.offset);
-    auto it = converted.find(key);
-    if (it == converted.end()) {
-      // Same order as |s|: densely packed in its stride order.
-      Storage t = s;
-      SmallVector<size_t, 6> order(s.shape.size());
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return s.strides[a] > s.strides[b];
-      });
-      int64_t stride = 1;
-      for (size_t k = order.size(); k-- > 0;) {
-        t.strides[order[k]] = stride;
-        stride *= s.shape[order[k]];
-      }
-      t.type = ElementType::Activation;
-      t.offset = 0;
-      t.base = "reinterpret_cast<T *>(A + " +
-               std::to_string(allocExtra(numel(s.shape) * 4)) + ")";
-      emitElementwise(t, {s}, "in0");
-      it = converted.insert({key, t}).first;
-    }
-    return it->second;
-  }
-  std::map<std::pair<std::string, int64_t>, Storage> converted;
 
   std::string floatsSize(int64_t floats) const override {
     return std::to_string(4 * floats);
   }
+  // (The mutable form keeps the parentheses of the code it replaced.)
   std::string asFloats(StringRef dst, bool isConst) const override {
     return isConst ? "reinterpret_cast<const float *>" + dst.str()
                    : "reinterpret_cast<float *>(" + dst.str() + ")";
-  }
-  bool poolsMean(const Storage &x) const override {
-    return x.type == ElementType::Activation || !sixteenBit();
   }
 
   void emitElementwise(const Storage &out, ArrayRef<Storage> ins,
@@ -191,55 +146,32 @@ private:
   void emitReduce(const Storage &out, const Storage &in, ArrayRef<int64_t> dims,
                   bool keepdim, double scale) override;
 
-  /// Layout conversions written straight into a zero-padded buffer for the
-  /// convolution that reads them (see emitPaddedConversion).
-  llvm::DenseMap<Value, Storage> prepadded;
-
-  /// Channels a pixel of a padded input holds: 16 bytes.
-  int64_t paddedChannels() const {
-    return 16 / cuda::element_bytes(precision.precision);
-  }
-  /// Whether |conv| reads its input padded to paddedChannels().
-  bool padsInput(Conv2dOp conv) {
-    return conv.getGroups() == 1 && !conv.getScale() &&
-           shapeOf(conv.getInput())[1] < paddedChannels();
-  }
-  /// A wide NHWC buffer of |shape| with paddedChannels() channels.
-  Storage paddedBuffer(ArrayRef<int64_t> shape) {
-    Storage wide;
-    wide.type = ElementType::Activation;
-    wide.shape = {shape[0], paddedChannels(), shape[2], shape[3]};
-    wide.strides = nhwcStrides(wide.shape);
-    wide.base = "reinterpret_cast<T *>(A + " +
-                std::to_string(allocExtra(numel(wide.shape) *
-                                          cuda::element_bytes(precision.precision))) +
-                ")";
-    return wide;
-  }
-  LogicalResult emitConvertLayout(ConvertLayoutOp op) override;
-  LogicalResult emitPaddedConversion(ConvertLayoutOp op);
-
-  std::string scratch(Operation *op, ElementType type = ElementType::Activation) {
-    auto bytes = op->getAttrOfType<IntegerAttr>(KilnDialect::getScratchAttrName());
-    return bytes ? "reinterpret_cast<" + std::string(typeName(type)) + " *>(A + " +
-                       std::to_string(bytes.getInt()) + ")"
-                 : "";
+  /// The arena at byte |bytes| as a T pointer, or "" when there is none.
+  static std::string scratch(std::optional<uint64_t> bytes) {
+    return bytes ? "reinterpret_cast<T *>(A + " + std::to_string(*bytes) + ")" : "";
   }
 
-  /// Checks that a channel slice starts where the kernels' vector accesses
-  /// need it to (activation_alignment).
-  LogicalResult checkAligned(Operation *op, const Storage &s, int64_t stride,
-                             int64_t step = 1) {
+  /// Checks that |b|, a channel slice, starts where the kernels' vector
+  /// accesses need it to (activation_alignment).
+  LogicalResult checkAligned(Operation *op, kernel::BufferAttr b) {
+    auto [stride, step] = *b.getNhwcOutput();
     // A channel-stepped output is stored element by element.
-    int need = step == 1 ? cuda::activation_alignment(int(s.shape[1]), int(stride),
+    int need = step == 1 ? cuda::activation_alignment(int(b.getShape()[1]), int(stride),
                                                       precision.precision)
                          : cuda::element_bytes(precision.precision);
-    int64_t bytes = s.offset * cuda::element_bytes(precision.precision);
+    int64_t bytes = b.getOffset() * cuda::element_bytes(precision.precision);
     if (bytes % need == 0)
       return success();
-    return op->emitError() << "a channel slice at element offset " << s.offset
+    return op->emitError() << "a channel slice at element offset " << b.getOffset()
                            << " is not " << need << "-byte aligned, as the "
                            << precision.name << " kernels need";
+  }
+  /// Checks that the kernel reads and writes activations of type T.
+  LogicalResult checkActivation(Operation *op, kernel::BufferAttr b) {
+    if (b.getElement() == kernel::ElementKind::act || !sixteenBit())
+      return success();
+    return op->emitError() << "a " << precision.name
+                           << " kernel reads and writes 16-bit activations, not fp32";
   }
 
   //===--------------------------------------------------------------------===//
@@ -285,14 +217,15 @@ private:
   // Kernel calls
   //===--------------------------------------------------------------------===//
 
-  LogicalResult emitConv(Conv2dOp op) override;
-  LogicalResult emitLinear(LinearOp op) override;
-  LogicalResult emitSeGate(SqueezeExciteGateOp op) override;
-  LogicalResult emitPool(Operation *op) override;
-  LogicalResult emitAdaptivePool(Operation *op, Value input, int64_t oh,
-                                 int64_t ow) override;
+  LogicalResult emitConv(kernel::Conv2dOp op) override;
+  LogicalResult emitLinear(kernel::LinearOp op) override;
+  LogicalResult emitSeGate(kernel::SqueezeExciteGateOp op) override;
+  LogicalResult emitPool(kernel::Pool2dOp op) override;
+  LogicalResult emitAdaptivePool(kernel::AdaptivePool2dOp op) override;
+  LogicalResult emitPadChannels(kernel::PadChannelsOp op) override;
 
-  FailureOr<cuda::Schedule> scheduleOf(Operation *op, const cuda::Conv2d &shape);
+  FailureOr<cuda::Schedule> scheduleOf(Operation *op, kernel::ScheduleAttr attr,
+                                       const cuda::Conv2d &shape);
   std::string adaptivePoolCall(const Storage &in, int64_t stride,
                                StringRef out, ElementType outType, int64_t oh,
                                int64_t ow);
@@ -416,76 +349,55 @@ void CudaEmitter::emitReduce(const Storage &out, const Storage &in,
 //===----------------------------------------------------------------------===//
 
 FailureOr<cuda::Schedule> CudaEmitter::scheduleOf(Operation *op,
+                                                  kernel::ScheduleAttr attr,
                                                   const cuda::Conv2d &shape) {
   if (!cuda::conv_uses_gemm(shape))
     return cuda::Schedule{};
-  auto attr = op->getAttrOfType<DenseI32ArrayAttr>(KilnDialect::getScheduleAttrName());
   if (!attr)
     return op->emitError("the CUDA target needs a tile schedule on this layer "
                          "(run --kiln-choose-schedule)");
-  ArrayRef<int32_t> t = attr.asArrayRef();
-  cuda::Schedule s{t[0], t[1], t[2], t[3], t[4], t[5], t[6]};
+  cuda::Schedule s{attr.getBm(),     attr.getBn(),     attr.getBk(),
+                   attr.getWarpsM(), attr.getWarpsN(), attr.getStages(),
+                   attr.getSplitK()};
   if (!cuda::schedule_ok(shape, precision.precision, s))
-    return op->emitError() << "the schedule [" << t << "] is not valid for "
-                           << "this layer in " << precision.name;
+    return op->emitError() << "the schedule [" << s.bm << ", " << s.bn << ", "
+                           << s.bk << ", " << s.warps_m << ", " << s.warps_n
+                           << ", " << s.stages << ", " << s.split_k
+                           << "] is not valid for this layer in " << precision.name;
   workspaceBytes = std::max(
       workspaceBytes, cuda::conv2d_workspace_size(shape, precision.precision, s));
   return s;
 }
 
-LogicalResult CudaEmitter::emitConv(Conv2dOp op) {
-  auto in = kernelInput(op, op.getInput());
-  auto out = resultStorage(op);
-  if (failed(in) || failed(out))
+LogicalResult CudaEmitter::emitConv(kernel::Conv2dOp op) {
+  kernel::BufferAttr inBuffer = op.getInput(), outBuffer = op.getOutput();
+  if (failed(checkActivation(op, inBuffer)) || failed(checkActivation(op, outBuffer)) ||
+      failed(checkAligned(op, inBuffer)) || failed(checkAligned(op, outBuffer)))
     return failure();
-  auto where = nhwcOutput(*out);
-  if (!where)
-    return op.emitError("the result is not planned channels-last");
-  int64_t outStride = where->pixelStride, outStep = where->channelStep;
-  if (failed(checkAligned(op, in->first, in->second)) ||
-      failed(checkAligned(op, *out, outStride, outStep)))
-    return failure();
-  Dims x = in->first.shape, y = out->shape, wt = shapeOf(op.getWeight());
+  Storage input = storageOf(inBuffer), out = storageOf(outBuffer);
+  auto [outStride, outStep] = *outBuffer.getNhwcOutput();
+  int64_t inStride = *inBuffer.getPixelStride();
+  Dims x = input.shape, y = out.shape, wt = shapeOf(op.getWeight());
   auto s = op.getStride(), p = op.getPadding(), d = op.getDilation();
   // A dense layer on a few input channels (an RGB stem) reads them padded
   // with zeros to 16 bytes a pixel, so that its A tiles load with 16-byte
   // cp.async like every other layer's; its weights are padded to match.
-  int64_t padded = paddedChannels();
-  bool pad = padsInput(op);
-  Storage input = in->first;
-  int64_t inStride = in->second;
-  if (pad) {
-    if (auto it = prepadded.find(op.getInput()); it != prepadded.end()) {
-      input = it->second;
-    } else {
-      // Copy into a padded buffer: the data, then zeros.
-      Storage wide = paddedBuffer(x), data = wide, zeros = wide;
-      data.shape[1] = x[1];
-      zeros.shape[1] = padded - x[1];
-      zeros.offset = x[1];
-      emitElementwise(data, {input}, "in0");
-      emitElementwise(zeros, {}, "0.0f");
-      input = wide;
-    }
-    inStride = padded;
-    x[1] = padded;
-  }
+  bool pad = wt[1] * op.getGroups() < x[1];
   cuda::Conv2d shape{int(x[0]), int(x[2]), int(x[3]), int(x[1]), int(y[1]),
                      int(wt[2]), int(wt[3]), int(s[0]), int(s[1]), int(p[0]),
                      int(p[1]), int(d[0]), int(d[1]), int(op.getGroups()),
                      int(y[2]), int(y[3]), int(inStride), int(outStride),
                      int(outStep)};
-  auto schedule = scheduleOf(op, shape);
+  auto schedule = scheduleOf(op, op.getScheduleAttr(), shape);
   if (failed(schedule))
     return failure();
-  std::string name =
-      constant("Conv2d", conv2dInit(op, x, x[0], inStride, outStride, outStep));
+  std::string name = constant("Conv2d", conv2dInit(op, x[0]));
   FailureOr<std::string> weights;
   if (pad) {
     auto raw = weightCode.data(op, op.getWeight());
     if (failed(raw))
       return failure();
-    int64_t taps = wt[2] * wt[3];
+    int64_t taps = wt[2] * wt[3], padded = x[1];
     weights = addPrepared("conv2d_packed_bytes<" + name + ", kP>()", [&](StringRef dst) {
       return llvm::formatv("  {{\n"
                       "    std::vector<float> padded({0} * {1} * {2}, 0.0f);\n"
@@ -502,36 +414,27 @@ LogicalResult CudaEmitter::emitConv(Conv2dOp op) {
   }
   if (failed(weights))
     return failure();
-  std::string bias = "nullptr", residual = "nullptr", scale = "nullptr";
+  std::string residual = "nullptr", scale = "nullptr";
   int64_t residualStride = 0;
-  if (op.getBias()) {
-    auto b = vector(op, op.getBias());
-    if (failed(b))
+  auto bias = optionalVector(op, op.getBias());
+  if (failed(bias))
+    return failure();
+  if (auto r = op.getResidual()) {
+    if (failed(checkActivation(op, *r)) || failed(checkAligned(op, *r)))
       return failure();
-    bias = *b;
+    residual = ptr(storageOf(*r));
+    residualStride = *r->getPixelStride();
   }
-  if (op.getResidual()) {
-    auto r = kernelInput(op, op.getResidual());
-    if (failed(r) || failed(checkAligned(op, r->first, r->second)))
-      return failure();
-    residual = ptr(r->first);
-    residualStride = r->second;
-  }
-  if (op.getScale()) {
-    Storage gate = storage.lookup(op.getScale());
-    if (gate.type != ElementType::F32 || !hasStrides(gate, rowMajorStrides(gate.shape)))
-      return op.emitError("the input scale must be a dense fp32 N x C gate");
-    scale = ptr(gate);
-  }
+  if (auto gate = op.getScale())
+    scale = ptr(storageOf(*gate));
   run += llvm::formatv(
       "  KILN_TRY((conv2d<{0}, {1}, {2}, kP>(\n"
       "      {3}, {4}, {5}, {6}, {7}, {8}, workspace, stream)));\n",
       name, scheduleText(*schedule),
       epilogueText(bool(op.getBias()), residualStride, op.getActivation(),
                    bool(op.getScale())),
-      ptr(input), *weights, bias, residual, scale, ptr(*out));
+      ptr(input), *weights, *bias, residual, scale, ptr(out));
   ++kernels;
-  storage[op.getResult()] = *out;
   return success();
 }
 
@@ -546,33 +449,29 @@ std::string CudaEmitter::adaptivePoolCall(const Storage &in, int64_t stride,
                        name, typeName(outType), ptr(in), out);
 }
 
-LogicalResult CudaEmitter::emitLinear(LinearOp op) {
-  auto out = resultStorage(op);
-  if (failed(out))
-    return failure();
-  if (out->type != ElementType::Activation && sixteenBit())
+LogicalResult CudaEmitter::emitLinear(kernel::LinearOp op) {
+  Storage out = storageOf(op.getOutput());
+  if (out.type != ElementType::Activation && sixteenBit())
     return op.emitError("internal: a 16-bit linear layer writes fp32");
   Dims wt = shapeOf(op.getWeight());
   int64_t k = wt[1], n = wt[0];
   std::string x;
-  if (op.getPool()) {
-    auto in = kernelInput(op, op.getInput());
-    if (failed(in) || failed(checkAligned(op, in->first, in->second)))
+  if (failed(checkActivation(op, op.getInput())))
+    return failure();
+  if (op.getPoolScratch()) {
+    if (failed(checkAligned(op, op.getInput())))
       return failure();
-    x = scratch(op);
-    if (x.empty())
-      return op.emitError("the plan gives this pooled linear no scratch");
-    run += adaptivePoolCall(in->first, in->second, x, ElementType::Activation, 1, 1);
+    x = scratch(op.getPoolScratch());
+    run += adaptivePoolCall(storageOf(op.getInput()), *op.getInput().getPixelStride(),
+                            x, ElementType::Activation, 1, 1);
   } else {
-    Storage in = activation(storage.lookup(op.getInput()));
-    if (!hasStrides(in, rowMajorStrides(in.shape)))
-      return op.emitError("the input is not a contiguous activation "
-                          "(choose-layout should have converted it)");
-    x = ptr(in);
+    if (!op.getInput().isRowMajor())
+      return op.emitError("the input is not a contiguous activation");
+    x = ptr(storageOf(op.getInput()));
   }
-  int64_t m = numel(out->shape) / n;
+  int64_t m = numel(out.shape) / n;
   cuda::Linear shape{int(m), int(k), int(n)};
-  auto schedule = scheduleOf(op, cuda::linear_as_conv(shape));
+  auto schedule = scheduleOf(op, op.getScheduleAttr(), cuda::linear_as_conv(shape));
   if (failed(schedule))
     return failure();
   std::string name = constant(
@@ -580,18 +479,14 @@ LogicalResult CudaEmitter::emitLinear(LinearOp op) {
   auto weights = packed(op, op.getWeight(), "linear", name);
   if (failed(weights))
     return failure();
-  std::string bias = "nullptr", residual = "nullptr";
-  if (op.getBias()) {
-    auto b = vector(op, op.getBias());
-    if (failed(b))
+  std::string residual = "nullptr";
+  auto bias = optionalVector(op, op.getBias());
+  if (failed(bias))
+    return failure();
+  if (auto r = op.getResidual()) {
+    if (failed(checkActivation(op, *r)))
       return failure();
-    bias = *b;
-  }
-  if (op.getResidual()) {
-    Storage r = activation(storage.lookup(op.getResidual()));
-    if (!hasStrides(r, rowMajorStrides(r.shape)))
-      return op.emitError("the residual is not a contiguous activation");
-    residual = ptr(r);
+    residual = ptr(storageOf(*r));
   }
   run += llvm::formatv(
       "  KILN_TRY((linear<{0}, {1}, {2}, kP>(\n"
@@ -599,30 +494,28 @@ LogicalResult CudaEmitter::emitLinear(LinearOp op) {
       name, scheduleText(*schedule),
       epilogueText(bool(op.getBias()), op.getResidual() ? n : 0,
                    op.getActivation(), false),
-      x, *weights, bias, residual,
-      out->type == ElementType::Activation ? ptr(*out) : "reinterpret_cast<T *>(" + ptr(*out) + ")");
+      x, *weights, *bias, residual,
+      out.type == ElementType::Activation ? ptr(out)
+                                          : "reinterpret_cast<T *>(" + ptr(out) + ")");
   ++kernels;
-  storage[op.getResult()] = *out;
   return success();
 }
 
-LogicalResult CudaEmitter::emitSeGate(SqueezeExciteGateOp op) {
-  auto in = kernelInput(op, op.getInput());
-  auto out = resultStorage(op, ElementType::F32);
-  if (failed(in) || failed(out))
+LogicalResult CudaEmitter::emitSeGate(kernel::SqueezeExciteGateOp op) {
+  if (failed(checkActivation(op, op.getInput())) ||
+      failed(checkAligned(op, op.getInput())))
     return failure();
-  if (failed(checkAligned(op, in->first, in->second)))
-    return failure();
-  if (!hasStrides(*out, rowMajorStrides(out->shape)))
-    return op.emitError("the gate is not planned as a dense N x C tensor");
-  Dims x = in->first.shape;
+  if (op.getOutput().getElement() != kernel::ElementKind::f32)
+    return op.emitError("the CUDA gate kernel writes an fp32 gate");
+  Storage in = storageOf(op.getInput()), out = storageOf(op.getOutput());
+  Dims x = in.shape;
   int64_t r = shapeOf(op.getReduceWeight())[0];
   std::string name = constant(
       "SqueezeExcite",
       llvm::formatv("{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .r = {4}, "
                     ".in_stride = {5}, .act = Activation::{6}, "
                     ".gate = Activation::{7}}",
-                    x[0], x[2], x[3], x[1], r, in->second,
+                    x[0], x[2], x[3], x[1], r, *op.getInput().getPixelStride(),
                     activationName(op.getActivation()),
                     activationName(op.getGate())));
   auto w1 = weightCode.data(op, op.getReduceWeight());
@@ -640,59 +533,45 @@ LogicalResult CudaEmitter::emitSeGate(SqueezeExciteGateOp op) {
   std::string p1 = pack("reduce", *w1), p2 = pack("expand", *w2);
   run += llvm::formatv("  KILN_TRY((se_gate<{0}, kP>({1}, {2}, {3}, {4}, {5}, "
                        "{6}, stream)));\n",
-                       name, ptr(in->first), p1, *b1, p2, *b2, ptr(*out));
+                       name, ptr(in), p1, *b1, p2, *b2, ptr(out));
   kernels += 2;
-  storage[op.getResult()] = *out;
   return success();
 }
 
-LogicalResult CudaEmitter::emitPool(Operation *op) {
-  bool isMax = isa<MaxPool2dOp>(op);
-  auto in = kernelInput(op, op->getOperand(0));
-  auto out = resultStorage(op);
-  if (failed(in) || failed(out))
-    return failure();
-  auto outStride = nhwcPixelStride(*out);
-  if (!outStride)
-    return op->emitError("the result is not planned channels-last");
-  if (failed(checkAligned(op, in->first, in->second)) ||
-      failed(checkAligned(op, *out, *outStride)))
-    return failure();
-  std::string name =
-      constant("Pool2d", pool2dInit(op, in->second, *outStride));
+LogicalResult CudaEmitter::emitPool(kernel::Pool2dOp op) {
+  for (kernel::BufferAttr b : {op.getInput(), op.getOutput()})
+    if (failed(checkActivation(op, b)) || failed(checkAligned(op, b)))
+      return failure();
+  std::string name = constant("Pool2d", pool2dInit(op));
   run += llvm::formatv("  KILN_TRY(({0}<{1}, kP>({2}, {3}, stream)));\n",
-                       isMax ? "max_pool2d" : "avg_pool2d", name, ptr(in->first),
-                       ptr(*out));
+                       op.getKind() == kernel::PoolKind::max ? "max_pool2d"
+                                                             : "avg_pool2d",
+                       name, ptr(storageOf(op.getInput())),
+                       ptr(storageOf(op.getOutput())));
   ++kernels;
-  storage[op->getResult(0)] = *out;
   return success();
 }
 
-LogicalResult CudaEmitter::emitAdaptivePool(Operation *op, Value input,
-                                            int64_t oh, int64_t ow) {
-  auto in = kernelInput(op, input);
-  auto out = resultStorage(op);
-  if (failed(in) || failed(out))
+LogicalResult CudaEmitter::emitAdaptivePool(kernel::AdaptivePool2dOp op) {
+  if (failed(checkActivation(op, op.getInput())) ||
+      failed(checkAligned(op, op.getInput())))
     return failure();
-  if (failed(checkAligned(op, in->first, in->second)))
-    return failure();
-  bool dense = out->shape.size() == 4 ? nhwcPixelStride(*out) == out->shape[1]
-                                      : hasStrides(*out, rowMajorStrides(out->shape));
-  if (!dense)
-    return op->emitError("the result is not planned as a dense tensor");
-  run += adaptivePoolCall(in->first, in->second, ptr(*out), out->type, oh, ow);
-  storage[op->getResult(0)] = *out;
+  Storage out = storageOf(op.getOutput());
+  run += adaptivePoolCall(storageOf(op.getInput()), *op.getInput().getPixelStride(),
+                          ptr(out), out.type, op.getOutputSize()[0],
+                          op.getOutputSize()[1]);
   return success();
 }
 
-LogicalResult CudaEmitter::emitPaddedConversion(ConvertLayoutOp op) {
+LogicalResult CudaEmitter::emitPadChannels(kernel::PadChannelsOp op) {
   // One kernel converts the (NCHW, fp32) input into NHWC T with the pixels
   // padded with zero channels, which the convolution reads as 16-byte
-  // vectors; the rest of the program sees the real channels.
-  Storage in = storage.lookup(op.getInput());
-  Dims x = shapeOf(op.getResult());
-  Storage wide = paddedBuffer(x);
-  int64_t p = paddedChannels();
+  // vectors.
+  Storage in = storageOf(op.getInput()), wide = storageOf(op.getOutput());
+  ArrayRef<int64_t> x = op.getInput().getShape();
+  int64_t p = wide.shape[1];
+  if (*op.getOutput().getPixelStride() != p)
+    return op.emitError("the padded buffer must be dense");
   std::string body = llvm::formatv(
       "  const long i = long(blockIdx.x) * 256 + long(threadIdx.x);\n"
       "  if (i >= {0}l)\n    return;\n"
@@ -706,21 +585,7 @@ LogicalResult CudaEmitter::emitPaddedConversion(ConvertLayoutOp op) {
   std::string params = "const " + std::string(typeName(in.type)) +
                        " *__restrict__ in0_, T *__restrict__ out_";
   launch(defineKernel(params, body), numel(wide.shape), {ptr(in), ptr(wide)});
-  prepadded[op.getResult()] = wide;
-  Storage view = wide;
-  view.shape[1] = x[1];
-  storage[op.getResult()] = view;
   return success();
-}
-
-LogicalResult CudaEmitter::emitConvertLayout(ConvertLayoutOp op) {
-  Value result = op.getResult();
-  auto conv = result.hasOneUse() ? dyn_cast<Conv2dOp>(*result.getUsers().begin())
-                                 : Conv2dOp();
-  if (conv && conv.getInput() == result && padsInput(conv) &&
-      op.getLayout() == Layout::nhwc)
-    return emitPaddedConversion(op);
-  return EmitterCore::emitConvertLayout(op);
 }
 
 //===----------------------------------------------------------------------===//
@@ -732,7 +597,7 @@ std::string CudaEmitter::print() {
   llvm::raw_string_ostream os(out);
   StringRef model =
       func->getAttrOfType<StringAttr>(KilnDialect::getModelAttrName()).getValue();
-  int64_t arena = arenaBytes + stagingBytes;
+  int64_t arena = arenaBytes;
   os << "// Generated by kiln for model '" << model << "' (CUDA, "
      << precision.name << "). Do not edit.\n"
      << "#include \"kiln/cuda/elementwise.cuh\"\n"
@@ -779,13 +644,13 @@ std::string CudaEmitter::print() {
 LogicalResult CudaEmitter::emit(CudaSource &source) {
   auto arena = func->getAttrOfType<IntegerAttr>(KilnDialect::getArenaBytesAttrName());
   if (!arena)
-    return func.emitError("the CUDA target needs planned IR (run "
-                          "--kiln-plan-memory)");
-  arenaBytes = (arena.getInt() + 255) / 256 * 256;
+    return func.emitError("the CUDA target needs kernel-level IR with an "
+                          "arena (run --kiln-lower-to-kernels)");
+  arenaBytes = arena.getInt();
   if (failed(emitBody(func.getBody().front())))
     return failure();
   source.unit = print();
-  source.arenaBytes = size_t(arenaBytes + stagingBytes);
+  source.arenaBytes = size_t(arenaBytes);
   source.kernels = kernels;
   return success();
 }
@@ -794,12 +659,12 @@ LogicalResult CudaEmitter::emit(CudaSource &source) {
 
 LogicalResult kiln::emitCudaSource(func::FuncOp func, const ModelParams &params,
                                    CudaSource &source) {
-  auto name = func->getAttrOfType<StringAttr>(KilnDialect::getPrecisionAttrName());
-  if (!name)
-    return func.emitError("the CUDA target needs the precision and tile "
-                          "schedules (run --kiln-choose-schedule)");
-  auto precision = precisionOf(name.getValue());
+  auto precision = func->getAttrOfType<kernel::PrecisionAttr>(
+      kernel::KernelDialect::getPrecisionAttrName());
   if (!precision)
-    return func.emitError() << "unknown precision '" << name.getValue() << "'";
-  return CudaEmitter(func, params, *precision).emit(source);
+    return func.emitError("the CUDA target needs kernels lowered for it (run "
+                          "--kiln-lower-to-kernels=target=cuda)");
+  return CudaEmitter(func, params,
+                     *precisionOf(kernel::stringifyPrecision(precision.getValue())))
+      .emit(source);
 }

@@ -6,7 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Conversion/GraphToKernel/Passes.h"
 #include "compiler/Graph/Transforms/Passes.h"
+#include "dialects/Kernel/IR/KernelDialect.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -16,10 +18,12 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<kiln::KilnDialect, mlir::func::FuncDialect>();
+  registry.insert<kiln::KilnDialect, kiln::kernel::KernelDialect,
+                  mlir::func::FuncDialect>();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   kiln::registerKilnPasses();
+  kiln::registerKilnConversionPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "kiln optimizer driver\n", registry));
 }

@@ -78,7 +78,7 @@ cl::opt<bool> noStrict("no-strict",
                        cl::sub(compileCmd), cl::sub(runCmd), cl::cat(category));
 
 // kiln compile
-enum class Emit { Exe, Mlir, Fused, Planned, Source, Ptx };
+enum class Emit { Exe, Mlir, Fused, Planned, Kernels, Source, Ptx };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stop after a stage and print it"), cl::init(Emit::Exe),
     cl::values(clEnumValN(Emit::Mlir, "mlir", "the IR imported from the YAML"),
@@ -86,6 +86,8 @@ cl::opt<Emit> emit(
                           "the IR after folding and fusion (one op per kernel)"),
                clEnumValN(Emit::Planned, "planned",
                           "the IR with layouts and the memory plan"),
+               clEnumValN(Emit::Kernels, "kernels",
+                          "the kernels of each target (kernel dialect)"),
                clEnumValN(Emit::Source, "source",
                           "the generated C++ (and CUDA C++)"),
                clEnumValN(Emit::Ptx, "ptx",
@@ -270,7 +272,7 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
               "CUDA code; --target cpu builds fp32 CPU code only\n";
   if ((t == Target::Cuda || t == Target::All) && !kiln::haveNvcc() &&
       emit != Emit::Source && emit != Emit::Mlir && emit != Emit::Fused &&
-      emit != Emit::Planned)
+      emit != Emit::Planned && emit != Emit::Kernels)
     return fail("--target " + std::string(t == Target::All ? "all" : "cuda") +
                 " needs nvcc, and this kiln was built without a CUDA toolkit "
                 "(use --target cpu)");
@@ -319,16 +321,42 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     return 0;
   }
 
+  // The kernels of each target, lowered from copies of the planned graph.
+  mlir::OwningOpRef<mlir::ModuleOp> cpuKernels, cudaKernels;
+  if (cpuCode && !(cpuKernels = kiln::lowerForTarget(*module, kiln::KernelTarget::Cpu)))
+    return 1;
+  if (cuda && !(cudaKernels = kiln::lowerForTarget(*module, kiln::KernelTarget::Cuda)))
+    return 1;
+  if (emit == Emit::Kernels) {
+    std::string error;
+    auto output = mlir::openOutputFile(outputPath.empty() ? std::string("-") : outputPath.getValue(), &error);
+    if (!output)
+      return fail(error);
+    // One module per target, split as mlir-opt's --split-input-file reads.
+    if (cpuKernels)
+      cpuKernels->print(output->os());
+    if (cpuKernels && cudaKernels)
+      output->os() << "\n// -----\n\n";
+    if (cudaKernels)
+      cudaKernels->print(output->os());
+    output->keep();
+    return 0;
+  }
+
   kiln::CpuEmitOptions emitOptions;
   emitOptions.embeddedWeights = !weightsPath.empty();
   emitOptions.cpuCode = cpuCode;
   emitOptions.cudaModel = cuda;
   emitOptions.jobs = jobs;
   kiln::CpuSource source;
-  if (failed(kiln::emitCpuSource(func, params, emitOptions, source)))
+  // A CUDA-only executable's CPU unit describes the model from its kernels.
+  mlir::ModuleOp described = cpuKernels ? *cpuKernels : *cudaKernels;
+  if (failed(kiln::emitCpuSource(kiln::findModelFunc(described), params,
+                                 emitOptions, source)))
     return 1;
   kiln::CudaSource cudaSource;
-  if (cuda && failed(kiln::emitCudaSource(func, params, cudaSource)))
+  if (cuda && failed(kiln::emitCudaSource(kiln::findModelFunc(*cudaKernels),
+                                          params, cudaSource)))
     return 1;
   if (emit == Emit::Source || emit == Emit::Ptx) {
     std::string text;

@@ -171,3 +171,30 @@ ChannelShuffleOp kiln::inPlaceShuffleOf(ConcatOp concat) {
              ? shuffle
              : nullptr;
 }
+
+//===----------------------------------------------------------------------===//
+// Shapes
+//===----------------------------------------------------------------------===//
+
+Dims kiln::shapeOf(Value v) {
+  auto s = cast<RankedTensorType>(v.getType()).getShape();
+  return Dims(s.begin(), s.end());
+}
+
+int64_t kiln::numel(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+Dims kiln::rowMajorStrides(ArrayRef<int64_t> shape) {
+  Dims strides(shape.size(), 1);
+  for (int i = int(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+Dims kiln::nhwcStrides(ArrayRef<int64_t> s) {
+  return {s[1] * s[2] * s[3], 1, s[3] * s[1], s[1]};
+}

@@ -15,6 +15,7 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include "dialects/Kiln/IR/KilnDialect.h.inc"
 #include "dialects/Kiln/IR/KilnEnums.h.inc"
@@ -33,6 +34,18 @@ class FuncOp;
 } // namespace mlir
 
 namespace kiln {
+/// A static shape or stride list.
+using Dims = llvm::SmallVector<int64_t, 6>;
+
+/// The shape of the ranked tensor |v|.
+Dims shapeOf(mlir::Value v);
+/// The number of elements of |shape|.
+int64_t numel(llvm::ArrayRef<int64_t> shape);
+/// Row-major strides of |shape| (the logical, PyTorch layout).
+Dims rowMajorStrides(llvm::ArrayRef<int64_t> shape);
+/// NHWC strides of a logical [N, C, H, W] shape.
+Dims nhwcStrides(llvm::ArrayRef<int64_t> shape);
+
 /// The function of |module| that carries the model (the one with the
 /// `kiln.model` attribute), or null.
 mlir::func::FuncOp findModelFunc(mlir::ModuleOp module);

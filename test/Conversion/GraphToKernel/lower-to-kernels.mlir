@@ -1,0 +1,75 @@
+// RUN: kiln-opt --split-input-file --kiln-choose-layout --kiln-plan-memory --kiln-lower-to-kernels %s | FileCheck %s
+// RUN: kiln-opt --split-input-file --kiln-choose-layout --kiln-plan-memory --kiln-choose-schedule=precision=fp16 --kiln-lower-to-kernels=target=cuda %s | FileCheck %s --check-prefix=CUDA
+// RUN: kiln-opt --split-input-file --verify-diagnostics --kiln-lower-to-kernels %S/Inputs/lower-to-kernels-errors.mlir
+// RUN: not kiln-opt --kiln-choose-layout --kiln-plan-memory --kiln-lower-to-kernels=target=tpu %s 2>&1 | FileCheck %s --check-prefix=TARGET
+
+// Tests that a planned graph becomes one kernel op per kernel, in order,
+// on buffers of the plan: the model function takes the input and output
+// as memrefs, weights stay ops, views and in-place concats cost nothing,
+// and the CUDA target adds its conversions.
+
+// CHECK-LABEL: func.func @net(
+// CHECK-SAME:    %{{.*}}: memref<1x3x8x8xf32>, %{{.*}}: memref<1x10xf32>)
+// CHECK-SAME:    kiln.arena_bytes = [[ARENA:[0-9]+]] : i64
+// CHECK-NOT:     kernel.precision
+// The NCHW input into NHWC for the convolution.
+// CHECK:         kernel.elementwise copy {inputs = [#kernel.buffer<input[0, 0], f32, [1, 3, 8, 8], [192, 64, 8, 1]>], output = #kernel.buffer<arena[{{[0-9]+}}, 0], act, [1, 3, 8, 8], [192, 1, 24, 3]>}
+// CHECK:         kernel.conv2d %{{.*}} {activation = #kiln<activation none>, {{.*}}groups = 1 : i64, input = #kernel.buffer<arena[{{[0-9]+}}, 0], act, [1, 3, 8, 8], [192, 1, 24, 3]>, output = #kernel.buffer<arena[[[CONV:[0-9]+]], 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>
+// CHECK-NOT:     schedule
+// CHECK:         kernel.elementwise activation {activation = #kiln<activation relu>, inputs = [#kernel.buffer<arena[[[CONV]], 0], act, [1, 16, 8, 8]
+// The slice is a view: the pool reads channels 8..15 of the relu's buffer
+// (element offset 8, pixels 16 apart).
+// CHECK:         kernel.pool2d max {{{.*}}input = #kernel.buffer<arena[[[RELU:[0-9]+]], 8], act, [1, 8, 8, 8], [1024, 1, 128, 16]>
+// CHECK-SAME:      output = #kernel.buffer<arena[{{[0-9]+}}, 0], act, [1, 8, 4, 4], [128, 1, 32, 8]>
+// CHECK:         kernel.adaptive_pool2d {input = #kernel.buffer<arena[{{[0-9]+}}, 0], act, [1, 8, 4, 4], [128, 1, 32, 8]>, output = #kernel.buffer<arena[{{[0-9]+}}, 0], act, [1, 8], [8, 1]>, output_size = array<i64: 1, 1>}
+// The classifier writes the model's output directly.
+// CHECK:         kernel.linear %{{.*}}, %{{.*}} {{{.*}}output = #kernel.buffer<output[0, 0], f32, [1, 10], [10, 1]>}
+// CHECK-NEXT:    return
+
+// CUDA-LABEL: func.func @net(
+// CUDA-SAME:    kernel.precision = #kernel<precision fp16>
+// The RGB stem reads a zero-padded 8-channel input (16 bytes of fp16).
+// CUDA:         kernel.pad_channels {input = #kernel.buffer<input[0, 0], f32, [1, 3, 8, 8], [192, 64, 8, 1]>, output = #kernel.buffer<arena[[[PAD:[0-9]+]], 0], act, [1, 8, 8, 8], [512, 1, 64, 8]>}
+// CUDA:         kernel.conv2d {{.*}}input = #kernel.buffer<arena[[[PAD]], 0], act, [1, 8, 8, 8], [512, 1, 64, 8]>{{.*}}schedule = #kernel.schedule<
+// A 16-bit result the plan sends to the caller is staged after the arena,
+// then converted.
+// CUDA:         kernel.linear {{.*}}output = #kernel.buffer<arena[[[STAGE:[0-9]+]], 0], act, [1, 10], [10, 1]>, schedule
+// CUDA-NEXT:    kernel.elementwise copy {inputs = [#kernel.buffer<arena[[[STAGE]], 0], act, [1, 10], [10, 1]>], output = #kernel.buffer<output[0, 0], f32, [1, 10], [10, 1]>}
+// CUDA-NEXT:    return
+
+// TARGET: unknown target 'tpu' (expected cpu or cuda)
+func.func @net(%x: tensor<1x3x8x8xf32>) -> tensor<1x10xf32> attributes {kiln.model = "net"} {
+  %w1 = kiln.param "conv1.weight" parameter : tensor<16x3x3x3xf32>
+  %a = kiln.conv2d %x, %w1 stride [1, 1] padding [1, 1] dilation [1, 1] groups 1
+      : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>) -> tensor<1x16x8x8xf32>
+  %r = kiln.relu %a : tensor<1x16x8x8xf32>
+  %s = kiln.slice %r dim 1 start 8 end 16 step 1 : tensor<1x16x8x8xf32> -> tensor<1x8x8x8xf32>
+  %p = kiln.max_pool2d %s kernel [2, 2] stride [2, 2] padding [0, 0] dilation [1, 1]
+      : tensor<1x8x8x8xf32> -> tensor<1x8x4x4xf32>
+  %m = kiln.mean %p dims [2, 3] : tensor<1x8x4x4xf32> -> tensor<1x8xf32>
+  %w2 = kiln.param "fc.weight" parameter : tensor<10x8xf32>
+  %b2 = kiln.param "fc.bias" parameter : tensor<10xf32>
+  %y = kiln.linear %m, %w2 bias %b2 : (tensor<1x8xf32>, tensor<10x8xf32>, tensor<10xf32>) -> tensor<1x10xf32>
+  return %y : tensor<1x10xf32>
+}
+
+// -----
+
+// A concat whose inputs are copied (no in-place marking), then a channel
+// shuffle, which copies too.
+// CHECK-LABEL: func.func @cat(
+// CHECK:         kernel.elementwise copy {inputs = [#kernel.buffer<arena[{{[0-9]+}}, 0], act, [1, 4, 4, 4]{{.*}}output = #kernel.buffer<arena[[[CAT:[0-9]+]], 0], act, [1, 4, 4, 4], [128, 1, 32, 8]>}
+// CHECK:         kernel.elementwise copy {inputs = [#kernel.buffer<arena[{{[0-9]+}}, 0], act, [1, 4, 4, 4]{{.*}}output = #kernel.buffer<arena[[[CAT]], 4], act, [1, 4, 4, 4], [128, 1, 32, 8]>}
+// The shuffle: output channel i * 2 + j is input channel j * 4 + i.
+// CHECK:         kernel.elementwise copy {inputs = [#kernel.buffer<arena[[[CAT]], 0], act, [1, 4, 2, 4, 4], [128, 1, 4, 32, 8]>], output = #kernel.buffer<arena[{{[0-9]+}}, 0], act, [1, 4, 2, 4, 4], [128, 2, 1, 32, 8]>}
+func.func @cat(%x: tensor<1x4x4x4xf32>) -> tensor<1x8x4x4xf32> attributes {kiln.model = "cat"} {
+  %w1 = kiln.param "a.weight" parameter : tensor<4x4x1x1xf32>
+  %a = kiln.conv2d %x, %w1 stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
+      : (tensor<1x4x4x4xf32>, tensor<4x4x1x1xf32>) -> tensor<1x4x4x4xf32>
+  %w2 = kiln.param "b.weight" parameter : tensor<4x4x1x1xf32>
+  %b = kiln.conv2d %x, %w2 stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
+      : (tensor<1x4x4x4xf32>, tensor<4x4x1x1xf32>) -> tensor<1x4x4x4xf32>
+  %c = kiln.concat %a, %b dim 1 : (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) -> tensor<1x8x4x4xf32>
+  %s = kiln.channel_shuffle %c groups 2 : tensor<1x8x4x4xf32>
+  return %s : tensor<1x8x4x4xf32>
+}
