@@ -1,8 +1,8 @@
 # lit configuration of kiln's test suite.
 #
 # Substitutions:
-#   kiln, kiln-opt     the tools of this build (also kiln-inspect,
-#                      kiln-kernel-test, kiln-cuda-kernel-test and
+#   kiln, kiln-opt,    the tools of this build (also kiln-inspect,
+#   kiln-translate     kiln-kernel-test, kiln-cuda-kernel-test and
 #                      kiln-emu-test, the runtime's test drivers)
 #   FileCheck, not     from LLVM 19
 #   %models            the models/ directory of the source tree
@@ -26,7 +26,7 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.use_default_substitutions()
 llvm_config.add_tool_substitutions(
-    ["kiln", "kiln-opt", "kiln-inspect", "kiln-kernel-test",
+    ["kiln", "kiln-opt", "kiln-translate", "kiln-inspect", "kiln-kernel-test",
      "kiln-cuda-kernel-test", "kiln-emu-test"], [config.kiln_tools_dir])
 
 config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "models")))

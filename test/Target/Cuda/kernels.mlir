@@ -1,0 +1,141 @@
+// RUN: kiln-translate --split-input-file --kiln-to-cuda %S/../Inputs/kernels.mlir | FileCheck %s
+// RUN: kiln-translate --kiln-to-cuda %S/../Inputs/pad-channels.mlir | FileCheck %s --check-prefix=PAD
+// RUN: kiln-translate --split-input-file --kiln-to-cuda --verify-diagnostics %s
+
+// Tests the CUDA C++ the CUDA target prints for each kernel kind, from the
+// hand-written kernel-level models of Inputs/kernels.mlir (the same the CPU
+// test prints); then (this file) the kernels it refuses. Arena buffers are
+// typed pointers at byte offsets of `A`; elementwise kernels are generated
+// __global__ functions with one thread per output element.
+
+// CHECK-LABEL: for model 'conv' (CUDA, fp16)
+// CHECK:       constexpr Precision kP = Precision::F16;
+// CHECK:       constexpr Conv2d kConv2d0{.n = 1, .h = 8, .w = 8, .c = 16, .o = 16, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1, .groups = 1, .ho = 8, .wo = 8, .in_stride = 16, .out_stride = 16};
+// CHECK:       conv2d_pack<kConv2d0, kP>(p[0], (w + kP0));
+// CHECK-NEXT:  std::copy_n(p[1], 16, reinterpret_cast<float *>((w + kP1)));
+// The fp32 NCHW input converted to T in NHWC order: thread j1 is the channel.
+// CHECK:       kernel0(const float *__restrict__ in0_, T *__restrict__ out_)
+// CHECK:       out_[j2 * 128l + j3 * 16l + j1] = kiln::cuda::from_f32<T>(in0);
+// CHECK:       kernel1(const T *__restrict__ in0_, float *__restrict__ out_)
+// CHECK:       KILN_LAUNCH(kernel0, dim3(4), dim3(256), 0, stream)(input, reinterpret_cast<T *>(A + 0));
+// CHECK:       KILN_TRY((conv2d<kConv2d0, Schedule{64, 16, 32, 2, 1, 3, 1}, Epilogue{.bias = true, .residual = true, .residual_stride = 16, .act = Activation::Relu, .scale = false}, kP>(
+// CHECK-NEXT:      reinterpret_cast<T *>(A + 0), (w + kP0), reinterpret_cast<const float *>(w + kP1), reinterpret_cast<T *>(A + 0), nullptr, reinterpret_cast<T *>(A + 4096), workspace, stream)));
+// CHECK:       KILN_LAUNCH(kernel1, dim3(4), dim3(256), 0, stream)(reinterpret_cast<T *>(A + 4096), output);
+// CHECK:       "fp16", 12288, 0, kPreparedBytes,
+
+// A direct (depthwise) convolution needs no schedule; its channel-stepped
+// output starts one element into the buffer.
+// CHECK-LABEL: for model 'depthwise' (CUDA, fp32)
+// CHECK:       .groups = 16, .ho = 8, .wo = 8, .in_stride = 16, .out_stride = 32, .out_step = 2};
+// CHECK:       kernel1(T *__restrict__ out_)
+// CHECK:       out_[j2 * 256l + j3 * 32l + j1 * 2l] = kiln::cuda::from_f32<T>(0.0f);
+// CHECK:       KILN_TRY((conv2d<kConv2d0, Schedule{0, 0, 0, 0, 0, 0, 1}, Epilogue{.bias = false, .residual = false, .residual_stride = 0, .act = Activation::Relu6, .scale = false}, kP>(
+// CHECK-NEXT:      reinterpret_cast<T *>(A + 0), (w + kP0), nullptr, nullptr, nullptr, (reinterpret_cast<T *>(A + 4096) + 1), workspace, stream)));
+// CHECK:       KILN_TRY((max_pool2d<kPool2d1, kP>(reinterpret_cast<T *>(A + 4096), reinterpret_cast<T *>(A + 12288), stream)));
+
+// The SE gate is one launcher (two kernels) writing an fp32 gate, which
+// the next convolution reads as its input scale.
+// CHECK-LABEL: for model 'gate' (CUDA, bf16)
+// CHECK:       constexpr SqueezeExcite kSqueezeExcite0{.n = 1, .h = 4, .w = 4, .c = 16, .r = 4, .in_stride = 16, .act = Activation::Relu, .gate = Activation::HardSigmoid};
+// CHECK:       se_pack_reduce<kSqueezeExcite0>(p[0], (w + kP2));
+// CHECK-NEXT:  se_pack_expand<kSqueezeExcite0>(p[2], (w + kP3));
+// CHECK:       KILN_TRY((se_gate<kSqueezeExcite0, kP>(reinterpret_cast<T *>(A + 0), (w + kP2), reinterpret_cast<const float *>(w + kP0), (w + kP3), reinterpret_cast<const float *>(w + kP1), reinterpret_cast<float *>(A + 1024), stream)));
+// CHECK-NEXT:  KILN_TRY((conv2d<kConv2d1, Schedule{32, 16, 32, 2, 1, 2, 1}, Epilogue{{.*}}.scale = true}, kP>(
+// CHECK-NEXT:      reinterpret_cast<T *>(A + 0), (w + kP4), nullptr, nullptr, reinterpret_cast<float *>(A + 1024), reinterpret_cast<T *>(A + 2048), workspace, stream)));
+// CHECK-NEXT:  KILN_TRY((avg_pool2d<kPool2d2, kP>(reinterpret_cast<T *>(A + 2048), reinterpret_cast<T *>(A + 5120), stream)));
+// The classifier pools into its scratch, then multiplies.
+// CHECK-NEXT:  KILN_TRY((adaptive_avg_pool2d<kAdaptivePool2d3, kP, T>(reinterpret_cast<T *>(A + 5120), reinterpret_cast<T *>(A + 5632), stream)));
+// CHECK-NEXT:  KILN_TRY((linear<kLinear4, Schedule{32, 16, 32, 2, 1, 2, 1}, Epilogue{.bias = true, {{.*}}, kP>(
+// CHECK-NEXT:      reinterpret_cast<T *>(A + 5632), (w + kP5), reinterpret_cast<const float *>(w + kP6), nullptr, reinterpret_cast<T *>(A + 6144), workspace, stream)));
+
+// CHECK-LABEL: for model 'loops' (CUDA, fp32)
+// The batch norm's scale and shift are fp32 prepared vectors.
+// CHECK:       kernel0(const float *__restrict__ in0_, const float *__restrict__ in1_, const float *__restrict__ in2_, T *__restrict__ out_)
+// CHECK:       kiln::cuda::from_f32<T>(in0 * in1 + in2);
+// CHECK:       kiln::cuda::from_f32<T>(in0 * fminf(fmaxf(in0 + 3.0f, 0.0f), 6.0f) / 6.0f);
+// The general mean: one thread per output element sums its 4 x 4 pixels.
+// CHECK:       for (long q2 = 0; q2 < 4l; ++q2)
+// CHECK-NEXT:    for (long q3 = 0; q3 < 4l; ++q3)
+// CHECK-NEXT:      acc += kiln::cuda::to_f32(in0_[0 + j0 * 128l + j1 * 16l + q2 * 4l + q3 * 1l]);
+// CHECK-NEXT:  out_[0 + j0 * 8l + j1 * 1l] = kiln::cuda::from_f32<T>(acc * 0x1p-4f);
+// CHECK:       KILN_LAUNCH(kernel0, dim3(1), dim3(256), 0, stream)(input, reinterpret_cast<const float *>(w + kP0), (reinterpret_cast<const float *>(w + kP0) + 8), reinterpret_cast<T *>(A + 0));
+// CHECK:       KILN_TRY((adaptive_avg_pool2d<kAdaptivePool2d0, kP, T>(reinterpret_cast<T *>(A + 1024), reinterpret_cast<T *>(A + 2048), stream)));
+
+// PAD-LABEL: for model 'stem' (CUDA, fp16)
+// The weights are padded from 3 to 8 input channels before packing.
+// PAD:       std::vector<float> padded(16 * 8 * 9, 0.0f);
+// PAD:       padded[(o * 8) * 9 + i] = p[0][(o * 3) * 9 + i];
+// PAD-NEXT:  conv2d_pack<kConv2d0, kP>(padded.data(), (w + kP0));
+// PAD:       out_[i] = kiln::cuda::from_f32<T>(c < 3l ? kiln::cuda::to_f32(in0_[n * 192l + c * 64l + y * 8l + xx * 1l]) : 0.0f);
+// PAD:       KILN_LAUNCH(kernel0, dim3(2), dim3(256), 0, stream)(input, reinterpret_cast<T *>(A + 4096));
+// PAD-NEXT:  KILN_TRY(cudaGetLastError());
+// PAD-NEXT:  KILN_TRY((conv2d<kConv2d0, {{.*}}>(
+// PAD-NEXT:      reinterpret_cast<T *>(A + 4096), (w + kP0),
+
+// Negative cases.
+
+// expected-error @below {{the CUDA target needs kernels lowered for it}}
+func.func @no_precision(%in: memref<1x4xf32>, %out: memref<1x4xf32>)
+    attributes {kiln.model = "m", kiln.arena_bytes = 1024 : i64} {
+  return
+}
+
+// -----
+
+func.func @unscheduled(%in: memref<1x16x8x8xf32>, %out: memref<1x16x8x8xf32>)
+    attributes {kiln.model = "m", kiln.arena_bytes = 8192 : i64, kernel.precision = #kernel<precision fp16>} {
+  %w = kiln.param "conv.weight" parameter : tensor<16x16x3x3xf32>
+  // expected-error @below {{the CUDA target needs a tile schedule on this layer}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      output = #kernel.buffer<arena[4096, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      padding = array<i64: 1, 1>, stride = array<i64: 1, 1>} : tensor<16x16x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @bad_schedule(%in: memref<1x16x8x8xf32>, %out: memref<1x16x8x8xf32>)
+    attributes {kiln.model = "m", kiln.arena_bytes = 8192 : i64, kernel.precision = #kernel<precision bf16>} {
+  %w = kiln.param "conv.weight" parameter : tensor<16x16x3x3xf32>
+  // expected-error @below {{the schedule [16, 16, 32, 1, 1, 2, 1] is not valid for this layer in bf16}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      output = #kernel.buffer<arena[4096, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      padding = array<i64: 1, 1>,
+      schedule = #kernel.schedule<bm = 16, bn = 16, bk = 32, warps_m = 1, warps_n = 1, stages = 2, split_k = 1>,
+      stride = array<i64: 1, 1>} : tensor<16x16x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @misaligned(%in: memref<1x16x4x4xf32>, %out: memref<1x16x4x4xf32>)
+    attributes {kiln.model = "m", kiln.arena_bytes = 8192 : i64, kernel.precision = #kernel<precision fp16>} {
+  // expected-error @below {{a channel slice at element offset 3 is not 16-byte aligned, as the fp16 kernels need}}
+  kernel.pool2d max {dilation = array<i64: 1, 1>, exclude_pad = false,
+      input = #kernel.buffer<arena[0, 3], act, [1, 16, 4, 4], [512, 1, 128, 32]>,
+      kernel = array<i64: 2, 2>, output = #kernel.buffer<arena[4096, 0], act, [1, 16, 2, 2], [64, 1, 32, 16]>,
+      padding = array<i64: 0, 0>, stride = array<i64: 2, 2>}
+  return
+}
+
+// -----
+
+func.func @fp32_input(%in: memref<1x16x4x4xf32>, %out: memref<1x16x2x2xf32>)
+    attributes {kiln.model = "m", kiln.arena_bytes = 8192 : i64, kernel.precision = #kernel<precision fp16>} {
+  // expected-error @below {{a fp16 kernel reads and writes 16-bit activations, not fp32}}
+  kernel.pool2d max {dilation = array<i64: 1, 1>, exclude_pad = false,
+      input = #kernel.buffer<arena[0, 0], f32, [1, 16, 4, 4], [256, 1, 64, 16]>,
+      kernel = array<i64: 2, 2>, output = #kernel.buffer<arena[4096, 0], act, [1, 16, 2, 2], [64, 1, 32, 16]>,
+      padding = array<i64: 0, 0>, stride = array<i64: 2, 2>}
+  return
+}
+
+// -----
+
+// expected-error @below {{a kernel-level model function takes its input and output as arguments and returns nothing}}
+func.func @graph(%in: tensor<1x16xf32>) -> tensor<1x16xf32>
+    attributes {kiln.model = "m", kiln.arena_bytes = 1024 : i64, kernel.precision = #kernel<precision fp16>} {
+  return %in : tensor<1x16xf32>
+}
