@@ -1,38 +1,20 @@
 //===- ImportModel.cpp - model spec (YAML) to kiln IR ---------------------===//
 //
-// This file implements the YAML frontend. A spec is walked once, in layer
-// order, building IR as it goes, so every layer sees the shapes of its
-// inputs (channel counts are inferred, never repeated). The walk keeps:
-//
-//   * a Scope per model body, block body and layer group: the module-path
-//     prefix, the values named so far (a later layer of the same name
-//     shadows an earlier one, as Python rebinding does) and the previous
-//     layer's output, which is a layer's input unless it says otherwise;
-//   * an Env of expression variables (model vars, block params and vars,
-//     `index` inside a repeat, the builtins `batch` and `in_channels`);
-//   * the registry of module paths, which rejects duplicate names except a
-//     parameter-free module called again (the shared `relu` of a ResNet
-//     block);
-//   * the location of the block call being expanded, so ops and errors
-//     inside a block point at the block's text and say where it was called.
-//
-// The first error stops the import: users get one diagnostic, with notes.
+// This file implements the entry point of the YAML frontend and the walk over
+// a spec; the importer class and the state the walk keeps are declared in
+// ImporterImpl.h.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Frontend/Yaml/ImportModel.h"
 
-#include "compiler/Frontend/Yaml/Expr.h"
-#include "compiler/Frontend/Yaml/OpTable.h"
-#include "compiler/Frontend/Yaml/YamlTree.h"
+#include "compiler/Frontend/Yaml/ImporterImpl.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -41,83 +23,18 @@
 
 using namespace mlir;
 using namespace kiln;
-using namespace kiln::frontend;
-using yaml::Node;
 
-namespace {
-
-using expr::Value;
+namespace kiln::frontend::importer {
 
 /// Bound of integer fields and input dimensions (|v| < 2^31), so that shape
 /// arithmetic stays far from int64 overflow.
 constexpr int64_t kMaxExtent = int64_t(1) << 31;
 
-/// Values a layer produced: one, or several for split and chunk.
-using Values = SmallVector<mlir::Value, 2>;
-
-/// Expression variables, chained to an enclosing environment.
-struct Env {
-  const Env *parent = nullptr;
-  llvm::StringMap<Value> vars;
-
-  const Value *lookup(StringRef name) const {
-    auto it = vars.find(name);
-    if (it != vars.end())
-      return &it->second;
-    return parent ? parent->lookup(name) : nullptr;
-  }
-};
-
-/// Names and the running value of a model, block or group body.
-struct Scope {
-  /// Enclosing scope whose names are visible (null for block bodies, which
-  /// see only their input, as a PyTorch module's forward does).
-  Scope *parent = nullptr;
-  /// Module path of the body ("layer1.0"); empty at the top.
-  std::string prefix;
-  llvm::StringMap<Values> names;
-  /// Output of the previous layer.
-  Values current;
-  const Env *env = nullptr;
-
-  const Values *lookup(StringRef name) const {
-    auto it = names.find(name);
-    if (it != names.end())
-      return &it->second;
-    return parent ? parent->lookup(name) : nullptr;
-  }
-  void collectNames(SmallVectorImpl<StringRef> &out) const {
-    for (const auto &entry : names)
-      out.push_back(entry.getKey());
-    if (parent)
-      parent->collectNames(out);
-  }
-};
-
-/// A block definition of the spec.
-struct BlockDef {
-  /// The file that defines it (the model or an included file).
-  std::string file;
-  const Node *node = nullptr;
-  const Node *params = nullptr;
-  const Node *vars = nullptr;
-  const Node *layers = nullptr;
-  const Node *output = nullptr;
-  std::string inputName = "input";
-};
-
-/// A module path claimed by a layer, group or block call.
-struct ModuleRecord {
-  bool leaf;
-  /// For leaves: the op and whether it owns parameters.
-  const OpSpec *op;
-  std::string className;
-  Location loc;
-};
-
 std::string joinPath(StringRef prefix, StringRef name) {
   return prefix.empty() ? name.str() : (prefix + "." + name).str();
 }
+
+namespace {
 
 /// Returns the candidate closest to |word| when it is close enough to be a
 /// likely typo.
@@ -134,6 +51,8 @@ std::optional<std::string> closest(StringRef word,
   }
   return best;
 }
+
+} // namespace
 
 /// Appends "; did you mean 'x'?" when a candidate is close to |word|.
 void suggest(InFlightDiagnostic &diag, StringRef word,
@@ -152,138 +71,6 @@ bool isModuleName(StringRef s) {
   return !s.empty() &&
          llvm::all_of(s, [](char c) { return llvm::isAlnum(c) || c == '_'; });
 }
-
-class Importer {
-public:
-  Importer(MLIRContext &context, llvm::SourceMgr &sourceMgr,
-           const ImportOptions &options)
-      : context(context), builder(&context), sourceMgr(sourceMgr),
-        options(options) {}
-
-  /// Imports the model at |path|.
-  OwningOpRef<ModuleOp> run(StringRef path);
-
-private:
-  MLIRContext &context;
-  OpBuilder builder;
-  llvm::SourceMgr &sourceMgr;
-  const ImportOptions &options;
-  /// The file the nodes being read come from.
-  std::string file;
-  /// Parsed trees of the model file and the files it includes.
-  std::vector<std::unique_ptr<Node>> trees;
-  /// Included files, to detect include cycles and repeated includes.
-  llvm::StringSet<> included;
-
-  llvm::StringMap<BlockDef> blocks;
-  llvm::StringMap<ModuleRecord> modules;
-  Env globals;
-  /// Location of the innermost block call being expanded.
-  std::optional<Location> caller;
-  /// Blocks being expanded, to reject a block that calls itself.
-  llvm::StringSet<> activeBlocks;
-  /// Ops built so far, to stop runaway specs (`repeat: 100000000`).
-  int64_t opCount = 0;
-  static constexpr int64_t kMaxOps = 1000000;
-
-  //===--------------------------------------------------------------------===//
-  // Locations and errors
-  //===--------------------------------------------------------------------===//
-
-  Location fileLoc(const Node &node, unsigned extraColumn = 0) {
-    return FileLineColLoc::get(&context, file, node.line,
-                               node.column + extraColumn);
-  }
-
-  /// The location of |node|, named |name| when given, inside the block call
-  /// being expanded.
-  Location loc(const Node &node, StringRef name = {},
-               unsigned extraColumn = 0) {
-    Location result = fileLoc(node, extraColumn);
-    if (!name.empty())
-      result = NameLoc::get(StringAttr::get(&context, name), result);
-    if (caller)
-      result = CallSiteLoc::get(result, *caller);
-    return result;
-  }
-
-  InFlightDiagnostic error(const Node &node, unsigned extraColumn = 0) {
-    return mlir::emitError(loc(node, {}, extraColumn));
-  }
-
-  /// Checks that |node| is a map whose keys are all in |allowed|.
-  LogicalResult checkKeys(const Node &node, ArrayRef<StringRef> allowed,
-                          StringRef what) {
-    for (const Node &key : node.keys) {
-      if (llvm::is_contained(allowed, key.value))
-        continue;
-      auto diag = error(key) << "unknown field '" << key.value << "' in "
-                             << what;
-      suggest(diag, key.value, allowed);
-      return failure();
-    }
-    return success();
-  }
-
-  LogicalResult expectKind(const Node &node, Node::Kind kind,
-                           StringRef what) {
-    if (node.kind == kind)
-      return success();
-    return error(node) << what << " must be " << yaml::describe(kind)
-                       << ", got " << yaml::describe(node.kind);
-  }
-
-  //===--------------------------------------------------------------------===//
-  // Values and expressions
-  //===--------------------------------------------------------------------===//
-
-  /// Evaluates a YAML node to a value: plain scalars are numbers, booleans,
-  /// null or strings; `$name` and `${expr}` are expressions over |env|.
-  std::optional<Value> evaluate(const Node &node, const Env &env);
-  std::optional<Value> evaluateScalar(const Node &node, const Env &env);
-
-  /// Evaluates |node| and checks it has |type|; |what| names it in errors.
-  std::optional<Value> evaluateAs(const Node &node, const Env &env,
-                                  FieldType type, StringRef what);
-  std::optional<Value> coerce(const Node &node, Value value, FieldType type,
-                              StringRef what);
-
-  /// Evaluates |node| as a string (a name, a class).
-  std::optional<std::string> evaluateString(const Node &node, const Env &env,
-                                            StringRef what);
-
-  //===--------------------------------------------------------------------===//
-  // Spec walk
-  //===--------------------------------------------------------------------===//
-
-  const Node *load(StringRef path, std::optional<Location> at);
-  LogicalResult parseIncludes(const Node &node);
-  LogicalResult parseBlocks(const Node &node);
-  OwningOpRef<ModuleOp> importModel(const Node &root);
-  LogicalResult evaluateVars(const Node &node, Env &env, StringRef what);
-  FailureOr<Values> resolveRef(const Node &node, const Scope &scope);
-  LogicalResult registerModule(StringRef path, ModuleRecord record,
-                               const Node &at);
-
-  LogicalResult processLayers(const Node &list, Scope &scope);
-  LogicalResult processLayer(const Node &layer, Scope &scope);
-  FailureOr<Values> instantiate(const Node &layer, StringRef name,
-                                const Values &inputs, Scope &scope,
-                                const Env &env, const Node *overrides);
-  FailureOr<Values> buildOp(const Node &layer, const OpSpec &spec,
-                            StringRef name, const Values &inputs, Scope &scope,
-                            const Env &env, const Node *overrides);
-  FailureOr<Values> callBlock(const Node &layer, StringRef name,
-                              const Values &inputs, Scope &scope,
-                              const Env &env, const Node *overrides);
-  FailureOr<Values> buildGroup(const Node &layer, StringRef name,
-                               const Values &inputs, Scope &scope,
-                               const Env &env);
-};
-
-//===----------------------------------------------------------------------===//
-// Values and expressions
-//===----------------------------------------------------------------------===//
 
 /// Parses a plain YAML scalar by the YAML 1.2 core schema.
 Value plainScalar(StringRef text) {
@@ -441,10 +228,6 @@ std::optional<std::string> Importer::evaluateString(const Node &node,
   error(node) << "'" << what << "' must be a string, got " << value->typeName();
   return std::nullopt;
 }
-
-//===----------------------------------------------------------------------===//
-// Spec walk
-//===----------------------------------------------------------------------===//
 
 LogicalResult Importer::evaluateVars(const Node &node, Env &env,
                                      StringRef what) {
@@ -1240,7 +1023,7 @@ OwningOpRef<ModuleOp> Importer::run(StringRef path) {
   return importModel(*root);
 }
 
-} // namespace
+} // namespace kiln::frontend::importer
 
 void kiln::registerFrontendDialects(MLIRContext &context) {
   context.loadDialect<KilnDialect, func::FuncDialect>();
@@ -1251,5 +1034,5 @@ OwningOpRef<ModuleOp> kiln::importModelFile(StringRef path,
                                             llvm::SourceMgr &sourceMgr,
                                             const ImportOptions &options) {
   registerFrontendDialects(context);
-  return Importer(context, sourceMgr, options).run(path);
+  return frontend::importer::Importer(context, sourceMgr, options).run(path);
 }
