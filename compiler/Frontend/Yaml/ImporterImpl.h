@@ -1,7 +1,8 @@
 //===- ImporterImpl.h - the YAML importer's shared state -------*- C++ -*-===//
 //
-// Declares the importer class of the YAML frontend, private to this folder; its
-// methods are defined in ImportModel.cpp.
+// Declares the importer class of the YAML frontend, private to this folder: its
+// methods are defined in ImportModel.cpp (the rest of the walk) and
+// ImportValues.cpp (YAML nodes to values).
 //
 // A spec is walked once, in layer order, building IR as it goes, so every
 // layer sees the shapes of its inputs (channel counts are inferred, never
@@ -122,7 +123,7 @@ void suggest(mlir::InFlightDiagnostic &diag, llvm::StringRef word,
 bool isIdentifier(llvm::StringRef s);
 bool isModuleName(llvm::StringRef s);
 
-// Values (ImportModel.cpp).
+// Values (ImportValues.cpp).
 Value plainScalar(llvm::StringRef text);
 
 class Importer {
@@ -208,7 +209,7 @@ private:
   }
 
   //===--------------------------------------------------------------------===//
-  // Values and expressions (ImportModel.cpp)
+  // Values and expressions (ImportValues.cpp)
   //===--------------------------------------------------------------------===//
 
   /// Evaluates a YAML node to a value: plain scalars are numbers, booleans,
