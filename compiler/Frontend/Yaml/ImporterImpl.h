@@ -1,8 +1,9 @@
 //===- ImporterImpl.h - the YAML importer's shared state -------*- C++ -*-===//
 //
 // Declares the importer class of the YAML frontend, private to this folder: its
-// methods are defined in ImportModel.cpp (the rest of the walk) and
-// ImportValues.cpp (YAML nodes to values).
+// methods are defined in ImportModel.cpp (the rest of the walk),
+// ImportValues.cpp (YAML nodes to values) and ImportNames.cpp (names,
+// references and the module registry).
 //
 // A spec is walked once, in layer order, building IR as it goes, so every
 // layer sees the shapes of its inputs (channel counts are inferred, never
@@ -116,7 +117,7 @@ struct ModuleRecord {
   mlir::Location loc;
 };
 
-// Names (ImportModel.cpp).
+// Names (ImportNames.cpp).
 std::string joinPath(llvm::StringRef prefix, llvm::StringRef name);
 void suggest(mlir::InFlightDiagnostic &diag, llvm::StringRef word,
              llvm::ArrayRef<llvm::StringRef> candidates);
@@ -238,7 +239,7 @@ private:
   mlir::LogicalResult parseIncludes(const Node &node);
   mlir::OwningOpRef<mlir::ModuleOp> importModel(const Node &root);
 
-  // Names (ImportModel.cpp).
+  // Names (ImportNames.cpp).
   mlir::FailureOr<Values> resolveRef(const Node &node, const Scope &scope);
   mlir::LogicalResult registerModule(llvm::StringRef path, ModuleRecord record,
                                      const Node &at);
