@@ -2,8 +2,8 @@
 //
 // Declares the importer class of the YAML frontend, private to this folder: its
 // methods are defined in ImportModel.cpp (the rest of the walk),
-// ImportValues.cpp (YAML nodes to values) and ImportNames.cpp (names,
-// references and the module registry).
+// ImportValues.cpp (YAML nodes to values), ImportNames.cpp (names, references
+// and the module registry) and ImportBlocks.cpp (block definitions and calls).
 //
 // A spec is walked once, in layer order, building IR as it goes, so every
 // layer sees the shapes of its inputs (channel counts are inferred, never
@@ -258,7 +258,7 @@ private:
                                      const Values &inputs, Scope &scope,
                                      const Env &env);
 
-  // Blocks (ImportModel.cpp).
+  // Blocks (ImportBlocks.cpp).
   mlir::LogicalResult parseBlocks(const Node &node);
   mlir::FailureOr<Values> callBlock(const Node &layer, llvm::StringRef name,
                                     const Values &inputs, Scope &scope,
