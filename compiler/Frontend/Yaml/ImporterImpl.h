@@ -1,9 +1,10 @@
 //===- ImporterImpl.h - the YAML importer's shared state -------*- C++ -*-===//
 //
-// Declares the importer class of the YAML frontend, private to this folder: its
-// methods are defined in ImportModel.cpp (the rest of the walk),
-// ImportValues.cpp (YAML nodes to values), ImportNames.cpp (names, references
-// and the module registry) and ImportBlocks.cpp (block definitions and calls).
+// Declares the importer class of the YAML frontend, private to this folder:
+// its methods are defined in ImportModel.cpp (files, includes and the model's
+// top level), ImportLayers.cpp (layers, repeat and groups), ImportBlocks.cpp
+// (block definitions and calls), ImportValues.cpp (YAML nodes to values) and
+// ImportNames.cpp (names, references and the module registry).
 //
 // A spec is walked once, in layer order, building IR as it goes, so every
 // layer sees the shapes of its inputs (channel counts are inferred, never
@@ -244,7 +245,7 @@ private:
   mlir::LogicalResult registerModule(llvm::StringRef path, ModuleRecord record,
                                      const Node &at);
 
-  // Layers (ImportModel.cpp).
+  // Layers (ImportLayers.cpp).
   mlir::LogicalResult processLayers(const Node &list, Scope &scope);
   mlir::LogicalResult processLayer(const Node &layer, Scope &scope);
   mlir::FailureOr<Values> instantiate(const Node &layer, llvm::StringRef name,
