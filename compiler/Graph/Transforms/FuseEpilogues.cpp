@@ -11,6 +11,8 @@
 
 #include "compiler/Graph/Transforms/Passes.h"
 
+#include "compiler/Graph/Transforms/LayerParts.h"
+
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/TypeSwitch.h"
 

@@ -25,6 +25,8 @@
 
 #include "compiler/Graph/Transforms/Passes.h"
 
+#include "compiler/Graph/Analysis/GraphQueries.h"
+
 #include "mlir/IR/Builders.h"
 
 #include <numeric>

@@ -6,7 +6,7 @@
 
 #include "compiler/Target/Common/Storage.h"
 
-#include "compiler/Graph/Transforms/Passes.h"
+#include "compiler/Graph/Analysis/GraphQueries.h"
 #include "compiler/Target/Common/LoopNest.h"
 
 #include "llvm/Support/FormatVariadic.h"

@@ -26,7 +26,7 @@
 
 #include "compiler/Target/Cuda/CudaEmitter.h"
 
-#include "compiler/Graph/Transforms/Passes.h"
+#include "compiler/Graph/Analysis/GraphQueries.h"
 #include "compiler/Target/Common/LoopNest.h"
 #include "compiler/Target/Common/Storage.h"
 #include "compiler/Target/Common/WeightCode.h"

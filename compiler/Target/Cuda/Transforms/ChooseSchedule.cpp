@@ -9,7 +9,7 @@
 
 #include "compiler/Target/Cuda/Transforms/Passes.h"
 
-#include "compiler/Graph/Transforms/Passes.h"
+#include "compiler/Graph/Analysis/GraphQueries.h"
 
 #include "kiln/cuda/schedule.h"
 
