@@ -16,6 +16,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <optional>
+
 #include "dialects/Kiln/IR/KilnDialect.h.inc"
 #include "dialects/Kiln/IR/KilnEnums.h.inc"
 
@@ -33,6 +35,13 @@ class FuncOp;
 } // namespace mlir
 
 namespace kiln {
+/// The activation that |op| computes when it is an activation op
+/// (kiln.relu, kiln.relu6, kiln.sigmoid, kiln.hard_sigmoid,
+/// kiln.hard_swish), else nullopt. This is the one map from activation ops
+/// to Activation (the enum of fused epilogues): a new activation is added
+/// here, next to its op and its enum case.
+std::optional<Activation> activationOf(mlir::Operation *op);
+
 /// The function of |module| that carries the model (the one with the
 /// `kiln.model` attribute), or null.
 mlir::func::FuncOp findModelFunc(mlir::ModuleOp module);
