@@ -1,13 +1,14 @@
 //===- Pipelines.cpp - the pass pipelines of kiln compile -----------------===//
 //
-// This file implements runPipeline: the order of the graph passes, with why
-// each runs where it does.
+// This file implements runPipeline: the order of the graph passes and of the
+// CUDA target's choose-schedule, with why each runs where it does.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Pipelines/Pipelines.h"
 
 #include "compiler/Graph/Transforms/Passes.h"
+#include "compiler/Target/Cuda/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
 

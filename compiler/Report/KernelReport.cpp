@@ -13,9 +13,10 @@
 
 #include "compiler/Report/Report.h"
 
-#include "compiler/Graph/Transforms/Passes.h"
+#include "compiler/Graph/Analysis/GraphQueries.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"

@@ -7,7 +7,7 @@
 
 #include "compiler/Conversion/GraphToKernel/Buffers.h"
 
-#include "compiler/Graph/Transforms/Passes.h"
+#include "compiler/Graph/Analysis/GraphQueries.h"
 
 using namespace mlir;
 using namespace kiln;

@@ -18,7 +18,7 @@
 
 #include "compiler/Conversion/GraphToKernel/Buffers.h"
 #include "compiler/Conversion/GraphToKernel/Passes.h"
-#include "compiler/Graph/Transforms/Passes.h"
+#include "compiler/Graph/Analysis/GraphQueries.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -39,17 +39,6 @@ using kernel::ElementwiseFn;
 using kernel::MemorySpace;
 
 namespace {
-
-/// The activation a graph op applies elementwise, if it is one.
-std::optional<Activation> activationOp(Operation *op) {
-  return llvm::TypeSwitch<Operation *, std::optional<Activation>>(op)
-      .Case([](ReluOp) { return Activation::relu; })
-      .Case([](Relu6Op) { return Activation::relu6; })
-      .Case([](SigmoidOp) { return Activation::sigmoid; })
-      .Case([](HardSigmoidOp) { return Activation::hard_sigmoid; })
-      .Case([](HardSwishOp) { return Activation::hard_swish; })
-      .Default([](Operation *) { return std::nullopt; });
-}
 
 std::optional<kernel::Precision> precisionOf(StringRef name) {
   return kernel::symbolizePrecision(name);
@@ -419,7 +408,7 @@ LogicalResult Lowering::lowerOp(Operation *op) {
   }
   if (auto convert = dyn_cast<ConvertLayoutOp>(op))
     return lowerConvertLayout(convert);
-  std::optional<Activation> act = activationOp(op);
+  std::optional<Activation> act = activationOf(op);
   if (act || isa<AddOp, MulOp>(op)) {
     auto out = result(op);
     if (failed(out))

@@ -18,6 +18,8 @@
 
 #include "compiler/Graph/Transforms/Passes.h"
 
+#include "compiler/Graph/Analysis/GraphQueries.h"
+
 #include "mlir/IR/Builders.h"
 
 namespace kiln {

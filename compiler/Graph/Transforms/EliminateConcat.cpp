@@ -2,16 +2,19 @@
 //
 // This file implements --kiln-eliminate-concat (see Passes.td). The pass
 // only decides and marks; which inputs are produced in place is
-// producedInConcat's rule (GraphQueries.cpp), so that plan-memory, the
-// code generators and the kernel report agree. Plan-memory gives those
-// inputs their slices of the concat's buffer, and the code generators make
-// the producers write there (kernels take an output pixel stride and a
-// channel step, so a channel slice of an NHWC buffer, or every g-th
-// channel of a shuffled one, is an ordinary destination).
+// producedInConcat's rule (Graph/Analysis/GraphQueries.cpp), so that
+// plan-memory, the code generators and the kernel report agree.
+// Plan-memory gives those inputs their slices of the concat's buffer, and
+// the code generators make the producers write there (kernels take an
+// output pixel stride and a channel step, so a channel slice of an NHWC
+// buffer, or every g-th channel of a shuffled one, is an ordinary
+// destination).
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Graph/Transforms/Passes.h"
+
+#include "compiler/Graph/Analysis/GraphQueries.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_ELIMINATECONCATPASS

@@ -11,6 +11,9 @@
 
 #include "compiler/Graph/Transforms/Passes.h"
 
+#include "compiler/Graph/Analysis/GraphQueries.h"
+#include "compiler/Graph/Transforms/LayerParts.h"
+
 #include "mlir/IR/Builders.h"
 
 namespace kiln {

@@ -11,8 +11,9 @@
 
 #include "compiler/Graph/Transforms/Passes.h"
 
+#include "compiler/Graph/Transforms/LayerParts.h"
+
 #include "mlir/IR/Builders.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_FUSEEPILOGUESPASS
@@ -23,17 +24,6 @@ using namespace mlir;
 using namespace kiln;
 
 namespace {
-
-/// The activation |op| computes, if it is one.
-std::optional<Activation> activationOf(Operation *op) {
-  return llvm::TypeSwitch<Operation *, std::optional<Activation>>(op)
-      .Case([](ReluOp) { return Activation::relu; })
-      .Case([](Relu6Op) { return Activation::relu6; })
-      .Case([](SigmoidOp) { return Activation::sigmoid; })
-      .Case([](HardSigmoidOp) { return Activation::hard_sigmoid; })
-      .Case([](HardSwishOp) { return Activation::hard_swish; })
-      .Default([](Operation *) { return std::nullopt; });
-}
 
 bool isLayer(Operation *op) { return op && isa<Conv2dOp, LinearOp>(op); }
 

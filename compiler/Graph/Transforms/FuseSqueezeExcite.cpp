@@ -18,6 +18,9 @@
 
 #include "compiler/Graph/Transforms/Passes.h"
 
+#include "compiler/Graph/Analysis/GraphQueries.h"
+#include "compiler/Graph/Transforms/LayerParts.h"
+
 #include "mlir/IR/Builders.h"
 
 namespace kiln {
@@ -47,22 +50,13 @@ bool isPointwiseWithBias(Conv2dOp conv) {
 /// so activations are still ops). Returns the value below it and sets |act|.
 Value peelActivation(Value v, Activation &act) {
   Operation *def = v.getDefiningOp();
-  if (def && def->hasOneUse()) {
-    if (isa<ReluOp>(def))
-      act = Activation::relu;
-    else if (isa<Relu6Op>(def))
-      act = Activation::relu6;
-    else if (isa<SigmoidOp>(def))
-      act = Activation::sigmoid;
-    else if (isa<HardSigmoidOp>(def))
-      act = Activation::hard_sigmoid;
-    else if (isa<HardSwishOp>(def))
-      act = Activation::hard_swish;
-    else
-      return v;
-    return def->getOperand(0);
-  }
-  return v;
+  if (!def || !def->hasOneUse())
+    return v;
+  std::optional<Activation> a = activationOf(def);
+  if (!a)
+    return v;
+  act = *a;
+  return def->getOperand(0);
 }
 
 struct Match {

@@ -107,34 +107,4 @@ def PlanMemoryPass : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
   let dependentDialects = ["::kiln::KilnDialect"];
 }
 
-//===----------------------------------------------------------------------===//
-// GPU
-//===----------------------------------------------------------------------===//
-
-def ChooseSchedulePass : Pass<"kiln-choose-schedule", "mlir::func::FuncOp"> {
-  let summary = "Chooses the GPU tile schedule of every convolution and linear layer.";
-  let description = [{
-    Runs after `--kiln-plan-memory` (a layer's pixel strides follow from
-    where the plan put its operands). Each `kiln.conv2d` and `kiln.linear`
-    that the CUDA target runs as an implicit GEMM on tensor cores (dense
-    convolutions, grouped ones with at least 16 channels per group, linear
-    layers) gets `kiln.schedule = array<i32: bm, bn, bk, warps_m, warps_n,
-    stages, split_k>`: the tile of `default_schedule` in
-    runtime/include/kiln/cuda/schedule.h, the cheapest under its cost model
-    for the precision and SM count, with split-K for layers that have too
-    few tiles to fill the GPU at small batch. Depthwise and narrow grouped
-    convolutions run as direct kernels and get none. The function gets
-    `kiln.precision`. A schedule already present is checked against the
-    kernel's rules (`schedule_ok`) and kept, so schedules can be tuned by
-    hand in the IR.
-  }];
-  let options = [
-    Option<"precision", "precision", "std::string", /*default=*/"\"fp32\"",
-           "fp32 (SIMT), tf32, fp16 or bf16 (tensor cores)">,
-    Option<"smCount", "sm-count", "int", /*default=*/"132",
-           "streaming multiprocessors of the target GPU (H100 SXM: 132)">,
-  ];
-  let dependentDialects = ["::kiln::KilnDialect"];
-}
-
 #endif // KILN_GRAPH_TRANSFORMS_PASSES_TD

@@ -25,6 +25,8 @@
 
 #include "compiler/Graph/Transforms/Passes.h"
 
+#include "compiler/Graph/Analysis/GraphQueries.h"
+
 #include "mlir/IR/Builders.h"
 
 #include <numeric>
@@ -53,10 +55,10 @@ struct Buffer {
   bool scratch = false;
 };
 
-/// Elementwise ops that may write over an operand of their own shape.
+/// Elementwise ops that may write over an operand of their own shape: the
+/// activations, adds, multiplies and batch norms.
 bool isElementwise(Operation *op) {
-  return isa<ReluOp, Relu6Op, SigmoidOp, HardSigmoidOp, HardSwishOp, AddOp,
-             MulOp, BatchNormOp>(op);
+  return activationOf(op).has_value() || isa<AddOp, MulOp, BatchNormOp>(op);
 }
 
 //===----------------------------------------------------------------------===//

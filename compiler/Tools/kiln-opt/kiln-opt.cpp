@@ -1,7 +1,8 @@
 //===- kiln-opt.cpp - kiln's mlir-opt --------------------------------------===//
 //
 // This file implements kiln-opt: MlirOptMain with the kiln dialect, the
-// upstream dialects kiln IR uses, and kiln's passes. The lit tests drive it.
+// upstream dialects kiln IR uses, and kiln's passes (the graph passes and the
+// CUDA target's). The lit tests drive it.
 // Only what kiln needs is registered (MLIR's InitAll*.h is slow to build).
 //
 //===----------------------------------------------------------------------===//
@@ -9,6 +10,7 @@
 #include "compiler/Conversion/GraphToKernel/Passes.h"
 #include "compiler/Graph/Transforms/Passes.h"
 #include "dialects/Kernel/IR/KernelDialect.h"
+#include "compiler/Target/Cuda/Transforms/Passes.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -24,6 +26,7 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   kiln::registerKilnPasses();
   kiln::registerKilnConversionPasses();
+  kiln::registerKilnCudaPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "kiln optimizer driver\n", registry));
 }

@@ -145,6 +145,16 @@ func::FuncOp kiln::findModelFunc(ModuleOp module) {
   return model;
 }
 
+std::optional<Activation> kiln::activationOf(Operation *op) {
+  return llvm::TypeSwitch<Operation *, std::optional<Activation>>(op)
+      .Case([](ReluOp) { return Activation::relu; })
+      .Case([](Relu6Op) { return Activation::relu6; })
+      .Case([](SigmoidOp) { return Activation::sigmoid; })
+      .Case([](HardSigmoidOp) { return Activation::hard_sigmoid; })
+      .Case([](HardSwishOp) { return Activation::hard_swish; })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
 bool kiln::isChannelConcat(ConcatOp concat) {
   return concat.getDim() == 1 &&
          cast<RankedTensorType>(concat.getType()).getRank() == 4;

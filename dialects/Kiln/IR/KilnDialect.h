@@ -17,6 +17,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
+
 #include "dialects/Kiln/IR/KilnDialect.h.inc"
 #include "dialects/Kiln/IR/KilnEnums.h.inc"
 
@@ -45,6 +47,13 @@ int64_t numel(llvm::ArrayRef<int64_t> shape);
 Dims rowMajorStrides(llvm::ArrayRef<int64_t> shape);
 /// NHWC strides of a logical [N, C, H, W] shape.
 Dims nhwcStrides(llvm::ArrayRef<int64_t> shape);
+
+/// The activation that |op| computes when it is an activation op
+/// (kiln.relu, kiln.relu6, kiln.sigmoid, kiln.hard_sigmoid,
+/// kiln.hard_swish), else nullopt. This is the one map from activation ops
+/// to Activation (the enum of fused epilogues): a new activation is added
+/// here, next to its op and its enum case.
+std::optional<Activation> activationOf(mlir::Operation *op);
 
 /// The function of |module| that carries the model (the one with the
 /// `kiln.model` attribute), or null.

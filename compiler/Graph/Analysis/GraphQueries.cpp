@@ -1,14 +1,13 @@
-//===- GraphQueries.cpp - questions passes ask about kiln graphs ----------===//
+//===- GraphQueries.cpp - what passes and targets ask of kiln graphs ------===//
 //
-// This file implements the small predicates the graph passes and the code
-// generators share: which values are weights, which ops are views, and the
-// bookkeeping of fused layers.
+// This file implements the queries on kiln graphs that the graph passes, the
+// CUDA schedule pass, the code generators and the kernel report share: which
+// values are weights, which ops are views, which concat inputs are produced
+// in place, and the strides of a planned value's buffer.
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/Graph/Transforms/Passes.h"
-
-#include "mlir/IR/Builders.h"
+#include "compiler/Graph/Analysis/GraphQueries.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -36,77 +35,6 @@ Value kiln::throughIdentities(Value v) {
 bool kiln::isViewOp(Operation *op) {
   return isa<IdentityOp, DropoutOp, FlattenOp, ReshapeOp, TransposeOp, SliceOp,
              SplitOp, ChunkOp>(op);
-}
-
-void kiln::recordFused(Operation *into, Operation *from) {
-  SmallVector<Attribute> names;
-  if (auto list = into->getAttrOfType<ArrayAttr>(KilnDialect::getFusedAttrName()))
-    names.append(list.begin(), list.end());
-  Builder b(into->getContext());
-  if (auto list = from->getAttrOfType<ArrayAttr>(KilnDialect::getFusedAttrName()))
-    names.append(list.begin(), list.end());
-  else if (auto layer = from->getAttrOfType<LayerAttr>(KilnDialect::getLayerAttrName()))
-    names.push_back(b.getStringAttr(layer.getPath()));
-  else
-    names.push_back(b.getStringAttr(from->getName().stripDialect()));
-  into->setAttr(KilnDialect::getFusedAttrName(), b.getArrayAttr(names));
-}
-
-LayerParts kiln::partsOf(Operation *op) {
-  LayerParts p;
-  if (auto conv = dyn_cast<Conv2dOp>(op)) {
-    p.input = conv.getInput();
-    p.weight = conv.getWeight();
-    p.bias = conv.getBias();
-    p.residual = conv.getResidual();
-    p.scale = conv.getScale();
-    p.activation = conv.getActivation();
-    return p;
-  }
-  auto linear = cast<LinearOp>(op);
-  p.input = linear.getInput();
-  p.weight = linear.getWeight();
-  p.bias = linear.getBias();
-  p.residual = linear.getResidual();
-  p.pool = linear.getPool();
-  p.activation = linear.getActivation();
-  return p;
-}
-
-Operation *kiln::rebuildLayer(OpBuilder &builder, Location loc, Operation *like,
-                              const LayerParts &p) {
-  OperationState state(loc, like->getName());
-  state.addOperands({p.input, p.weight});
-  SmallVector<int32_t> segments = {1, 1};
-  SmallVector<Value, 3> optionals = {p.bias, p.residual};
-  if (isa<Conv2dOp>(like))
-    optionals.push_back(p.scale);
-  for (Value optional : optionals) {
-    segments.push_back(optional ? 1 : 0);
-    if (optional)
-      state.addOperands(optional);
-  }
-  // Keep the attributes (shape parameters, layer, fused members), then set
-  // the epilogue.
-  // Keep the layer and plan attributes; callers record the fused members.
-  for (NamedAttribute attr : like->getDiscardableAttrs())
-    if (attr.getName() != KilnDialect::getFusedAttrName())
-      state.addAttribute(attr.getName(), attr.getValue());
-  if (auto conv = dyn_cast<Conv2dOp>(like)) {
-    state.addAttribute("stride", conv.getStrideAttr());
-    state.addAttribute("padding", conv.getPaddingAttr());
-    state.addAttribute("dilation", conv.getDilationAttr());
-    state.addAttribute("groups", conv.getGroupsAttr());
-  }
-  if (p.activation != Activation::none)
-    state.addAttribute("activation",
-                       ActivationAttr::get(builder.getContext(), p.activation));
-  if (p.pool)
-    state.addAttribute("pool", builder.getUnitAttr());
-  state.addAttribute("operandSegmentSizes",
-                     builder.getDenseI32ArrayAttr(segments));
-  state.addTypes(like->getResultTypes());
-  return builder.create(state);
 }
 
 /// Calls |f| on each concat that reads |v| directly or through identities,

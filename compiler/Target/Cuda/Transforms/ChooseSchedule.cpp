@@ -7,7 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/Graph/Transforms/Passes.h"
+#include "compiler/Target/Cuda/Transforms/Passes.h"
+
+#include "compiler/Graph/Analysis/GraphQueries.h"
 
 #include "kiln/cuda/schedule.h"
 
@@ -16,7 +18,7 @@
 
 namespace kiln {
 #define GEN_PASS_DEF_CHOOSESCHEDULEPASS
-#include "compiler/Graph/Transforms/Passes.h.inc"
+#include "compiler/Target/Cuda/Transforms/Passes.h.inc"
 } // namespace kiln
 
 using namespace mlir;
