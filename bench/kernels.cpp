@@ -42,9 +42,11 @@ constexpr Conv2d conv(int h, int c, int o, int k, int s) {
   return {1, h, h, c, o, k, k, s, s, p, p, 1, 1, 1, ho, ho, c, o};
 }
 
-constexpr Epilogue kBiasRelu{true, false, 0, Act::Relu};
-constexpr Epilogue kBias{true, false, 0, Act::None};
-constexpr Epilogue residual_relu(int o) { return {true, true, o, Act::Relu}; }
+constexpr Epilogue kBiasRelu{true, false, 0, Activation::Relu};
+constexpr Epilogue kBias{true, false, 0, Activation::None};
+constexpr Epilogue residual_relu(int o) {
+  return {true, true, o, Activation::Relu};
+}
 
 struct Layer {
   const char *name;

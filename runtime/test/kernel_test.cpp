@@ -129,25 +129,25 @@ void check(const std::string &what, std::vector<float> out1,
               guards ? "" : ", wrote outside its slice");
 }
 
-double activate(double x, Act a) {
+double activate(double x, Activation a) {
   switch (a) {
-  case Act::None:
+  case Activation::None:
     return x;
-  case Act::Relu:
+  case Activation::Relu:
     return std::max(x, 0.0);
-  case Act::Relu6:
+  case Activation::Relu6:
     return std::min(std::max(x, 0.0), 6.0);
-  case Act::Sigmoid:
+  case Activation::Sigmoid:
     return 1 / (1 + std::exp(-x));
-  case Act::HardSigmoid:
+  case Activation::HardSigmoid:
     return std::min(std::max(x + 3, 0.0), 6.0) / 6;
-  case Act::HardSwish:
+  case Activation::HardSwish:
     return x * std::min(std::max(x + 3, 0.0), 6.0) / 6;
   }
   return x;
 }
 
-const char *act_name(Act a) {
+const char *act_name(Activation a) {
   const char *names[] = {"none",    "relu",         "relu6",
                          "sigmoid", "hard_sigmoid", "hard_swish"};
   return names[int(a)];
@@ -194,8 +194,10 @@ constexpr Conv2d shuffled(Conv2d s, int groups) {
   s.out_stride = s.o * groups;
   return s;
 }
-constexpr Epilogue epi(bool bias, Act act) { return {bias, false, 0, act}; }
-constexpr Epilogue res(bool bias, Act act, int stride) {
+constexpr Epilogue epi(bool bias, Activation act) {
+  return {bias, false, 0, act};
+}
+constexpr Epilogue res(bool bias, Activation act, int stride) {
   return {bias, true, stride, act};
 }
 
@@ -500,7 +502,7 @@ void thread_pool_case() {
 //===----------------------------------------------------------------------===//
 
 void conv_cases() {
-  using A = Act;
+  using A = Activation;
   // Dense: odd sizes, channel tails of every tile width, stride, padding.
   conv_case<sq(1, 9, 11, 5, 7, 3, 1, 1), epi(true, A::Relu)>("dense");
   conv_case<sq(1, 15, 13, 16, 40, 3, 2, 1), res(true, A::Relu6, 40)>("dense");
@@ -588,10 +590,10 @@ void conv_cases() {
 }
 
 void linear_cases() {
-  linear_case<Linear{1, 2048, 1000}, epi(true, Act::None)>();
-  linear_case<Linear{5, 33, 17}, res(true, Act::Relu, 17)>();
-  linear_case<Linear{16, 64, 64}, epi(false, Act::Sigmoid)>();
-  linear_case<Linear{3, 1280, 100}, epi(true, Act::HardSwish)>();
+  linear_case<Linear{1, 2048, 1000}, epi(true, Activation::None)>();
+  linear_case<Linear{5, 33, 17}, res(true, Activation::Relu, 17)>();
+  linear_case<Linear{16, 64, 64}, epi(false, Activation::Sigmoid)>();
+  linear_case<Linear{3, 1280, 100}, epi(true, Activation::HardSwish)>();
 }
 
 void pool_cases() {

@@ -38,6 +38,7 @@
 #ifndef KILN_RUNTIME_CPU_KERNELS_H
 #define KILN_RUNTIME_CPU_KERNELS_H
 
+#include "kiln/kernel_types.h"
 #include "kiln/threads.h"
 
 #include <cstddef>
@@ -47,37 +48,37 @@ namespace kiln::cpu {
 
 using rt::ThreadPool;
 
-/// Activation applied by a kernel epilogue.
-enum class Act { None, Relu, Relu6, Sigmoid, HardSigmoid, HardSwish };
+// The activation and the layer shapes are shared with the CUDA kernels
+// (kiln/kernel_types.h); strides and steps count floats here.
+using kiln::kernel::Activation;
+using kiln::kernel::AdaptivePool2d;
+using kiln::kernel::Conv2d;
+using kiln::kernel::Linear;
+using kiln::kernel::Pool2d;
+
+/// The name generated CPU code spells (kiln::cpu::Act::Relu), from before the
+/// enum was shared; the same type as Activation. (kiln::cuda has no such
+/// alias: there Act<P> is the element type of precision P.)
+using Act = Activation;
 
 /// What a convolution or linear layer does to each accumulated output value
-/// y[p][o] before storing it:  y = act(y + bias[o] + residual[p][o]).
-/// Activations: relu max(x,0); relu6 min(max(x,0),6); sigmoid 1/(1+e^-x);
-/// hard_sigmoid relu6(x+3)/6; hard_swish x*relu6(x+3)/6.
+/// y[p][o] before storing it:  y = act(y + bias[o] + residual[p][o])
+/// (activations in kiln/kernel_types.h). Not shared with kiln::cuda::Epilogue,
+/// which also has `scale` (a squeeze-and-excitation gate the CUDA kernels
+/// apply as they load the input): the CPU kernels apply that gate to the
+/// packed weights instead (conv2d_scale_packed), so a `scale` here would be a
+/// flag they ignore.
 struct Epilogue {
   bool bias = false;
   /// Adds a tensor of the output's shape (ResNet's identity); its pixel
   /// stride is residual_stride floats.
   bool residual = false;
   int residual_stride = 0;
-  Act act = Act::None;
+  Activation act = Activation::None;
 };
 
-/// A 2-D convolution, NHWC, weights in PyTorch OIHW order before packing.
-/// groups == 1 (dense), groups == c == o / m (depthwise, channel multiplier
-/// m) or any other divisor (grouped, e.g. ResNeXt).
-struct Conv2d {
-  int n, h, w, c;           ///< input
-  int o, kh, kw;            ///< output channels, kernel
-  int sh, sw, ph, pw, dh, dw;
-  int groups;
-  int ho, wo;               ///< output size (PyTorch's formula)
-  int in_stride, out_stride; ///< floats between consecutive pixels
-  /// Floats between consecutive output channels: 1, or g when the output
-  /// is one group of a channel shuffle over g groups (channel k of the
-  /// result lands at k * out_step of the output pointer).
-  int out_step = 1;
-};
+// Conv2d (kiln/kernel_types.h): a 2-D convolution, NHWC; its weights are
+// PyTorch OIHW before packing.
 
 /// Floats of packed weights conv2d_pack writes for |S|.
 template <Conv2d S> constexpr size_t conv2d_packed_size();
@@ -96,38 +97,20 @@ template <Conv2d S>
 void conv2d_scale_packed(const float *packed, const float *scale,
                          float *scaled);
 
-/// y[m][n] = x[m][:] · W[n][:] for a PyTorch Linear weight W[n][k]; rows of
-/// x and y are contiguous (stride k and n, so a residual's stride is n).
-/// Runs as the 1x1 convolution of m pixels; m == 1 streams the weights once.
-struct Linear {
-  int m, k, n;
-};
+/// Linear (kiln/kernel_types.h): y[m][n] = x[m][:] · W[n][:]; runs as the
+/// 1x1 convolution of m pixels; m == 1 streams the weights once.
 template <Linear S> constexpr size_t linear_packed_size();
 template <Linear S> void linear_pack(const float *weight, float *packed);
 template <Linear S, Epilogue E>
 void linear(const float *x, const float *packed, const float *bias,
             const float *residual, float *y, ThreadPool &pool);
 
-/// Max or average pooling, NHWC. ho/wo follow PyTorch (ceil_mode is already
-/// applied to them). Average pooling divides by the window clipped to the
-/// padded input, or, with exclude_pad, by the in-bounds elements; it has no
-/// dilation (dh == dw == 1).
-struct Pool2d {
-  int n, h, w, c;
-  int kh, kw, sh, sw, ph, pw, dh, dw;
-  int ho, wo;
-  bool exclude_pad;
-  int in_stride, out_stride;
-};
+/// Max or average pooling, NHWC, of Pool2d (kiln/kernel_types.h).
 template <Pool2d S> void max_pool2d(const float *in, float *out, ThreadPool &pool);
 template <Pool2d S> void avg_pool2d(const float *in, float *out, ThreadPool &pool);
 
-/// PyTorch's adaptive average pooling, NHWC: output cell (i, j) averages
-/// rows floor(i*h/ho) .. ceil((i+1)*h/ho) and the same for columns.
-struct AdaptivePool2d {
-  int n, h, w, c, ho, wo;
-  int in_stride, out_stride;
-};
+/// PyTorch's adaptive average pooling, NHWC, of AdaptivePool2d
+/// (kiln/kernel_types.h).
 template <AdaptivePool2d S>
 void adaptive_avg_pool2d(const float *in, float *out, ThreadPool &pool);
 

@@ -13,7 +13,8 @@
 //    (half the AVX-512 speed) and depthwise layers at ~10.
 // Masks are bit sets over the 16 lanes in both (__mmask16 is an integer).
 //
-// Part of kernels.h, which includes it after declaring Act; include that.
+// Part of kernels.h, which includes it after declaring Activation; include
+// that.
 //
 //===----------------------------------------------------------------------===//
 
@@ -221,21 +222,21 @@ KILN_INLINE void store_every(float *p, Vec x, Mask m, int step) {
       p[ptrdiff_t(l) * step] = lanes[l];
 }
 
-/// Applies activation |A| (formulas in kernels.h) to every lane.
-template <Act A> KILN_INLINE Vec activate(Vec x) {
-  if constexpr (A == Act::None) {
+/// Applies activation |A| (formulas in kiln/kernel_types.h) to every lane.
+template <Activation A> KILN_INLINE Vec activate(Vec x) {
+  if constexpr (A == Activation::None) {
     return x;
-  } else if constexpr (A == Act::Relu) {
+  } else if constexpr (A == Activation::Relu) {
     return max(x, zero());
-  } else if constexpr (A == Act::Relu6) {
+  } else if constexpr (A == Activation::Relu6) {
     return min(max(x, zero()), splat(6.f));
-  } else if constexpr (A == Act::Sigmoid) {
+  } else if constexpr (A == Activation::Sigmoid) {
     return div(splat(1.f), add(splat(1.f), exp(mul(x, splat(-1.f)))));
-  } else if constexpr (A == Act::HardSigmoid) {
+  } else if constexpr (A == Activation::HardSigmoid) {
     Vec r6 = min(max(add(x, splat(3.f)), zero()), splat(6.f));
     return div(r6, splat(6.f));
   } else {
-    static_assert(A == Act::HardSwish);
+    static_assert(A == Activation::HardSwish);
     Vec r6 = min(max(add(x, splat(3.f)), zero()), splat(6.f));
     return mul(x, div(r6, splat(6.f)));
   }

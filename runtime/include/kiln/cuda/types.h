@@ -3,27 +3,20 @@
 //
 // This file declares the compile-time descriptions the CUDA kernel templates
 // (kernels.cuh) are instantiated with: the precision, the fused epilogue, the
-// layer shapes (the same fields as the CPU kernels' shapes in
-// kiln/cpu/kernels.h) and the GEMM tile schedule. It needs no CUDA header, so
-// the compiler can include it (with schedule.h and pack.h) to choose schedules,
-// size buffers and pack weights ahead of time.
+// layer shapes (those of kiln/kernel_types.h, shared with the CPU kernels),
+// the squeeze-and-excitation gate and the GEMM tile schedule. It needs no CUDA
+// header, so the compiler can include it (with schedule.h and pack.h) to
+// choose schedules, size buffers and pack weights ahead of time.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_CUDA_TYPES_H
 #define KILN_RUNTIME_CUDA_TYPES_H
 
+#include "kiln/kernel_types.h" // and KILN_HOST_DEVICE
+
 #include <cstddef>
 #include <cstdint>
-
-/// Marks the constexpr helpers that kernels also evaluate (nvcc refuses to
-/// call a plain constexpr function from device code without
-/// --expt-relaxed-constexpr); empty for host compilers and the emulator.
-#if defined(__CUDACC__)
-#define KILN_HOST_DEVICE __host__ __device__
-#else
-#define KILN_HOST_DEVICE
-#endif
 
 namespace kiln::cuda {
 
@@ -38,16 +31,24 @@ KILN_HOST_DEVICE constexpr int element_bytes(Precision p) {
   return p == Precision::F16 || p == Precision::BF16 ? 2 : 4;
 }
 
-/// Activation applied by an epilogue (the CPU kernels call it `Act`; here
-/// `Act<P>` is the element type). relu max(x,0); relu6 min(max(x,0),6);
-/// sigmoid 1/(1+e^-x); hard_sigmoid relu6(x+3)/6; hard_swish x*relu6(x+3)/6.
-enum class Activation { None, Relu, Relu6, Sigmoid, HardSigmoid, HardSwish };
+// The activation and the layer shapes are shared with the CPU kernels
+// (kiln/kernel_types.h); strides and steps count elements of the layer's
+// precision, not bytes, and a Conv2d with out_step > 1 (one group of a channel
+// shuffle) is stored one element at a time. The CPU header also calls the
+// activation kiln::cpu::Act; here Act<P> (numeric.cuh) is the element type.
+using kiln::kernel::Activation;
+using kiln::kernel::AdaptivePool2d;
+using kiln::kernel::Conv2d;
+using kiln::kernel::Linear;
+using kiln::kernel::Pool2d;
 
 /// What a convolution or linear layer fuses around its sum. Every output is
 ///   y[p][o] = act(sum_k a[p][k] * w[o][k] + bias[o] + residual[p][o])
 /// computed in fp32 and rounded once to the output precision, where the input
 /// a is first multiplied, when |scale| is set, by the per-image channel scale
 /// s[n][c] (a squeeze-and-excitation gate, applied as the operand is loaded).
+/// Not shared with kiln::cpu::Epilogue because of |scale|: the CPU kernels
+/// apply the gate to the packed weights (conv2d_scale_packed) instead.
 struct Epilogue {
   bool bias = false;
   /// Adds a tensor of the output's shape (ResNet's identity); its pixel stride
@@ -62,53 +63,12 @@ struct Epilogue {
   bool scale = false;
 };
 
-/// A 2-D convolution, NHWC, weights in PyTorch OIHW order before packing.
-/// groups == 1 (dense), groups == c == o / m (depthwise, channel multiplier
-/// m) or any other divisor (grouped, e.g. ResNeXt). Same fields as
-/// kiln::cpu::Conv2d; strides count elements, not bytes.
-struct Conv2d {
-  int n, h, w, c; ///< input
-  int o, kh, kw;  ///< output channels, kernel
-  int sh, sw, ph, pw, dh, dw;
-  int groups;
-  int ho, wo;                ///< output size (PyTorch's formula)
-  int in_stride, out_stride; ///< elements between consecutive pixels
-  /// Elements between consecutive output channels: 1, or g when the output
-  /// is one group of a channel shuffle over g groups (stored one element
-  /// at a time).
-  int out_step = 1;
-};
-
-/// y[m][n] = x[m][:] . W[n][:] for a PyTorch Linear weight W[n][k]; rows of x
-/// and y are contiguous. Runs as the 1x1 convolution of m pixels.
-struct Linear {
-  int m, k, n;
-};
-
-/// Max or average pooling, NHWC (as kiln::cpu::Pool2d). ho/wo follow PyTorch
-/// (ceil_mode is already applied to them). Average pooling divides by the
-/// window clipped to the padded input, or, with exclude_pad, by the in-bounds
-/// elements; it has no dilation.
-struct Pool2d {
-  int n, h, w, c;
-  int kh, kw, sh, sw, ph, pw, dh, dw;
-  int ho, wo;
-  bool exclude_pad;
-  int in_stride, out_stride;
-};
-
-/// PyTorch's adaptive average pooling, NHWC: output cell (i, j) averages rows
-/// floor(i*h/ho) .. ceil((i+1)*h/ho) and the same for columns.
-struct AdaptivePool2d {
-  int n, h, w, c, ho, wo;
-  int in_stride, out_stride;
-};
-
 /// A squeeze-and-excitation gate (GhostNet's SqueezeExcite):
 ///   gate[n][c] = gate_act(W2 . act(W1 . mean_hw(x[n]) + b1) + b2)[c]
 /// with W1 [r][c] (conv_reduce) and W2 [c][r] (conv_expand), both with bias.
 /// x is NHWC with pixel stride in_stride; the gate is N x C fp32 and feeds the
 /// |scale| operand of the next convolution (or an elementwise multiply).
+/// CUDA only: the CPU code runs the gate as two Linear layers.
 struct SqueezeExcite {
   int n, h, w, c, r;
   int in_stride;
