@@ -24,6 +24,9 @@ void kiln::recordFused(Operation *into, Operation *from) {
   else
     names.push_back(b.getStringAttr(from->getName().stripDialect()));
   into->setAttr(KilnDialect::getFusedAttrName(), b.getArrayAttr(names));
+  // The fused op stands for the YAML nodes of all its members (FusedLoc
+  // flattens and drops repeats); a diagnostic shows the first, the layer.
+  into->setLoc(FusedLoc::get(into->getContext(), {into->getLoc(), from->getLoc()}));
 }
 
 LayerParts kiln::partsOf(Operation *op) {

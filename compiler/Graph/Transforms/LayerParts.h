@@ -32,7 +32,9 @@ mlir::Operation *rebuildLayer(mlir::OpBuilder &builder, mlir::Location loc,
                               mlir::Operation *like, const LayerParts &parts);
 
 /// Appends the names of |from|'s fused members (or its own layer) to the
-/// `kiln.fused` list of |into|, for --after-fusion reports.
+/// `kiln.fused` list of |into|, for --after-fusion reports, and |from|'s
+/// location to |into|'s (a FusedLoc of the members' YAML nodes, which the
+/// kernel ops keep).
 void recordFused(mlir::Operation *into, mlir::Operation *from);
 
 } // namespace kiln
