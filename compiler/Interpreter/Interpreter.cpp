@@ -73,6 +73,8 @@ double activate(Activation act, double x) {
     return hardSigmoid(x);
   case Activation::hard_swish:
     return x * hardSigmoid(x);
+  case Activation::silu:
+    return x / (1.0 + std::exp(-x));
   }
   return x;
 }
@@ -465,6 +467,8 @@ LogicalResult Interpreter::eval(Operation *op) {
     values[op->getResult(0)] = std::move(t);
     return success();
   };
+  if (std::optional<Activation> act = activationOf(op))
+    return set(unary(op, [&](double x) { return activate(*act, x); }));
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](ParamOp p) {
         Tensor t = makeTensor(p.getResult());
@@ -475,17 +479,6 @@ LogicalResult Interpreter::eval(Operation *op) {
       .Case([&](Conv2dOp c) { return set(conv2d(c)); })
       .Case([&](BatchNormOp b) { return set(batchNorm(b)); })
       .Case([&](LinearOp l) { return set(linear(l)); })
-      .Case([&](ReluOp) { return set(unary(op, [](double x) { return std::max(x, 0.0); })); })
-      .Case([&](Relu6Op) {
-        return set(unary(op, [](double x) { return std::min(std::max(x, 0.0), 6.0); }));
-      })
-      .Case([&](SigmoidOp) {
-        return set(unary(op, [](double x) { return 1.0 / (1.0 + std::exp(-x)); }));
-      })
-      .Case([&](HardSigmoidOp) { return set(unary(op, hardSigmoid)); })
-      .Case([&](HardSwishOp) {
-        return set(unary(op, [](double x) { return x * hardSigmoid(x); }));
-      })
       .Case([&](SqueezeExciteGateOp g) { return set(seGate(g)); })
       .Case([&](FoldBatchNormWeightOp f) { return set(foldWeight(f)); })
       .Case([&](FoldBatchNormBiasOp f) { return set(foldBias(f)); })

@@ -143,13 +143,15 @@ double activate(double x, Activation a) {
     return std::min(std::max(x + 3, 0.0), 6.0) / 6;
   case Activation::HardSwish:
     return x * std::min(std::max(x + 3, 0.0), 6.0) / 6;
+  case Activation::Silu:
+    return x / (1 + std::exp(-x));
   }
   return x;
 }
 
 const char *act_name(Activation a) {
-  const char *names[] = {"none",    "relu",         "relu6",
-                         "sigmoid", "hard_sigmoid", "hard_swish"};
+  const char *names[] = {"none",         "relu",       "relu6", "sigmoid",
+                         "hard_sigmoid", "hard_swish", "silu"};
   return names[int(a)];
 }
 
@@ -518,6 +520,8 @@ void conv_cases() {
       "chunked");
   conv_case<sq(1, 9, 10, 12, 20, 3, 1, 2, 2), epi(true, A::HardSwish)>(
       "dilated");
+  conv_case<sq(1, 6, 7, 20, 36, 3, 1, 1), epi(true, A::Silu)>("silu");
+  linear_case<Linear{3, 64, 40}, epi(true, Activation::Silu)>();
   conv_case<conv(1, 11, 9, 6, 18, 3, 1, 2, 1, 1, 0), epi(true, A::Relu)>(
       "asym");
   conv_case<conv(1, 8, 12, 10, 33, 1, 5, 1, 3, 0, 2, 1, 2),

@@ -259,6 +259,22 @@ def ghostnet(**kwargs):
     return GhostNet(GHOSTNET_CFGS, **kwargs)
 
 
+class SiluNet(nn.Module):
+    """A small conv-BN-SiLU network (EfficientNet's activation), for kiln's silu."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.SiLU(True),
+            nn.Conv2d(16, 32, 1, bias=False), nn.BatchNorm2d(32), nn.SiLU(True))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(32, num_classes)
+
+    def forward(self, x):
+        x = self.pool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))
+
+
 # ----------------------------------------------------------------------------- registry
 
 _TORCHVISION = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
@@ -270,6 +286,7 @@ MODELS = {
     "batch_net": BatchNet,
     "cnn": CNN,
     "ghostnet": ghostnet,
+    "silu_net": SiluNet,
     # torchvision constructors, randomly initialised (no pretrained weights)
     **{n: getattr(torchvision.models, n) for n in _TORCHVISION},
 }

@@ -443,6 +443,7 @@ std::vector<OpSpec> makeTable() {
        buildUnary<HardSigmoidOp>},
       {"hard_swish", "Hardswish", Arity::One, false, {kInplace},
        buildUnary<HardSwishOp>},
+      {"silu", "SiLU", Arity::One, false, {kInplace}, buildUnary<SiluOp>},
       {"identity", "Identity", Arity::One, false, {}, buildUnary<IdentityOp>},
       {"dropout", "Dropout", Arity::One, false,
        {{"p", F::Float, "0.5"}, kInplace},

@@ -38,6 +38,8 @@ std::string kiln::activationExpr(Activation act, StringRef x,
     return relu6(v + " + 3.0f") + " / 6.0f";
   case Activation::hard_swish:
     return v + " * " + relu6(v + " + 3.0f") + " / 6.0f";
+  case Activation::silu:
+    return v + " / (1.0f + " + std::string(t.exp) + "(-" + v + "))";
   }
   return v;
 }

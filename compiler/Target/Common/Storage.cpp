@@ -29,6 +29,8 @@ const char *kiln::activationName(Activation a) {
     return "HardSigmoid";
   case Activation::hard_swish:
     return "HardSwish";
+  case Activation::silu:
+    return "Silu";
   }
   return "None";
 }

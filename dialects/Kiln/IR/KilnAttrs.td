@@ -33,7 +33,8 @@ def Kiln_Activation : I32EnumAttr<"Activation",
       I32EnumAttrCase<"relu6", 2>,
       I32EnumAttrCase<"sigmoid", 3>,
       I32EnumAttrCase<"hard_sigmoid", 4>,
-      I32EnumAttrCase<"hard_swish", 5>
+      I32EnumAttrCase<"hard_swish", 5>,
+      I32EnumAttrCase<"silu", 6>
     ]> {
   let cppNamespace = "::kiln";
   let genSpecializedAttr = 0;

@@ -152,6 +152,7 @@ std::optional<Activation> kiln::activationOf(Operation *op) {
       .Case([](SigmoidOp) { return Activation::sigmoid; })
       .Case([](HardSigmoidOp) { return Activation::hard_sigmoid; })
       .Case([](HardSwishOp) { return Activation::hard_swish; })
+      .Case([](SiluOp) { return Activation::silu; })
       .Default([](Operation *) { return std::nullopt; });
 }
 

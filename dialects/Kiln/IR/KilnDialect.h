@@ -50,7 +50,7 @@ Dims nhwcStrides(llvm::ArrayRef<int64_t> shape);
 
 /// The activation that |op| computes when it is an activation op
 /// (kiln.relu, kiln.relu6, kiln.sigmoid, kiln.hard_sigmoid,
-/// kiln.hard_swish), else nullopt. This is the one map from activation ops
+/// kiln.hard_swish, kiln.silu), else nullopt. This is the one map from activation ops
 /// to Activation (the enum of fused epilogues): a new activation is added
 /// here, next to its op and its enum case.
 std::optional<Activation> activationOf(mlir::Operation *op);

@@ -258,6 +258,7 @@ def Kiln_HardSigmoidOp : Kiln_UnaryOp<"hard_sigmoid", "relu6(x + 3) / 6",
                                       "torch.nn.Hardsigmoid">;
 def Kiln_HardSwishOp : Kiln_UnaryOp<"hard_swish", "x · relu6(x + 3) / 6",
                                     "torch.nn.Hardswish">;
+def Kiln_SiluOp : Kiln_UnaryOp<"silu", "x · sigmoid(x)", "torch.nn.SiLU">;
 def Kiln_IdentityOp : Kiln_UnaryOp<"identity", "x", "torch.nn.Identity">;
 
 def Kiln_DropoutOp : Kiln_InferOp<"dropout"> {

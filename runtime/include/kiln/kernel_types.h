@@ -45,8 +45,8 @@ namespace kiln::kernel {
 
 /// Activation applied by a kernel epilogue: relu max(x,0); relu6
 /// min(max(x,0),6); sigmoid 1/(1+e^-x); hard_sigmoid relu6(x+3)/6;
-/// hard_swish x*relu6(x+3)/6.
-enum class Activation { None, Relu, Relu6, Sigmoid, HardSigmoid, HardSwish };
+/// hard_swish x*relu6(x+3)/6; silu x/(1+e^-x).
+enum class Activation { None, Relu, Relu6, Sigmoid, HardSigmoid, HardSwish, Silu };
 
 /// A 2-D convolution, NHWC, weights in PyTorch OIHW order before packing.
 /// groups == 1 (dense), groups == c == o / m (depthwise, channel multiplier

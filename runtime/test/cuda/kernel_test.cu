@@ -239,13 +239,15 @@ double activate(double x, Activation a) {
     return std::min(std::max(x + 3, 0.0), 6.0) / 6;
   case A_::HardSwish:
     return x * std::min(std::max(x + 3, 0.0), 6.0) / 6;
+  case A_::Silu:
+    return x / (1 + std::exp(-x));
   }
   return x;
 }
 
 const char *act_name(Activation a) {
-  const char *names[] = {"none",    "relu",         "relu6",
-                         "sigmoid", "hard_sigmoid", "hard_swish"};
+  const char *names[] = {"none",         "relu",       "relu6", "sigmoid",
+                         "hard_sigmoid", "hard_swish", "silu"};
   return names[int(a)];
 }
 
@@ -882,6 +884,7 @@ void gemm_cases() {
       "pointwise");
   conv_all<sq(1, 8, 7, 16, 16, 3, 1, 2, 2), epi(true, A_::Sigmoid), Small>(
       "dilated");
+  conv_all<sq(1, 6, 6, 16, 32, 3, 1, 1), epi(true, A_::Silu), Small>("silu");
   conv_all<conv(1, 5, 8, 16, 32, 1, 3, 1, 2, 0, 1), epi(true, A_::HardSigmoid),
            Small>("asym");
   conv_all<sq(1, 4, 4, 16, 16, 3, 1, 2), epi(true, A_::Relu), Small>("overpad");

@@ -60,8 +60,10 @@ func.func @elementwise(%x: tensor<1x72x28x28xf32>, %g: tensor<1x72x1x1xf32>) -> 
   %2 = kiln.hard_sigmoid %1 : tensor<1x72x28x28xf32>
   // CHECK: kiln.hard_swish
   %3 = kiln.hard_swish %2 : tensor<1x72x28x28xf32>
+  // CHECK: kiln.silu
+  %s = kiln.silu %3 : tensor<1x72x28x28xf32>
   // CHECK: kiln.identity
-  %4 = kiln.identity %3 : tensor<1x72x28x28xf32>
+  %4 = kiln.identity %s : tensor<1x72x28x28xf32>
   // CHECK: kiln.dropout %{{.*}} p 2.000000e-01 : tensor<1x72x28x28xf32>
   %5 = kiln.dropout %4 p 0.2 : tensor<1x72x28x28xf32>
   // CHECK: kiln.mul %{{.*}}, %{{.*}} : tensor<1x72x28x28xf32>, tensor<1x72x1x1xf32> -> tensor<1x72x28x28xf32>

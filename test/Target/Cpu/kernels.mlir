@@ -56,6 +56,10 @@
 // CHECK-NEXT:  (w + kP0)[8 + c] = float(double(p[1][c]) - double(p[2][c]) * s);
 // CHECK:       A[i0 * 128 + i1 * 16 + i2] = in0 * in1 + in2;
 // CHECK:       (A + 256)[i0 * 128 + i1 * 8 + i2] = in0 * std::min(std::max(in0 + 3.0f, 0.0f), 6.0f) / 6.0f;
+// In place on a dense buffer, the silu is one loop.
+// CHECK:       for (int64_t i0 = 0; i0 < 256; ++i0) {
+// CHECK-NEXT:    const float in0 = (A + 256)[i0];
+// CHECK-NEXT:    (A + 256)[i0] = in0 / (1.0f + std::exp(-in0));
 // CHECK:       const float in1 = input[i0 * 128 + i1 + i2 * 16];
 // CHECK-NEXT:  (A + 256)[i0 * 128 + i1 * 8 + i2] = in0 + in1;
 // CHECK:       kiln::cpu::adaptive_avg_pool2d<kAdaptivePool2d0>((A + 256), (A + 512), pool);

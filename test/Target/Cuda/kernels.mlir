@@ -53,6 +53,7 @@
 // CHECK:       kernel0(const float *__restrict__ in0_, const float *__restrict__ in1_, const float *__restrict__ in2_, T *__restrict__ out_)
 // CHECK:       kiln::cuda::from_f32<T>(in0 * in1 + in2);
 // CHECK:       kiln::cuda::from_f32<T>(in0 * fminf(fmaxf(in0 + 3.0f, 0.0f), 6.0f) / 6.0f);
+// CHECK:       kiln::cuda::from_f32<T>(in0 / (1.0f + expf(-in0)));
 // The general mean: one thread per output element sums its 4 x 4 pixels.
 // CHECK:       for (long q2 = 0; q2 < 4l; ++q2)
 // CHECK-NEXT:    for (long q3 = 0; q3 < 4l; ++q3)

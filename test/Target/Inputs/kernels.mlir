@@ -85,8 +85,8 @@ func.func @gate(%in: memref<1x16x4x4xf32>, %out: memref<1x10xf32>)
 
 // -----
 
-// Elementwise kernels, an unfused batch norm, adaptive pooling and a
-// general mean.
+// Elementwise kernels (hard_swish, then silu in place), an unfused batch
+// norm, adaptive pooling and a general mean.
 func.func @loops(%in: memref<2x8x4x4xf32>, %out: memref<2x8xf32>)
     attributes {kiln.model = "loops", kiln.arena_bytes = 4096 : i64, kernel.precision = #kernel<precision fp32>} {
   %g = kiln.param "bn.weight" parameter : tensor<8xf32>
@@ -99,6 +99,9 @@ func.func @loops(%in: memref<2x8x4x4xf32>, %out: memref<2x8xf32>)
       : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
   kernel.elementwise activation {activation = #kiln<activation hard_swish>,
       inputs = [#kernel.buffer<arena[0, 0], act, [2, 8, 4, 4], [128, 16, 4, 1]>],
+      output = #kernel.buffer<arena[1024, 0], act, [2, 8, 4, 4], [128, 1, 32, 8]>}
+  kernel.elementwise activation {activation = #kiln<activation silu>,
+      inputs = [#kernel.buffer<arena[1024, 0], act, [2, 8, 4, 4], [128, 1, 32, 8]>],
       output = #kernel.buffer<arena[1024, 0], act, [2, 8, 4, 4], [128, 1, 32, 8]>}
   kernel.elementwise add {inputs = [#kernel.buffer<arena[1024, 0], act, [2, 8, 4, 4], [128, 1, 32, 8]>,
                                     #kernel.buffer<input[0, 0], f32, [2, 8, 4, 4], [128, 16, 4, 1]>],

@@ -235,10 +235,12 @@ template <Activation A> KILN_INLINE Vec activate(Vec x) {
   } else if constexpr (A == Activation::HardSigmoid) {
     Vec r6 = min(max(add(x, splat(3.f)), zero()), splat(6.f));
     return div(r6, splat(6.f));
-  } else {
-    static_assert(A == Activation::HardSwish);
+  } else if constexpr (A == Activation::HardSwish) {
     Vec r6 = min(max(add(x, splat(3.f)), zero()), splat(6.f));
     return mul(x, div(r6, splat(6.f)));
+  } else {
+    static_assert(A == Activation::Silu);
+    return div(x, add(splat(1.f), exp(mul(x, splat(-1.f)))));
   }
 }
 

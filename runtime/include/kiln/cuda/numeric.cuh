@@ -169,6 +169,8 @@ template <Activation A> __device__ __forceinline__ float activate(float x) {
     return fminf(fmaxf(x + 3.f, 0.f), 6.f) / 6.f;
   else if constexpr (A == Activation::HardSwish)
     return x * (fminf(fmaxf(x + 3.f, 0.f), 6.f) / 6.f);
+  else if constexpr (A == Activation::Silu)
+    return x / (1.f + expf(-x));
   else
     return x;
 }
