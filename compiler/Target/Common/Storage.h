@@ -41,9 +41,9 @@ const char *activationName(Activation a);
 //===----------------------------------------------------------------------===//
 // Kernel descriptors
 //===----------------------------------------------------------------------===//
-// The CPU (kiln/cpu/kernels.h) and CUDA (kiln/cuda/types.h) kernels describe
-// layers with structs of the same fields; these print their designated
-// initializers ("{.n = 1, .h = 56, ...}").
+// The CPU and CUDA kernels describe layers with the same structs
+// (kiln/kernel_types.h); these print their designated initializers
+// ("{.n = 1, .h = 56, ...}").
 
 /// Conv2d of |op| for a batch of |n| (the input buffer's, or 1 for a
 /// kernel applied per image).
