@@ -24,6 +24,7 @@ for model in models/*.yaml; do
     tag=${config%%:*} flags=${config#*:}
     # shellcheck disable=SC2086
     "$kiln" compile "$model" $flags --emit=source \
-      -o "$out/$name.$tag.txt" 2> "$out/$name.$tag.err" || true
+      -o "$out/$name.$tag.txt" 2> "$out/$name.$tag.err" ||
+      echo "exit status $?" >> "$out/$name.$tag.err" # a failure is part of the output
   done
 done
