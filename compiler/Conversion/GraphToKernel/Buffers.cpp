@@ -26,17 +26,6 @@ Buffer Buffer::dense(MemorySpace space, int64_t byteOffset,
   return b;
 }
 
-Buffer Buffer::of(BufferAttr attr) {
-  Buffer b;
-  b.space = attr.getSpace();
-  b.byteOffset = attr.getByteOffset();
-  b.offset = attr.getOffset();
-  b.element = attr.getElement();
-  b.shape.assign(attr.getShape().begin(), attr.getShape().end());
-  b.strides.assign(attr.getStrides().begin(), attr.getStrides().end());
-  return b;
-}
-
 BufferAttr Buffer::attr(MLIRContext *context) const {
   return BufferAttr::get(context, space, byteOffset, offset, element, shape,
                          strides);

@@ -35,7 +35,6 @@ struct Buffer {
   static Buffer dense(kernel::MemorySpace space, int64_t byteOffset,
                       llvm::ArrayRef<int64_t> shape, bool nhwc,
                       kernel::ElementKind element);
-  static Buffer of(kernel::BufferAttr attr);
   kernel::BufferAttr attr(mlir::MLIRContext *context) const;
 };
 

@@ -40,10 +40,6 @@ using kernel::MemorySpace;
 
 namespace {
 
-std::optional<kernel::Precision> precisionOf(StringRef name) {
-  return kernel::symbolizePrecision(name);
-}
-
 class Lowering {
 public:
   Lowering(func::FuncOp graph, KernelTarget target)
@@ -480,7 +476,7 @@ LogicalResult Lowering::run() {
     if (!name)
       return graph.emitError("the CUDA target needs the precision and tile "
                              "schedules (run --kiln-choose-schedule)");
-    auto p = precisionOf(name.getValue());
+    std::optional<kernel::Precision> p = kernel::symbolizePrecision(name.getValue());
     if (!p)
       return graph.emitError() << "unknown precision '" << name.getValue() << "'";
     precision = kernel::PrecisionAttr::get(context(), *p);

@@ -200,7 +200,7 @@ FailureOr<std::string> CpuEmitter::packed(Operation *op, Value weight,
 LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
   Storage in = storageOf(op.getInput()), out = storageOf(op.getOutput());
   Dims x = in.shape, wt = shapeOf(op.getWeight());
-  if (wt[1] * op.getGroups() != x[1])
+  if (wt[1] * int64_t(op.getGroups()) != x[1])
     return op.emitError("the CPU kernels read no channel-padded input");
   bool perSample = bool(op.getScale());
   // A per-sample input scale is applied to the weights of one sample.

@@ -36,7 +36,6 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -57,13 +56,18 @@ struct PrecisionInfo {
   const char *enumerator, *name;
 };
 
-std::optional<PrecisionInfo> precisionOf(StringRef name) {
-  return llvm::StringSwitch<std::optional<PrecisionInfo>>(name)
-      .Case("fp32", PrecisionInfo{cuda::Precision::F32, "F32", "fp32"})
-      .Case("tf32", PrecisionInfo{cuda::Precision::TF32, "TF32", "tf32"})
-      .Case("fp16", PrecisionInfo{cuda::Precision::F16, "F16", "fp16"})
-      .Case("bf16", PrecisionInfo{cuda::Precision::BF16, "BF16", "bf16"})
-      .Default(std::nullopt);
+PrecisionInfo precisionOf(kernel::Precision p) {
+  switch (p) {
+  case kernel::Precision::fp32:
+    return {cuda::Precision::F32, "F32", "fp32"};
+  case kernel::Precision::tf32:
+    return {cuda::Precision::TF32, "TF32", "tf32"};
+  case kernel::Precision::fp16:
+    return {cuda::Precision::F16, "F16", "fp16"};
+  case kernel::Precision::bf16:
+    return {cuda::Precision::BF16, "BF16", "bf16"};
+  }
+  return {cuda::Precision::F32, "F32", "fp32"};
 }
 
 std::string scheduleText(const cuda::Schedule &t) {
@@ -382,7 +386,7 @@ LogicalResult CudaEmitter::emitConv(kernel::Conv2dOp op) {
   // A dense layer on a few input channels (an RGB stem) reads them padded
   // with zeros to 16 bytes a pixel, so that its A tiles load with 16-byte
   // cp.async like every other layer's; its weights are padded to match.
-  bool pad = wt[1] * op.getGroups() < x[1];
+  bool pad = wt[1] * int64_t(op.getGroups()) < x[1];
   cuda::Conv2d shape{int(x[0]), int(x[2]), int(x[3]), int(x[1]), int(y[1]),
                      int(wt[2]), int(wt[3]), int(s[0]), int(s[1]), int(p[0]),
                      int(p[1]), int(d[0]), int(d[1]), int(op.getGroups()),
@@ -664,7 +668,5 @@ LogicalResult kiln::emitCudaSource(func::FuncOp func, const ModelParams &params,
   if (!precision)
     return func.emitError("the CUDA target needs kernels lowered for it (run "
                           "--kiln-lower-to-kernels=target=cuda)");
-  return CudaEmitter(func, params,
-                     *precisionOf(kernel::stringifyPrecision(precision.getValue())))
-      .emit(source);
+  return CudaEmitter(func, params, precisionOf(precision.getValue())).emit(source);
 }
