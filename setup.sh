@@ -13,6 +13,7 @@ packages=(
   cmake ninja-build g++ python3 python3-numpy
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
   libfmt-dev libyaml-cpp-dev libstb-dev libboost-context-dev
+  g++-aarch64-linux-gnu qemu-user
 )
 if [[ "${1:-}" == "--with-torch" ]]; then
   packages+=(python3-torch python3-torchvision)

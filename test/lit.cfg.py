@@ -34,6 +34,18 @@ config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "mode
 config.substitutions.insert(0, ("%python", config.python_executable))
 config.substitutions.append(("%tools", os.path.join(config.kiln_src_root, "tools")))
 
+# Emulated CPUs (Debian's qemu-user, installed by setup.sh): x86-64 without
+# AVX-512 or without AVX, and AArch64 ("REQUIRES: qemu-x86_64" /
+# "REQUIRES: qemu-aarch64"; the latter also needs the AArch64 runtime).
+import platform
+import shutil
+if platform.machine() in ("x86_64", "AMD64"):
+    config.available_features.add("x86_64")
+if shutil.which("qemu-x86_64"):
+    config.available_features.add("qemu-x86_64")
+if shutil.which("qemu-aarch64") and getattr(config, "kiln_aarch64_runtime", ""):
+    config.available_features.add("qemu-aarch64")
+
 # The CUDA target's nvcc builds and PTX need the toolkit this kiln was built
 # with ("REQUIRES: nvcc"); the emulator tests need nothing.
 if getattr(config, "kiln_nvcc", "") and os.access(config.kiln_nvcc, os.X_OK):

@@ -10,6 +10,7 @@
 #include "compiler/Pipelines/Toolchain.h"
 
 #include "compiler/Pipelines/ToolchainConfig.h"
+#include "kiln/cpu/cpu_features.h"
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
@@ -144,6 +145,62 @@ std::vector<std::string> splitList(StringRef list) {
 
 } // namespace
 
+FailureOr<CpuTarget> kiln::cpuTarget(StringRef name) {
+#if defined(__aarch64__)
+  const bool x86 = false;
+#else
+  const bool x86 = true;
+#endif
+  CpuTarget t;
+  t.name = name.str();
+  if (name == "auto") {
+    t.march = x86 ? "x86-64" : "armv8-a";
+    t.kernelSets = x86 ? std::vector<std::string>{"avx512", "avx2", "portable"}
+                       : std::vector<std::string>{"neon"};
+    return t;
+  }
+  if (name == "native") {
+    t.march = "native";
+    if (!x86) {
+      t.kernelSets = {"neon"};
+      return t;
+    }
+    for (const char *set : {"avx512", "avx2", "portable"})
+      if (cpu::cpu_supports_set(set)) {
+        t.kernelSets = {set};
+        break;
+      }
+    return t;
+  }
+  if (x86 && (name == "x86-64" || name == "x86-64-v2")) {
+    t.march = name.str();
+    t.kernelSets = {"portable"};
+    return t;
+  }
+  if (x86 && name == "x86-64-v3") {
+    t.march = name.str();
+    t.kernelSets = {"avx2"};
+    return t;
+  }
+  if (x86 && name == "x86-64-v4") {
+    t.march = name.str();
+    t.kernelSets = {"avx512"};
+    return t;
+  }
+  if (name == "aarch64") {
+    t.march = "armv8-a";
+    t.kernelSets = {"neon"};
+    if (x86)
+      t.crossArch = "aarch64";
+    return t;
+  }
+  llvm::errs() << "kiln: error: --cpu: unknown CPU '" << name
+               << "' (expected auto, native, "
+               << (x86 ? "x86-64, x86-64-v2, x86-64-v3, x86-64-v4, " : "")
+               << "aarch64)\n";
+  return failure();
+}
+
 bool kiln::haveNvcc() {
   return *KILN_NVCC && llvm::sys::fs::can_execute(KILN_NVCC);
 }
@@ -198,7 +255,35 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
     return path.str().str();
   };
 
+  const CpuTarget &cpu = options.cpu;
   std::string cxx = findCompiler();
+  std::string includeDir = KILN_RUNTIME_INCLUDE_DIR;
+  // The runtime libraries: this build's, or those built for the target.
+  auto library = [&](StringRef name) { return runtimeLibrary(name); };
+  std::string crossLibDir;
+  if (!cpu.crossArch.empty()) {
+    if (cpu.crossArch != "aarch64" || !*KILN_AARCH64_CXX ||
+        !llvm::sys::fs::exists(std::string(KILN_AARCH64_RUNTIME_DIR) +
+                               "/libkiln_runtime.a")) {
+      llvm::errs() << "kiln: error: --cpu " << cpu.name
+                   << " needs the runtime built for " << cpu.crossArch
+                   << " with a cross compiler (./setup.sh installs "
+                      "g++-aarch64-linux-gnu and builds it); this kiln has "
+                      "none\n";
+      return failure();
+    }
+    cxx = KILN_AARCH64_CXX;
+    crossLibDir = KILN_AARCH64_RUNTIME_DIR;
+    if (options.cuda != CudaBuild::None) {
+      llvm::errs() << "kiln: error: --cpu " << cpu.name
+                   << " builds CPU code only (use --target cpu)\n";
+      return failure();
+    }
+  }
+  auto lib = [&](StringRef name) {
+    return crossLibDir.empty() ? library(name)
+                               : (crossLibDir + "/" + name).str();
+  };
   std::vector<Job> jobs;
   std::vector<std::string> objects;
   for (size_t i = 0; i < source.units.size(); ++i) {
@@ -206,8 +291,8 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
     if (failed(writeFile(cpp, source.units[i])))
       return failure();
     objects.push_back(file("model" + std::to_string(i) + ".o"));
-    jobs.push_back({{cxx, "-std=c++20", "-O3", "-march=" + options.cpu,
-                     "-fno-math-errno", "-DNDEBUG", "-I", KILN_RUNTIME_INCLUDE_DIR,
+    jobs.push_back({{cxx, "-std=c++20", "-O3", "-march=" + cpu.march,
+                     "-fno-math-errno", "-DNDEBUG", "-I", includeDir,
                      "-c", cpp, "-o", objects.back()},
                     file("model" + std::to_string(i) + ".log"),
                     {}});
@@ -279,13 +364,15 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
   std::string partial = options.output + ".partial";
   Job link{{cxx, "-o", partial}, file("link.log"), {}};
   link.args.insert(link.args.end(), objects.begin(), objects.end());
-  link.args.push_back(runtimeLibrary("libkiln_main.a"));
+  link.args.push_back(lib("libkiln_main.a"));
   if (options.cuda == CudaBuild::Nvcc)
-    link.args.push_back(runtimeLibrary("libkiln_cuda.a"));
+    link.args.push_back(lib("libkiln_cuda.a"));
   if (options.cuda == CudaBuild::Emulated)
-    link.args.insert(link.args.end(), {runtimeLibrary("libkiln_cuda_emulated.a"),
-                                       runtimeLibrary("libkiln_cuda_emu.a")});
-  link.args.push_back(runtimeLibrary("libkiln_runtime.a"));
+    link.args.insert(link.args.end(), {lib("libkiln_cuda_emulated.a"),
+                                       lib("libkiln_cuda_emu.a")});
+  for (const std::string &set : cpu.kernelSets)
+    link.args.push_back(lib("libkiln_cpu_" + set + ".a"));
+  link.args.push_back(lib("libkiln_runtime.a"));
   if (options.cuda == CudaBuild::Nvcc)
     // The static CUDA runtime: the executable needs only the driver.
     link.args.insert(link.args.end(), {"-L" + std::string(KILN_CUDA_LIBRARY_DIR),
@@ -295,6 +382,10 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
       link.args.push_back(lib);
   link.args.insert(link.args.end(),
                    {"-pthread", "-static-libstdc++", "-static-libgcc"});
+  // A cross-built executable runs on machines without the target's
+  // libraries (and under qemu-user without a sysroot): link everything.
+  if (!crossLibDir.empty())
+    link.args.push_back("-static");
   if (failed(start(link, options.verbose)) || failed(finish(link))) {
     llvm::sys::fs::remove(partial);
     return failure();

@@ -25,11 +25,31 @@ enum class CudaBuild {
   Emulated, ///< the host compiler against kiln's SIMT emulator (tests)
 };
 
+/// What `kiln compile --cpu NAME` builds for: the -march of the generated
+/// code, the CPU kernel sets the executable holds (best first; it picks the
+/// first its CPU runs at start-up), and, for another architecture, the
+/// cross compiler.
+struct CpuTarget {
+  std::string name;
+  std::string march;
+  std::vector<std::string> kernelSets;
+  /// Empty for the host; else e.g. "aarch64": the executable is built with
+  /// KILN_<ARCH>_CXX against the runtime built for it, statically.
+  std::string crossArch;
+};
+
+/// The CpuTarget of --cpu |name|: auto (default: every kernel set of the
+/// host architecture, baseline code around them), native (this machine's
+/// best set only), x86-64 / x86-64-v2 (portable), x86-64-v3 (avx2),
+/// x86-64-v4 (avx512), aarch64 (cross-compiled, neon). Prints an error and
+/// fails on anything else.
+mlir::FailureOr<CpuTarget> cpuTarget(llvm::StringRef name);
+
 struct BuildOptions {
   /// The executable to write.
   std::string output;
-  /// The -march= of the generated code ("native": the build machine's).
-  std::string cpu = "native";
+  /// The CPU the executable is for.
+  CpuTarget cpu;
   /// The directory for generated files (it exists).
   std::string workDir;
   /// A safetensors file to embed in the executable, or empty.

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/cpu/kernels.h"
 #include "kiln/image.h"
 #include "kiln/runtime.h"
 #include "kiln/tensor_io.h"
@@ -56,6 +57,16 @@ struct Options {
   long bench = 0;
 };
 
+/// The CPU kernel set of this run, chosen at start-up; null without CPU code.
+const kiln::cpu::KernelTable *cpuKernels = nullptr;
+
+/// "avx2 (AMD EPYC 7763 64-Core Processor)": the kernel set and the CPU.
+std::string cpuDescription() {
+  std::string model = kiln::cpu::cpu_model_name();
+  return std::string(cpuKernels ? cpuKernels->name : "none") +
+         (model.empty() ? "" : " (" + model + ")");
+}
+
 void printHelp() {
   const ModelInfo &m = kModel;
   std::printf(
@@ -82,6 +93,15 @@ void printHelp() {
       "  --dump-weights FILE  write the weights in use as safetensors\n",
       program, m.name, shapeString(m.input_shape, m.input_rank).c_str(),
       shapeString(m.output_shape, m.output_rank).c_str(), program);
+  if (m.num_cpu_kernels > 0) {
+    std::string sets;
+    for (int i = 0; i < m.num_cpu_kernels; ++i)
+      sets += (i ? ", " : "") + std::string(m.cpu_kernels[i]->name);
+    std::printf("\nCPU kernels: %s; this CPU: %s\n"
+                "  KILN_CPU=NAME        use the kernel set NAME (one of the above)\n",
+                sets.c_str(),
+                cpuKernels ? cpuDescription().c_str() : "none of them");
+  }
 }
 
 long parseInt(const char *flag, const char *text, long min) {
@@ -276,8 +296,17 @@ int main(int argc, char **argv) {
   if (argc > 0 && argv[0]) {
     program = std::strrchr(argv[0], '/') ? std::strrchr(argv[0], '/') + 1 : argv[0];
   }
-  Options o = parseOptions(argc, argv);
   const ModelInfo &m = kModel;
+  // The CPU kernels: the best set this CPU runs, or $KILN_CPU's. --help
+  // says which, so a failure is reported only when the CPU code runs.
+  std::string cpuError;
+  if (m.num_cpu_kernels > 0) {
+    cpuKernels = kiln::cpu::choose_kernels(m.cpu_kernels, m.num_cpu_kernels,
+                                           std::getenv("KILN_CPU"), cpuError);
+    if (cpuKernels)
+      kiln::cpu::use_kernels(*cpuKernels);
+  }
+  Options o = parseOptions(argc, argv);
   if (o.device == "cuda" && !m.cuda)
     fail("this executable has no CUDA code (compile with --target cuda or all)");
   if (o.device == "cpu" && !m.run)
@@ -314,6 +343,8 @@ int main(int argc, char **argv) {
 
   std::unique_ptr<AlignedBuffer> prepared, arena;
   if (!session) {
+    if (!cpuKernels)
+      fail(cpuError);
     prepared = std::make_unique<AlignedBuffer>(m.prepared_floats * sizeof(float));
     m.prepare(params.data(), reinterpret_cast<float *>(prepared->ptr), pool);
     arena = std::make_unique<AlignedBuffer>(m.arena_bytes);
@@ -352,7 +383,8 @@ int main(int argc, char **argv) {
                 "p90 %.3f ms, %.1f images/s\n",
                 m.name, (long long)m.input_shape[0],
                 session ? session->description().c_str()
-                        : (std::to_string(pool.size()) + " threads").c_str(),
+                        : (std::to_string(pool.size()) + " threads, cpu " +
+                           cpuDescription()).c_str(),
                 o.bench, median, at(0.1), at(0.9),
                 double(m.input_shape[0]) * 1000.0 / median);
     if (o.input.empty() && o.image.empty())

@@ -48,6 +48,8 @@ constexpr double kMaxElement = 1e-4; // per element, relative to max|ref|
 constexpr float kSentinel = -777.25f; // fills what a kernel must not write
 
 bool negative = false;
+/// The kernel set being checked.
+const char *isa = "";
 int cases = 0, failures = 0;
 
 /// xorshift64*: deterministic on every platform.
@@ -124,7 +126,7 @@ void check(const std::string &what, std::vector<float> out1,
   double elem = err_max / std::max(ref_max, 1e-30);
   bool ok = same && guards && l2 <= kMaxL2 && elem <= kMaxElement;
   failures += !ok;
-  std::printf("%s %s: l2 %.1e max %.1e%s%s\n", ok ? "PASS" : "FAIL",
+  std::printf("%s %s %s: l2 %.1e max %.1e%s%s\n", ok ? "PASS" : "FAIL", isa,
               what.c_str(), l2, elem, same ? "" : ", 1 and 2 threads differ",
               guards ? "" : ", wrote outside its slice");
 }
@@ -626,22 +628,55 @@ void pool_cases() {
 } // namespace
 
 int main(int argc, char **argv) {
+#if defined(__aarch64__)
+  const KernelTable *all[] = {&kernels_neon};
+#else
+  const KernelTable *all[] = {&kernels_avx512, &kernels_avx2,
+                              &kernels_portable};
+#endif
+  const char *only = nullptr;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--negative")) {
       negative = true;
+    } else if (!std::strncmp(argv[i], "--isa=", 6)) {
+      only = argv[i] + 6;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--negative]\n"
+                   "usage: %s [--negative] [--isa=NAME]\n"
                    "Checks kiln's CPU kernels against a double-precision "
-                   "reference.\n  --negative  corrupt one output element "
-                   "per case; every case must then fail\n",
+                   "reference, on every kernel set this CPU runs.\n"
+                   "  --negative  corrupt one output element per case; every "
+                   "case must then fail\n"
+                   "  --isa=NAME  check the kernel set NAME only (it must run "
+                   "here)\n",
                    argv[0]);
       return 2;
     }
   }
-  conv_cases();
-  linear_cases();
-  pool_cases();
+  int sets = 0;
+  for (const KernelTable *t : all) {
+    bool runs = cpu_supports(*t);
+    if (only && std::strcmp(only, t->name))
+      continue;
+    if (!runs) {
+      std::printf("%s: kernel set %s not supported by this CPU%s\n", argv[0],
+                  t->name, only ? "" : ": not checked");
+      if (only)
+        return 2;
+      continue;
+    }
+    std::printf("%s: kernel set %s (%s)\n", argv[0], t->name, t->description);
+    isa = t->name;
+    use_kernels(*t);
+    ++sets;
+    conv_cases();
+    linear_cases();
+    pool_cases();
+  }
+  if (!sets) {
+    std::printf("%s: no kernel set to check\n", argv[0]);
+    return 2;
+  }
   if (!negative) // it checks no kernel output
     thread_pool_case();
   std::printf("kiln-kernel-test: %d cases, %d failed\n", cases, failures);

@@ -8,7 +8,14 @@
 2. compiles models/<model>.yaml at the case's input shape for the CPU,
 3. runs the executable and the reference interpreter (`kiln run`, on the imported IR and on
    the IR after the fusion passes) on the committed input,
-4. checks both against PyTorch's output (relative L2 <= 1e-5) and against each other.
+4. checks both against PyTorch's output (relative L2 <= 1e-5) and against each other,
+5. runs the executable again with each other CPU kernel set it holds that this CPU runs
+   (KILN_CPU=avx512|avx2|portable) and checks each against PyTorch too.
+
+With --qemu x86-64 it also runs the executable under `qemu-x86_64 -cpu max` (AVX2, no
+AVX-512: the executable must pick the avx2 kernels) and `-cpu Nehalem` (no AVX: it must
+pick the portable ones); with --qemu aarch64 it compiles with `--cpu aarch64` and runs
+that under qemu-aarch64. Each is checked against PyTorch.
 
 With --cuda fp32|tf32|fp16|bf16 it checks the CUDA code instead: compiled with
 `--target cuda-emulated --precision P` (the generated CUDA C++, built by the host compiler
@@ -53,6 +60,7 @@ def main():
     ap.add_argument("--compiler", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--cuda", choices=sorted(TOLERANCE))
+    ap.add_argument("--qemu", choices=["x86-64", "aarch64"])
     a = ap.parse_args()
     golden = os.path.join(HERE, "golden", a.case)
     case = json.load(open(os.path.join(golden, "case.json")))
@@ -93,6 +101,43 @@ def main():
     compare(w("interpreted.npy"), expected, "interpreter vs PyTorch")
     compare(w("fused.npy"), expected, "fused interpreter vs PyTorch")
     compare(w("compiled.npy"), w("interpreted.npy"), "compiled vs interpreter")
+
+    # Every other kernel set of the executable that this CPU runs.
+    run_args = ["--weights", w("weights.safetensors"), "--input",
+                os.path.join(golden, "input.npy")]
+    help_text = run([w("model.exe"), "--help"])
+    sets = [l for l in help_text.splitlines() if l.startswith("CPU kernels: ")][0]
+    best = sets.split("this CPU: ")[1].split()[0]
+    for name in sets[len("CPU kernels: "):].split(";")[0].split(", "):
+        if name == best:
+            continue
+        env = dict(os.environ, KILN_CPU=name)
+        r = subprocess.run([w("model.exe")] + run_args + ["--output", w(name + ".npy")],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0 and "this CPU cannot run" in r.stdout:
+            print(f"kernel set {name}: not run (this CPU lacks it)")
+            continue
+        if r.returncode != 0:
+            print("FAILED: KILN_CPU=" + name, r.stdout)
+            sys.exit(1)
+        compare(w(name + ".npy"), expected, f"compiled ({name} kernels) vs PyTorch")
+
+    if a.qemu == "x86-64":
+        for cpu, want in (("max", "avx2"), ("Nehalem", "portable")):
+            qemu = ["qemu-x86_64", "-cpu", cpu, w("model.exe")]
+            picked = run(qemu + ["--help"]).split("this CPU: ")[1].split()[0]
+            run(qemu + run_args + ["--output", w("qemu-" + cpu + ".npy")])
+            if picked != want:
+                print(f"FAILED: under qemu -cpu {cpu} the executable picked {picked}, not {want}")
+                sys.exit(1)
+            compare(w("qemu-" + cpu + ".npy"), expected,
+                    f"qemu-x86_64 -cpu {cpu} ({picked} kernels) vs PyTorch")
+    elif a.qemu == "aarch64":
+        run([a.compiler, "compile", model, "--input-shape", shape, "--target", "cpu",
+             "--cpu", "aarch64", "-o", w("model-aarch64.exe")])
+        run(["qemu-aarch64", w("model-aarch64.exe")] + run_args +
+            ["--output", w("aarch64.npy")])
+        compare(w("aarch64.npy"), expected, "qemu-aarch64 (neon kernels) vs PyTorch")
 
 
 if __name__ == "__main__":

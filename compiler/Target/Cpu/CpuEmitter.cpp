@@ -539,6 +539,12 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
   Type output = func.getArgument(1).getType();
   bool imagenet = cast<ShapedType>(output).getRank() == 2 &&
                   cast<ShapedType>(output).getDimSize(1) == 1000;
+  if (options.cpuCode) {
+    os << "const kiln::cpu::KernelTable *const kCpuKernels[] = {";
+    for (auto [i, name] : llvm::enumerate(options.cpuKernels))
+      os << (i ? ", " : "") << "&kiln::cpu::kernels_" << name;
+    os << "};\n\n";
+  }
   os << "const kiln::rt::ModelInfo kiln::rt::kModel = {\n"
      << "    \"" << model << "\",\n"
      << "    " << shape(func.getArgument(0).getType()) << ",\n"
@@ -553,7 +559,11 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
      << "    " << (options.cpuCode ? "kPreparedFloats" : "0") << ", "
      << (options.cpuCode ? arena : 0) << ",\n"
      << "    " << (options.cpuCode ? "prepare, run" : "nullptr, nullptr") << ", "
-     << (options.cudaModel ? "&kiln_cuda_model" : "nullptr") << "};\n";
+     << (options.cudaModel ? "&kiln_cuda_model" : "nullptr") << ",\n"
+     << "    "
+     << (options.cpuCode ? "kCpuKernels, " + std::to_string(options.cpuKernels.size())
+                         : std::string("nullptr, 0"))
+     << "};\n";
   return units;
 }
 

@@ -40,6 +40,9 @@ struct CpuEmitOptions {
   /// The most units the kernels are spread over, for as many compiler
   /// processes (0: the machine's hardware threads; 1: one unit).
   unsigned jobs = 0;
+  /// The CPU kernel sets the executable holds, best first (kernels_NAME in
+  /// kiln/cpu/kernels.h; CpuTarget in Pipelines/Toolchain.h).
+  std::vector<std::string> cpuKernels = {"avx512", "avx2", "portable"};
 };
 
 struct ModelParams;

@@ -137,11 +137,14 @@ cl::opt<int> smCount("sm-count",
                      cl::desc("SMs of the target GPU, for the tile "
                               "schedules (default 132: H100 SXM)"),
                      cl::init(132), cl::sub(compileCmd), cl::cat(category));
-cl::opt<std::string> cpu("cpu",
-                         cl::desc("CPU the code is for (-march=; default: "
-                                  "this machine's)"),
-                         cl::init("native"), cl::sub(compileCmd),
-                         cl::cat(category));
+cl::opt<std::string> cpu(
+    "cpu",
+    cl::desc("CPU the executable is for: auto (default: the kernels for "
+             "every x86-64 level, AVX-512, AVX2 and a portable baseline, "
+             "picked at start-up), native (this machine's best only), "
+             "x86-64, x86-64-v2, x86-64-v3, x86-64-v4 (one level), aarch64 "
+             "(cross-compiled, static)"),
+    cl::init("auto"), cl::sub(compileCmd), cl::cat(category));
 cl::opt<unsigned> jobs("jobs",
                       cl::desc("Compile the CPU kernels as at most N parallel "
                                "units (default: this machine's cores)"),
@@ -343,7 +346,11 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     return 0;
   }
 
+  auto cpuTarget = kiln::cpuTarget(cpu);
+  if (failed(cpuTarget))
+    return 1;
   kiln::CpuEmitOptions emitOptions;
+  emitOptions.cpuKernels = cpuTarget->kernelSets;
   emitOptions.embeddedWeights = !weightsPath.empty();
   emitOptions.cpuCode = cpuCode;
   emitOptions.cudaModel = cuda;
@@ -393,7 +400,7 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
 
   kiln::BuildOptions build;
   build.output = outputPath;
-  build.cpu = cpu;
+  build.cpu = *cpuTarget;
   build.verbose = verbose;
   build.workDir = keepTemps;
   build.cuda = !cuda                     ? kiln::CudaBuild::None

@@ -18,6 +18,10 @@
 #include <string>
 #include <vector>
 
+namespace kiln::cpu {
+struct KernelTable;
+} // namespace kiln::cpu
+
 namespace kiln::rt {
 
 /// A model running on a device (the CUDA backend): weights uploaded once,
@@ -89,6 +93,12 @@ struct ModelInfo {
 
   /// The CUDA code, or null for a CPU-only executable.
   const CudaModel *cuda;
+
+  /// The CPU kernel sets run() may use, best first (kiln/cpu/kernels.h);
+  /// main() picks the first this CPU supports, or $KILN_CPU. Null (and 0)
+  /// without CPU code.
+  const cpu::KernelTable *const *cpu_kernels;
+  int num_cpu_kernels;
 };
 
 /// Defined by the generated code.

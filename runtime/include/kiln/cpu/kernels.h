@@ -1,19 +1,30 @@
-//===- kernels.h - CPU kernel templates ------------------------*- C++ -*-===//
+//===- kernels.h - the CPU kernels generated code calls --------*- C++ -*-===//
 //
 // The kernels generated CPU code calls. Activations are float32 NHWC: pixel
 // (n, y, x) starts at ((n * H + y) * W + x) * stride, where the stride (in
 // floats) may exceed the channel count, so a kernel can read or write a
-// channel slice of a wider buffer (concat without copies). Shapes are
-// compile-time constants (C++20 class-type template parameters), so every
-// layer gets a fully specialized kernel.
+// channel slice of a wider buffer (concat without copies).
+//
+// The kernels are compiled into the runtime once per instruction set
+// (KernelTable: avx512, avx2, portable on x86-64; neon on AArch64), and an
+// executable picks the best one its CPU runs at start-up (select_kernels,
+// docs/cpu-kernels.md). Generated code calls the templates below with the
+// shapes as compile-time constants (C++20 class-type template parameters):
+// they check each shape with static_assert and forward it to the selected
+// kernel set, so a model compiles in a second and never for one ISA only.
 //
 // Weights are transformed once, by the model's prepare step, from PyTorch's
-// layout into each kernel's packed layout (`*_pack`).
+// layout into the selected kernel set's packed layout (`*_pack`), which
+// depends on its vector width (kiln/cpu/layout.h); prepared weights are
+// sized for the largest layout of the architecture, so the sizes are
+// compile-time constants.
 //
 // Calling conventions, for all kernels:
+//  * select_kernels (or use_kernels) has run; packing and running must use
+//    the same kernel set.
 //  * Pointers need only float alignment (64 bytes is not required; it saves
-//    split cache-line loads). Kernels allocate nothing and need no scratch
-//    buffer; they use a few KiB of stack per thread.
+//    split cache-line loads). Kernels need no scratch buffer from the
+//    caller.
 //  * |out| must not overlap |in| or the packed weights. |residual| may be
 //    exactly |out| (same pointer, residual_stride == out_stride): each
 //    element is read before it is overwritten, by the same thread. Floats
@@ -25,24 +36,20 @@
 //    output is reduced by one thread in a fixed order, in fp32.
 //  * Kernels call pool.parallel_for, so they must not run inside a task of
 //    the same pool.
-//  * The packed layout depends only on the shape, not on the instruction
-//    set the kernels are compiled for; packing may run at build time.
-//  * Shapes are checked with static_assert (output size, strides, groups).
-//
-// The implementation is header-only (kernels_impl.h and the headers it
-// includes): AVX-512 intrinsics when compiled with AVX-512F (use
-// -march=native), portable code otherwise.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_CPU_KERNELS_H
 #define KILN_RUNTIME_CPU_KERNELS_H
 
+#include "kiln/cpu/cpu_features.h"
+#include "kiln/cpu/layout.h"
 #include "kiln/kernel_types.h"
 #include "kiln/threads.h"
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace kiln::cpu {
 
@@ -77,45 +84,188 @@ struct Epilogue {
   Activation act = Activation::None;
 };
 
+//===----------------------------------------------------------------------===//
+// Kernel sets
+//===----------------------------------------------------------------------===//
+
+/// The kernels of one instruction set, compiled for it (src/cpu/).
+struct KernelTable {
+  const char *name;        ///< "avx512", "avx2", "portable", "neon"
+  const char *description; ///< "AVX-512 (x86-64-v4)"
+  VectorShape shape;       ///< decides the packed layout
+  void (*conv2d)(const Conv2d &s, const Epilogue &e, const float *in,
+                 const float *packed, const float *bias,
+                 const float *residual, float *out, ThreadPool &pool);
+  void (*max_pool2d)(const Pool2d &s, const float *in, float *out,
+                     ThreadPool &pool);
+  void (*avg_pool2d)(const Pool2d &s, const float *in, float *out,
+                     ThreadPool &pool);
+  void (*adaptive_avg_pool2d)(const AdaptivePool2d &s, const float *in,
+                              float *out, ThreadPool &pool);
+};
+
+/// The kernel sets, each in its own library (libkiln_cpu_<name>.a); an
+/// executable holds those its generated code names.
+#if defined(__aarch64__)
+extern const KernelTable kernels_neon;
+#else
+extern const KernelTable kernels_avx512;
+extern const KernelTable kernels_avx2;
+extern const KernelTable kernels_portable;
+#endif
+
+/// Whether this CPU (and its OS) runs the instructions of |t|.
+bool cpu_supports(const KernelTable &t);
+
+/// The kernel set for this process: the first of |tables| (best first) this
+/// CPU supports, or the one named |forced| (e.g. $KILN_CPU), which must be
+/// among them and supported. Returns null and sets |error| otherwise.
+const KernelTable *choose_kernels(const KernelTable *const *tables, int count,
+                                  const char *forced, std::string &error);
+
+/// Makes |t| the kernel set every kernel below runs (before prepare).
+void use_kernels(const KernelTable &t);
+/// The kernel set in use; aborts with a message if none was chosen.
+const KernelTable &kernels();
+
+//===----------------------------------------------------------------------===//
+// Packing (src/cpu/pack.cpp: scalar code, for the kernel set in use)
+//===----------------------------------------------------------------------===//
+
+/// Packs OIHW weights [o][c / groups][kh][kw] of |s| into |packed|, which
+/// holds conv2d_packed_floats(s) floats, for the kernel set in use.
+void conv2d_pack(const Conv2d &s, const float *oihw, float *packed);
+
+/// For a dense convolution (groups == 1): writes to |scaled| the packed
+/// weights of conv(x · scale[c]), i.e. |packed| with every input channel c
+/// multiplied by scale[c] (a squeeze-and-excitation gate applied as a
+/// prologue).
+void conv2d_scale_packed(const Conv2d &s, const float *packed,
+                         const float *scale, float *scaled);
+
+//===----------------------------------------------------------------------===//
+// Shape checks
+//===----------------------------------------------------------------------===//
+
+namespace detail {
+
+/// Rejects, at compile time, a convolution shape PyTorch would not accept
+/// or whose output size or strides are inconsistent.
+template <Conv2d S> constexpr void check_conv() {
+  static_assert(S.n > 0 && S.h > 0 && S.w > 0 && S.c > 0 && S.o > 0 &&
+                    S.kh > 0 && S.kw > 0 && S.sh > 0 && S.sw > 0 &&
+                    S.ph >= 0 && S.pw >= 0 && S.dh > 0 && S.dw > 0 &&
+                    S.groups > 0,
+                "Conv2d: sizes must be positive, padding non-negative");
+  static_assert(S.c % S.groups == 0 && S.o % S.groups == 0,
+                "Conv2d: groups must divide c and o");
+  static_assert(
+      S.ho == (S.h + 2 * S.ph - S.dh * (S.kh - 1) - 1) / S.sh + 1 &&
+          S.wo == (S.w + 2 * S.pw - S.dw * (S.kw - 1) - 1) / S.sw + 1 &&
+          S.ho > 0 && S.wo > 0,
+      "Conv2d: ho/wo disagree with PyTorch's output size");
+  static_assert(S.in_stride >= S.c && S.out_step >= 1 &&
+                    S.out_stride >= S.o * S.out_step,
+                "Conv2d: a pixel stride is smaller than the channel count");
+}
+
+/// Rejects, at compile time, a pooling shape whose output size is neither
+/// PyTorch's floor nor its ceil_mode size, or whose strides are too small.
+template <Pool2d S> constexpr void check_pool() {
+  static_assert(S.ho == (S.h + 2 * S.ph - S.dh * (S.kh - 1) - 1 + S.sh - 1) /
+                                S.sh + 1 ||
+                    S.ho == (S.h + 2 * S.ph - S.dh * (S.kh - 1) - 1) / S.sh + 1,
+                "Pool2d: ho is neither the floor nor the ceil_mode size");
+  static_assert(S.wo == (S.w + 2 * S.pw - S.dw * (S.kw - 1) - 1 + S.sw - 1) /
+                                S.sw + 1 ||
+                    S.wo == (S.w + 2 * S.pw - S.dw * (S.kw - 1) - 1) / S.sw + 1,
+                "Pool2d: wo is neither the floor nor the ceil_mode size");
+  static_assert(S.in_stride >= S.c && S.out_stride >= S.c,
+                "Pool2d: a pixel stride is smaller than the channel count");
+}
+
+/// A Linear layer is the 1x1 convolution of m pixels.
+constexpr Conv2d as_conv(Linear s) {
+  return {s.m, 1, 1, s.k, s.n, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, s.k, s.n};
+}
+
+} // namespace detail
+
+//===----------------------------------------------------------------------===//
+// The entry points of generated code
+//===----------------------------------------------------------------------===//
+
 // Conv2d (kiln/kernel_types.h): a 2-D convolution, NHWC; its weights are
 // PyTorch OIHW before packing.
 
 /// Floats of packed weights conv2d_pack writes for |S|.
-template <Conv2d S> constexpr size_t conv2d_packed_size();
+template <Conv2d S> constexpr size_t conv2d_packed_size() {
+  detail::check_conv<S>();
+  return conv2d_packed_floats(S);
+}
 /// Packs OIHW weights [o][c / groups][kh][kw] into |packed|.
-template <Conv2d S> void conv2d_pack(const float *oihw, float *packed);
+template <Conv2d S> void conv2d_pack(const float *oihw, float *packed) {
+  detail::check_conv<S>();
+  conv2d_pack(S, oihw, packed);
+}
 /// out = epilogue(conv(in, weights)); bias has o floats, residual is NHWC.
 template <Conv2d S, Epilogue E>
 void conv2d(const float *in, const float *packed, const float *bias,
-            const float *residual, float *out, ThreadPool &pool);
-
-/// For a dense convolution (groups == 1) of batch 1: writes to |scaled| the
-/// packed weights of conv(x · scale[c]), i.e. |packed| with every input
-/// channel c multiplied by scale[c] (a squeeze-and-excitation gate applied
-/// as a prologue). |scaled| holds conv2d_packed_size<S>() floats.
+            const float *residual, float *out, ThreadPool &pool) {
+  detail::check_conv<S>();
+  static_assert(!E.residual || E.residual_stride >= S.o,
+                "Epilogue: residual_stride is smaller than o");
+  kernels().conv2d(S, E, in, packed, bias, residual, out, pool);
+}
+/// For a dense convolution of batch 1: the packed weights of
+/// conv(x · scale[c]) into |scaled| (conv2d_packed_size<S>() floats).
 template <Conv2d S>
 void conv2d_scale_packed(const float *packed, const float *scale,
-                         float *scaled);
+                         float *scaled) {
+  detail::check_conv<S>();
+  static_assert(S.groups == 1, "conv2d_scale_packed: dense convolutions only");
+  conv2d_scale_packed(S, packed, scale, scaled);
+}
 
 /// Linear (kiln/kernel_types.h): y[m][n] = x[m][:] · W[n][:]; runs as the
 /// 1x1 convolution of m pixels; m == 1 streams the weights once.
-template <Linear S> constexpr size_t linear_packed_size();
-template <Linear S> void linear_pack(const float *weight, float *packed);
+template <Linear S> constexpr size_t linear_packed_size() {
+  return conv2d_packed_size<detail::as_conv(S)>();
+}
+/// A Linear weight [n][k] is an OIHW weight [n][k][1][1].
+template <Linear S> void linear_pack(const float *weight, float *packed) {
+  conv2d_pack<detail::as_conv(S)>(weight, packed);
+}
 template <Linear S, Epilogue E>
 void linear(const float *x, const float *packed, const float *bias,
-            const float *residual, float *y, ThreadPool &pool);
+            const float *residual, float *y, ThreadPool &pool) {
+  static_assert(!E.residual || E.residual_stride == S.n,
+                "linear: the residual's rows are contiguous (stride n)");
+  conv2d<detail::as_conv(S), E>(x, packed, bias, residual, y, pool);
+}
 
 /// Max or average pooling, NHWC, of Pool2d (kiln/kernel_types.h).
-template <Pool2d S> void max_pool2d(const float *in, float *out, ThreadPool &pool);
-template <Pool2d S> void avg_pool2d(const float *in, float *out, ThreadPool &pool);
+template <Pool2d S>
+void max_pool2d(const float *in, float *out, ThreadPool &pool) {
+  detail::check_pool<S>();
+  kernels().max_pool2d(S, in, out, pool);
+}
+template <Pool2d S>
+void avg_pool2d(const float *in, float *out, ThreadPool &pool) {
+  detail::check_pool<S>();
+  static_assert(S.dh == 1 && S.dw == 1, "avg_pool2d has no dilation");
+  kernels().avg_pool2d(S, in, out, pool);
+}
 
 /// PyTorch's adaptive average pooling, NHWC, of AdaptivePool2d
 /// (kiln/kernel_types.h).
 template <AdaptivePool2d S>
-void adaptive_avg_pool2d(const float *in, float *out, ThreadPool &pool);
+void adaptive_avg_pool2d(const float *in, float *out, ThreadPool &pool) {
+  static_assert(S.in_stride >= S.c && S.out_stride >= S.c,
+                "AdaptivePool2d: a pixel stride is smaller than c");
+  kernels().adaptive_avg_pool2d(S, in, out, pool);
+}
 
 } // namespace kiln::cpu
-
-#include "kiln/cpu/kernels_impl.h"
 
 #endif // KILN_RUNTIME_CPU_KERNELS_H

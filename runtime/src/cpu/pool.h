@@ -12,18 +12,18 @@
 //    exclude_pad; an empty window gives 0;
 //  * adaptive_avg_pool2d: rows floor(oy*h/ho) .. ceil((oy+1)*h/ho).
 //
-// Part of kernels.h; include that.
+// Included by the kernel sources of src/cpu only.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_CPU_POOL_H
 #define KILN_RUNTIME_CPU_POOL_H
 
-#include "kiln/cpu/gemm.h"
+#include "gemm.h"
 
 #include <limits>
 
-namespace kiln::cpu::detail {
+namespace kiln::cpu::KILN_CPU_ISA {
 
 /// The input pixels one output pixel reduces.
 struct Window {
@@ -96,21 +96,50 @@ void pool_driver(const float *in, float *out, int n, int h, int w, int c,
   });
 }
 
-/// Rejects, at compile time, a pooling shape whose output size is neither
-/// PyTorch's floor nor its ceil_mode size, or whose strides are too small.
-template <Pool2d S> constexpr void check_pool() {
-  static_assert(S.ho == (S.h + 2 * S.ph - S.dh * (S.kh - 1) - 1 + S.sh - 1) /
-                               S.sh + 1 ||
-                    S.ho == (S.h + 2 * S.ph - S.dh * (S.kh - 1) - 1) / S.sh + 1,
-                "Pool2d: ho is neither the floor nor the ceil_mode size");
-  static_assert(S.wo == (S.w + 2 * S.pw - S.dw * (S.kw - 1) - 1 + S.sw - 1) /
-                               S.sw + 1 ||
-                    S.wo == (S.w + 2 * S.pw - S.dw * (S.kw - 1) - 1) / S.sw + 1,
-                "Pool2d: wo is neither the floor nor the ceil_mode size");
-  static_assert(S.in_stride >= S.c && S.out_stride >= S.c,
-                "Pool2d: a pixel stride is smaller than the channel count");
+inline void max_pool2d(const Pool2d &S, const float *in, float *out,
+                       ThreadPool &pool) {
+  pool_driver<Reduce::Max>(
+      in, out, S.n, S.h, S.w, S.c, S.ho, S.wo, S.in_stride, S.out_stride,
+      [&S](int oy, int ox) {
+        Window win{0, 0, S.dh, 0, 0, S.dw, 1.f};
+        clip_taps(oy * S.sh - S.ph, S.kh, S.dh, S.h, win.y0, win.ny);
+        clip_taps(ox * S.sw - S.pw, S.kw, S.dw, S.w, win.x0, win.nx);
+        return win;
+      },
+      pool);
 }
 
-} // namespace kiln::cpu::detail
+inline void avg_pool2d(const Pool2d &S, const float *in, float *out,
+                       ThreadPool &pool) {
+  pool_driver<Reduce::Mean>(
+      in, out, S.n, S.h, S.w, S.c, S.ho, S.wo, S.in_stride, S.out_stride,
+      [&S](int oy, int ox) {
+        int hs = oy * S.sh - S.ph, ws = ox * S.sw - S.pw;
+        int he = std::min(hs + S.kh, S.h + S.ph);
+        int we = std::min(ws + S.kw, S.w + S.pw);
+        int padded_area = (he - hs) * (we - ws);
+        hs = std::max(hs, 0), ws = std::max(ws, 0);
+        he = std::min(he, S.h), we = std::min(we, S.w);
+        int area = (he - hs) * (we - ws);
+        return Window{hs, he - hs, 1, ws, we - ws, 1,
+                      float(S.exclude_pad ? area : padded_area)};
+      },
+      pool);
+}
+
+inline void adaptive_avg_pool2d(const AdaptivePool2d &S, const float *in,
+                                float *out, ThreadPool &pool) {
+  pool_driver<Reduce::Mean>(
+      in, out, S.n, S.h, S.w, S.c, S.ho, S.wo, S.in_stride, S.out_stride,
+      [&S](int oy, int ox) {
+        int hs = oy * S.h / S.ho, he = ceil_div((oy + 1) * S.h, S.ho);
+        int ws = ox * S.w / S.wo, we = ceil_div((ox + 1) * S.w, S.wo);
+        return Window{hs, he - hs, 1, ws, we - ws, 1,
+                      float((he - hs) * (we - ws))};
+      },
+      pool);
+}
+
+} // namespace kiln::cpu::KILN_CPU_ISA
 
 #endif // KILN_RUNTIME_CPU_POOL_H

@@ -1,0 +1,87 @@
+//===- gemm.cpp - the implicit-GEMM convolution of one kernel set ---------===//
+//
+// The driver of gemm.h, compiled once per kernel set (kernels_isa.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#include "gemm.h"
+#include "isa.h"
+
+namespace kiln::cpu::KILN_CPU_ISA {
+
+/// The implicit-GEMM convolution (groups == 1, or grouped convolution as
+/// one GEMM per group on channel slices).
+///
+/// Work is split into tasks of (group, chunk of panels, range of tiles);
+/// inside a task, each tile's rows are built once and swept over the
+/// chunk's panels, which stay in L2 across tiles. Tasks are ordered
+/// tiles-fastest so that threads share the weight chunk they stream. Small
+/// layers (7x7 pixels, thousands of channels) get their parallelism from the
+/// panel chunks; large ones from the tiles.
+void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
+                      const float *packed, const float *bias,
+                      const float *residual, float *out, ThreadPool &pool) {
+  const GemmLayout P = gemm_layout(S, kShape);
+  const int res_stride = E.residual ? E.residual_stride : 0;
+  RowPlan plan;
+  plan.padded = S.ph > 0 || S.pw > 0;
+  plan.pointwise =
+      S.kh == 1 && S.kw == 1 && S.sh == 1 && S.sw == 1 && !plan.padded;
+  plan.merge_rows = S.groups == 1 && S.kw > 1 && S.dw == 1 && S.in_stride == S.c;
+  float *owned_zeros = nullptr;
+  plan.zeros = plan.padded ? zero_row(size_t(S.kw) * S.c, owned_zeros) : nullptr;
+  TileFn lo = tile_fn(P.tile_lo, P.tile.nv);
+  TileFn hi = P.tile_rem > 0 ? tile_fn(P.tile_lo + 1, P.tile.nv) : lo;
+
+  // About 4 tasks per thread balances the load; one thread needs one task.
+  int per_chunk = S.groups * P.chunks;
+  int want = pool.size() == 1 ? 1 : 4 * pool.size();
+  int tile_ranges = std::clamp(ceil_div(want, per_chunk), 1, P.tiles);
+  int range_tiles = ceil_div(P.tiles, tile_ranges);
+  tile_ranges = ceil_div(P.tiles, range_tiles);
+  // Row pointers of one tile: on the stack unless the kernel is huge.
+  const size_t row_count = size_t(P.taps) * (P.tile_lo + 1);
+  constexpr size_t kStackRows = 1024;
+
+  pool.parallel_for(int64_t(per_chunk) * tile_ranges, [&](int64_t task) {
+    int range = int(task % tile_ranges);
+    int chunk = int(task / tile_ranges % P.chunks);
+    int g = int(task / tile_ranges / P.chunks);
+    const float *stack_rows[kStackRows];
+    const float **rows = stack_rows;
+    if (row_count > kStackRows) {
+      rows = static_cast<const float **>(std::malloc(row_count * sizeof *rows));
+      if (!rows)
+        std::abort();
+    }
+    int first_panel = chunk * P.chunk_panels;
+    int last_panel = std::min(P.panels, first_panel + P.chunk_panels);
+    int last_tile = std::min(P.tiles, (range + 1) * range_tiles);
+    for (int tile = range * range_tiles; tile < last_tile; ++tile) {
+      int count = P.tile_lo + (tile < P.tile_rem);
+      int p0 = tile * P.tile_lo + std::min(tile, P.tile_rem);
+      TileRows a = tile_rows(S, plan, in, p0, count, rows);
+      TileFn fn = count == P.tile_lo ? lo : hi;
+      for (int panel = first_panel; panel < last_panel; ++panel) {
+        int o0 = g * P.n + panel * P.nr; // first output channel
+        TileOut o{out + size_t(p0) * S.out_stride + size_t(o0) * S.out_step,
+                  S.out_stride,
+                  S.out_step,
+                  E.bias ? bias + o0 : nullptr,
+                  E.residual ? residual + size_t(p0) * res_stride + o0
+                             : nullptr,
+                  res_stride,
+                  std::min(P.nr, P.n - panel * P.nr),
+                  E.bias,
+                  E.residual};
+        fn(rows, a.taps, a.kc, g * P.kc,
+           packed + g * P.group_floats + panel * P.panel_floats, o, E.act);
+      }
+    }
+    if (rows != stack_rows)
+      std::free(rows);
+  });
+  std::free(owned_zeros);
+}
+
+} // namespace kiln::cpu::KILN_CPU_ISA

@@ -1,0 +1,248 @@
+//===- gemm.h - implicit-GEMM convolution and its microkernel ---*- C++ -*-===//
+//
+// This file implements dense convolution (and, through it, linear layers and
+// wide grouped convolution) as an implicit GEMM:
+//
+//   out[p][o] = sum over taps t=(ky,kx) and channels ci of
+//               in[pixel(p, t)][ci] * W[o][ci][ky][kx]
+//
+// with M = n*ho*wo output pixels, N = o output channels, K = kh*kw*c.
+//
+// B side: packed once (pack.cpp) in panels of NR = NV * kLanes output
+// channels, [group][o/NR][kh][kw][c][NR], zero-padded to whole panels, so the
+// microkernel streams one panel front to back (GemmLayout in
+// kiln/cpu/layout.h).
+//
+// A side: never materialized (no im2col). For a tile of MR output pixels the
+// driver builds the address of each pixel's input row for every tap: the c
+// floats at in + offset, or a row of zeros where the tap falls in the
+// padding ("indirect convolution", as in XNNPACK).
+//
+// The microkernel (gemm_tile) keeps an MR x NR tile of accumulators in
+// registers through the whole K reduction, broadcasting one input value per
+// pixel against NV weight vectors per step, and applies the epilogue (bias,
+// residual, activation) at the store, masking the tail panel's lanes. It is
+// templated only on MR and NV: every layer of every model shares the same
+// few dozen instances, compiled once per ISA into the runtime.
+//
+// Included by the kernel sources of src/cpu only.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_CPU_GEMM_H
+#define KILN_RUNTIME_CPU_GEMM_H
+
+#include "simd.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+
+namespace kiln::cpu::KILN_CPU_ISA {
+
+using namespace simd;
+
+/// Where a GEMM tile's results go.
+struct TileOut {
+  float *out;             ///< first pixel, first channel of the panel
+  int out_stride;         ///< floats between pixels
+  int out_step;           ///< floats between channels (Conv2d::out_step)
+  const float *bias;      ///< the panel's first channel (if bias)
+  const float *residual;  ///< like out (if residual)
+  int residual_stride;
+  int channels;           ///< valid channels in the panel, 1 .. NV*kLanes
+  bool has_bias, has_residual;
+};
+
+/// Applies the epilogue to the accumulated vector |acc| of channels
+/// [kLanes v, kLanes (v + 1)) of a panel and stores its |m| lanes to |out|.
+/// Lane l goes to out[l * step]: step > 1 writes one group of a channel
+/// shuffle straight into the shuffled buffer.
+template <Fast F>
+KILN_INLINE void store_epilogue(float *out, Vec acc, Vec bias,
+                                const float *res, bool has_res, Mask m,
+                                int step, Activation act) {
+  acc = add(acc, bias); // zero without a bias
+  if (has_res)
+    acc = add(acc, load(res, m));
+  acc = activate<F>(acc, act);
+  if (step == 1)
+    store(out, acc, m);
+  else
+    store_every(out, acc, m, step);
+}
+
+/// The microkernel's store: the whole tile, with activation case |F|.
+template <int MR, int NV, Fast F>
+KILN_INLINE void store_tile(Vec (&acc)[MR][NV], const TileOut &o,
+                            Activation act) {
+  Mask m[NV];
+  Vec bias[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    m[v] = first(o.channels - v * kLanes);
+    bias[v] = o.has_bias ? load(o.bias + v * kLanes, m[v]) : zero();
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      store_epilogue<F>(o.out + r * o.out_stride + v * kLanes * o.out_step,
+                        acc[r][v], bias[v],
+                        o.residual + r * o.residual_stride + v * kLanes,
+                        o.has_residual, m[v], o.out_step, act);
+}
+
+/// Computes an MR-pixel x NV*kLanes-channel tile: for each of |taps| taps,
+/// pixel r's input row is rows[tap * MR + r] + |a_offset|, of which |kc|
+/// floats are reduced against the packed panel |b| ([taps][kc][NV*kLanes],
+/// read sequentially). Accumulates in fp32 in a fixed order (tap, then
+/// channel), so results do not depend on how the caller splits work.
+template <int MR, int NV>
+KILN_NOINLINE void gemm_tile(const float *const *rows, int taps, int kc,
+                             int a_offset, const float *b, const TileOut &o,
+                             Activation act) {
+  static_assert(tile_fits(MR, NV, kShape), "the tile spills");
+  Vec acc[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      acc[r][v] = zero();
+
+  for (int t = 0; t < taps; ++t) {
+    const float *a[MR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+      a[r] = rows[t * MR + r] + a_offset;
+    for (int k = 0; k < kc; ++k, b += NV * kLanes) {
+      Vec w[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        w[v] = load(b + v * kLanes);
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) {
+        Vec x = splat(a[r][k]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+          acc[r][v] = fma(x, w[v], acc[r][v]);
+      }
+    }
+  }
+  with_activation(act, [&](auto a) {
+    store_tile<MR, NV, decltype(a)::value>(acc, o, act);
+  });
+}
+
+using TileFn = void (*)(const float *const *rows, int taps, int kc,
+                        int a_offset, const float *b, const TileOut &o,
+                        Activation act);
+
+/// The largest MR of any tile (layout.h's candidates).
+inline constexpr int kMaxMr = 8;
+
+template <int MR, int NV> constexpr TileFn tile_or_null() {
+  if constexpr (tile_fits(MR, NV, kShape))
+    return &gemm_tile<MR, NV>;
+  else
+    return nullptr;
+}
+
+template <int NV, int... I>
+constexpr TileFn tile_for(int mr, std::integer_sequence<int, I...>) {
+  constexpr TileFn fns[] = {tile_or_null<I + 1, NV>()...};
+  return fns[mr - 1];
+}
+
+/// The microkernel instance for an mr x nv tile.
+inline TileFn tile_fn(int mr, int nv) {
+  auto mrs = std::make_integer_sequence<int, kMaxMr>();
+  switch (nv) {
+  case 1: return tile_for<1>(mr, mrs);
+  case 2: return tile_for<2>(mr, mrs);
+  case 3: return tile_for<3>(mr, mrs);
+  default: return tile_for<4>(mr, mrs);
+  }
+}
+
+/// A row of at least |n| zeros: the input row of a tap that falls in the
+/// padding. A static one covers every layer of the models kiln knows; a
+/// wider one is allocated into |owned| (freed by the caller).
+inline const float *zero_row(size_t n, float *&owned) {
+  alignas(64) static const float zeros[16384] = {};
+  owned = nullptr;
+  if (n <= sizeof zeros / sizeof(float))
+    return zeros;
+  owned = static_cast<float *>(std::calloc(n, sizeof(float)));
+  if (!owned)
+    std::abort();
+  return owned;
+}
+
+/// The A side of a tile: |taps| runs of |kc| floats per pixel.
+struct TileRows {
+  int taps, kc;
+};
+
+/// What tile_rows needs of a shape, besides the Conv2d.
+struct RowPlan {
+  bool padded;    ///< some tap may fall in the padding
+  bool pointwise; ///< 1x1, stride 1, unpadded: pixel p reads its own row
+  /// In an unsliced input, the kw taps of a kernel row are one run of kw*c
+  /// contiguous floats, which is also their order in the packed panel. A
+  /// tile whose pixels all see their whole kernel row inside the input then
+  /// reads each kernel row as one tap: 7x fewer row pointers for the 7x7,
+  /// 3-channel stem, whose taps are otherwise 3 floats long.
+  bool merge_rows;
+  const float *zeros; ///< at least kw * c zeros when padded
+};
+
+/// Fills rows[tap * count + r] with the input row of pixel p0 + r at each
+/// tap (channel 0 of the whole input; groups add their offset later), and
+/// returns the taps' shape: kh*kw taps of c/groups floats, or kh merged taps
+/// of kw*c floats (see RowPlan::merge_rows).
+inline TileRows tile_rows(const Conv2d &S, const RowPlan &R, const float *in,
+                          int p0, int count, const float **rows) {
+  int kc = S.c / S.groups;
+  if (R.pointwise) {
+    for (int r = 0; r < count; ++r)
+      rows[r] = in + size_t(p0 + r) * S.in_stride;
+    return {1, kc};
+  }
+  bool merged = R.merge_rows;
+  if (merged)
+    for (int r = 0; r < count; ++r) {
+      int ix0 = (p0 + r) % S.wo * S.sw - S.pw;
+      merged &= ix0 >= 0 && ix0 + S.kw <= S.w;
+    }
+  for (int r = 0; r < count; ++r) {
+    int p = p0 + r;
+    int img = p / (S.ho * S.wo), oy = p / S.wo % S.ho, ox = p % S.wo;
+    const float *base = in + size_t(img) * S.h * S.w * S.in_stride;
+    int iy0 = oy * S.sh - S.ph, ix0 = ox * S.sw - S.pw;
+    for (int ky = 0; ky < S.kh; ++ky) {
+      int iy = iy0 + ky * S.dh;
+      bool row_inside = !R.padded || (iy >= 0 && iy < S.h);
+      if (merged) {
+        rows[ky * count + r] =
+            row_inside ? base + (size_t(iy) * S.w + ix0) * S.in_stride
+                       : R.zeros;
+        continue;
+      }
+      for (int kx = 0; kx < S.kw; ++kx) {
+        int ix = ix0 + kx * S.dw;
+        bool inside = row_inside && (!R.padded || (ix >= 0 && ix < S.w));
+        rows[(ky * S.kw + kx) * count + r] =
+            inside ? base + (size_t(iy) * S.w + ix) * S.in_stride : R.zeros;
+      }
+    }
+  }
+  if (merged)
+    return {S.kh, S.kw * S.c};
+  return {S.kh * S.kw, kc};
+}
+
+} // namespace kiln::cpu::KILN_CPU_ISA
+
+#endif // KILN_RUNTIME_CPU_GEMM_H

@@ -1,0 +1,61 @@
+//===- grouped.cpp - the lane-shared convolution of one kernel set --------===//
+//
+// The driver of grouped.h, compiled once per kernel set (kernels_isa.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#include "grouped.h"
+#include "isa.h"
+
+namespace kiln::cpu::KILN_CPU_ISA {
+
+/// The lane-shared convolution. Tasks are (output row, range of channel
+/// blocks); rows give large layers their parallelism, channel blocks small
+/// ones.
+void conv_lanes(const Conv2d &S, const Epilogue &E, const float *in,
+                       const float *packed, const float *bias,
+                       const float *residual, float *out, ThreadPool &pool) {
+  const LaneLayout P = lane_layout(S, kLanes);
+  const LaneFns fns = lane_fns(S);
+  if (!fns.interior)
+    std::abort(); // lane_shared() admits no other shape
+  // Output columns [x_lo, x_hi) read no horizontal padding at any tap.
+  const int x_lo = std::min(S.wo, ceil_div(S.pw, S.sw));
+  const int last = S.w - 1 + S.pw - (S.kw - 1) * S.dw;
+  const int x_hi = std::clamp(last < 0 ? 0 : last / S.sw + 1, x_lo, S.wo);
+  const int rows = S.n * S.ho;
+  int want = pool.size() == 1 ? 1 : 4 * pool.size();
+  int ranges = std::clamp(ceil_div(want, rows), 1, P.blocks);
+  int range_blocks = ceil_div(P.blocks, ranges);
+  ranges = ceil_div(P.blocks, range_blocks);
+
+  pool.parallel_for(int64_t(rows) * ranges, [&](int64_t task) {
+    int row = int(task / ranges), range = int(task % ranges);
+    int img = row / S.ho, oy = row % S.ho;
+    size_t pixel = size_t(row) * S.wo; // output pixel (img, oy, 0)
+    int last_block = std::min(P.blocks, (range + 1) * range_blocks);
+    for (int b = range * range_blocks; b < last_block; ++b) {
+      int cbase = b * kLanes / P.cout * P.cin, obase = b * kLanes;
+      Mask out_mask = first(S.o - obase);
+      LaneRow r{in + size_t(img) * S.h * S.w * S.in_stride + cbase,
+                packed + b * P.block_floats,
+                out + pixel * S.out_stride + size_t(obase) * S.out_step,
+                E.residual ? residual + pixel * E.residual_stride + obase
+                           : nullptr,
+                oy * S.sh - S.ph,
+                E.bias ? load(bias + obase, out_mask) : zero(),
+                first(std::min(P.in_lanes, S.c - cbase)),
+                out_mask,
+                E.residual ? E.residual_stride : 0,
+                E.residual};
+      for (int ox0 = 0; ox0 < S.wo; ox0 += kLaneBlock) {
+        int count = std::min(kLaneBlock, S.wo - ox0);
+        bool interior = count == kLaneBlock && ox0 >= x_lo &&
+                        ox0 + kLaneBlock <= x_hi;
+        (interior ? fns.interior : fns.edge)(S, r, ox0, count, E.act);
+      }
+    }
+  });
+}
+
+} // namespace kiln::cpu::KILN_CPU_ISA

@@ -1,0 +1,467 @@
+//===- simd.h - the vector type of the CPU kernels -------------*- C++ -*-===//
+//
+// This file defines simd::Vec, a vector of kLanes floats with the operations
+// the kernels need (masked loads and stores, FMA, broadcast, lane
+// permutation, the epilogue activations). Each kernel is written once
+// against it; the instruction set the translation unit is compiled for
+// picks one implementation:
+//  * AVX-512F (x86-64-v4): 16 lanes, 32 registers;
+//  * AVX2 + FMA (x86-64-v3): 8 lanes, 16 registers;
+//  * Advanced SIMD (AArch64): 4 lanes, 32 registers;
+//  * portable: plain loops over 16 floats, which the host compiler
+//    vectorizes for whatever the target has (SSE2 on the x86-64 baseline),
+//    with std::exp for the sigmoid.
+// Masks are bit sets over the lanes in all of them.
+//
+// Everything here lives in kiln::cpu::KILN_CPU_ISA (isa_avx2, ...), the
+// namespace of the kernel set being compiled, so that no inline function
+// compiled for one ISA is shared, by the linker, with code of another.
+//
+// Included by the kernel sources of src/cpu only.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_CPU_SIMD_H
+#define KILN_RUNTIME_CPU_SIMD_H
+
+#include "kiln/cpu/kernels.h"
+
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#ifndef KILN_CPU_ISA
+#error "compile the CPU kernels with -DKILN_CPU_ISA=<namespace> (CMakeLists.txt)"
+#endif
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+// GCC 12 warns that the "undefined" pass-through operand of some AVX-512
+// intrinsics is used uninitialized (GCC bug 105593, fixed in 12.3/13).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
+
+// KILN_INLINE for small helpers that must vanish into their caller;
+// KILN_NOINLINE for the microkernels, so that every layer with the same tile
+// calls one shared instance (compile time, code size).
+#if defined(__GNUC__)
+#define KILN_INLINE inline __attribute__((always_inline))
+#define KILN_NOINLINE __attribute__((noinline))
+#define KILN_INLINE_LAMBDA __attribute__((always_inline))
+#else
+#define KILN_INLINE_LAMBDA
+#define KILN_INLINE inline
+#define KILN_NOINLINE
+#endif
+
+namespace kiln::cpu::KILN_CPU_ISA::simd {
+
+#if defined(__AVX512F__)
+#define KILN_SIMD_AVX512 1
+inline constexpr int kLanes = 16;
+inline constexpr int kRegisters = 32;
+#elif defined(__AVX2__) && defined(__FMA__)
+#define KILN_SIMD_AVX2 1
+inline constexpr int kLanes = 8;
+inline constexpr int kRegisters = 16;
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+#define KILN_SIMD_NEON 1
+inline constexpr int kLanes = 4;
+inline constexpr int kRegisters = 32;
+#else
+#define KILN_SIMD_PORTABLE 1
+inline constexpr int kLanes = 16;
+// Not the target's registers: the fallback's tiles are planned as for 16,
+// which keeps them few and small (it is a baseline, not a fast path).
+inline constexpr int kRegisters = 16;
+#endif
+
+/// The layouts of kiln/cpu/layout.h plan for exactly these numbers.
+inline constexpr VectorShape kShape{kLanes, kRegisters};
+
+using Mask = uint32_t;
+/// All lanes.
+inline constexpr Mask kAll = (1u << kLanes) - 1;
+
+/// Lane indices for permute(): lane l of the result takes lane idx[l].
+struct Index {
+  int32_t lane[kLanes];
+};
+
+#if KILN_SIMD_AVX512
+
+using Vec = __m512;
+using IndexVec = __m512i;
+
+KILN_INLINE Vec zero() { return _mm512_setzero_ps(); }
+KILN_INLINE Vec splat(float x) { return _mm512_set1_ps(x); }
+KILN_INLINE Vec load(const float *p) { return _mm512_loadu_ps(p); }
+/// Loads the lanes in |m|; the others are 0 and are not read from memory.
+KILN_INLINE Vec load(const float *p, Mask m) {
+  return _mm512_maskz_loadu_ps(__mmask16(m), p);
+}
+KILN_INLINE void store(float *p, Vec x) { _mm512_storeu_ps(p, x); }
+/// Stores the lanes in |m|; memory under the other lanes is not touched.
+KILN_INLINE void store(float *p, Vec x, Mask m) {
+  _mm512_mask_storeu_ps(p, __mmask16(m), x);
+}
+/// a * b + c, rounded once.
+KILN_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+KILN_INLINE Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+KILN_INLINE Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
+KILN_INLINE Vec div(Vec a, Vec b) { return _mm512_div_ps(a, b); }
+KILN_INLINE Vec min(Vec a, Vec b) { return _mm512_min_ps(a, b); }
+KILN_INLINE Vec max(Vec a, Vec b) { return _mm512_max_ps(a, b); }
+KILN_INLINE IndexVec index(const Index &i) {
+  return _mm512_loadu_si512(i.lane);
+}
+KILN_INLINE Vec permute(Vec x, IndexVec idx) {
+  return _mm512_permutexvar_ps(idx, x);
+}
+
+/// e^x to ~1 ulp: x = n ln2 + r with |r| <= ln2/2, e^r by its degree-7
+/// Taylor polynomial (truncation error < 6e-9 relative on that interval),
+/// times 2^n with vscalefps, which also gives 0 and +inf for huge |n|.
+KILN_INLINE Vec exp(Vec x) {
+  x = _mm512_max_ps(_mm512_min_ps(x, splat(100.f)), splat(-110.f));
+  Vec n = _mm512_roundscale_ps(_mm512_mul_ps(x, splat(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // ln2 in two parts: n * kLn2Hi is exact for |n| < 2^8.
+  Vec r = _mm512_fnmadd_ps(n, splat(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(n, splat(1.428606765330187e-06f), r);
+  Vec p = splat(1.f / 5040);
+  p = fma(p, r, splat(1.f / 720));
+  p = fma(p, r, splat(1.f / 120));
+  p = fma(p, r, splat(1.f / 24));
+  p = fma(p, r, splat(1.f / 6));
+  p = fma(p, r, splat(0.5f));
+  p = fma(p, r, splat(1.f));
+  p = fma(p, r, splat(1.f));
+  return _mm512_scalef_ps(p, n);
+}
+
+#elif KILN_SIMD_AVX2
+
+using Vec = __m256;
+using IndexVec = __m256i;
+
+/// The lanes of |m| as a vector of all-ones / all-zeros lanes.
+KILN_INLINE __m256i lane_mask(Mask m) {
+  const __m256i bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(int(m)), bits),
+                            bits);
+}
+
+KILN_INLINE Vec zero() { return _mm256_setzero_ps(); }
+KILN_INLINE Vec splat(float x) { return _mm256_set1_ps(x); }
+KILN_INLINE Vec load(const float *p) { return _mm256_loadu_ps(p); }
+/// Loads the lanes in |m|; the others are 0 and are not read from memory
+/// (vmaskmovps does not fault on them).
+KILN_INLINE Vec load(const float *p, Mask m) {
+  if (m == kAll)
+    return load(p);
+  return _mm256_maskload_ps(p, lane_mask(m));
+}
+KILN_INLINE void store(float *p, Vec x) { _mm256_storeu_ps(p, x); }
+/// Stores the lanes in |m|; memory under the other lanes is not touched.
+KILN_INLINE void store(float *p, Vec x, Mask m) {
+  if (m == kAll)
+    return store(p, x);
+  _mm256_maskstore_ps(p, lane_mask(m), x);
+}
+KILN_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+KILN_INLINE Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+KILN_INLINE Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
+KILN_INLINE Vec div(Vec a, Vec b) { return _mm256_div_ps(a, b); }
+KILN_INLINE Vec min(Vec a, Vec b) { return _mm256_min_ps(a, b); }
+KILN_INLINE Vec max(Vec a, Vec b) { return _mm256_max_ps(a, b); }
+KILN_INLINE IndexVec index(const Index &i) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(i.lane));
+}
+KILN_INLINE Vec permute(Vec x, IndexVec idx) {
+  return _mm256_permutevar8x32_ps(x, idx);
+}
+
+/// e^x as in the AVX-512 version, with 2^n built in the exponent field in
+/// two halves (2^(n/2) * 2^(n - n/2)), so that results below FLT_MIN come
+/// out subnormal and those above FLT_MAX +inf, without vscalefps.
+KILN_INLINE Vec exp(Vec x) {
+  x = _mm256_max_ps(_mm256_min_ps(x, splat(89.f)), splat(-104.f));
+  Vec n = _mm256_round_ps(_mm256_mul_ps(x, splat(1.44269504088896341f)),
+                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  Vec r = _mm256_fnmadd_ps(n, splat(0.693145751953125f), x);
+  r = _mm256_fnmadd_ps(n, splat(1.428606765330187e-06f), r);
+  Vec p = splat(1.f / 5040);
+  p = fma(p, r, splat(1.f / 720));
+  p = fma(p, r, splat(1.f / 120));
+  p = fma(p, r, splat(1.f / 24));
+  p = fma(p, r, splat(1.f / 6));
+  p = fma(p, r, splat(0.5f));
+  p = fma(p, r, splat(1.f));
+  p = fma(p, r, splat(1.f));
+  __m256i ni = _mm256_cvtps_epi32(n);
+  __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+  auto pow2 = [](__m256i e) {
+    return _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23));
+  };
+  return _mm256_mul_ps(_mm256_mul_ps(p, pow2(n1)), pow2(n2));
+}
+
+#elif KILN_SIMD_NEON
+
+using Vec = float32x4_t;
+/// Byte indices for vqtbl1q_u8: 4 bytes per lane.
+using IndexVec = uint8x16_t;
+
+KILN_INLINE Vec zero() { return vdupq_n_f32(0.f); }
+KILN_INLINE Vec splat(float x) { return vdupq_n_f32(x); }
+KILN_INLINE Vec load(const float *p) { return vld1q_f32(p); }
+/// NEON has no masked load: a partial mask goes lane by lane, so that no
+/// float outside |m| is read.
+KILN_INLINE Vec load(const float *p, Mask m) {
+  if (m == kAll)
+    return load(p);
+  float lanes[kLanes];
+  for (int l = 0; l < kLanes; ++l)
+    lanes[l] = (m >> l) & 1 ? p[l] : 0.f;
+  return vld1q_f32(lanes);
+}
+KILN_INLINE void store(float *p, Vec x) { vst1q_f32(p, x); }
+KILN_INLINE void store(float *p, Vec x, Mask m) {
+  if (m == kAll)
+    return store(p, x);
+  float lanes[kLanes];
+  vst1q_f32(lanes, x);
+  for (int l = 0; l < kLanes; ++l)
+    if ((m >> l) & 1)
+      p[l] = lanes[l];
+}
+KILN_INLINE Vec fma(Vec a, Vec b, Vec c) { return vfmaq_f32(c, a, b); }
+KILN_INLINE Vec add(Vec a, Vec b) { return vaddq_f32(a, b); }
+KILN_INLINE Vec mul(Vec a, Vec b) { return vmulq_f32(a, b); }
+KILN_INLINE Vec div(Vec a, Vec b) { return vdivq_f32(a, b); }
+// b < a ? b : a, as the x86 versions (and the portable loops) compute it.
+KILN_INLINE Vec min(Vec a, Vec b) { return vbslq_f32(vcltq_f32(b, a), b, a); }
+KILN_INLINE Vec max(Vec a, Vec b) { return vbslq_f32(vcgtq_f32(b, a), b, a); }
+KILN_INLINE IndexVec index(const Index &i) {
+  uint8_t bytes[16];
+  for (int l = 0; l < kLanes; ++l)
+    for (int b = 0; b < 4; ++b)
+      bytes[4 * l + b] = uint8_t(4 * i.lane[l] + b);
+  return vld1q_u8(bytes);
+}
+KILN_INLINE Vec permute(Vec x, IndexVec idx) {
+  return vreinterpretq_f32_u8(vqtbl1q_u8(vreinterpretq_u8_f32(x), idx));
+}
+/// e^x as in the AVX2 version.
+KILN_INLINE Vec exp(Vec x) {
+  x = vmaxq_f32(vminq_f32(x, splat(89.f)), splat(-104.f));
+  Vec n = vrndnq_f32(vmulq_f32(x, splat(1.44269504088896341f)));
+  Vec r = vfmsq_f32(x, n, splat(0.693145751953125f));
+  r = vfmsq_f32(r, n, splat(1.428606765330187e-06f));
+  Vec p = splat(1.f / 5040);
+  p = fma(p, r, splat(1.f / 720));
+  p = fma(p, r, splat(1.f / 120));
+  p = fma(p, r, splat(1.f / 24));
+  p = fma(p, r, splat(1.f / 6));
+  p = fma(p, r, splat(0.5f));
+  p = fma(p, r, splat(1.f));
+  p = fma(p, r, splat(1.f));
+  int32x4_t ni = vcvtq_s32_f32(n);
+  int32x4_t n1 = vshrq_n_s32(ni, 1), n2 = vsubq_s32(ni, n1);
+  auto pow2 = [](int32x4_t e) {
+    return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(e, vdupq_n_s32(127)), 23));
+  };
+  return vmulq_f32(vmulq_f32(p, pow2(n1)), pow2(n2));
+}
+
+#else // Portable: per-lane loops.
+
+// An array rather than a GCC vector_size(64) type: GCC vectorizes the
+// microkernels' lane loops over it, while it lowers over-wide generic
+// vectors to scalar code (measured 18x slower).
+struct Vec {
+  float v[kLanes];
+};
+using IndexVec = Index;
+
+#define KILN_LANES(expr)                                                       \
+  Vec r;                                                                       \
+  for (int l = 0; l < kLanes; ++l)                                             \
+    r.v[l] = (expr);                                                           \
+  return r
+
+KILN_INLINE Vec zero() { KILN_LANES(0.f); }
+KILN_INLINE Vec splat(float x) { KILN_LANES(x); }
+KILN_INLINE Vec load(const float *p) { KILN_LANES(p[l]); }
+KILN_INLINE void store(float *p, Vec x) {
+  for (int l = 0; l < kLanes; ++l)
+    p[l] = x.v[l];
+}
+// Masked lanes must not be touched (they may lie past the end of a buffer),
+// so a partial mask goes lane by lane; the full mask, by far the most
+// common, stays a plain loop that vectorizes.
+KILN_INLINE Vec load(const float *p, Mask m) {
+  if (m == kAll)
+    return load(p);
+  KILN_LANES((m >> l) & 1 ? p[l] : 0.f);
+}
+KILN_INLINE void store(float *p, Vec x, Mask m) {
+  if (m == kAll)
+    return store(p, x);
+  for (int l = 0; l < kLanes; ++l)
+    if ((m >> l) & 1)
+      p[l] = x.v[l];
+}
+/// a * b + c, rounded once where the target has FMA instructions; elsewhere
+/// std::fma would be a library call per lane, so round twice.
+KILN_INLINE Vec fma(Vec a, Vec b, Vec c) {
+#if defined(FP_FAST_FMAF)
+  KILN_LANES(std::fma(a.v[l], b.v[l], c.v[l]));
+#else
+  KILN_LANES(a.v[l] * b.v[l] + c.v[l]);
+#endif
+}
+KILN_INLINE Vec add(Vec a, Vec b) { KILN_LANES(a.v[l] + b.v[l]); }
+KILN_INLINE Vec mul(Vec a, Vec b) { KILN_LANES(a.v[l] * b.v[l]); }
+KILN_INLINE Vec div(Vec a, Vec b) { KILN_LANES(a.v[l] / b.v[l]); }
+KILN_INLINE Vec min(Vec a, Vec b) {
+  KILN_LANES(b.v[l] < a.v[l] ? b.v[l] : a.v[l]);
+}
+KILN_INLINE Vec max(Vec a, Vec b) {
+  KILN_LANES(b.v[l] > a.v[l] ? b.v[l] : a.v[l]);
+}
+KILN_INLINE IndexVec index(const Index &i) { return i; }
+KILN_INLINE Vec permute(Vec x, IndexVec idx) { KILN_LANES(x.v[idx.lane[l]]); }
+KILN_INLINE Vec exp(Vec x) { KILN_LANES(std::exp(x.v[l])); }
+
+#undef KILN_LANES
+
+#endif
+
+/// Precedes a short loop over an array of vectors (accumulators, taps).
+/// With native vectors it is fully unrolled so that the array lives in
+/// registers; the portable loops stay rolled, because GCC vectorizes the
+/// lanes of a rolled loop but breaks an unrolled one into scalars (4x slower
+/// on the depthwise kernel).
+#if KILN_SIMD_PORTABLE
+#define KILN_UNROLL _Pragma("GCC unroll 1")
+#else
+#define KILN_UNROLL _Pragma("GCC unroll 16")
+#endif
+
+/// The first |n| lanes, 0 <= n; n >= kLanes gives all.
+KILN_INLINE Mask first(int n) {
+  return n >= kLanes ? kAll : Mask((1u << (n < 0 ? 0 : n)) - 1);
+}
+
+/// Stores lane l of |x| to p[l * step] for the lanes in |m| (one group of a
+/// channel shuffle); the memory between them is not touched. With AVX-512,
+/// step 2 (ShuffleNetV2) is two lane permutes and two masked stores.
+KILN_INLINE void store_every(float *p, Vec x, Mask m, int step) {
+#if KILN_SIMD_AVX512
+  if (step == 2) {
+    // Bits 0..7 of |b| to bits 0, 2, ..., 14.
+    auto spread = [](unsigned b) {
+      b = (b | b << 4) & 0x0F0Fu;
+      b = (b | b << 2) & 0x3333u;
+      return Mask((b | b << 1) & 0x5555u);
+    };
+    const IndexVec lo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2,
+                                         1, 1, 0, 0);
+    const IndexVec hi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11,
+                                         11, 10, 10, 9, 9, 8, 8);
+    store(p, permute(x, lo), spread(m & 0xFFu));
+    store(p + kLanes, permute(x, hi), spread(unsigned(m) >> 8));
+    return;
+  }
+#endif
+  alignas(64) float lanes[kLanes];
+  store(lanes, x);
+  for (int l = 0; l < kLanes; ++l)
+    if ((m >> l) & 1)
+      p[ptrdiff_t(l) * step] = lanes[l];
+}
+
+/// Applies activation |A| (formulas in kiln/kernel_types.h) to every lane.
+template <Activation A> KILN_INLINE Vec activate(Vec x) {
+  if constexpr (A == Activation::None) {
+    return x;
+  } else if constexpr (A == Activation::Relu) {
+    return max(x, zero());
+  } else if constexpr (A == Activation::Relu6) {
+    return min(max(x, zero()), splat(6.f));
+  } else if constexpr (A == Activation::Sigmoid) {
+    return div(splat(1.f), add(splat(1.f), exp(mul(x, splat(-1.f)))));
+  } else if constexpr (A == Activation::HardSigmoid) {
+    Vec r6 = min(max(add(x, splat(3.f)), zero()), splat(6.f));
+    return div(r6, splat(6.f));
+  } else if constexpr (A == Activation::HardSwish) {
+    Vec r6 = min(max(add(x, splat(3.f)), zero()), splat(6.f));
+    return mul(x, div(r6, splat(6.f)));
+  } else {
+    static_assert(A == Activation::Silu);
+    return div(x, add(splat(1.f), exp(mul(x, splat(-1.f)))));
+  }
+}
+
+/// act(x) for an activation known only at run time (the rarer ones: the
+/// exp-based and hard ones), out of line so that each kernel instance holds
+/// one copy of them, not one per accumulator.
+KILN_NOINLINE inline Vec activate_slow(Vec x, Activation a) {
+  switch (a) {
+  case Activation::Sigmoid: return activate<Activation::Sigmoid>(x);
+  case Activation::HardSigmoid: return activate<Activation::HardSigmoid>(x);
+  case Activation::HardSwish: return activate<Activation::HardSwish>(x);
+  case Activation::Silu: return activate<Activation::Silu>(x);
+  case Activation::Relu: return activate<Activation::Relu>(x);
+  case Activation::Relu6: return activate<Activation::Relu6>(x);
+  case Activation::None: break;
+  }
+  return x;
+}
+
+/// The activations the epilogues compile inline: None, Relu, Relu6, and
+/// Other (activate_slow), which covers the rest.
+enum class Fast { None, Relu, Relu6, Other };
+
+/// Calls fn(std::integral_constant<Fast, F>) for the activation |a|: the
+/// epilogues are compiled once per case, outside the kernels' inner loops.
+template <typename Fn> KILN_INLINE void with_activation(Activation a, Fn &&fn) {
+  switch (a) {
+  case Activation::None:
+    return fn(std::integral_constant<Fast, Fast::None>());
+  case Activation::Relu:
+    return fn(std::integral_constant<Fast, Fast::Relu>());
+  case Activation::Relu6:
+    return fn(std::integral_constant<Fast, Fast::Relu6>());
+  default:
+    return fn(std::integral_constant<Fast, Fast::Other>());
+  }
+}
+
+/// activate for the case F of with_activation.
+template <Fast F> KILN_INLINE Vec activate(Vec x, Activation a) {
+  if constexpr (F == Fast::None)
+    return x;
+  else if constexpr (F == Fast::Relu)
+    return activate<Activation::Relu>(x);
+  else if constexpr (F == Fast::Relu6)
+    return activate<Activation::Relu6>(x);
+  else
+    return activate_slow(x, a);
+}
+
+} // namespace kiln::cpu::KILN_CPU_ISA::simd
+
+#endif // KILN_RUNTIME_CPU_SIMD_H
