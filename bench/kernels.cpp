@@ -14,9 +14,12 @@
 //
 // Build and run (from the repository root; it is a standalone program):
 //
-//   g++ -O3 -march=native -std=c++20 -Iruntime/include -pthread
-//       bench/kernels.cpp runtime/src/threads.cpp -o /tmp/kiln-bench-kernels
-//   /tmp/kiln-bench-kernels [--reps N]
+//   g++ -O2 -std=c++20 -Iruntime/include -pthread bench/kernels.cpp
+//       -Lbuild/lib -lkiln_cpu_avx512 -lkiln_cpu_avx2 -lkiln_cpu_portable
+//       -lkiln_runtime -o /tmp/kiln-bench-kernels
+//   [KILN_CPU=avx2] /tmp/kiln-bench-kernels [--reps N]
+//
+// It runs the kernel set an executable would pick (or $KILN_CPU's).
 //
 //===----------------------------------------------------------------------===//
 
@@ -214,6 +217,17 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; ++i)
     if (!std::strcmp(argv[i], "--reps") && i + 1 < argc)
       reps = std::atoi(argv[++i]);
+  const KernelTable *sets[] = {&kernels_avx512, &kernels_avx2,
+                               &kernels_portable};
+  std::string error;
+  const KernelTable *set = choose_kernels(sets, 3, std::getenv("KILN_CPU"), error);
+  if (!set) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 1;
+  }
+  use_kernels(*set);
+  std::printf("kernel set %s (%s) on %s\n", set->name, set->description,
+              cpu_model_name().c_str());
   ThreadPool pool1(1), pool2(2);
   std::mt19937 rng(42);
   std::vector<Buffers> bufs;

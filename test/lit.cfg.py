@@ -45,6 +45,9 @@ if shutil.which("qemu-x86_64"):
     config.available_features.add("qemu-x86_64")
 if shutil.which("qemu-aarch64") and getattr(config, "kiln_aarch64_runtime", ""):
     config.available_features.add("qemu-aarch64")
+    # The AArch64 build's tools (kiln-kernel-test), static executables.
+    config.substitutions.append(
+        ("%aarch64_bin", os.path.join(os.path.dirname(config.kiln_aarch64_runtime), "bin")))
 
 # The CUDA target's nvcc builds and PTX need the toolkit this kiln was built
 # with ("REQUIRES: nvcc"); the emulator tests need nothing.
