@@ -587,6 +587,22 @@ void conv_cases() {
       "depthwise");
   conv_case<sq(1, 13, 12, 48, 48, 3, 2, 1, 1, 48, 16, 8),
             res(true, A::None, 48 + 8)>("depthwise", true);
+  // The row kernels of depthwise.h: every geometry they take, rows long
+  // enough for several interior steps and with odd tails, no padding (no
+  // checked pixel), rows narrower than one step, vertical stride other than
+  // the horizontal one, the out-of-line activations, a residual.
+  conv_case<sq(1, 9, 30, 24, 24, 5, 1, 2, 1, 24), epi(true, A::Silu)>(
+      "depthwise");
+  conv_case<sq(1, 14, 29, 16, 16, 3, 2, 1, 1, 16), epi(true, A::Relu6)>(
+      "depthwise");
+  conv_case<sq(1, 11, 31, 32, 32, 5, 2, 2, 1, 32),
+            res(true, A::Sigmoid, 32)>("depthwise");
+  conv_case<sq(1, 8, 19, 8, 8, 3, 1, 0, 1, 8), epi(false, A::Relu)>(
+      "depthwise");
+  conv_case<sq(2, 5, 3, 40, 40, 3, 1, 1, 1, 40), epi(true, A::HardSigmoid)>(
+      "depthwise");
+  conv_case<conv(1, 12, 25, 16, 16, 3, 3, 2, 1, 1, 1, 1, 1, 16),
+            epi(true, A::None)>("depthwise");
   conv_case<sq(1, 9, 9, 12, 24, 3, 1, 1, 1, 12), epi(true, A::Relu)>(
       "multiplier");
   conv_case<sq(1, 9, 8, 5, 15, 3, 1, 1, 1, 5), epi(true, A::Relu)>(

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "depthwise.h"
 #include "grouped.h"
 #include "isa.h"
 
@@ -11,7 +12,8 @@ namespace kiln::cpu::KILN_CPU_ISA {
 
 /// The lane-shared convolution. Tasks are (output row, range of channel
 /// blocks); rows give large layers their parallelism, channel blocks small
-/// ones.
+/// ones. Full channel blocks of the common depthwise geometries take the
+/// row kernels of depthwise.h, everything else lane_block.
 void conv_lanes(const Conv2d &S, const Epilogue &E, const float *in,
                        const float *packed, const float *bias,
                        const float *residual, float *out, ThreadPool &pool) {
@@ -19,6 +21,7 @@ void conv_lanes(const Conv2d &S, const Epilogue &E, const float *in,
   const LaneFns fns = lane_fns(S);
   if (!fns.interior)
     std::abort(); // lane_shared() admits no other shape
+  const DwRowFns dw = depthwise_row_fns(S);
   // Output columns [x_lo, x_hi) read no horizontal padding at any tap.
   const int x_lo = std::min(S.wo, ceil_div(S.pw, S.sw));
   const int last = S.w - 1 + S.pw - (S.kw - 1) * S.dw;
@@ -36,6 +39,31 @@ void conv_lanes(const Conv2d &S, const Epilogue &E, const float *in,
     int last_block = std::min(P.blocks, (range + 1) * range_blocks);
     for (int b = range * range_blocks; b < last_block; ++b) {
       int cbase = b * kLanes / P.cout * P.cin, obase = b * kLanes;
+      if (dw.all_rows && obase + kLanes <= S.o) {
+        DwRow d{};
+        const float *image =
+            in + size_t(img) * S.h * S.w * S.in_stride + cbase;
+        bool all = true;
+        for (int ky = 0; ky < S.kh; ++ky) {
+          int iy = oy * S.sh - S.ph + ky;
+          bool inside = iy >= 0 && iy < S.h;
+          d.rows[ky] = inside ? image + size_t(iy) * S.w * S.in_stride
+                              : nullptr;
+          all &= inside;
+        }
+        d.weights = packed + b * P.block_floats;
+        d.out = out + pixel * S.out_stride + size_t(obase) * S.out_step;
+        d.residual = E.residual
+                         ? residual + pixel * E.residual_stride + obase
+                         : nullptr;
+        d.bias = E.bias ? load(bias + obase) : zero();
+        d.x_lo = x_lo;
+        d.x_hi = x_hi;
+        d.residual_stride = E.residual ? E.residual_stride : 0;
+        d.has_residual = E.residual;
+        (all ? dw.all_rows : dw.some_rows)(S, d, E.act);
+        continue;
+      }
       Mask out_mask = first(S.o - obase);
       LaneRow r{in + size_t(img) * S.h * S.w * S.in_stride + cbase,
                 packed + b * P.block_floats,

@@ -1,0 +1,147 @@
+//===- depthwise.h - the depthwise row kernel -------------------*- C++ -*-===//
+//
+// This file implements the fast path of depthwise convolution (one input and
+// one output channel per group) for the geometries the depthwise networks
+// use: KxK taps with K = 3 or 5, horizontal stride 1 or 2, no dilation.
+//
+// One call computes one output row of one full vector of channels (kLanes
+// consecutive channels, NHWC, so one vector load per pixel and tap):
+//
+//  * the KxK weight vectors are loaded once per row;
+//  * interior pixels (no tap in the horizontal padding) go NX at a time:
+//    for each kernel row, the (NX - 1) * SW + K input columns those pixels
+//    read are loaded once and each feeds up to K accumulators (a sliding
+//    window: 6 loads for 12 FMAs at 3x3, stride 1, NX = 4);
+//  * the few pixels at the row's ends take the checked path, one at a time;
+//  * kernel rows in the vertical padding are skipped by the caller passing
+//    no row for them (AllRows = false is the instance that checks).
+//
+// The general lane-shared block (grouped.h) still serves everything else:
+// other geometries, grouped convolution, and a partial last vector of
+// channels. Accumulation order per output is the same as there (kernel row,
+// then column), so results do not depend on the path.
+//
+// Included by the kernel sources of src/cpu only.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_CPU_DEPTHWISE_H
+#define KILN_RUNTIME_CPU_DEPTHWISE_H
+
+#include "gemm.h"
+
+namespace kiln::cpu::KILN_CPU_ISA {
+
+/// The largest kernel the row kernel takes.
+inline constexpr int kMaxDepthwiseK = 5;
+
+/// One output row of one full kLanes-channel block.
+struct DwRow {
+  /// Input row of each kernel row, at the block's first channel, or null
+  /// where the kernel row falls in the vertical padding.
+  const float *rows[kMaxDepthwiseK];
+  const float *weights;  ///< the block's packed weights [kh][kw][kLanes]
+  float *out;            ///< output pixel (row, 0), the block's channel 0
+  const float *residual; ///< like out (if has_residual)
+  Vec bias;
+  int x_lo, x_hi; ///< output columns [x_lo, x_hi) read no horizontal padding
+  int residual_stride;
+  bool has_residual;
+};
+
+/// Pixels per interior step: NX accumulators, the step's input columns and
+/// one weight stay in registers.
+inline constexpr int kDepthwiseNx = kRegisters >= 32 ? 8 : 4;
+
+template <int K, int SW, bool AllRows, Fast F>
+KILN_INLINE void depthwise_row_with(const Conv2d &S, const DwRow &r,
+                                    Activation act) {
+  constexpr int NX = kDepthwiseNx;
+  constexpr int kCols = (NX - 1) * SW + K;
+  const ptrdiff_t stride = S.in_stride;
+  Vec w[K * K];
+  KILN_UNROLL
+  for (int t = 0; t < K * K; ++t)
+    w[t] = load(r.weights + t * kLanes);
+
+  auto store_pixel = [&](int ox, Vec acc) KILN_INLINE_LAMBDA {
+    store_epilogue<F>(r.out + size_t(ox) * S.out_stride, acc, r.bias,
+                      r.residual + size_t(ox) * r.residual_stride,
+                      r.has_residual, kAll, S.out_step, act);
+  };
+  // One pixel, skipping taps outside the input on either side.
+  auto checked = [&](int ox) KILN_INLINE_LAMBDA {
+    Vec acc = zero();
+    const int ix0 = ox * SW - S.pw;
+    KILN_UNROLL
+    for (int ky = 0; ky < K; ++ky) {
+      const float *row = r.rows[ky];
+      if (!AllRows && !row)
+        continue;
+      KILN_UNROLL
+      for (int kx = 0; kx < K; ++kx) {
+        int ix = ix0 + kx;
+        if (ix >= 0 && ix < S.w)
+          acc = fma(load(row + ix * stride), w[ky * K + kx], acc);
+      }
+    }
+    store_pixel(ox, acc);
+  };
+
+  int ox = 0;
+  for (; ox < r.x_lo; ++ox)
+    checked(ox);
+  for (; ox + NX <= r.x_hi; ox += NX) {
+    Vec acc[NX];
+    KILN_UNROLL
+    for (int x = 0; x < NX; ++x)
+      acc[x] = zero();
+    const ptrdiff_t ix0 = ptrdiff_t(ox) * SW - S.pw;
+    KILN_UNROLL
+    for (int ky = 0; ky < K; ++ky) {
+      const float *row = r.rows[ky];
+      if (!AllRows && !row)
+        continue;
+      const float *p = row + ix0 * stride;
+      Vec v[kCols];
+      KILN_UNROLL
+      for (int j = 0; j < kCols; ++j)
+        v[j] = load(p + j * stride);
+      KILN_UNROLL
+      for (int kx = 0; kx < K; ++kx)
+        KILN_UNROLL
+        for (int x = 0; x < NX; ++x)
+          acc[x] = fma(v[x * SW + kx], w[ky * K + kx], acc[x]);
+    }
+    KILN_UNROLL
+    for (int x = 0; x < NX; ++x)
+      store_pixel(ox + x, acc[x]);
+  }
+  for (; ox < S.wo; ++ox)
+    checked(ox);
+}
+
+/// depthwise_row_with for the activation of the layer, chosen once a row.
+template <int K, int SW, bool AllRows>
+KILN_NOINLINE void depthwise_row(const Conv2d &S, const DwRow &r,
+                                 Activation act) {
+  with_activation(act, [&](auto a) {
+    depthwise_row_with<K, SW, AllRows, decltype(a)::value>(S, r, act);
+  });
+}
+
+using DwRowFn = void (*)(const Conv2d &S, const DwRow &r, Activation act);
+
+/// The row kernels of one geometry: every kernel row inside the input, or
+/// some in the padding.
+struct DwRowFns {
+  DwRowFn all_rows, some_rows;
+};
+
+/// The row kernels for |S|, or nulls if the fast path does not take it
+/// (depthwise.cpp).
+DwRowFns depthwise_row_fns(const Conv2d &S);
+
+} // namespace kiln::cpu::KILN_CPU_ISA
+
+#endif // KILN_RUNTIME_CPU_DEPTHWISE_H
