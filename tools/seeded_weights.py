@@ -2,6 +2,7 @@
 """Deterministic seeded weights for kiln models, written as safetensors (numpy + stdlib only).
 
     seeded_weights.py MANIFEST.json -o W.safetensors [--seed N] [--dtype f32|f16|bf16]
+                      [--state-dict STATE_DICT.json [--double]]
 
 The e2e tests commit a manifest per model (the state_dict layout) instead of the weights; this
 script regenerates the weights bit-identically on any machine, with any numpy >= 1.21. The
@@ -48,6 +49,14 @@ Algorithm (all integer arithmetic is on uint64, modulo 2**64):
     offsets. tools/gen_e2e_golden.py prints the output std of every model.
  5. With --dtype f16 / bf16 the float32 values are rounded to nearest even into that dtype
     (bf16: the upper 16 bits of the float32 pattern after adding 0x7FFF + bit 16) and stored so.
+
+With --state-dict (a layout recorded from torch by tools/gen_state_dict_layouts.py) the file
+holds the whole state_dict, written as `safetensors.torch.save_file(model.state_dict(), path)`
+writes it (write_like_save_file): the integer buffers too (every BatchNorm's
+num_batches_tracked, an I64 scalar), no __metadata__, tensors sorted by dtype (safetensors'
+order, descending: I64 before F64 before F32 ...) then by name, the header's entries in that
+order, space-padded to a multiple of 8 bytes. --double stores the float tensors as F64, as
+`model.double().state_dict()` would hold them (the float32 values, exactly).
 
 The safetensors writer and reader (write_safetensors / read_safetensors) are also used by
 tools/convert_pth.py and tools/gen_e2e_golden.py.
@@ -210,6 +219,56 @@ def write_safetensors(path, tensors, dtype="f32", metadata=None):
             f.write(data)
 
 
+# The Dtype enum of the safetensors library, in its declaration order; save_file sorts tensors
+# by it, descending, then by name.
+_SAVE_FILE_ORDER = ["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16",
+                    "I32", "U32", "F32", "F64", "I64", "U64"]
+_INT_NP = {"I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1", "U8": "u1", "BOOL": "u1"}
+
+
+def write_like_save_file(path, entries):
+    """Write [(name, st_dtype, shape, little-endian bytes)] as safetensors.torch.save_file
+    does (see the module docstring)."""
+    entries = sorted(entries, key=lambda e: (-_SAVE_FILE_ORDER.index(e[1]), e[0]))
+    header, offset = {}, 0
+    for name, st, shape, data in entries:
+        header[name] = {"dtype": st, "shape": list(shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+    hdr = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    hdr += b" " * (-len(hdr) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hdr)))
+        f.write(hdr)
+        for e in entries:
+            f.write(e[3])
+
+
+def state_dict_entries(layout, tensors, dtype="f32", double=False):
+    """The entries of write_like_save_file for a torch state_dict |layout|, the float tensors
+    taken from |tensors| ({name: float32 array}, as generate() returns them) and stored as
+    |dtype| (F64 with |double|), the integer ones holding the layout's values."""
+    names = {t["name"] for t in layout["tensors"]}
+    missing = [n for n in tensors if n not in names]
+    if missing:
+        raise ValueError(f"the state_dict layout lacks {', '.join(missing[:5])}")
+    entries = []
+    for t in layout["tensors"]:
+        name, shape = t["name"], [int(d) for d in t["shape"]]
+        if t["dtype"] in _INT_NP:
+            a = np.asarray(t["value"], dtype=_INT_NP[t["dtype"]]).reshape(shape)
+            entries.append((name, t["dtype"], shape, a.tobytes()))
+            continue
+        if name not in tensors:
+            raise ValueError(f"{name}: a float tensor of the state_dict that the manifest lacks")
+        a = tensors[name]
+        if double:
+            entries.append((name, "F64", shape, np.ascontiguousarray(a, "<f8").tobytes()))
+        else:
+            entries.append((name, _ST_DTYPE[dtype], shape, _encode(a, dtype)))
+    return entries
+
+
 def read_safetensors(path, as_float32=True):
     """{name: array} of a safetensors file, in header order. Float tensors (F32/F16/BF16/F64)
     come back as float32 when |as_float32|, otherwise in their stored dtype (BF16 as float32,
@@ -248,9 +307,19 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0, help="default: 0")
     ap.add_argument("--dtype", choices=sorted(_ST_DTYPE), default="f32",
                     help="stored dtype (default: f32)")
+    ap.add_argument("--state-dict", metavar="STATE_DICT.json",
+                    help="write the whole state_dict of this layout as save_file does")
+    ap.add_argument("--double", action="store_true",
+                    help="with --state-dict: float tensors as F64 (model.double())")
     a = ap.parse_args(argv)
     manifest = load_manifest(a.manifest)
     tensors = generate(manifest, a.seed, a.dtype)
+    if a.double and not a.state_dict:
+        ap.error("--double needs --state-dict")
+    if a.state_dict:
+        layout = load_manifest(a.state_dict)
+        write_like_save_file(a.output, state_dict_entries(layout, tensors, a.dtype, a.double))
+        return 0
     write_safetensors(a.output, tensors, a.dtype,
                       {"format": "pt", "generator": "kiln seeded_weights.py",
                        "model": manifest.get("model", ""), "seed": a.seed})

@@ -82,7 +82,9 @@ void printHelp() {
       "                       the top-k classes\n"
       "  --output FILE        write the output as a float32 .npy file\n"
       "  --weights FILE       safetensors state_dict to run with (default:\n"
-      "                       the weights given at compile time, else seeded)\n"
+      "                       the weights given at compile time, else seeded);\n"
+      "                       F32, F16 and BF16 load exactly, F64 is rounded to\n"
+      "                       float32; num_batches_tracked is ignored\n"
       "  --strict             weights must match the model exactly (default)\n"
       "  --no-strict          load what matches by name and shape; seed the rest\n"
       "  --topk K             classes to print for --image (default 5)\n"
@@ -214,7 +216,7 @@ WeightSet loadWeights(const Options &o) {
     };
     list("missing (seeded)", report.missing);
     list("unexpected (ignored)", report.unexpected);
-    list("shape mismatch (seeded)", report.mismatched);
+    list("mismatch (seeded)", report.mismatched);
   }
   return weights;
 }

@@ -24,6 +24,8 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <iterator>
+#include <string_view>
 
 namespace kiln::rt {
 
@@ -42,18 +44,21 @@ namespace {
 // The reference implementation refuses headers above 100 MB; so do we.
 constexpr uint64_t kMaxSafeTensorsHeader = 100'000'000;
 
-size_t dtypeSize(DType dtype) { return dtype == DType::F32 ? 4 : 2; }
+/// The format's dtype names, in DType order.
+constexpr std::string_view kDTypeNames[] = {
+    "F32", "F16", "BF16", "F64", "I64",  "I32",     "I16",    "I8",
+    "U64", "U32", "U16",  "U8",  "BOOL", "F8_E4M3", "F8_E5M2"};
+constexpr uint8_t kDTypeSizes[] = {4, 2, 2, 8, 8, 4, 2, 1, 8, 4, 2, 1, 1, 1, 1};
+static_assert(std::size(kDTypeNames) == size_t(DType::F8_E5M2) + 1 &&
+              std::size(kDTypeSizes) == std::size(kDTypeNames));
 
 bool parseDType(std::string_view name, DType &dtype) {
-  if (name == "F32")
-    dtype = DType::F32;
-  else if (name == "F16")
-    dtype = DType::F16;
-  else if (name == "BF16")
-    dtype = DType::BF16;
-  else
-    return false;
-  return true;
+  for (size_t i = 0; i < std::size(kDTypeNames); ++i)
+    if (name == kDTypeNames[i]) {
+      dtype = DType(i);
+      return true;
+    }
+  return false;
 }
 
 /// Reads a non-negative JSON integer into |out|; |what| names it in |error|.
@@ -102,15 +107,18 @@ float halfToFloat(uint16_t h) {
 } // namespace
 
 const char *dtypeName(DType dtype) {
-  switch (dtype) {
-  case DType::F32:
-    return "F32";
-  case DType::F16:
-    return "F16";
-  case DType::BF16:
-    return "BF16";
-  }
-  return "?";
+  size_t i = size_t(dtype);
+  return i < std::size(kDTypeNames) ? kDTypeNames[i].data() : "?";
+}
+
+size_t dtypeSize(DType dtype) {
+  size_t i = size_t(dtype);
+  return i < std::size(kDTypeSizes) ? kDTypeSizes[i] : 1;
+}
+
+bool isFloatWeight(DType dtype) {
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 ||
+         dtype == DType::F64;
 }
 
 int64_t TensorView::numel() const {
@@ -136,7 +144,14 @@ void TensorView::toFloat32(float *out) const {
       out[i] = std::bit_cast<float>(
           static_cast<uint32_t>(loadLE(data + 2 * i, 2)) << 16);
     return;
+  case DType::F64:
+    for (size_t i = 0; i < n; ++i)
+      out[i] = static_cast<float>(std::bit_cast<double>(loadLE(data + 8 * i, 8)));
+    return;
+  default:
+    break; // not a float dtype: callers check isFloatWeight first
   }
+  std::fill(out, out + n, 0.f);
 }
 
 std::unique_ptr<SafeTensors> SafeTensors::parse(const uint8_t *bytes,
@@ -213,8 +228,8 @@ std::unique_ptr<SafeTensors> SafeTensors::parse(const uint8_t *bytes,
     if (dtypeJ->kind != Json::Kind::String)
       return fail(tensor + " has a dtype that is not a string");
     if (!parseDType(dtypeJ->text, view.dtype))
-      return fail(tensor + " has dtype " + dtypeJ->text +
-                  "; kiln reads F32, F16 and BF16");
+      return fail(tensor + " has dtype " + quote(dtypeJ->text) +
+                  ", which the safetensors format does not define");
 
     if (shapeJ->kind != Json::Kind::Array)
       return fail(tensor + " has a shape that is not a list");

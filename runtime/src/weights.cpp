@@ -111,6 +111,12 @@ bool WeightSet::load(const SafeTensors &file, bool strict, LoadReport &report,
           ", model " + shapeString(spec.shape, size_t(spec.rank)));
       continue;
     }
+    if (!isFloatWeight(t.dtype)) {
+      report.mismatched.push_back(
+          t.name + ": dtype " + dtypeName(t.dtype) +
+          " in the file; weights are F32, F16, BF16 or F64");
+      continue;
+    }
     source[it->second] = &t;
   }
   for (int i = 0; i < size(); ++i)
@@ -129,7 +135,7 @@ bool WeightSet::load(const SafeTensors &file, bool strict, LoadReport &report,
                std::to_string(report.unexpected.size()) + "):" +
                listNames(report.unexpected);
     if (!report.mismatched.empty())
-      error += "\n  shape mismatches (" +
+      error += "\n  shape or dtype mismatches (" +
                std::to_string(report.mismatched.size()) + "):" +
                listNames(report.mismatched);
     return false;

@@ -166,7 +166,10 @@ int cmdSafeTensors(const std::vector<std::string> &args) {
                 formatShape(t.shape).c_str(), t.nbytes);
     totalBytes += t.nbytes;
     totalElements += static_cast<uint64_t>(t.numel());
-    if (values) {
+    if (values && !isFloatWeight(t.dtype)) {
+      std::printf("  values: not shown (%s is not a weight dtype)\n",
+                  dtypeName(t.dtype));
+    } else if (values) {
       buf.resize(static_cast<size_t>(t.numel()));
       t.toFloat32(buf.data());
       std::printf("  values:");

@@ -22,6 +22,13 @@ With --cuda fp32|tf32|fp16|bf16 it checks the CUDA code instead: compiled with
 against kiln's SIMT emulator) and run on the CPU, against PyTorch and against the
 interpreter, with the precision's tolerance (relative L2: fp32 1e-5, tf32 5e-3,
 fp16/bf16 1e-2).
+With --state-dict f32|f64 it checks the weights contract instead: the weights are written as
+`safetensors.torch.save_file(model.state_dict(), path)` writes them (of `model.double()` for
+f64): the whole state_dict of the case's state_dict.json, num_batches_tracked I64 scalars
+included, in save_file's order (seeded_weights.py --state-dict). Under --strict (the
+default) they are loaded by all three paths that read weights: `kiln compile --weights`
+(embedded; the executable runs without --weights), the executable's --weights, and
+`kiln run --weights`; each output is checked against PyTorch.
 Prints one line per check; exits 1 on the first failure.
 """
 import argparse
@@ -61,6 +68,7 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--cuda", choices=sorted(TOLERANCE))
     ap.add_argument("--qemu", choices=["x86-64", "aarch64"])
+    ap.add_argument("--state-dict", choices=["f32", "f64"])
     a = ap.parse_args()
     golden = os.path.join(HERE, "golden", a.case)
     case = json.load(open(os.path.join(golden, "case.json")))
@@ -72,6 +80,26 @@ def main():
     run([sys.executable, os.path.join(TOOLS, "seeded_weights.py"),
          os.path.join(golden, "manifest.json"), "-o", w("weights.safetensors"),
          "--seed", str(case["seed"]), "--dtype", case["weights_dtype"]])
+    if a.state_dict:
+        st = w("state_dict.safetensors")
+        run([sys.executable, os.path.join(TOOLS, "seeded_weights.py"),
+             os.path.join(golden, "manifest.json"), "-o", st, "--seed", str(case["seed"]),
+             "--dtype", case["weights_dtype"], "--state-dict",
+             os.path.join(golden, "state_dict.json")] +
+            (["--double"] if a.state_dict == "f64" else []))
+        x, expected = os.path.join(golden, "input.npy"), os.path.join(golden, "output.npy")
+        run([a.compiler, "compile", model, "--input-shape", shape, "--target", "cpu",
+             "--weights", st, "--strict", "-o", w("embedded.exe")])
+        run([w("embedded.exe"), "--input", x, "--output", w("embedded.npy")])
+        run([w("embedded.exe"), "--weights", st, "--strict", "--input", x,
+             "--output", w("loaded.npy")])
+        run([a.compiler, "run", model, "--input-shape", shape, "--weights", st, "--strict",
+             "--input", x, "--output", w("interpreted.npy")])
+        what = f"save_file state_dict ({a.state_dict})"
+        compare(w("embedded.npy"), expected, f"compiled with {what} vs PyTorch")
+        compare(w("loaded.npy"), expected, f"executable --weights {what} vs PyTorch")
+        compare(w("interpreted.npy"), expected, f"kiln run --weights {what} vs PyTorch")
+        return
     if a.cuda:
         run([a.compiler, "compile", model, "--input-shape", shape, "--target",
              "cuda-emulated", "--precision", a.cuda, "-o", w("model.exe")])

@@ -65,8 +65,9 @@ cl::list<int64_t> inputShape(
 // Weights, for compile and run.
 cl::opt<std::string> weightsPath(
     "weights",
-    cl::desc("Weights (safetensors, PyTorch state_dict names); default: "
-             "seeded"),
+    cl::desc("Weights (safetensors, PyTorch state_dict names; F32, F16 and "
+             "BF16 load exactly, F64 is rounded to float32, "
+             "num_batches_tracked is ignored); default: seeded"),
     cl::value_desc("W.safetensors"), cl::sub(compileCmd), cl::sub(runCmd),
     cl::cat(category));
 cl::opt<bool> strict("strict",
@@ -242,7 +243,7 @@ bool loadWeights(kiln::rt::WeightSet &weights) {
     for (const std::string &n : report.unexpected)
       errs() << "  unexpected (ignored): " << n << "\n";
     for (const std::string &n : report.mismatched)
-      errs() << "  shape mismatch (seeded): " << n << "\n";
+      errs() << "  mismatch (seeded): " << n << "\n";
   }
   return true;
 }

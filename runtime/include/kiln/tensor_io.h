@@ -30,8 +30,21 @@ bool readFile(const std::string &path, std::vector<uint8_t> &out,
 // safetensors
 //===----------------------------------------------------------------------===//
 
-enum class DType { F32, F16, BF16 };
+/// The dtypes of the safetensors format. kiln's weights are float32: F32,
+/// F16 and BF16 convert exactly, F64 is rounded to nearest float32 (its
+/// extra precision is lost, values beyond float32's range become +-inf);
+/// the integer, boolean and 8-bit float dtypes are read (a state_dict saved
+/// with safetensors.torch.save_file holds every BatchNorm's
+/// num_batches_tracked as an I64 scalar) but cannot be weights.
+enum class DType {
+  F32, F16, BF16, F64,
+  I64, I32, I16, I8, U64, U32, U16, U8, BOOL, F8_E4M3, F8_E5M2,
+};
 const char *dtypeName(DType dtype);
+/// Bytes per element of |dtype|.
+size_t dtypeSize(DType dtype);
+/// Whether TensorView::toFloat32 converts |dtype| (F32, F16, BF16, F64).
+bool isFloatWeight(DType dtype);
 
 /// One tensor of a safetensors file; |data| points into the parsed bytes
 /// (little-endian, not necessarily aligned).
@@ -43,7 +56,8 @@ struct TensorView {
   size_t nbytes = 0;
   int64_t numel() const;
   /// Converts the tensor to float32 into |out| (numel() floats). F16 and
-  /// BF16 are widened exactly, subnormals, infinities and NaNs included.
+  /// BF16 are widened exactly, subnormals, infinities and NaNs included;
+  /// F64 is rounded to nearest. Only for isFloatWeight(dtype).
   void toFloat32(float *out) const;
 };
 
@@ -54,7 +68,7 @@ public:
   /// (a file name, or "embedded weights"). Rejects: a file shorter than its
   /// 8-byte header length or the header it announces, malformed JSON,
   /// entries without dtype/shape/data_offsets (or with other fields),
-  /// dtypes other than F32, F16 and BF16, shapes and offsets that are not
+  /// dtypes the format does not define, shapes and offsets that are not
   /// non-negative integers, offsets outside the data or not matching
   /// shape × dtype size, duplicate names, and (as the reference
   /// implementation does) data that the tensors do not tile exactly: no
