@@ -22,6 +22,9 @@
 #include <cstring>
 #include <memory>
 #include <numeric>
+#include <new>
+#include <optional>
+#include <system_error>
 #include <string>
 #include <vector>
 
@@ -88,9 +91,9 @@ void printHelp() {
       "  --strict             weights must match the model exactly (default)\n"
       "  --no-strict          load what matches by name and shape; seed the rest\n"
       "  --topk K             classes to print for --image (default 5)\n"
-      "  --bench N            time N runs after warm-up: median, p10, p90,\n"
-      "                       images per second\n"
-      "  --threads N          CPU threads (default: all)\n"
+      "  --bench N            time N runs (1 to 100000) after a warm-up of\n"
+      "                       N/10 (3 to 100): median, p10, p90, images/s\n"
+      "  --threads N          CPU threads, 1 to 1024 (default: all)\n"
       "  --device D           cpu, cuda or auto (default auto)\n"
       "  --dump-weights FILE  write the weights in use as safetensors\n",
       program, m.name, shapeString(m.input_shape, m.input_rank).c_str(),
@@ -106,13 +109,23 @@ void printHelp() {
   }
 }
 
-long parseInt(const char *flag, const char *text, long min) {
+/// The most runs --bench takes (a ResNet-50 at 1 ms a run: under 2 minutes).
+constexpr long kMaxBench = 100000;
+/// The most threads --threads takes.
+constexpr long kMaxThreads = 1024;
+/// The most classes --topk prints.
+constexpr long kMaxTopK = 1000000;
+
+/// Parses |text| as a decimal integer in [min, max] (the whole string: no
+/// sign tricks, no trailing characters, no overflow); fails naming |flag|.
+long parseInt(const char *flag, const std::string &text, long min, long max) {
   char *end = nullptr;
   errno = 0;
-  long v = std::strtol(text, &end, 10);
-  if (errno || !*text || *end || v < min)
-    fail(std::string(flag) + " expects an integer >= " + std::to_string(min) +
-         ", got '" + text + "'");
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (errno || text.empty() || *end || v < min || v > max)
+    fail(std::string(flag) + " expects an integer from " +
+         std::to_string(min) + " to " + std::to_string(max) + ", got '" +
+         text + "'");
   return v;
 }
 
@@ -135,29 +148,36 @@ Options parseOptions(int argc, char **argv) {
         fail(arg + " needs a value (see --help)");
       return argv[++i];
     };
+    // A file name: never empty (an empty one would silently mean "none").
+    auto path = [&]() -> std::string {
+      std::string p = next();
+      if (p.empty())
+        fail(arg + " needs a file name, got an empty one");
+      return p;
+    };
     if (arg == "--help" || arg == "-h") {
       printHelp();
       std::exit(0);
     } else if (arg == "--input") {
-      o.input = next();
+      o.input = path();
     } else if (arg == "--image") {
-      o.image = next();
+      o.image = path();
     } else if (arg == "--output") {
-      o.output = next();
+      o.output = path();
     } else if (arg == "--weights") {
-      o.weights = next();
+      o.weights = path();
     } else if (arg == "--dump-weights") {
-      o.dumpWeights = next();
+      o.dumpWeights = path();
     } else if (arg == "--strict") {
       o.strict = true;
     } else if (arg == "--no-strict") {
       o.strict = false;
     } else if (arg == "--topk") {
-      o.topk = int(parseInt("--topk", next().c_str(), 1));
+      o.topk = int(parseInt("--topk", next(), 1, kMaxTopK));
     } else if (arg == "--bench") {
-      o.bench = parseInt("--bench", next().c_str(), 1);
+      o.bench = parseInt("--bench", next(), 1, kMaxBench);
     } else if (arg == "--threads") {
-      o.threads = int(parseInt("--threads", next().c_str(), 1));
+      o.threads = int(parseInt("--threads", next(), 1, kMaxThreads));
     } else if (arg == "--device") {
       o.device = next();
       if (o.device != "cpu" && o.device != "cuda" && o.device != "auto")
@@ -294,7 +314,27 @@ void printTopK(const std::vector<float> &logits, int k, bool imagenet) {
 
 } // namespace
 
+namespace {
+int run_main(int argc, char **argv);
+} // namespace
+
+/// main: run_main, with the failures no input may turn into an abort (an
+/// allocation the machine cannot give, a thread it cannot start) reported
+/// as one error and exit code 1.
 int main(int argc, char **argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::bad_alloc &) {
+    fail("out of memory (the model's buffers, its weights or an input are "
+         "larger than this machine can allocate)");
+  } catch (const std::system_error &e) {
+    fail(std::string("system error: ") + e.what());
+  }
+  return 1;
+}
+
+namespace {
+int run_main(int argc, char **argv) {
   if (argc > 0 && argv[0]) {
     program = std::strrchr(argv[0], '/') ? std::strrchr(argv[0], '/') + 1 : argv[0];
   }
@@ -314,7 +354,14 @@ int main(int argc, char **argv) {
   if (o.device == "cpu" && !m.run)
     fail("this executable has no CPU code (compile with --target cpu or all)");
 
-  ThreadPool pool(o.threads);
+  std::optional<ThreadPool> pool_storage;
+  try {
+    pool_storage.emplace(o.threads);
+  } catch (const std::system_error &e) {
+    fail("cannot start " + std::to_string(o.threads) + " threads: " +
+         e.what() + " (use fewer --threads)");
+  }
+  ThreadPool &pool = *pool_storage;
   WeightSet weights = loadWeights(o);
   std::string error;
   if (!o.dumpWeights.empty() && !weights.dump(o.dumpWeights, error))
@@ -367,7 +414,7 @@ int main(int argc, char **argv) {
       if (!session->bench(input.data(), o.bench, times, error))
         fail(error);
     } else {
-      long warmup = std::max(3L, o.bench / 10);
+      long warmup = std::clamp(o.bench / 10, 3L, 100L);
       for (long i = 0; i < warmup; ++i)
         forward();
       for (long i = 0; i < o.bench; ++i) {
@@ -416,3 +463,4 @@ int main(int argc, char **argv) {
   }
   return 0;
 }
+} // namespace

@@ -194,7 +194,7 @@ int fail(const Twine &message) {
 /// Imports the model named on the command line; null after an error.
 mlir::OwningOpRef<mlir::ModuleOp> importModel(mlir::MLIRContext &context,
                                               SourceMgr &sourceMgr) {
-  if (batch < 0) {
+  if (batch.getNumOccurrences() && batch < 1) {
     fail("--batch must be positive, got " + Twine(batch));
     return nullptr;
   }
@@ -554,6 +554,18 @@ int main(int argc, char **argv) {
       "  kiln compile MODEL.yaml -o EXE [--weights W.safetensors]\n"
       "  kiln report  MODEL.yaml [--batch N] [--format table|json|csv|dot]\n"
       "  kiln run     MODEL.yaml --input x.npy [--output y.npy] [--weights W]\n");
+
+  // A file name given empty would silently mean "none".
+  for (cl::opt<std::string> *file :
+       {&modelPath, &weightsPath, &outputPath, &keepTemps, &runInput,
+        &runOutput})
+    if (file->getNumOccurrences() && file->empty()) {
+      std::string flag = file->ArgStr.empty() ? "MODEL.yaml"
+                         : file->ArgStr.size() > 1
+                             ? "--" + file->ArgStr.str()
+                             : "-" + file->ArgStr.str();
+      return fail(flag + " needs a file name, got an empty one");
+    }
 
   mlir::MLIRContext context;
   SourceMgr sourceMgr;
