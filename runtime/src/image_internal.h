@@ -20,6 +20,10 @@ namespace kiln::rt::detail {
 // Images above this many pixels (decoded or resized) are refused rather
 // than risk an out-of-memory death: 2^28 pixels = 768 MiB of RGB.
 inline constexpr int64_t kMaxPixels = int64_t{1} << 28;
+// Image files above this many bytes are refused unread: a camera's JPEG is
+// a few tens of MB, a PNG of kMaxPixels pixels at most about 768 MiB raw,
+// but no real one of that size compresses to less than a quarter of it.
+inline constexpr uint64_t kMaxImageFileBytes = uint64_t{256} << 20;
 
 /// An 8-bit RGB image, rows of width * 3 bytes.
 struct Rgb8 {

@@ -35,6 +35,7 @@
 namespace kiln::rt {
 
 using detail::decodeImage;
+using detail::kMaxImageFileBytes;
 using detail::kMaxPixels;
 using detail::resizeBilinear;
 using detail::Rgb8;
@@ -84,7 +85,7 @@ bool loadImage(const std::string &path, const ImageTransform &transform,
 
   // 1. Decode to 8-bit RGB.
   std::vector<uint8_t> bytes;
-  if (!readFile(path, bytes, error))
+  if (!readFile(path, bytes, error, kMaxImageFileBytes, "an image file"))
     return false;
   Rgb8 image;
   std::string why;

@@ -205,7 +205,8 @@ WeightSet loadWeights(const Options &o) {
   size_t size = 0;
   std::string source, error;
   if (!o.weights.empty()) {
-    if (!readFile(o.weights, bytes, error))
+    if (!readFile(o.weights, bytes, error, weights.fileLimit(),
+                  "a weights file of this model"))
       fail(error);
     data = bytes.data();
     size = bytes.size();
@@ -248,7 +249,7 @@ std::vector<float> loadInput(const Options &o) {
   std::string error;
   if (!o.input.empty()) {
     NpyArray array;
-    if (!readNpy(o.input, array, error))
+    if (!readNpy(o.input, array, error, npyFileLimit(uint64_t(numel))))
       fail(error);
     if (int(array.shape.size()) != m.input_rank ||
         !std::equal(array.shape.begin(), array.shape.end(), m.input_shape))

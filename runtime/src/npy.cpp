@@ -289,9 +289,10 @@ std::string describeNpyDType(const std::string &descr) {
 
 } // namespace
 
-bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
+bool readNpy(const std::string &path, NpyArray &out, std::string &error,
+             uint64_t limit) {
   std::vector<uint8_t> bytes;
-  if (!readFile(path, bytes, error))
+  if (!readFile(path, bytes, error, limit, "a .npy file of the model's input"))
     return false;
   auto fail = [&](const std::string &why) {
     error = path + ": " + why;

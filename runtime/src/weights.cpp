@@ -158,6 +158,13 @@ bool WeightSet::dump(const std::string &path, std::string &error) const {
   return writeSafeTensors(path, tensors, error);
 }
 
+uint64_t WeightSet::fileLimit() const {
+  uint64_t elements = 0;
+  for (const ParamSpec &spec : specs_)
+    elements += uint64_t(spec.numel());
+  return elements * 8 + (uint64_t(1) << 30);
+}
+
 std::vector<const float *> WeightSet::pointers() const {
   std::vector<const float *> out;
   for (const auto &d : data_)

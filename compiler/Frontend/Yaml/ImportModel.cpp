@@ -16,7 +16,9 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -154,15 +156,63 @@ OwningOpRef<ModuleOp> Importer::importModel(const Node &root) {
   return module;
 }
 
-const Node *Importer::load(StringRef path, std::optional<Location> at) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buffer) {
-    mlir::emitError(at.value_or(FileLineColLoc::get(&context, path, 0, 0)))
-        << "cannot read '" << path << "': " << buffer.getError().message();
+/// The most bytes a model file (or an included one) may take: a model is
+/// text of a few KB to a few hundred; anything near this is not one (or is
+/// /dev/zero).
+constexpr uint64_t kMaxModelFileBytes = uint64_t{16} << 20;
+
+/// Reads |path| whole, refusing more than kMaxModelFileBytes without
+/// reading further; on failure returns null and sets |error|.
+static std::unique_ptr<llvm::MemoryBuffer> readModelFile(StringRef path,
+                                                         std::string &error) {
+  int fd;
+  if (std::error_code ec = llvm::sys::fs::openFileForRead(path, fd)) {
+    error = ec.message();
     return nullptr;
   }
-  std::string text = (*buffer)->getBuffer().str();
-  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  auto closeFd = llvm::make_scope_exit([&] { llvm::sys::Process::SafelyCloseFileDescriptor(fd); });
+  llvm::sys::fs::file_status status;
+  if (std::error_code ec = llvm::sys::fs::status(fd, status)) {
+    error = ec.message();
+    return nullptr;
+  }
+  if (status.type() == llvm::sys::fs::file_type::directory_file) {
+    error = "is a directory";
+    return nullptr;
+  }
+  std::string text;
+  char chunk[1 << 16];
+  for (;;) {
+    auto n = llvm::sys::fs::readNativeFile(
+        llvm::sys::fs::convertFDToNativeFile(fd), llvm::MutableArrayRef(chunk));
+    if (!n) {
+      error = llvm::toString(n.takeError());
+      return nullptr;
+    }
+    if (*n == 0)
+      break;
+    text.append(chunk, *n);
+    if (text.size() > kMaxModelFileBytes) {
+      error = "more than " + std::to_string(kMaxModelFileBytes) +
+              " bytes, the most a model file may take";
+      return nullptr;
+    }
+  }
+  return llvm::MemoryBuffer::getMemBufferCopy(text, path);
+}
+
+const Node *Importer::load(StringRef path, std::optional<Location> at) {
+  std::string why;
+  std::unique_ptr<llvm::MemoryBuffer> buffer = readModelFile(path, why);
+  if (!buffer) {
+    // Without an include's location the message names the file itself, at
+    // no location (there is no line in a file that cannot be read).
+    Location loc = at.value_or(mlir::UnknownLoc::get(&context));
+    mlir::emitError(loc) << "cannot read '" << path << "': " << why;
+    return nullptr;
+  }
+  std::string text = buffer->getBuffer().str();
+  sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   yaml::ParseResult parsed = yaml::parse(text);
   if (!parsed.root) {
     mlir::emitError(FileLineColLoc::get(&context, path,
@@ -186,8 +236,15 @@ LogicalResult Importer::parseIncludes(const Node &root) {
   for (const Node &item : list->items) {
     if (!item.isScalar() || item.value.empty())
       return error(item) << "'include' lists file names";
-    SmallString<256> path(llvm::sys::path::parent_path(file));
-    llvm::sys::path::append(path, item.value);
+    // Relative names are relative to the including file; absolute ones are
+    // used as they are.
+    SmallString<256> path;
+    if (llvm::sys::path::is_absolute(item.value)) {
+      path = item.value;
+    } else {
+      path = llvm::sys::path::parent_path(file);
+      llvm::sys::path::append(path, item.value);
+    }
     if (!included.insert(path).second)
       continue;
     const Node *tree = load(path, loc(item));

@@ -220,7 +220,8 @@ bool loadWeights(kiln::rt::WeightSet &weights) {
   }
   std::vector<uint8_t> bytes;
   std::string error;
-  if (!kiln::rt::readFile(weightsPath, bytes, error)) {
+  if (!kiln::rt::readFile(weightsPath, bytes, error, weights.fileLimit(),
+                          "a weights file of this model")) {
     fail(error);
     return false;
   }
@@ -509,10 +510,12 @@ int runInterpreter(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
 
   kiln::rt::NpyArray input;
   std::string error;
-  if (!kiln::rt::readNpy(runInput, input, error))
+  auto inputType = cast<mlir::RankedTensorType>(func.getArgument(0).getType());
+  auto expected = inputType.getShape();
+  if (!kiln::rt::readNpy(runInput, input, error,
+                         kiln::rt::npyFileLimit(
+                             uint64_t(inputType.getNumElements()))))
     return fail(error);
-  auto expected =
-      cast<mlir::RankedTensorType>(func.getArgument(0).getType()).getShape();
   if (ArrayRef<int64_t>(input.shape) != expected) {
     std::string got, want;
     raw_string_ostream g(got), w(want);
@@ -570,6 +573,17 @@ int main(int argc, char **argv) {
   mlir::MLIRContext context;
   SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context, errs());
+  // A diagnostic at no location (a model file that cannot be read) reads
+  // like kiln's own errors, not "<unknown>:0:".
+  context.getDiagEngine().registerHandler([](mlir::Diagnostic &d) {
+    if (!isa<mlir::UnknownLoc>(d.getLocation()))
+      return mlir::failure();
+    errs() << "kiln: "
+           << (d.getSeverity() == mlir::DiagnosticSeverity::Error ? "error"
+                                                                  : "warning")
+           << ": " << d << "\n";
+    return mlir::success();
+  });
 
   if (compileCmd)
     return runCompile(context, sourceMgr);

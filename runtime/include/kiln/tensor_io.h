@@ -22,9 +22,13 @@
 namespace kiln::rt {
 
 /// Reads a whole file. On failure returns false and sets |error| to
-/// "cannot read 'path': reason".
+/// "cannot read 'path': reason". A file (or a pipe, or a device such as
+/// /dev/zero) of more than |limit| bytes is refused without reading more
+/// than limit + 1 bytes of it: "cannot read 'path': more than N bytes, the
+/// most <what> may take".
 bool readFile(const std::string &path, std::vector<uint8_t> &out,
-              std::string &error);
+              std::string &error, uint64_t limit = UINT64_MAX,
+              const char *what = "a file");
 
 //===----------------------------------------------------------------------===//
 // safetensors
@@ -112,8 +116,16 @@ struct NpyArray {
 
 /// Reads a little-endian float32 ('<f4'), C-order .npy file (versions 1.0,
 /// 2.0 and 3.0). Any other dtype, Fortran order, a corrupt header or a data
-/// size that does not match the shape is an error.
-bool readNpy(const std::string &path, NpyArray &out, std::string &error);
+/// size that does not match the shape is an error. A file of more than
+/// |limit| bytes is refused unread (readFile).
+bool readNpy(const std::string &path, NpyArray &out, std::string &error,
+             uint64_t limit = UINT64_MAX);
+
+/// The most bytes a .npy file of |elements| float32 values takes: the data
+/// and the largest header numpy writes (1 MiB covers any real one).
+inline uint64_t npyFileLimit(uint64_t elements) {
+  return elements * 4 + (uint64_t(1) << 20);
+}
 
 /// Writes a float32 C-order .npy file (version 1.0, header padded to 64
 /// bytes as numpy does).

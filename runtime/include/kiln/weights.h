@@ -61,6 +61,10 @@ public:
   bool dump(const std::string &path, std::string &error) const;
 
   int size() const { return int(specs_.size()); }
+  /// The most bytes a weights file for this set may take: every tensor as
+  /// F64 plus 1 GiB (a header and tensors the model does not have, which
+  /// --no-strict ignores). Larger files (or /dev/zero) are refused unread.
+  uint64_t fileLimit() const;
   const ParamSpec &spec(int i) const { return specs_[i]; }
   float *data(int i) { return data_[i].data(); }
   const float *data(int i) const { return data_[i].data(); }
