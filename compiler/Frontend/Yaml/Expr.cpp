@@ -262,7 +262,8 @@ private:
     return false;
   }
 
-  /// Limits recursion on inputs such as "((((...))))".
+  /// Limits recursion on inputs such as "((((...))))", "- - - ... 1" and
+  /// "not not ... x": every self-recursive rule takes a guard.
   struct DepthGuard {
     Evaluator &e;
     explicit DepthGuard(Evaluator &e) : e(e) { ++e.depth; }
@@ -315,6 +316,9 @@ private:
   }
 
   std::optional<Value> logicalNot() {
+    DepthGuard guard(*this);
+    if (depth > kMaxDepth)
+      return fail(token.offset, "expression nested too deeply");
     if (token.kind == Token::Kind::Name && token.text == "not") {
       advance();
       std::optional<Value> operand = logicalNot();

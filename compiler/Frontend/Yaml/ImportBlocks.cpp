@@ -14,6 +14,9 @@
 
 using namespace mlir;
 
+/// The deepest chain of block calls (models nest a handful).
+static constexpr size_t kMaxBlockDepth = 100;
+
 namespace kiln::frontend::importer {
 
 LogicalResult Importer::parseBlocks(const Node &node) {
@@ -84,6 +87,11 @@ FailureOr<Values> Importer::callBlock(const Node &layer, StringRef name,
   if (activeBlocks.contains(blockNode.value))
     return error(blockNode) << "block '" << blockNode.value
                             << "' calls itself; blocks cannot recurse";
+  // Each call nests the importer once more; a chain of thousands of
+  // distinct blocks would exhaust the stack.
+  if (activeBlocks.size() >= kMaxBlockDepth)
+    return error(blockNode) << "blocks call each other more than "
+                            << kMaxBlockDepth << " deep";
   if (inputs.size() != 1)
     return error(layer) << "block '" << blockNode.value
                         << "' takes one tensor but its input has "

@@ -42,6 +42,13 @@ const char *kiln::yaml::describe(Node::Kind kind) {
 
 namespace {
 
+/// The most nodes a document may expand to (aliases included), and the
+/// deepest it may nest: model specs have a few thousand nodes, nested a
+/// dozen deep. The importer walks the tree recursively, so depth is bounded
+/// here, with a message, before anything can run out of stack.
+constexpr uint64_t kMaxNodes = 1'000'000;
+constexpr size_t kMaxDepth = 200;
+
 /// An error found while building the tree (not by yaml-cpp itself).
 struct TreeError {
   ParseError error;
@@ -56,17 +63,21 @@ public:
   void OnDocumentEnd() override {}
 
   void OnNull(const YAML::Mark &mark, YAML::anchor_t anchor) override {
-    add(make(Node::Kind::Null, mark), anchor);
+    count(1, mark);
+    add(make(Node::Kind::Null, mark), anchor, 1);
   }
 
   void OnAlias(const YAML::Mark &mark, YAML::anchor_t anchor) override {
     auto it = anchors.find(anchor);
     if (it == anchors.end())
       throw TreeError{{line(mark), column(mark), "unknown alias"}};
-    Node copy = it->second;
+    // An alias is a copy of its anchor's tree: count it before copying, so
+    // that nested aliases ("billion laughs") cannot blow up.
+    count(it->second.size, mark);
+    Node copy = it->second.node;
     copy.line = line(mark);
     copy.column = column(mark);
-    add(std::move(copy), 0);
+    add(std::move(copy), 0, it->second.size);
   }
 
   void OnScalar(const YAML::Mark &mark, const std::string &tag,
@@ -78,18 +89,19 @@ public:
     if (!tag.empty() && tag != "?" && tag != "!")
       throw TreeError{{node.line, node.column,
                        "YAML tags ('" + tag + "') are not supported"}};
-    add(std::move(node), anchor);
+    count(1, mark);
+    add(std::move(node), anchor, 1);
   }
 
   void OnSequenceStart(const YAML::Mark &mark, const std::string &,
                        YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
-    stack.push_back({make(Node::Kind::Sequence, mark), anchor});
+    open(make(Node::Kind::Sequence, mark), anchor, mark);
   }
   void OnSequenceEnd() override { close(); }
 
   void OnMapStart(const YAML::Mark &mark, const std::string &,
                   YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
-    stack.push_back({make(Node::Kind::Map, mark), anchor});
+    open(make(Node::Kind::Map, mark), anchor, mark);
   }
   void OnMapEnd() override {
     Node &map = stack.back().node;
@@ -102,9 +114,35 @@ private:
   struct Open {
     Node node;
     YAML::anchor_t anchor;
+    uint64_t nodesBefore; ///< |nodes| when it opened
+  };
+  /// An anchored tree and its number of nodes.
+  struct Anchored {
+    Node node;
+    uint64_t size;
   };
   std::vector<Open> stack;
-  std::map<YAML::anchor_t, Node> anchors;
+  std::map<YAML::anchor_t, Anchored> anchors;
+  /// Nodes of the document so far, aliases counted as the trees they copy.
+  uint64_t nodes = 0;
+
+  void count(uint64_t more, const YAML::Mark &mark) {
+    nodes += more;
+    if (nodes > kMaxNodes)
+      throw TreeError{{line(mark), column(mark),
+                       "the document grows beyond " +
+                           std::to_string(kMaxNodes) +
+                           " nodes (through aliases of aliases?); a model "
+                           "spec is far smaller"}};
+  }
+  void open(Node node, YAML::anchor_t anchor, const YAML::Mark &mark) {
+    if (stack.size() >= kMaxDepth)
+      throw TreeError{{node.line, node.column,
+                       "collections nest more than " +
+                           std::to_string(kMaxDepth) + " deep"}};
+    count(1, mark);
+    stack.push_back({std::move(node), anchor, nodes - 1});
+  }
 
   static unsigned line(const YAML::Mark &mark) {
     return mark.is_null() ? 0 : unsigned(mark.line + 1);
@@ -123,13 +161,14 @@ private:
   void close() {
     Open open = std::move(stack.back());
     stack.pop_back();
-    add(std::move(open.node), open.anchor);
+    add(std::move(open.node), open.anchor, nodes - open.nodesBefore);
   }
 
-  /// Attaches a finished |node| to the open collection, or makes it the root.
-  void add(Node node, YAML::anchor_t anchor) {
+  /// Attaches a finished |node| of |size| nodes to the open collection, or
+  /// makes it the root.
+  void add(Node node, YAML::anchor_t anchor, uint64_t size) {
     if (anchor)
-      anchors[anchor] = node;
+      anchors[anchor] = {node, size};
     if (stack.empty()) {
       root = std::move(node);
       return;
