@@ -19,6 +19,12 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <sys/types.h>
+#include <sys/wait.h>
+
 using namespace mlir;
 using namespace kiln;
 using llvm::StringRef;
@@ -82,6 +88,19 @@ struct Job {
   bool showLog = false;
 };
 
+/// The compiler and linker processes running now, for stopJobs() (a
+/// signal handler): fixed slots, no allocation.
+constexpr int kMaxJobs = 256;
+std::atomic<pid_t> runningJobs[kMaxJobs];
+
+void trackJob(pid_t pid, bool running) {
+  for (std::atomic<pid_t> &slot : runningJobs) {
+    pid_t expected = running ? 0 : pid;
+    if (slot.compare_exchange_strong(expected, running ? pid : 0))
+      return;
+  }
+}
+
 LogicalResult start(Job &job, bool verbose) {
   if (verbose)
     llvm::errs() << commandLine(job.args) << "\n";
@@ -96,12 +115,14 @@ LogicalResult start(Job &job, bool verbose) {
                  << "\n";
     return failure();
   }
+  trackJob(job.process.Pid, true);
   return success();
 }
 
 LogicalResult finish(Job &job) {
   std::string error;
   llvm::sys::ProcessInfo done = llvm::sys::Wait(job.process, std::nullopt, &error);
+  trackJob(job.process.Pid, false);
   if (done.ReturnCode == 0) {
     if (job.showLog)
       if (auto log = llvm::MemoryBuffer::getFile(job.log))
@@ -232,6 +253,16 @@ LogicalResult kiln::compilePtx(const std::string &cudaUnit, int arch,
   }
   ptx = (*text)->getBuffer().str();
   return success();
+}
+
+void kiln::stopJobs() {
+  for (std::atomic<pid_t> &slot : runningJobs)
+    if (pid_t pid = slot.load(); pid > 0)
+      ::kill(pid, SIGTERM);
+  for (std::atomic<pid_t> &slot : runningJobs)
+    if (pid_t pid = slot.exchange(0); pid > 0)
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
 }
 
 LogicalResult kiln::makeTempDir(std::string &dir) {

@@ -77,6 +77,10 @@ mlir::LogicalResult compilePtx(const std::string &cudaUnit, int arch,
 mlir::LogicalResult buildExecutable(const CpuSource &source,
                                     const BuildOptions &options);
 
+/// Stops the compiler and linker processes a build is running (SIGTERM,
+/// then waits for them). Async-signal-safe: for a handler of SIGINT/SIGTERM.
+void stopJobs();
+
 /// A new temporary directory for generated files, or an error.
 mlir::LogicalResult makeTempDir(std::string &dir);
 

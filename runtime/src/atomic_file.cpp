@@ -2,7 +2,15 @@
 //
 // This file implements AtomicFile (atomic_file.h): a file written as
 // |path| + ".tmp-XXXXXXXX" in the target's directory, created with O_EXCL,
-// and renamed to |path| once it is complete.
+// and renamed to |path| once it is complete. What is already at |path|
+// decides how:
+//  * nothing, or a regular file: the temporary and the rename;
+//  * a symbolic link to a regular file: the same, next to the file it names
+//    (the link stays a link);
+//  * a character device or a FIFO (/dev/null, /dev/stdout, a named pipe):
+//    written directly, never replaced;
+//  * anything else (a directory, a socket, a block device, a dangling
+//    link): refused.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,7 +21,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <climits>
+#include <cstdlib>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace kiln::rt::detail {
@@ -26,6 +37,41 @@ AtomicFile::~AtomicFile() {
 }
 
 bool AtomicFile::open(std::string &error) {
+  struct stat st, link;
+  bool exists = ::stat(path_.c_str(), &st) == 0;
+  bool isLink = ::lstat(path_.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+  if (isLink && !exists) {
+    error = "cannot write '" + path_ + "': it is a symbolic link to a " +
+            "missing file";
+    return false;
+  }
+  if (exists && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+    int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+      return fail(errno, error);
+    file_ = ::fdopen(fd, "wb");
+    if (!file_) {
+      int err = errno;
+      ::close(fd);
+      return fail(err, error);
+    }
+    return true; // no temporary: commit() only flushes and closes
+  }
+  if (exists && !S_ISREG(st.st_mode)) {
+    error = "cannot write '" + path_ + "': it is " +
+            (S_ISDIR(st.st_mode) ? "a directory"
+                                 : "not a regular file, a character device or "
+                                   "a FIFO") +
+            "; kiln replaces only regular files";
+    return false;
+  }
+  std::string target = path_;
+  if (isLink) {
+    char resolved[PATH_MAX];
+    if (!::realpath(path_.c_str(), resolved))
+      return fail(errno, error);
+    target = resolved;
+  }
   static std::atomic<uint32_t> counter{0};
   for (int attempt = 0; attempt < 100; ++attempt) {
     // Unique enough: O_EXCL catches the rare collision and we retry.
@@ -37,7 +83,7 @@ bool AtomicFile::open(std::string &error) {
     char suffix[32];
     std::snprintf(suffix, sizeof suffix, ".tmp-%08x",
                   static_cast<unsigned>(seed ^ (seed >> 32)));
-    std::string tmp = path_ + suffix;
+    std::string tmp = target + suffix;
     int fd =
         ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) {
@@ -46,6 +92,7 @@ bool AtomicFile::open(std::string &error) {
       return fail(errno, error);
     }
     tmp_ = tmp;
+    target_ = target;
     file_ = ::fdopen(fd, "wb");
     if (!file_) {
       int err = errno;
@@ -69,7 +116,7 @@ bool AtomicFile::commit(std::string &error) {
   file_ = nullptr;
   if (!errno_ && closed != 0)
     errno_ = errno;
-  if (!errno_ && std::rename(tmp_.c_str(), path_.c_str()) != 0)
+  if (!errno_ && !tmp_.empty() && std::rename(tmp_.c_str(), target_.c_str()) != 0)
     errno_ = errno;
   if (errno_)
     return fail(errno_, error);

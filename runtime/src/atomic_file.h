@@ -42,6 +42,7 @@ private:
   bool fail(int err, std::string &error);
 
   std::string path_;
+  std::string target_; ///< the regular file replaced (path_, or its link's)
   std::string tmp_;
   std::FILE *file_ = nullptr;
   int errno_ = 0;

@@ -33,6 +33,10 @@
 #include "llvm/Support/ToolOutputFile.h"
 
 #include <chrono>
+#include <csignal>
+#include <cstring>
+#include <ftw.h>
+#include <sys/stat.h>
 
 using namespace llvm;
 
@@ -189,6 +193,81 @@ cl::opt<bool> runFused("fused",
 int fail(const Twine &message) {
   errs() << "kiln: error: " << message << "\n";
   return 1;
+}
+
+/// What an interrupted compile leaves behind: the temporary directory and
+/// the link's partial output. Fixed buffers: the signal handler reads them.
+char interruptedWorkDir[4096], interruptedPartial[4096];
+
+int removeEntry(const char *path, const struct stat *, int, struct FTW *) {
+  ::remove(path);
+  return 0;
+}
+
+/// SIGINT, SIGTERM, SIGHUP: remove what removeOnSignal named, then die of
+/// the signal as if unhandled (the shell sees 128 + signal).
+void onInterrupt(int sig) {
+  kiln::stopJobs(); // they write into the directory (and g++ into $TMPDIR)
+  if (interruptedWorkDir[0])
+    ::nftw(interruptedWorkDir, removeEntry, 16, FTW_DEPTH | FTW_PHYS);
+  if (interruptedPartial[0])
+    ::unlink(interruptedPartial);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+/// Removes |dir| (recursively) and |file| if kiln is interrupted.
+void removeOnSignal(const std::string &dir, const std::string &file) {
+  if (dir.size() >= sizeof interruptedWorkDir ||
+      file.size() >= sizeof interruptedPartial)
+    return;
+  std::memcpy(interruptedPartial, file.c_str(), file.size() + 1);
+  std::memcpy(interruptedWorkDir, dir.c_str(), dir.size() + 1);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction action = {};
+    action.sa_handler = onInterrupt;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(sig, &action, nullptr);
+  }
+}
+
+/// Checks, before anything is compiled, that an executable can be written
+/// at |path|: its directory exists and is writable, and what is there (if
+/// anything) is a regular file. A symbolic link to one is followed, so that
+/// the link stays a link: |resolved| is the file to replace.
+bool checkExecutablePath(const std::string &path, std::string &resolved,
+                         std::string &why) {
+  namespace fs = sys::fs;
+  resolved = path;
+  fs::file_status status;
+  if (!fs::status(path, status, /*follow=*/false) &&
+      status.type() == fs::file_type::symlink_file) {
+    SmallString<256> real;
+    if (fs::real_path(path, real)) {
+      why = "it is a symbolic link to a missing file";
+      return false;
+    }
+    resolved = real.str().str();
+  }
+  if (!fs::status(resolved, status) &&
+      status.type() != fs::file_type::regular_file) {
+    why = status.type() == fs::file_type::directory_file
+              ? "it is a directory"
+              : "it is not a regular file (an executable replaces only one)";
+    return false;
+  }
+  StringRef dir = sys::path::parent_path(resolved);
+  if (dir.empty())
+    dir = ".";
+  if (!fs::is_directory(dir)) {
+    why = "the directory '" + dir.str() + "' does not exist";
+    return false;
+  }
+  if (fs::access(dir, fs::AccessMode::Write)) {
+    why = "the directory '" + dir.str() + "' is not writable";
+    return false;
+  }
+  return true;
 }
 
 /// Imports the model named on the command line; null after an error.
@@ -399,9 +478,12 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   }
   if (outputPath.empty())
     return fail("kiln compile needs -o EXE (or --emit=...)");
+  std::string output;
+  if (std::string why; !checkExecutablePath(outputPath, output, why))
+    return fail("cannot write '" + outputPath + "': " + why);
 
   kiln::BuildOptions build;
-  build.output = outputPath;
+  build.output = output;
   build.cpu = *cpuTarget;
   build.verbose = verbose;
   build.workDir = keepTemps;
@@ -414,6 +496,7 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   if (build.workDir.empty()) {
     if (failed(kiln::makeTempDir(build.workDir)))
       return 1;
+    removeOnSignal(build.workDir, output + ".partial");
   } else if (std::error_code ec = sys::fs::create_directories(build.workDir)) {
     return fail("cannot create '" + build.workDir + "': " + ec.message());
   }
