@@ -326,6 +326,20 @@ bool decodeImage(const std::vector<uint8_t> &bytes, Rgb8 &image,
           " pixels is too large";
     return false;
   }
+  // Every 8x8 block of a JPEG costs at least one bit of entropy-coded data
+  // (baseline: a DC and an end-of-block code, one bit or more each;
+  // progressive: a DC bit in its first scan; stb_image has no arithmetic
+  // coding), so a file holds at most 64 * 8 = 512 pixels a byte. One that
+  // declares more is truncated or forged (libjpeg and stb_image would fill
+  // the missing blocks with grey): it is refused before the decoder
+  // allocates and fills the whole frame.
+  constexpr int64_t kMaxJpegPixelsPerByte = 512;
+  if (jpeg && int64_t{w} * h > int64_t(size) * kMaxJpegPixelsPerByte) {
+    why = "truncated JPEG: it declares " + std::to_string(w) + " x " +
+          std::to_string(h) + " pixels but holds only " +
+          std::to_string(size) + " bytes";
+    return false;
+  }
   if (jpeg)
     return decodeJpeg(p, len, image) || corrupt();
 
