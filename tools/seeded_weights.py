@@ -210,6 +210,12 @@ def write_safetensors(path, tensors, dtype="f32", metadata=None):
                         "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
+    _write_file(path, header, blobs)
+
+
+def _write_file(path, header, blobs):
+    """The file: u64 header length, the compact JSON |header| space-padded to a multiple of 8
+    bytes (as the safetensors library pads it), then |blobs| in order."""
     hdr = json.dumps(header, separators=(",", ":")).encode("utf-8")
     hdr += b" " * (-len(hdr) % 8)
     with open(path, "wb") as f:
@@ -235,13 +241,7 @@ def write_like_save_file(path, entries):
         header[name] = {"dtype": st, "shape": list(shape),
                         "data_offsets": [offset, offset + len(data)]}
         offset += len(data)
-    hdr = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hdr += b" " * (-len(hdr) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hdr)))
-        f.write(hdr)
-        for e in entries:
-            f.write(e[3])
+    _write_file(path, header, [e[3] for e in entries])
 
 
 def state_dict_entries(layout, tensors, dtype="f32", double=False):
