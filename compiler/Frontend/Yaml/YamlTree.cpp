@@ -57,6 +57,7 @@ struct TreeError {
 /// Builds the Node tree from parser events.
 class TreeBuilder : public YAML::EventHandler {
 public:
+  explicit TreeBuilder(const std::string &text) : text(text) {}
   std::optional<Node> root;
 
   void OnDocumentStart(const YAML::Mark &) override {}
@@ -89,6 +90,7 @@ public:
     if (!tag.empty() && tag != "?" && tag != "!")
       throw TreeError{{node.line, node.column,
                        "YAML tags ('" + tag + "') are not supported"}};
+    checkQuoteClosed(mark);
     count(1, mark);
     add(std::move(node), anchor, 1);
   }
@@ -111,6 +113,33 @@ public:
   }
 
 private:
+  const std::string &text;
+
+  /// yaml-cpp 0.7 takes a quoted scalar that is never closed as running to
+  /// the end of the file (swallowing the rest of the model); refuse it.
+  void checkQuoteClosed(const YAML::Mark &mark) const {
+    if (mark.is_null() || mark.pos < 0 || size_t(mark.pos) >= text.size())
+      return;
+    char quote = text[size_t(mark.pos)];
+    if (quote != '"' && quote != '\'')
+      return;
+    for (size_t i = size_t(mark.pos) + 1; i < text.size(); ++i) {
+      if (quote == '"' && text[i] == '\\') {
+        ++i; // an escaped character
+      } else if (text[i] == quote) {
+        if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+          ++i; // '' is a quote inside a single-quoted scalar
+          continue;
+        }
+        return;
+      }
+    }
+    throw TreeError{{line(mark), column(mark),
+                     std::string("this ") +
+                         (quote == '"' ? "double" : "single") +
+                         "-quoted string is never closed"}};
+  }
+
   struct Open {
     Node node;
     YAML::anchor_t anchor;
@@ -217,14 +246,14 @@ ParseResult kiln::yaml::parse(const std::string &text) {
   try {
     std::istringstream in(text);
     YAML::Parser parser(in);
-    TreeBuilder builder;
+    TreeBuilder builder(text);
     if (!parser.HandleNextDocument(builder)) {
       result.root = Node(); // An empty stream is an empty document.
       return result;
     }
     if (!builder.root)
       builder.root = Node();
-    TreeBuilder extra;
+    TreeBuilder extra(text);
     if (parser.HandleNextDocument(extra)) {
       unsigned line = extra.root ? extra.root->line : 0;
       result.error = {line, 1, "expected a single YAML document, found more"};
