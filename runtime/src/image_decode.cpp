@@ -83,7 +83,66 @@ inline int mulDiv255(int a, int b) {
 void clearReason() { stbi__g_failure_reason = nullptr; }
 std::string failureReason() {
   const char *reason = stbi_failure_reason();
-  return reason ? reason : "corrupt data";
+  if (!reason)
+    return "corrupt data";
+  // stb_image puts raw bytes of the file in some reasons (a PNG chunk's
+  // type): never echo control or non-ASCII bytes to a terminal.
+  std::string out;
+  for (const char *c = reason; *c; ++c) {
+    unsigned char b = static_cast<unsigned char>(*c);
+    if (b >= 0x20 && b < 0x7F) {
+      out += char(b);
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02X", b);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+/// The PNG checks stb_image 2.27 lacks, before it reads anything: the frame
+/// size (stb_image reports a frame above its limits as "unknown image
+/// type"), and zero-length IDAT chunks, legal but fed by stb_image to
+/// memcpy(NULL, ..., 0); they hold no data and are dropped from |copy|
+/// (which then replaces the file's bytes; left empty when there are none).
+bool checkPng(const uint8_t *p, size_t size, std::vector<uint8_t> &copy,
+              std::string &why) {
+  if (size >= 24 && std::memcmp(p + 12, "IHDR", 4) == 0) {
+    auto be32 = [&](size_t at) {
+      return uint32_t(p[at]) << 24 | uint32_t(p[at + 1]) << 16 |
+             uint32_t(p[at + 2]) << 8 | p[at + 3];
+    };
+    uint64_t w = be32(16), h = be32(20);
+    if (w * h > uint64_t(kMaxPixels)) {
+      why = "image of " + std::to_string(w) + " x " + std::to_string(h) +
+            " pixels is too large (the limit is " +
+            std::to_string(kMaxPixels) + " pixels)";
+      return false;
+    }
+  }
+  bool emptyIdat = false;
+  for (size_t i = 8; i + 12 <= size;) {
+    uint64_t len = uint64_t(p[i]) << 24 | uint64_t(p[i + 1]) << 16 |
+                   uint64_t(p[i + 2]) << 8 | p[i + 3];
+    emptyIdat |= len == 0 && std::memcmp(p + i + 4, "IDAT", 4) == 0;
+    i += 12 + len;
+  }
+  if (!emptyIdat)
+    return true;
+  copy.assign(p, p + 8);
+  for (size_t i = 8; i < size;) {
+    uint64_t len = i + 12 <= size ? (uint64_t(p[i]) << 24 |
+                                     uint64_t(p[i + 1]) << 16 |
+                                     uint64_t(p[i + 2]) << 8 | p[i + 3])
+                                  : 0;
+    size_t end = i + 12 > size || len > size - i - 12 ? size
+                                                       : size_t(i + 12 + len);
+    if (!(len == 0 && end == i + 12 && std::memcmp(p + i + 4, "IDAT", 4) == 0))
+      copy.insert(copy.end(), p + i, p + end);
+    i = end;
+  }
+  return true;
 }
 
 /// Decodes a JPEG into RGB as PIL's Image.open(f).convert('RGB') does.
@@ -287,7 +346,7 @@ bool jpegHuffmanTablesValid(const uint8_t *p, size_t size) {
 
 bool decodeImage(const std::vector<uint8_t> &bytes, Rgb8 &image,
                  std::string &why) {
-  const size_t size = bytes.size();
+  size_t size = bytes.size();
   const uint8_t *p = bytes.data();
   const bool jpeg = size >= 2 && p[0] == 0xFF && p[1] == 0xD8;
   const bool png = size >= 8 && std::memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0;
@@ -308,6 +367,13 @@ bool decodeImage(const std::vector<uint8_t> &bytes, Rgb8 &image,
   };
 
   // Checks stb_image 2.27 lacks, before it reads anything.
+  std::vector<uint8_t> pngCopy;
+  if (png && !checkPng(p, size, pngCopy, why))
+    return false;
+  if (!pngCopy.empty()) {
+    p = pngCopy.data();
+    size = pngCopy.size();
+  }
   PnmHeader header;
   if (jpeg && !jpegHuffmanTablesValid(p, size)) {
     why = "corrupt JPEG (a Huffman table has more than 256 codes)";
