@@ -21,6 +21,9 @@ LogicalResult kiln::runPipeline(ModuleOp module, Phase last,
     return success();
   PassManager pm(module.getContext());
   OpPassManager &func = pm.nest<func::FuncOp>();
+  // Sizes first: the passes and the code generators assume tensors the
+  // kernels can index.
+  func.addPass(createCheckLimitsPass());
   if (options.fuse) {
     // Batch norms first: afterwards a conv's user is its activation or add.
     func.addPass(createFoldBatchNormPass());
@@ -41,6 +44,12 @@ LogicalResult kiln::runPipeline(ModuleOp module, Phase last,
       func.addPass(createChooseSchedulePass(
           {options.cudaPrecision, options.smCount}));
   }
+  return pm.run(module);
+}
+
+LogicalResult kiln::checkLimits(ModuleOp module) {
+  PassManager pm(module.getContext());
+  pm.nest<func::FuncOp>().addPass(createCheckLimitsPass());
   return pm.run(module);
 }
 

@@ -38,6 +38,10 @@ struct PipelineOptions {
 mlir::LogicalResult runPipeline(mlir::ModuleOp module, Phase last,
                                 const PipelineOptions &options);
 
+/// Runs --kiln-check-limits alone (what the reference interpreter needs
+/// before it allocates the model's tensors).
+mlir::LogicalResult checkLimits(mlir::ModuleOp module);
+
 /// A copy of the |planned| module lowered to the kernels of |target|
 /// (--kiln-lower-to-kernels), verified; null after an error.
 mlir::OwningOpRef<mlir::ModuleOp> lowerForTarget(mlir::ModuleOp planned,

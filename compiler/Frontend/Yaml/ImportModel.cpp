@@ -126,6 +126,8 @@ OwningOpRef<ModuleOp> Importer::importModel(const Node &root) {
   func->setAttr(KilnDialect::getModelAttrName(),
                 builder.getStringAttr(modelNode.value));
   Block *entry = func.addEntryBlock();
+  // Errors about the input (kiln-check-limits) point at its shape.
+  entry->getArgument(0).setLoc(fileLoc(*shapeNode));
   builder.setInsertionPointToEnd(entry);
 
   Scope top;

@@ -12,6 +12,27 @@
 include "mlir/Pass/PassBase.td"
 
 //===----------------------------------------------------------------------===//
+// Checks
+//===----------------------------------------------------------------------===//
+
+def CheckLimitsPass : Pass<"kiln-check-limits", "mlir::func::FuncOp"> {
+  let summary = "Refuses tensors larger than the kernels can index.";
+  let description = [{
+    The kernels and the runtime describe shapes with 32-bit integers (the
+    `Conv2d`, `Linear` and `Pool2d` descriptors of kiln/kernel_types.h) and
+    the executable's input and output with at most 8 dimensions. A model
+    input, parameter or op result of more than 2,147,483,647 elements, or
+    of rank above 8, is an error at the YAML line that made it (the input's
+    shape, the layer), before any code is generated: without this check
+    such a model passed `kiln report` and then failed inside the C++
+    compiler, or ran out of memory at run time. Only the first such tensor
+    in program order is reported, since everything computed from it is too
+    large as well.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect"];
+}
+
+//===----------------------------------------------------------------------===//
 // Fusion
 //===----------------------------------------------------------------------===//
 

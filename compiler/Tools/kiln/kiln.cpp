@@ -27,6 +27,7 @@
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -36,7 +37,9 @@
 #include <csignal>
 #include <cstring>
 #include <ftw.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace llvm;
 
@@ -575,15 +578,59 @@ int runReport(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   return 0;
 }
 
+/// Whether the interpreter's least memory (every parameter, the input and
+/// the largest op result, each float32) fits in this machine's memory and
+/// the process's address-space limit; else one error. LLVM's allocation
+/// failure handler aborts kiln, so a model too large to interpret is
+/// refused before its tensors are allocated.
+bool fitsInMemory(mlir::func::FuncOp func, const kiln::ModelParams &params) {
+  auto bytesOf = [](mlir::Type type) -> uint64_t {
+    auto tensor = dyn_cast<mlir::RankedTensorType>(type);
+    return tensor ? uint64_t(tensor.getNumElements()) * sizeof(float) : 0;
+  };
+  uint64_t need = bytesOf(func.getArgument(0).getType());
+  for (const kiln::rt::ParamSpec &spec : params.specs)
+    need += uint64_t(spec.numel()) * sizeof(float);
+  uint64_t largest = 0;
+  func.walk([&](mlir::Operation *op) {
+    if (isa<kiln::ParamOp>(op))
+      return; // counted above
+    for (mlir::Type type : op->getResultTypes())
+      largest = std::max(largest, bytesOf(type));
+  });
+  need += largest;
+  uint64_t have = uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGESIZE));
+  std::string which = "this machine's memory";
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      uint64_t(limit.rlim_cur) < have) {
+    have = limit.rlim_cur;
+    which = "the process's address-space limit (ulimit -v)";
+  }
+  if (need <= have)
+    return true;
+  auto gib = [](uint64_t bytes) {
+    return llvm::formatv("{0:F1} GiB", double(bytes) / double(1ull << 30)).str();
+  };
+  fail("the model needs at least " + gib(need) +
+       " for its parameters, input and largest tensor; " + which + " is " +
+       gib(have));
+  return false;
+}
+
 int runInterpreter(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   if (runInput.empty())
     return fail("kiln run needs --input x.npy");
   auto module = importModel(context, sourceMgr);
   if (!module)
     return 1;
+  if (failed(kiln::checkLimits(*module)))
+    return 1;
   mlir::func::FuncOp func = kiln::findModelFunc(*module);
   kiln::ModelParams params;
   if (!kiln::collectParams(func, params))
+    return 1;
+  if (!fitsInMemory(func, params))
     return 1;
   kiln::rt::WeightSet weights(params.specs.data(), int(params.specs.size()));
   if (weightsPath.empty())

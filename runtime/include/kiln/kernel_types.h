@@ -43,6 +43,14 @@
 
 namespace kiln::kernel {
 
+/// The most elements of one tensor: the descriptors below, and the kernels'
+/// offsets within a tensor, are `int`. kiln-check-limits refuses larger
+/// tensors at compile time.
+inline constexpr long long kMaxTensorElements = 2147483647;
+/// The most dimensions of any tensor (the model input and output shapes of
+/// kiln/runtime.h hold this many).
+inline constexpr int kMaxRank = 8;
+
 /// Activation applied by a kernel epilogue: relu max(x,0); relu6
 /// min(max(x,0),6); sigmoid 1/(1+e^-x); hard_sigmoid relu6(x+3)/6;
 /// hard_swish x*relu6(x+3)/6; silu x/(1+e^-x).

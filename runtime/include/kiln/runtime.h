@@ -9,6 +9,7 @@
 #ifndef KILN_RUNTIME_RUNTIME_H
 #define KILN_RUNTIME_RUNTIME_H
 
+#include "kiln/kernel_types.h"
 #include "kiln/threads.h"
 #include "kiln/weights.h"
 
@@ -64,9 +65,9 @@ struct ModelInfo {
   const char *name;
   /// Input and output shapes (NCHW / N×F), fixed at compile time.
   int input_rank;
-  int64_t input_shape[8];
+  int64_t input_shape[kernel::kMaxRank];
   int output_rank;
-  int64_t output_shape[8];
+  int64_t output_shape[kernel::kMaxRank];
 
   /// The model's state_dict, in a fixed order.
   const ParamSpec *params;
