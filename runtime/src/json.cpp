@@ -106,15 +106,15 @@ private:
       skipSpace();
       if (peek() != '"')
         return fail("expected a string key");
-      std::pair<std::string, Json> member;
-      if (!parseString(member.first))
+      JsonMember member;
+      if (!parseString(member.key))
         return false;
       skipSpace();
       if (peek() != ':')
         return fail("expected ':'");
       ++pos_;
       skipSpace();
-      if (!parseValue(member.second, depth + 1))
+      if (!parseValue(member.value, depth + 1))
         return false;
       v.members.push_back(std::move(member));
       skipSpace();

@@ -12,10 +12,11 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace kiln::rt::detail {
+
+struct JsonMember;
 
 /// A parsed JSON value. Objects keep their members in file order, duplicates
 /// included; the safetensors reader decides what a duplicate means.
@@ -26,7 +27,14 @@ struct Json {
   bool integer = false;    ///< a Number without fraction or exponent
   std::string text;        ///< String: decoded contents; Number: the literal
   std::vector<Json> items; ///< Array
-  std::vector<std::pair<std::string, Json>> members; ///< Object
+  /// Object. (A vector of std::pair<std::string, Json> would need Json
+  /// complete here; a vector of an incomplete struct is allowed.)
+  std::vector<JsonMember> members;
+};
+
+struct JsonMember {
+  std::string key;
+  Json value;
 };
 
 /// Parses |text|, the whole of it: one value, surrounded by whitespace only.

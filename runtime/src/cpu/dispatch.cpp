@@ -2,10 +2,10 @@
 //
 // Compiled for the baseline of the architecture, like the rest of the
 // runtime: nothing here may run an instruction some CPU lacks. It decides
-// which kernel set a process uses (from CPUID on x86-64, through GCC's
-// __builtin_cpu_supports, which also checks that the OS saves the vector
-// registers) and packs weights into that set's layout (layout.h) with
-// scalar code.
+// which kernel set a process uses (from CPUID on x86-64, read directly with
+// <cpuid.h> so that GCC and Clang agree, with XGETBV to check that the OS
+// saves the vector registers) and packs weights into that set's layout
+// (layout.h) with scalar code.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +16,10 @@
 #include <cstring>
 #include <fstream>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace kiln::cpu {
 
 namespace {
@@ -24,27 +28,53 @@ const KernelTable *active = nullptr;
 
 bool cpu_supports(const KernelTable &t) { return cpu_supports_set(t.name); }
 
+#if defined(__x86_64__)
+namespace {
+/// The x86-64 features the kernel sets are compiled for, from CPUID. A
+/// vector feature counts only if the OS saves its registers (XCR0).
+struct X86Features {
+  bool v3 = false; ///< x86-64-v3: AVX, AVX2, BMI1, BMI2, F16C, FMA, LZCNT, MOVBE
+  bool v4 = false; ///< x86-64-v4: v3 and AVX512F, BW, CD, DQ, VL
+};
+
+X86Features readX86Features() {
+  X86Features f;
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d))
+    return f;
+  bool fma = c & (1u << 12), movbe = c & (1u << 22), osxsave = c & (1u << 27),
+       avx = c & (1u << 28), f16c = c & (1u << 29);
+  if (!osxsave || !avx)
+    return f;
+  unsigned xcr0lo, xcr0hi;
+  __asm__("xgetbv" : "=a"(xcr0lo), "=d"(xcr0hi) : "c"(0));
+  bool ymmState = (xcr0lo & 0x6) == 0x6;   // SSE and AVX state
+  bool zmmState = (xcr0lo & 0xe6) == 0xe6; // and opmask, ZMM0-15, ZMM16-31
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+    return f;
+  bool bmi1 = b & (1u << 3), avx2 = b & (1u << 5), bmi2 = b & (1u << 8),
+       avx512f = b & (1u << 16), avx512dq = b & (1u << 17),
+       avx512cd = b & (1u << 28), avx512bw = b & (1u << 30),
+       avx512vl = b & (1u << 31);
+  bool lzcnt = __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 5));
+  f.v3 = ymmState && avx2 && bmi1 && bmi2 && f16c && fma && lzcnt && movbe;
+  f.v4 = f.v3 && zmmState && avx512f && avx512bw && avx512cd && avx512dq &&
+         avx512vl;
+  return f;
+}
+} // namespace
+#endif
+
 bool cpu_supports_set(const char *set) {
   std::string name = set;
 #if defined(__x86_64__)
-  __builtin_cpu_init();
   if (name == "portable")
     return true;
-  // x86-64-v3: AVX, AVX2, BMI1, BMI2, F16C, FMA, LZCNT, MOVBE (the compiler
-  // may use any of them under -march=x86-64-v3).
-  bool v3 = __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") &&
-            __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
-            __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma") &&
-            __builtin_cpu_supports("lzcnt") && __builtin_cpu_supports("movbe");
+  static const X86Features features = readX86Features();
   if (name == "avx2")
-    return v3;
-  // x86-64-v4 adds AVX512F, BW, CD, DQ and VL.
+    return features.v3;
   if (name == "avx512")
-    return v3 && __builtin_cpu_supports("avx512f") &&
-           __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512cd") &&
-           __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512vl");
+    return features.v4;
   return false;
 #elif defined(__aarch64__)
   // Advanced SIMD is part of every AArch64 CPU that runs Linux.
