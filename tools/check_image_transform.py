@@ -11,7 +11,8 @@ sizes and aspect ratios; PNG, JPEG, PPM/PGM; RGB, grayscale, RGBA, gray+alpha, p
 
 and prints the largest absolute difference of the two 1x3x224x224 tensors, the same in uint8
 levels (difference * std * 255) and how many values differ. Every image must match exactly,
-except one documented Pillow 9.4 bug (16-bit PPM samples read little-endian). For JPEG, the
+except one documented Pillow 9.4 quirk (a 16-bit PGM opens as mode I, which convert('RGB')
+clips at 255 instead of scaling). For JPEG, the
 same check is also run on a PNG of PIL's decoded pixels, which separates a decoder
 difference from a transform difference when something fails.
 
@@ -135,7 +136,10 @@ def make_images(outdir):
               synthetic_rgb(231, 300, 105).convert("L"), 100)
     files.append(("gray_maxval100_231x300.pgm", EXACT))
     write_pnm(os.path.join(outdir, "rgb_maxval1000_300x231.ppm"), synthetic_rgb(300, 231, 104), 1000)
-    files.append(("rgb_maxval1000_300x231.ppm", PIL_BUG))
+    files.append(("rgb_maxval1000_300x231.ppm", EXACT))
+    write_pnm(os.path.join(outdir, "gray_maxval4095_300x231.pgm"),
+              synthetic_rgb(300, 231, 108).convert("L"), 4095)
+    files.append(("gray_maxval4095_300x231.pgm", PIL_BUG))
 
     # JPEG: subsampling 2 = 4:2:0, 1 = 4:2:2, 0 = 4:4:4; odd and tiny sizes exercise the
     # upsampling edges (chroma 2 samples wide or less is not "fancy" upsampled).
@@ -209,7 +213,7 @@ def main():
             d, lv, n = compare(ref, got)
             note = ""
             if kind == PIL_BUG:
-                note = "  expected: Pillow 9.4 reads 16-bit PPM samples little-endian"
+                note = "  expected: Pillow 9.4 clips a 16-bit PGM (mode I) at 255"
             elif d != 0:
                 failures += 1
                 note = "  MISMATCH"

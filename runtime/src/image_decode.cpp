@@ -6,10 +6,10 @@
 // Decoding matches PIL's convert('RGB') (Pillow 9.4 with libjpeg-turbo 2.1):
 // grayscale is replicated, alpha is dropped (not composited), palettes are
 // expanded, 16-bit PNG samples keep their high byte, PPM/PGM with a maxval
-// other than 255 are rescaled. stb_image parses every format; for JPEG, the
-// steps where decoders round differently (IDCT, chroma upsampling, colour
-// conversion) are done as libjpeg-turbo does them (image_libjpeg.cpp), so
-// JPEG pixels match PIL's too. tools/check_image_transform.py checks all of
+// other than 255 are rescaled. stb_image parses JPEG and PNG, kiln reads
+// PPM/PGM itself (decodePnm); for JPEG, the steps where decoders round
+// differently (IDCT, chroma upsampling, colour conversion) are done as
+// libjpeg-turbo does them (image_libjpeg.cpp), so JPEG pixels match PIL's. tools/check_image_transform.py checks all of
 // this against torchvision.
 //
 //===----------------------------------------------------------------------===//
@@ -296,6 +296,43 @@ bool parsePnm(const uint8_t *bytes, size_t size, PnmHeader &h,
   return true;
 }
 
+/// Decodes the pixels of a PNM file that parsePnm accepted (it checked that
+/// they are all there). kiln reads PNM itself: stb_image 2.27 returns 16-bit
+/// samples unswapped (little-endian on x86, against the format) and converts
+/// a 16-bit PGM to RGB as if its samples were 8-bit, reading past its buffer.
+/// Gray is replicated to RGB. A maxval other than 255 is scaled as PIL's
+/// PpmDecoder does, min(255, round(v / maxval * 255)) with Python's round
+/// (half to even); 16-bit samples (maxval > 255) are big-endian. (Pillow 9.4
+/// turns a 16-bit PGM into mode I, which convert('RGB') clips at 255 rather
+/// than scales: there kiln scales, as it and PIL do for a 16-bit PPM.)
+void decodePnm(const uint8_t *bytes, const PnmHeader &h, Rgb8 &image) {
+  const size_t pixels = size_t(h.width) * h.height;
+  const bool wide = h.maxval > 255;
+  const uint8_t *data = bytes + h.dataOffset;
+  image.width = static_cast<int>(h.width);
+  image.height = static_cast<int>(h.height);
+  image.pixels.resize(pixels * 3);
+  uint8_t level[256];
+  for (int v = 0; v < 256 && !wide; ++v) {
+    double scaled = std::nearbyint(v / double(h.maxval) * 255.0);
+    level[v] = static_cast<uint8_t>(scaled > 255 ? 255 : scaled);
+  }
+  for (size_t i = 0; i < pixels; ++i) {
+    for (int c = 0; c < 3; ++c) {
+      size_t from = i * h.channels + (h.channels == 3 ? c : 0);
+      uint8_t out;
+      if (wide) {
+        double v = (unsigned(data[2 * from]) << 8) | data[2 * from + 1];
+        double scaled = std::nearbyint(v / double(h.maxval) * 255.0);
+        out = static_cast<uint8_t>(scaled > 255 ? 255 : scaled);
+      } else {
+        out = level[data[from]];
+      }
+      image.pixels[i * 3 + c] = out;
+    }
+  }
+}
+
 // stb_image 2.27 (Debian bookworm) predates a round of fuzzing fixes. kiln
 // closes the holes that corrupt memory or leak it (Huffman tables, PNM
 // headers and sizes, zeroed allocations, all below and above). One known
@@ -409,40 +446,20 @@ bool decodeImage(const std::vector<uint8_t> &bytes, Rgb8 &image,
   if (jpeg)
     return decodeJpeg(p, len, image) || corrupt();
 
+  if (pnm)
+    return decodePnm(p, header, image), true;
+
   // Request 3 channels: stb replicates gray and drops alpha, like PIL's
   // convert('RGB') (which neither composites nor premultiplies); 16-bit PNG
   // samples keep their high byte, as PIL's 16-bit RGB(A) modes do.
-  const int maxval = pnm ? static_cast<int>(header.maxval) : 255;
-  const bool wide = maxval > 255;
   clearReason();
-  void *data = wide ? static_cast<void *>(
-                          stbi_load_16_from_memory(p, len, &w, &h, &comp, 3))
-                    : static_cast<void *>(
-                          stbi_load_from_memory(p, len, &w, &h, &comp, 3));
+  stbi_uc *data = stbi_load_from_memory(p, len, &w, &h, &comp, 3);
   if (!data)
     return corrupt();
-  struct Free {
-    void *p;
-    ~Free() { stbi_image_free(p); }
-  } release{data};
   image.width = w;
   image.height = h;
-  const size_t count = size_t(w) * h * 3;
-  image.pixels.resize(count);
-  if (maxval == 255) {
-    std::memcpy(image.pixels.data(), data, count);
-    return true;
-  }
-  // PNM with another maxval: PIL's PpmDecoder scales each sample to
-  // min(255, round(v / maxval * 255)) (Python's round: half to even).
-  // (Pillow 9.4 reads 16-bit samples little-endian, against the format;
-  // kiln reads them big-endian, as the format and stb_image do.)
-  for (size_t i = 0; i < count; ++i) {
-    double v = wide ? static_cast<const uint16_t *>(data)[i]
-                    : static_cast<const uint8_t *>(data)[i];
-    double scaled = std::nearbyint(v / maxval * 255.0);
-    image.pixels[i] = static_cast<uint8_t>(scaled > 255 ? 255 : scaled);
-  }
+  image.pixels.assign(data, data + size_t(w) * h * 3);
+  stbi_image_free(data);
   return true;
 }
 

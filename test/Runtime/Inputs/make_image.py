@@ -3,6 +3,7 @@
     make_image.py OUT W H constant R G B [A]   every pixel (R, G, B) or (R, G, B, A)
     make_image.py OUT W H constant G           gray, every pixel G
     make_image.py OUT W H gradient             pixel (x, y) = (x % 256, y % 256, (x + 2y) % 256)
+    make_image.py OUT W H wide MAXVAL V...     PGM/PPM with MAXVAL > 255: 16-bit samples V
 
 OUT ending in .png gives an 8-bit PNG (gray, RGB or RGBA), anything else a PPM (P6) or
 PGM (P5); RGBA is PNG only.
@@ -12,7 +13,13 @@ import sys
 import zlib
 
 out, w, h, kind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-if kind == "gradient":
+maxval = 255
+if kind == "wide":
+    maxval = int(sys.argv[5])
+    values = b"".join(struct.pack(">H", int(v)) for v in sys.argv[6:])
+    channels = len(sys.argv[6:])
+    rows = [values * w] * h
+elif kind == "gradient":
     channels = 3
     rows = [bytes(c for x in range(w) for c in (x % 256, y % 256, (x + 2 * y) % 256))
             for y in range(h)]
@@ -32,6 +39,7 @@ if out.endswith(".png"):
             chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 else:
     assert channels in (1, 3), "PPM/PGM hold gray or RGB"
-    data = (b"P6" if channels == 3 else b"P5") + b"\n%d %d\n255\n" % (w, h) + b"".join(rows)
+    data = ((b"P6" if channels == 3 else b"P5") + b"\n%d %d\n%d\n" % (w, h, maxval) +
+            b"".join(rows))
 with open(out, "wb") as f:
     f.write(data)
