@@ -6,6 +6,8 @@
 #   ./setup.sh               build dependencies, configure, build
 #   ./setup.sh --with-torch  also python3-torch/torchvision (only needed to
 #                            regenerate golden data and convert .pth weights)
+#   ./setup.sh --with-fuzz   also clang-14 and libFuzzer, for the fuzz/
+#                            harnesses (build-fuzz, see README.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -15,9 +17,13 @@ packages=(
   libfmt-dev libyaml-cpp-dev libstb-dev libboost-context-dev
   g++-aarch64-linux-gnu qemu-user
 )
-if [[ "${1:-}" == "--with-torch" ]]; then
-  packages+=(python3-torch python3-torchvision)
-fi
+for option in "$@"; do
+  case "$option" in
+    --with-torch) packages+=(python3-torch python3-torchvision) ;;
+    --with-fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+    *) echo "setup: unknown option '$option' (--with-torch, --with-fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -294,13 +294,17 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error,
   std::vector<uint8_t> bytes;
   if (!readFile(path, bytes, error, limit, "a .npy file of the model's input"))
     return false;
+  return parseNpy(bytes.data(), bytes.size(), path, out, error);
+}
+
+bool parseNpy(const uint8_t *bytes, size_t size, const std::string &source,
+              NpyArray &out, std::string &error) {
   auto fail = [&](const std::string &why) {
-    error = path + ": " + why;
+    error = source + ": " + why;
     return false;
   };
-  size_t size = bytes.size();
   if (size < kNpyMagicLen + 2 ||
-      std::memcmp(bytes.data(), kNpyMagic, kNpyMagicLen) != 0)
+      std::memcmp(bytes, kNpyMagic, kNpyMagicLen) != 0)
     return fail("not a .npy file (it does not start with \\x93NUMPY)");
   int major = bytes[6], minor = bytes[7];
   if (major < 1 || major > 3 || minor != 0)
@@ -312,7 +316,7 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error,
   if (size < prefix)
     return fail("file ends inside the header length");
   uint64_t headerLen =
-      loadLE(bytes.data() + kNpyMagicLen + 2, static_cast<int>(lenBytes));
+      loadLE(bytes + kNpyMagicLen + 2, static_cast<int>(lenBytes));
   if (headerLen > size - prefix)
     return fail("header length " + std::to_string(headerLen) +
                 " is beyond the end of the file (" + std::to_string(size) +
@@ -320,7 +324,7 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error,
 
   NpyHeader header;
   std::string msg;
-  std::string_view text(reinterpret_cast<const char *>(bytes.data() + prefix),
+  std::string_view text(reinterpret_cast<const char *>(bytes + prefix),
                         headerLen);
   if (!NpyHeaderParser(text).parse(header, msg))
     return fail(msg);
@@ -356,7 +360,7 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error,
     return fail("out of memory");
   }
   if (need)
-    std::memcpy(out.data.data(), bytes.data() + prefix + headerLen, need);
+    std::memcpy(out.data.data(), bytes + prefix + headerLen, need);
   return true;
 }
 

@@ -121,6 +121,11 @@ struct NpyArray {
 bool readNpy(const std::string &path, NpyArray &out, std::string &error,
              uint64_t limit = UINT64_MAX);
 
+/// readNpy's parser: the |size| bytes of a .npy file, named |source| in
+/// messages.
+bool parseNpy(const uint8_t *bytes, size_t size, const std::string &source,
+              NpyArray &out, std::string &error);
+
 /// The most bytes a .npy file of |elements| float32 values takes: the data
 /// and the largest header numpy writes (1 MiB covers any real one).
 inline uint64_t npyFileLimit(uint64_t elements) {
