@@ -49,6 +49,25 @@ if shutil.which("qemu-aarch64") and getattr(config, "kiln_aarch64_runtime", ""):
     config.substitutions.append(
         ("%aarch64_bin", os.path.join(os.path.dirname(config.kiln_aarch64_runtime), "bin")))
 
+# A sanitized build (KILN_SANITIZE, `ninja check-sanitized`): every tool and
+# executable reports the first error and dies with SIGABRT, which `not` counts
+# as a failure (ASan's default exit code 1 would pass it). A failed allocation
+# returns null (so std::bad_alloc) as without ASan. ASan reserves terabytes
+# of address space, so an address-space limit cannot apply: `%ulimit_v N`
+# (a guard against runaway memory use, the 60 s timeout being the other) is
+# `ulimit -v N` but does nothing there, and tests of what a limit does are
+# "UNSUPPORTED: asan".
+sanitized = getattr(config, "kiln_sanitize", "OFF").upper() in ("ON", "1", "TRUE", "YES")
+if sanitized:
+    config.available_features.add("asan")
+    # allow_user_poisoning=0: LLVM's BumpPtrAllocator poisons its slabs when
+    # compiled with ASan, as kiln's inline copies are, and Debian's
+    # uninstrumented libMLIR.so then writes to them without unpoisoning.
+    config.environment["ASAN_OPTIONS"] = (
+        "abort_on_error=1:allocator_may_return_null=1:allow_user_poisoning=0")
+    config.environment["UBSAN_OPTIONS"] = "abort_on_error=1:print_stacktrace=1"
+config.substitutions.append(("%ulimit_v", "true" if sanitized else "ulimit -v"))
+
 # The CUDA target's nvcc builds and PTX need the toolkit this kiln was built
 # with ("REQUIRES: nvcc"); the emulator tests need nothing.
 if getattr(config, "kiln_nvcc", "") and os.access(config.kiln_nvcc, os.X_OK):

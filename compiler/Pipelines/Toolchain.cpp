@@ -417,6 +417,9 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
   // libraries (and under qemu-user without a sysroot): link everything.
   if (!crossLibDir.empty())
     link.args.push_back("-static");
+  else
+    for (const std::string &flag : splitList(KILN_SANITIZER_LINK_FLAGS))
+      link.args.push_back(flag);
   if (failed(start(link, options.verbose)) || failed(finish(link))) {
     llvm::sys::fs::remove(partial);
     return failure();
