@@ -139,6 +139,23 @@ __device__ __forceinline__ void load_f32(const float *p, float (&v)[N]) {
   }
 }
 
+/// load_f32 past L1 (ld.global.cg): for data other blocks of the same
+/// launch wrote (split-K partial sums).
+template <int N>
+__device__ __forceinline__ void load_f32_cg(const float *p, float (&v)[N]) {
+  if constexpr (N % 4 == 0) {
+#pragma unroll
+    for (int i = 0; i < N; i += 4) {
+      float4 f = __ldcg(reinterpret_cast<const float4 *>(p + i));
+      v[i] = f.x, v[i + 1] = f.y, v[i + 2] = f.z, v[i + 3] = f.w;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < N; ++i)
+      v[i] = __ldcg(p + i);
+  }
+}
+
 template <int N>
 __device__ __forceinline__ void store_f32(float *p, const float (&v)[N]) {
   if constexpr (N % 4 == 0) {
