@@ -398,14 +398,19 @@ void CudaEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
   params += std::string(typeName(out.type)) + " *__restrict__ out_";
   argList.push_back(ptr(out));
   std::string outIndex = offsetText([&](size_t d) { return out.strides[d]; }, false);
+  // Activations are stored as the precision stores them (to_act: tf32
+  // ones rounded); fp32 buffers as they are.
+  bool act = out.type == ElementType::Activation;
   if (v == 1) {
-    body += llvm::formatv("  out_[{0}] = kiln::cuda::from_f32<{1}>({2});\n", outIndex,
-                          typeName(out.type), expr);
+    body += llvm::formatv("  out_[{0}] = kiln::cuda::{1}({2});\n", outIndex,
+                          act ? "to_act<kP>" : "from_f32<float>", expr);
   } else {
     body += llvm::formatv("  float o[{0}];\n#pragma unroll\n  for (int k = 0; k < {0}; "
                           "++k) {{\n{1}    o[k] = {2};\n  }\n"
-                          "  kiln::cuda::ew_store<{0}>(out_ + ({3}), o);\n",
-                          v, loop, expr, outIndex);
+                          "  kiln::cuda::{4}(out_ + ({3}), o);\n",
+                          v, loop, expr, outIndex,
+                          act ? "ew_store_act<" + std::to_string(v) + ", kP>"
+                              : "ew_store<" + std::to_string(v) + ">");
   }
   launch(defineKernel(params, body), threads, argList);
 }
@@ -441,8 +446,9 @@ void CudaEmitter::emitReduce(const Storage &out, const Storage &in,
     indent += "  ";
   }
   body += indent + "acc += kiln::cuda::to_f32(in0_[" + inIndex + "]);\n";
-  body += "  out_[" + outIndex + "] = kiln::cuda::from_f32<" + typeName(out.type) +
-          ">(acc * " + floatLiteral(scale) + ");\n";
+  body += "  out_[" + outIndex + "] = kiln::cuda::" +
+          (out.type == ElementType::Activation ? "to_act<kP>" : "from_f32<float>") +
+          "(acc * " + floatLiteral(scale) + ");\n";
   std::string params = "const " + std::string(typeName(in.type)) +
                        " *__restrict__ in0_, " + typeName(out.type) +
                        " *__restrict__ out_";
@@ -691,7 +697,7 @@ LogicalResult CudaEmitter::emitPadChannels(kernel::PadChannelsOp op) {
       "  const float *const at = in0_ + (n * {4}u + y * {5}u + xx * {6}u);\n"
       "  float v[{7}];\n#pragma unroll\n  for (int c = 0; c < {7}; ++c)\n"
       "    v[c] = c < {8} ? kiln::cuda::to_f32(at[c * {9}u]) : 0.0f;\n"
-      "  kiln::cuda::ew_store<{7}>(out_ + pixel * {7}u, v);\n",
+      "  kiln::cuda::ew_store_act<{7}, kP>(out_ + pixel * {7}u, v);\n",
       pixels, x[3], x[2], x[2] * x[3], in.strides[0], in.strides[2], in.strides[3], p,
       x[1], in.strides[1]);
   if (in.type != ElementType::F32)

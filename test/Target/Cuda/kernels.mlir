@@ -22,7 +22,7 @@
 // CHECK:         const unsigned j1 = (r % 2u) * 8u;
 // CHECK:         const float *const in0p = in0_ + (j2 * 8u + j3 + j1 * 64u);
 // CHECK:           const float in0 = kiln::cuda::to_f32(in0p[k * 64u]);
-// CHECK:         kiln::cuda::ew_store<8>(out_ + (j2 * 128u + j3 * 16u + j1), o);
+// CHECK:         kiln::cuda::ew_store_act<8, kP>(out_ + (j2 * 128u + j3 * 16u + j1), o);
 // CHECK:       kernel1(const T *__restrict__ in0_, float *__restrict__ out_)
 // CHECK:         kiln::cuda::ew_store<4>(out_ + (j1 * 64u + j2 * 8u + j3), o);
 // CHECK:       KILN_LAUNCH(kernel0, dim3(1), dim3(256), 0, stream)(input, reinterpret_cast<T *>(A + 0));
@@ -36,7 +36,7 @@
 // CHECK-LABEL: for model 'depthwise' (CUDA, fp32)
 // CHECK:       .groups = 16, .ho = 8, .wo = 8, .in_stride = 16, .out_stride = 32, .out_step = 2};
 // CHECK:       kernel1(T *__restrict__ out_)
-// CHECK:       out_[j2 * 256u + j3 * 32u + j1 * 2u] = kiln::cuda::from_f32<T>(0.0f);
+// CHECK:       out_[j2 * 256u + j3 * 32u + j1 * 2u] = kiln::cuda::to_act<kP>(0.0f);
 // CHECK:       KILN_TRY((conv2d<kConv2d0, Schedule{0, 0, 0, 0, 0, 0, 1, 0}, Epilogue{.bias = false, .residual = false, .residual_stride = 0, .act = Activation::Relu6, .scale = false}, kP>(
 // CHECK-NEXT:      reinterpret_cast<T *>(A + 0), (w + kP0), nullptr, nullptr, nullptr, (reinterpret_cast<T *>(A + 4096) + 1), workspace, stream)));
 // CHECK:       KILN_TRY((max_pool2d<kPool2d1, kP>(reinterpret_cast<T *>(A + 4096), reinterpret_cast<T *>(A + 12288), stream)));
@@ -71,7 +71,7 @@
 // CHECK:       for (long q2 = 0; q2 < 4l; ++q2)
 // CHECK-NEXT:    for (long q3 = 0; q3 < 4l; ++q3)
 // CHECK-NEXT:      acc += kiln::cuda::to_f32(in0_[0 + j0 * 128l + j1 * 16l + q2 * 4l + q3 * 1l]);
-// CHECK-NEXT:  out_[0 + j0 * 8l + j1 * 1l] = kiln::cuda::from_f32<T>(acc * 0x1p-4f);
+// CHECK-NEXT:  out_[0 + j0 * 8l + j1 * 1l] = kiln::cuda::to_act<kP>(acc * 0x1p-4f);
 // CHECK:       KILN_LAUNCH(kernel0, dim3(1), dim3(256), 0, stream)(input, reinterpret_cast<const float *>(w + kP0), (reinterpret_cast<const float *>(w + kP0) + 8), reinterpret_cast<T *>(A + 0));
 // CHECK:       KILN_TRY((adaptive_avg_pool2d<kAdaptivePool2d0, kP, T>(reinterpret_cast<T *>(A + 1024), reinterpret_cast<T *>(A + 2048), stream)));
 
@@ -82,7 +82,7 @@
 // PAD-NEXT:  conv2d_pack<kConv2d0, kP>(padded.data(), (w + kP0));
 // PAD:       const float *const at = in0_ + (n * 192u + y * 8u + xx * 1u);
 // PAD:         v[c] = c < 3 ? kiln::cuda::to_f32(at[c * 64u]) : 0.0f;
-// PAD:       kiln::cuda::ew_store<8>(out_ + pixel * 8u, v);
+// PAD:       kiln::cuda::ew_store_act<8, kP>(out_ + pixel * 8u, v);
 // PAD:       KILN_LAUNCH(kernel0, dim3(1), dim3(256), 0, stream)(input, reinterpret_cast<T *>(A + 4096));
 // PAD-NEXT:  KILN_TRY(cudaGetLastError());
 // PAD-NEXT:  KILN_STEP_END(0);

@@ -74,6 +74,29 @@ __device__ __forceinline__ void ew_store(E *p, const float (&v)[V]) {
   }
 }
 
+/// An activation of precision |P| from fp32, rounded once: tf32 activations
+/// are stored as tf32 values (numeric.cuh, store_vec).
+template <Precision P> __device__ __forceinline__ Act<P> to_act(float x) {
+  if constexpr (P == Precision::TF32)
+    return __uint_as_float(cvt_tf32(x));
+  else
+    return from_f32<Act<P>>(x);
+}
+
+/// ew_store of activations of precision |P| (rounded as to_act).
+template <int V, Precision P>
+__device__ __forceinline__ void ew_store_act(Act<P> *p, const float (&v)[V]) {
+  if constexpr (P == Precision::TF32) {
+    float r[V];
+#pragma unroll
+    for (int j = 0; j < V; ++j)
+      r[j] = to_act<P>(v[j]);
+    ew_store<V, float>(p, r);
+  } else {
+    ew_store<V, Act<P>>(p, v);
+  }
+}
+
 } // namespace kiln::cuda
 
 /// Returns the status of |expr| (a cudaError_t) from the enclosing function

@@ -95,7 +95,10 @@ __device__ __forceinline__ void load_vec(const Act<P> *p, float (&v)[N]) {
 }
 
 /// Stores |N| fp32 values, converted to Act<P>, as consecutive elements at
-/// |p|, aligned to |Align| bytes (as load).
+/// |p|, aligned to |Align| bytes (as load). TF32 activations are stored
+/// rounded to tf32 (nearest, ties away, as cvt.rna.tf32.f32): every GEMM
+/// reads them as tf32 operands, and the sm_90a kernel's wgmma takes the 19
+/// high bits of what it reads (truncation), so they must be rounded before.
 template <Precision P, int N, int Align = 16>
 __device__ __forceinline__ void store_vec(Act<P> *p, const float (&v)[N]) {
   constexpr int es = element_bytes(P);
@@ -111,7 +114,9 @@ __device__ __forceinline__ void store_vec(Act<P> *p, const float (&v)[N]) {
       Words<words> w;
 #pragma unroll
       for (int i = 0; i < words; ++i) {
-        if constexpr (es == 4)
+        if constexpr (P == Precision::TF32)
+          w.w[i] = cvt_tf32(v[i0 + i]); // see store_vec's comment
+        else if constexpr (es == 4)
           w.w[i] = __float_as_uint(v[i0 + i]);
         else
           w.w[i] = pack2<P>(v[i0 + 2 * i], v[i0 + 2 * i + 1]);
