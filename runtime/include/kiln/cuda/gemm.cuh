@@ -519,6 +519,47 @@ __device__ __forceinline__ void splitk_finish(ConvArgs<C::kP> args,
   }
 }
 
+/// The epilogue of a GEMM tile staged in shared memory as fp32 (at |smem|,
+/// rows of C::kStageLd floats): every thread stores kVec consecutive output
+/// channels of a row at a time, finished (bias, residual, activation, one
+/// rounding) or, with split-K, as this slice's partial sums, which the
+/// tile's last slice block then reduces. |pixel|(r) is the output pixel of
+/// the tile's row r (or -1); |n0| the tile's first channel of group |group|.
+/// Shared by gemm.cuh's and wgmma.cuh's kernels.
+template <class C, class PixelOf>
+__device__ __forceinline__ void store_tile(ConvArgs<C::kP> args, unsigned char *smem,
+                                           int group, int slice, int n0, PixelOf pixel,
+                                           int tid) {
+  constexpr Conv2d S = C::kS;
+  constexpr Schedule T = C::kT;
+  constexpr int kVec = C::kVec;
+  constexpr int kPerRow = T.bn / kVec;
+  constexpr int kItems = T.bm * kPerRow;
+  constexpr long kM = long(S.n) * S.ho * S.wo;
+  constexpr int kOg = S.o / S.groups;
+  const float *sc = reinterpret_cast<const float *>(smem);
+#pragma unroll
+  for (int i0 = 0; i0 < kItems; i0 += C::kThreads) {
+    int item = i0 + tid;
+    if (kItems % C::kThreads != 0 && item >= kItems)
+      break;
+    int r = item / kPerRow, n = n0 + (item % kPerRow) * kVec;
+    long m = pixel(r);
+    if (m < 0 || n >= kOg)
+      continue;
+    float v[kVec];
+    load_f32<kVec>(sc + r * C::kStageLd + (item % kPerRow) * kVec, v);
+    int o = group * kOg + n;
+    if constexpr (T.split_k > 1)
+      store_f32<kVec>(partials(args.workspace) + (slice * kM + m) * S.o + o, v);
+    else
+      finish<C::kE, C::kP, kVec, S.out_stride, S.out_step>(v, m, o, args.bias,
+                                                           args.residual, args.out);
+  }
+  if constexpr (T.split_k > 1)
+    splitk_finish<C>(args, smem, group, n0, pixel, tid);
+}
+
 //===----------------------------------------------------------------------===//
 // The kernel
 //===----------------------------------------------------------------------===//
@@ -588,31 +629,8 @@ __global__ void __launch_bounds__(C::kThreads, 1)
   float *sc = reinterpret_cast<float *>(smem);
   math.stage(sc, C::kStageLd, wm0, wn0, lane);
   __syncthreads();
-  constexpr int kVec = C::kVec;
-  constexpr int kPerRow = T.bn / kVec;
-  constexpr int kItems = T.bm * kPerRow;
-#pragma unroll
-  for (int i0 = 0; i0 < kItems; i0 += C::kThreads) {
-    int item = i0 + tid;
-    if (kItems % C::kThreads != 0 && item >= kItems)
-      break;
-    int r = item / kPerRow, n = n0 + (item % kPerRow) * kVec;
-    long m = m0 + r;
-    if (m >= G.m || n >= G.n)
-      continue;
-    float v[kVec];
-    load_f32<kVec>(sc + r * C::kStageLd + (item % kPerRow) * kVec, v);
-    int o = group * G.og + n;
-    if constexpr (T.split_k > 1)
-      store_f32<kVec>(partials(args.workspace) + (slice * G.m + m) * S.o + o, v);
-    else
-      finish<E, P, kVec, S.out_stride, S.out_step>(v, m, o, args.bias,
-                                                   args.residual, args.out);
-  }
-  if constexpr (T.split_k > 1)
-    splitk_finish<C>(
-        args, smem, group, n0,
-        [&](int r) { return m0 + r < G.m ? m0 + r : -1l; }, tid);
+  store_tile<C>(args, smem, group, slice, n0,
+                [&](int r) { return m0 + r < G.m ? m0 + r : -1l; }, tid);
 }
 
 } // namespace kiln::cuda::detail

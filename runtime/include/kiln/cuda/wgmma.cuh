@@ -139,9 +139,7 @@ template <class C, int kOmit = 0>
 __global__ void __launch_bounds__(C::kThreads, 1)
     conv_wgmma_kernel(const __grid_constant__ CUtensorMap map_a,
                       const __grid_constant__ CUtensorMap map_b, ConvArgs<C::kP> args) {
-  constexpr Conv2d S = C::kS;
   constexpr Schedule T = C::kT;
-  constexpr Epilogue E = C::kE;
   constexpr Precision P = C::kP;
   constexpr WgmmaGeometry G = C::G;
   // Stages at a 1024-byte boundary of the shared window (the 128-byte
@@ -238,28 +236,7 @@ __global__ void __launch_bounds__(C::kThreads, 1)
   }
   __syncthreads();
 
-  constexpr int kVec = C::kVec;
-  constexpr int kPerRow = T.bn / kVec;
-  constexpr int kItems = T.bm * kPerRow;
-#pragma unroll 4
-  for (int i0 = 0; i0 < kItems; i0 += C::kThreads) {
-    int item = i0 + tid;
-    if (kItems % C::kThreads != 0 && item >= kItems)
-      break;
-    int r = item / kPerRow, n = n0 + (item % kPerRow) * kVec;
-    long m = wgmma_pixel<C>(tm, r);
-    if (m < 0 || n >= S.o)
-      continue;
-    float v[kVec];
-    load_f32<kVec>(sc + r * C::kStageLd + (item % kPerRow) * kVec, v);
-    if constexpr (T.split_k > 1)
-      store_f32<kVec>(partials(args.workspace) + (slice * G.m + m) * S.o + n, v);
-    else
-      finish<E, P, kVec, S.out_stride, S.out_step>(v, m, n, args.bias, args.residual,
-                                                   args.out);
-  }
-  if constexpr (T.split_k > 1)
-    splitk_finish<C>(args, smem, 0, n0, [&](int r) { return wgmma_pixel<C>(tm, r); }, tid);
+  store_tile<C>(args, smem, 0, slice, n0, [&](int r) { return wgmma_pixel<C>(tm, r); }, tid);
 }
 
 /// The tensor maps of a launch: A over the input (2-D for gemm, else the
