@@ -23,15 +23,15 @@ fit is skipped and listed, never silently; what was measured is kept):
                 clean / N errors / did not work here (the tool's own failure, e.g.
                 "Device not supported" under gVisor) / not installed.
   (c) bench     resnet50 and ghostnet (the manifest's bench executables) at batch 1, 32,
-                256, precision by precision in --precisions order (fp16 first): kiln
-                `EXE --device cuda --bench N` (CUDA events around graph replays), PyTorch
-                eager (cuDNN benchmark mode, channels_last, inference_mode, model and
-                input in the precision), then torch.compile of the same module for that
-                precision's configs while the budget allows, in a worker process, each
-                config bounded by --compile-timeout (compile and timing; the compile time
-                is reported on its own, the runs are timed like eager). The mode that ran
-                is recorded per row (--compile-mode, default reduce-overhead: CUDA graphs
-                like kiln's, no autotuning that would not fit a ten-minute command).
+                256, in --precisions order (fp16 first): kiln `EXE --device cuda --bench
+                N` (CUDA events around graph replays) and PyTorch eager (cuDNN benchmark
+                mode, channels_last, inference_mode, model and input in the precision) for
+                every config; then torch.compile of the same module in the same order while
+                the budget allows, in a worker process, each config bounded by
+                --compile-timeout (compile and timing; the compile time is reported on its
+                own, the runs are timed like eager). The mode that ran is recorded per row
+                (--compile-mode, default reduce-overhead: CUDA graphs like kiln's, no
+                autotuning that would not fit a ten-minute command).
   (d) profile   the three slowest steps of one config (--profile, default
                 resnet50:fp16:256): `KILN_CUDA_PROFILE=20 EXE --bench 1` times every step
                 of the forward pass with CUDA events; then `ncu --nvtx --nvtx-include`
@@ -673,70 +673,69 @@ def run_sanitize(a, entries, ctx, out):
 # ------------------------------------------------------------------------------ stage c
 
 def run_bench(torch, a, entries, ctx, out):
-    """(c): kiln, PyTorch eager and torch.compile, precision by precision."""
+    """(c): kiln and PyTorch eager for every config (cheap), precision by precision; then
+    torch.compile in the same order (fp16 first), alternating the models."""
     failures, rows = 0, []
-    worker = CompileWorker(out.file("compile-worker.log"))
     order = {p: i for i, p in enumerate(a.precisions)}
-    entries = sorted(entries, key=lambda e: (order[e["precision"]], e["model"], e["batch"]))
+    entries = sorted(entries, key=lambda e: (order[e["precision"]], e["batch"], e["model"]))
+    for e in entries:
+        name, model, prec, batch = e["file"], e["model"], e["precision"], e["batch"]
+        if ctx.over(reserve=ctx.reserve):
+            out.skip("bench", name, "time budget")
+            continue
+        row = {"file": name, "model": model, "precision": prec, "batch": batch,
+               "kiln": None, "eager": None, "compile": None}
+        rows.append(row)
+        exe = os.path.join(a.bundle, name)
+        try:
+            row["kiln"] = kiln_bench(out, exe, ctx.kiln_device, a.runs,
+                                     min(a.timeout, ctx.left()))
+        except Failure as err:
+            row["kiln"] = {"error": "FAIL: " + str(err)}
+            failures += 1
+        try:
+            shape = exe_input_shape(out, exe, a.timeout)
+            net, x, layout = bench_module(torch, model, prec, shape, ctx.torch_device)
+            row["eager"] = time_module(torch, net, x, a.runs, ctx.torch_device)
+            row["eager"]["layout"] = layout
+            del net, x
+        except Exception as err:  # noqa: BLE001 - reported in the table
+            row["eager"] = {"error": f"{type(err).__name__}: {str(err)[:120]}"}
+        if ctx.torch_device == "cuda":
+            torch.cuda.empty_cache()
+        out.say(f"  {name}: kiln {fmt_ms(row['kiln'])} ms, eager {fmt_ms(row['eager'])} ms")
+        out.data["bench"] = rows
+        out.save()
+    if a.no_compile:
+        for row in rows:
+            row["compile"] = {"error": "skipped (--no-compile)"}
+        return failures, rows
+    out.say(f"  torch.compile (mode {a.compile_mode!r}), at most {a.compile_timeout:.0f} s a "
+            "config, compile and runs:")
+    worker = CompileWorker(out.file("compile-worker.log"))
     try:
-        for prec, group in itertools.groupby(entries, key=lambda e: e["precision"]):
-            group = list(group)
-            prec_rows = []
-            for e in group:
-                name, model, batch = e["file"], e["model"], e["batch"]
-                row = {"file": name, "model": model, "precision": prec, "batch": batch,
-                       "kiln": None, "eager": None, "compile": None}
-                if ctx.over(reserve=ctx.reserve):
-                    out.skip("bench", name, "time budget")
-                    continue
-                rows.append(row)
-                prec_rows.append(row)
-                exe = os.path.join(a.bundle, name)
-                try:
-                    row["kiln"] = kiln_bench(out, exe, ctx.kiln_device, a.runs,
-                                             min(a.timeout, ctx.left()))
-                except Failure as err:
-                    row["kiln"] = {"error": "FAIL: " + str(err)}
-                    failures += 1
-                try:
-                    shape = exe_input_shape(out, exe, a.timeout)
-                    net, x, layout = bench_module(torch, model, prec, shape, ctx.torch_device)
-                    row["eager"] = time_module(torch, net, x, a.runs, ctx.torch_device)
-                    row["eager"]["layout"] = layout
-                    del net, x
-                except Exception as err:  # noqa: BLE001 - reported in the table
-                    row["eager"] = {"error": f"{type(err).__name__}: {str(err)[:120]}"}
-                if ctx.torch_device == "cuda":
-                    torch.cuda.empty_cache()
-                out.say(f"  {name}: kiln {fmt_ms(row['kiln'])} ms, eager {fmt_ms(row['eager'])} ms")
-                out.data["bench"] = rows
-                out.save()
-            if a.no_compile:
-                for row in prec_rows:
-                    row["compile"] = {"error": "skipped (--no-compile)"}
+        for row in rows:
+            left = ctx.left() - ctx.reserve
+            if left < a.compile_min or "error" in (row["kiln"] or {}):
+                why = "time budget" if left < a.compile_min else "no kiln timing"
+                row["compile"] = {"error": f"skipped ({why})"}
+                out.skip("compile", row["file"], why)
                 continue
-            for row in prec_rows:
-                left = ctx.left() - ctx.reserve
-                if left < a.compile_min or "error" in (row["kiln"] or {}):
-                    why = "time budget" if left < a.compile_min else "no kiln timing"
-                    row["compile"] = {"error": f"skipped ({why})"}
-                    out.skip("compile", row["file"], why)
-                    continue
-                shape = exe_input_shape(out, os.path.join(a.bundle, row["file"]), a.timeout)
-                cfg = {"model": row["model"], "precision": row["precision"], "shape": shape,
-                       "runs": a.runs, "mode": a.compile_mode, "device": ctx.torch_device}
-                t0 = time.monotonic()
-                try:
-                    row["compile"] = worker.run(cfg, min(a.compile_timeout, left))
-                except Failure as err:
-                    row["compile"] = {"error": str(err), "mode": a.compile_mode}
-                c = row["compile"]
-                out.log(f"  torch.compile {row['file']}: {json.dumps(c)} "
-                        f"[{time.monotonic() - t0:.0f} s]")
-                out.say(f"  {row['file']}: {c.get('mode', a.compile_mode)} {fmt_ms(c)} ms"
-                        + (f" (compiled in {c['compile_s']:.0f} s)" if "compile_s" in c else ""))
-                out.data["bench"] = rows
-                out.save()
+            shape = exe_input_shape(out, os.path.join(a.bundle, row["file"]), a.timeout)
+            cfg = {"model": row["model"], "precision": row["precision"], "shape": shape,
+                   "runs": a.runs, "mode": a.compile_mode, "device": ctx.torch_device}
+            t0 = time.monotonic()
+            try:
+                row["compile"] = worker.run(cfg, min(a.compile_timeout, left))
+            except Failure as err:
+                row["compile"] = {"error": str(err), "mode": a.compile_mode}
+            c = row["compile"]
+            out.log(f"  torch.compile {row['file']}: {json.dumps(c)} "
+                    f"[{time.monotonic() - t0:.0f} s]")
+            out.say(f"  {row['file']}: {c.get('mode', a.compile_mode)} {fmt_ms(c)} ms"
+                    + (f" (compiled in {c['compile_s']:.0f} s)" if "compile_s" in c else ""))
+            out.data["bench"] = rows
+            out.save()
     finally:
         worker.stop()
     return failures, rows
@@ -873,8 +872,8 @@ def parse_args(argv):
     ap.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     ap.add_argument("--compile-mode", default="reduce-overhead",
                     help="torch.compile mode (reduce-overhead)")
-    ap.add_argument("--compile-timeout", type=float, default=75,
-                    help="seconds per torch.compile config, compile and runs (75)")
+    ap.add_argument("--compile-timeout", type=float, default=60,
+                    help="seconds per torch.compile config, compile and runs (60)")
     ap.add_argument("--compile-min", type=float, default=20,
                     help="start a torch.compile config only with this much budget left (20)")
     ap.add_argument("--sanitize-model", default="cnn",
@@ -885,8 +884,8 @@ def parse_args(argv):
     ap.add_argument("--profile", default="resnet50:fp16:256",
                     help="MODEL:PRECISION:BATCH of stage (d) (resnet50:fp16:256)")
     ap.add_argument("--profile-runs", type=int, default=20, help="KILN_CUDA_PROFILE runs (20)")
-    ap.add_argument("--profile-reserve", type=float, default=100,
-                    help="seconds of the budget kept from stage (c) for stage (d) (100)")
+    ap.add_argument("--profile-reserve", type=float, default=75,
+                    help="seconds of the budget kept from stage (c) for stage (d) (75)")
     ap.add_argument("--ncu-timeout", type=float, default=60, help="seconds per ncu run (60)")
     ap.add_argument("--tool-path",
                     help="directories (':'-separated) holding compute-sanitizer and ncu "
