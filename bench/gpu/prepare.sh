@@ -38,7 +38,8 @@
 #   --cuda-arch L       passed as --cuda-arch (default 90a: the H100/H200, with
 #                       its wgmma/TMA kernels; '' = kiln's default, sm_80+sm_90)
 #   --emulated          testing without a GPU: `--target all-emulated`, the CUDA
-#                       code runs on kiln's SIMT emulator (run.py --allow-cpu)
+#                       code (for --cuda-arch: by default the sm_90a kernels)
+#                       runs on kiln's SIMT emulator (run.py --allow-cpu)
 #   --cpu-only          testing without CUDA: `--target cpu`, fp32 only
 #   --max-mib N         fail when the packed executables exceed N MiB (56)
 #   -j N                compile N executables at once (default 2)
@@ -122,7 +123,7 @@ use --emulated or --cpu-only to prepare executables for testing run.py --allow-c
 fi
 common=(--target "$target")
 has_flag cpu && common+=(--cpu "$cpu_arch")
-if ((!cpu_only && !emulated)) && [[ -n "$cuda_arch" ]] && has_flag cuda-arch; then
+if ((!cpu_only)) && [[ -n "$cuda_arch" ]] && has_flag cuda-arch; then
   digits="${cuda_arch//sm_/}"
   [[ "$digits" =~ ^[0-9]+a?(,[0-9]+a?)*$ ]] || die "bad --cuda-arch '$cuda_arch' (e.g. 90 or 80,90)"
   if grep -q -- "--cuda-arch=<int>" <<< "$help"; then
