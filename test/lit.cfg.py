@@ -27,7 +27,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.use_default_substitutions()
 llvm_config.add_tool_substitutions(
     ["kiln", "kiln-opt", "kiln-translate", "kiln-inspect", "kiln-kernel-test",
-     "kiln-cuda-kernel-test", "kiln-emu-test"], [config.kiln_tools_dir])
+     "kiln-cuda-kernel-test", "kiln-emu-test", "kiln-hopper-test"], [config.kiln_tools_dir])
 
 config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "models")))
 # Before LLVM's own %python (the interpreter running lit), which lacks numpy.

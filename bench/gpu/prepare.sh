@@ -1,41 +1,48 @@
 #!/usr/bin/env bash
-# bench/gpu/prepare.sh: compiles the executables of the GPU check and benchmark
-# (issue 5, "CUDA target") on the BUILD machine, for bench/gpu/run.py to run on
-# a GPU machine that has no LLVM/MLIR, no kiln and no nvcc.
+# bench/gpu/prepare.sh: compiles the executables of the device check (issue 13;
+# bench/gpu/run.py) on the BUILD machine, for a GPU machine that has no
+# LLVM/MLIR, no kiln and no nvcc.
 #
 # End to end:
 #   1. here (build machine, with nvcc in /usr/local/cuda):   ./setup.sh
-#        bench/gpu/prepare.sh out/gpu
+#        bench/gpu/prepare.sh out/gpu                   (2 cores: see the timing
+#                                                        it prints at the end)
 #   2. make out/gpu travel with the working tree: out/ is in .gitignore, so name
-#      `out/gpu` in the device tool's `carry`. Carried paths must stay under
-#      64 MiB, hence xz and the size check below (--max-mib, default 60).
-#   3. there (GPU machine: NVIDIA driver, python3 with torch/torchvision/numpy):
-#        python3 bench/gpu/run.py out/gpu
+#      `out/gpu` in the device tool's `carry`. Carried paths and the working
+#      tree together stay under 64 MiB, hence xz and the size check below
+#      (--max-mib, default 56).
+#   3. there, one command (GPU machine: NVIDIA driver, python3 with torch):
+#        PYTHONUNBUFFERED=1 python3 bench/gpu/run.py out/gpu --out $OUT --budget 480
 #      The executables need no CUDA toolkit there: cudart is linked statically,
-#      only the driver (libcuda.so) is loaded at run time. They also run on a
-#      machine without a GPU (--device cpu), which is how run.py --allow-cpu is
-#      tested on the build machine.
+#      only the driver (libcuda.so) is loaded at run time.
+#
+# What one run needs (the default): the correctness set, every model at batch
+# 2 in fp32 and fp16 (tf32 and bf16 too for resnet50 and ghostnet), which also
+# serves compute-sanitizer (cnn); the timing set, resnet50 and ghostnet at
+# batch 1, 32 and 256 in fp16, bf16, tf32 and fp32, which also serves the
+# profile (resnet50 fp16 batch 256).
 #
 # Usage: bench/gpu/prepare.sh [OUTDIR] [options]        (OUTDIR default: out/gpu)
 #   --models a,b        correctness models (default: every models/*.yaml)
+#   --bench-models a,b  timing models (default resnet50,ghostnet)
 #   --quick             resnet50 and ghostnet only (correctness and timing)
 #   --only-check        correctness executables only (no timing set)
 #   --only-bench        timing executables only
 #   --bench-batches L   timing batches (default 1,32,256)
-#   --precisions L      timing precisions (default fp32,tf32,fp16,bf16)
+#   --precisions L      timing precisions (default fp16,bf16,tf32,fp32)
 #   --check-batch N     batch of the correctness executables (default 2)
 #   --kiln PATH         the compiler (default: build/bin/kiln)
 #   --cpu ARCH          -march of the executables' CPU code (default x86-64-v3:
 #                       AVX2+FMA, runs on any H100/H200 host; the kiln default,
 #                       'native', would be this build machine's CPU)
-#   --cuda-arch L       passed as --cuda-arch when kiln has it (default 90:
-#                       H100/H200 only, halves the size; '' = kiln's default;
-#                       "sm_90" and "90" are both accepted)
-#   --cpu-only          testing without CUDA: `--target cpu`, fp32 only, no
-#                       --precision flag (run with `run.py --allow-cpu`)
-#   --max-mib N         fail when the stripped executables exceed N MiB (60)
-#   -j N                compile N models at once (default 1; kiln already
-#                       compiles each model's translation units in parallel)
+#   --cuda-arch L       passed as --cuda-arch (default 90a: the H100/H200, with
+#                       its wgmma/TMA kernels; '' = kiln's default, sm_80+sm_90)
+#   --emulated          testing without a GPU: `--target all-emulated`, the CUDA
+#                       code (for --cuda-arch: by default the sm_90a kernels)
+#                       runs on kiln's SIMT emulator (run.py --allow-cpu)
+#   --cpu-only          testing without CUDA: `--target cpu`, fp32 only
+#   --max-mib N         fail when the packed executables exceed N MiB (56)
+#   -j N                compile N executables at once (default 2)
 #
 # Writes OUTDIR/bundle.tar.xz holding MODEL-PRECISION-bBATCH (stripped
 # executables, no embedded weights: they generate seeded weights at start-up,
@@ -54,14 +61,16 @@ quick=0
 only_check=0
 only_bench=0
 bench_batches="1,32,256"
-bench_precisions="fp32,tf32,fp16,bf16"
+bench_precisions="fp16,bf16,tf32,fp32"
+bench_models_csv="resnet50,ghostnet"
 check_batch=2
 kiln="$root/build/bin/kiln"
 cpu_arch="x86-64-v3"
-cuda_arch="90"
+cuda_arch="90a"
 cpu_only=0
-max_mib=60
-jobs=1
+emulated=0
+max_mib=56
+jobs=2
 
 die() { echo "prepare.sh: error: $*" >&2; exit 1; }
 need_value() { [[ $# -ge 2 ]] || die "$1 needs a value (see the top of $0)"; }
@@ -70,6 +79,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --models) need_value "$@"; models_csv="$2"; shift 2 ;;
     --models=*) models_csv="${1#*=}"; shift ;;
+    --bench-models) need_value "$@"; bench_models_csv="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
     --only-check) only_check=1; shift ;;
     --only-bench) only_bench=1; shift ;;
@@ -80,6 +90,7 @@ while [[ $# -gt 0 ]]; do
     --cpu) need_value "$@"; cpu_arch="$2"; shift 2 ;;
     --cuda-arch) need_value "$@"; cuda_arch="$2"; shift 2 ;;
     --cpu-only) cpu_only=1; shift ;;
+    --emulated) emulated=1; shift ;;
     --max-mib) need_value "$@"; max_mib="$2"; shift 2 ;;
     -j) need_value "$@"; jobs="$2"; shift 2 ;;
     -j*) jobs="${1#-j}"; shift ;;
@@ -90,6 +101,7 @@ while [[ $# -gt 0 ]]; do
 done
 outdir="${outdir:-$root/out/gpu}"
 ((only_check && only_bench)) && die "--only-check and --only-bench exclude each other"
+((cpu_only && emulated)) && die "--cpu-only and --emulated exclude each other"
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "-j expects a positive integer, got '$jobs'"
 [[ "$max_mib" =~ ^[1-9][0-9]*$ ]] || die "--max-mib expects a positive integer, got '$max_mib'"
 [[ "$check_batch" =~ ^[1-9][0-9]*$ ]] || die "--check-batch expects a positive integer"
@@ -102,10 +114,12 @@ $help"
 has_flag() { grep -q -- "--$1[= ]" <<< "$help"; }
 if ((cpu_only)); then
   target=cpu
+elif ((emulated)); then
+  target=all-emulated
 else
   target=all
   has_flag precision || die "this kiln has no --precision flag yet (the CUDA target is not built in);
-use --cpu-only to prepare CPU-only executables for testing run.py --allow-cpu"
+use --emulated or --cpu-only to prepare executables for testing run.py --allow-cpu"
 fi
 common=(--target "$target")
 has_flag cpu && common+=(--cpu "$cpu_arch")
@@ -133,13 +147,10 @@ fi
 for m in "${check_models[@]}"; do
   [[ -f "$root/models/$m.yaml" ]] || die "unknown model '$m' (models/: ${all_models[*]})"
 done
-bench_models=(resnet50 ghostnet)
-if [[ -n "$models_csv" ]] && ((!quick)); then
-  # Timing only for the benchmark models that --models names.
-  picked=()
-  for m in "${bench_models[@]}"; do [[ ",$models_csv," == *",$m,"* ]] && picked+=("$m"); done
-  bench_models=("${picked[@]+"${picked[@]}"}")
-fi
+IFS=, read -r -a bench_models <<< "$bench_models_csv"
+for m in "${bench_models[@]+"${bench_models[@]}"}"; do
+  [[ -f "$root/models/$m.yaml" ]] || die "unknown bench model '$m' (models/: ${all_models[*]})"
+done
 IFS=, read -r -a batches <<< "$bench_batches"
 IFS=, read -r -a precisions <<< "$bench_precisions"
 for p in "${precisions[@]}"; do
@@ -183,7 +194,9 @@ rm -f "$outdir"/*-{fp32,tf32,fp16,bf16}-b[0-9]* "$outdir"/{manifest,results}.jso
 shopt -u nullglob
 mkdir -p "$outdir/logs"
 outdir="$(cd "$outdir" && pwd)"
-echo "prepare.sh: ${#plan[@]} executables into $outdir (kiln $kiln, target $target," \
+t_start=$SECONDS
+cpu_start="$(awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat)"
+echo "prepare.sh: ${#plan[@]} configs into $outdir (kiln $kiln, target $target," \
      "flags: ${common[*]})"
 
 # ------------------------------------------------------------------------ compile
@@ -217,8 +230,13 @@ fi
 
 failed=0
 running=0
+declare -A built=(["$m0-$p0-b$b0"]=1)
 for entry in "${plan[@]:1}"; do
   read -r m p b _ <<< "$entry"
+  # A check and a bench executable of the same model, precision and batch
+  # are one file (listed twice in the manifest).
+  [[ -n "${built["$m-$p-b$b"]:-}" ]] && continue
+  built["$m-$p-b$b"]=1
   if ((jobs == 1)); then
     compile_one "$m" "$p" "$b" || failed=$((failed + 1))
   else
@@ -256,11 +274,7 @@ dirty="$(git -C "$root" status --porcelain --untracked-files=no 2> /dev/null | h
 # ---------------------------------------------------------------------------- pack
 # The executables compress about 4x with xz (mostly their CUDA fatbins); what
 # travels is bundle.tar.xz, which run.py unpacks on the GPU machine.
-files=()
-for entry in "${plan[@]}"; do
-  read -r m p b purpose <<< "$entry"
-  files+=("$m-$p-b$b")
-done
+files=("${!built[@]}")
 rm -f "$outdir/bundle.tar.xz"
 (cd "$outdir" && XZ_OPT="-6 -T0" tar -cJf bundle.tar.xz "${files[@]}") ||
   die "packing the executables into $outdir/bundle.tar.xz failed"
@@ -280,7 +294,12 @@ if ((${#stale[@]})); then
        "(${stale[*]:0:5}); they travel too: remove them" >&2
 fi
 mib=$(awk -v s="$total" 'BEGIN{printf "%.1f", s/1048576}')
-echo "prepare.sh: ${#plan[@]} executables, $mib MiB in $outdir with xz (limit $max_mib MiB)"
+# CPU time of this script and every compile it waited for (utime + stime +
+# cutime + cstime, in clock ticks): the 2-core time that --jobs cannot hide.
+cpu_end="$(awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat)"
+cpu_s=$(( (cpu_end - cpu_start) / $(getconf CLK_TCK) ))
+echo "prepare.sh: ${#files[@]} executables, $mib MiB in $outdir with xz (limit $max_mib MiB);" \
+     "$((SECONDS - t_start)) s wall, ${cpu_s} s CPU (-j $jobs)"
 if ((total > max_mib * 1048576)); then
   die "$outdir holds $mib MiB, over --max-mib $max_mib: the device tool carries at most
 64 MiB together with the working tree. Prepare a subset, e.g. --quick, --models a,b,
@@ -288,4 +307,4 @@ if ((total > max_mib * 1048576)); then
 in several device calls."
 fi
 echo "prepare.sh: done; manifest $outdir/manifest.json. Next, on the GPU machine:"
-echo "  python3 bench/gpu/run.py ${outdir#"$root"/}"
+echo "  PYTHONUNBUFFERED=1 python3 bench/gpu/run.py ${outdir#"$root"/} --out \$OUT --budget 480"

@@ -9,6 +9,7 @@
 
 #include "compiler/Graph/Transforms/Passes.h"
 #include "compiler/Target/Cuda/Transforms/Passes.h"
+#include "dialects/Kiln/IR/KilnDialect.h"
 
 #include "mlir/Pass/PassManager.h"
 
@@ -42,7 +43,7 @@ LogicalResult kiln::runPipeline(ModuleOp module, Phase last,
     // Tiles depend on the planned pixel strides of channel slices.
     if (!options.cudaPrecision.empty())
       func.addPass(createChooseSchedulePass(
-          {options.cudaPrecision, options.smCount}));
+          {options.cudaPrecision, options.smCount, options.sm90a}));
   }
   return pm.run(module);
 }
@@ -56,6 +57,13 @@ LogicalResult kiln::checkLimits(ModuleOp module) {
 OwningOpRef<ModuleOp> kiln::lowerForTarget(ModuleOp planned, KernelTarget target) {
   OwningOpRef<ModuleOp> kernels = planned.clone();
   PassManager pm(planned.getContext());
+  // The CUDA target in fp16 and bf16 stores 16-bit activations: plan its
+  // arena again with 2-byte elements (the CPU keeps the fp32 plan).
+  if (target == KernelTarget::Cuda)
+    if (func::FuncOp func = findModelFunc(*kernels))
+      if (auto p = func->getAttrOfType<StringAttr>(KilnDialect::getPrecisionAttrName());
+          p && (p.getValue() == "fp16" || p.getValue() == "bf16"))
+        pm.addNestedPass<func::FuncOp>(createPlanMemoryPass({/*activationBytes=*/2}));
   pm.addPass(createLowerToKernelsPass(
       {target == KernelTarget::Cuda ? "cuda" : "cpu"}));
   if (failed(pm.run(*kernels)))

@@ -32,6 +32,8 @@ struct PipelineOptions {
   /// --kiln-choose-schedule records after planning; empty: none.
   std::string cudaPrecision;
   int smCount = 132;
+  /// Every GPU is sm_90a (H100/H200): the wgmma kernel's schedules.
+  bool sm90a = false;
 };
 
 /// Runs the graph passes on |module| up to and including |last|.

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -226,7 +227,17 @@ bool kiln::haveNvcc() {
   return *KILN_NVCC && llvm::sys::fs::can_execute(KILN_NVCC);
 }
 
-LogicalResult kiln::compilePtx(const std::string &cudaUnit, int arch,
+std::string kiln::newestArch(const std::vector<std::string> &archs) {
+  std::string newest;
+  auto number = [](const std::string &a) { return std::atoi(a.c_str()); };
+  for (const std::string &a : archs)
+    if (newest.empty() || number(a) > number(newest) ||
+        (number(a) == number(newest) && a.size() > newest.size()))
+      newest = a;
+  return newest;
+}
+
+LogicalResult kiln::compilePtx(const std::string &cudaUnit, const std::string &arch,
                                const std::string &workDir, bool verbose,
                                std::string &ptx) {
   if (!haveNvcc()) {
@@ -242,7 +253,7 @@ LogicalResult kiln::compilePtx(const std::string &cudaUnit, int arch,
     return failure();
   Job job{nvccCommand(findCompiler()), log.str().str(), {}};
   job.args.insert(job.args.end(),
-                  {"-arch=compute_" + std::to_string(arch), "-ptx",
+                  {"-arch=compute_" + arch, "-ptx",
                    cu.str().str(), "-o", out.str().str()});
   if (failed(start(job, verbose)) || failed(finish(job)))
     return failure();
@@ -341,14 +352,10 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
         return failure();
       }
       job.args = nvccCommand(cxx);
-      int newest = 0;
-      for (int arch : options.cudaArchs) {
-        std::string a = std::to_string(arch);
+      for (const std::string &a : options.cudaArchs)
         job.args.insert(job.args.end(),
                         {"-gencode", "arch=compute_" + a + ",code=sm_" + a});
-        newest = std::max(newest, arch);
-      }
-      std::string a = std::to_string(newest);
+      std::string a = newestArch(options.cudaArchs);
       job.args.insert(job.args.end(),
                       {"-gencode", "arch=compute_" + a + ",code=compute_" + a});
       if (options.verbose) {
@@ -358,7 +365,7 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
       }
     } else {
       job.args = {cxx, "-std=c++20", "-O2", "-DNDEBUG", "-x", "c++",
-                  "-DKILN_CUDA_EMULATED", "-fno-strict-aliasing", "-include",
+                  "-DKILN_CUDA_EMULATED", "-fno-strict-aliasing", "-Wno-psabi", "-include",
                   KILN_CUDA_EMU_HEADER, "-I", KILN_RUNTIME_INCLUDE_DIR, "-I",
                   KILN_CUDA_EMU_INCLUDE_DIR};
     }

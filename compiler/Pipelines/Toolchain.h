@@ -58,16 +58,20 @@ struct BuildOptions {
   CudaBuild cuda = CudaBuild::None;
   /// The CUDA translation unit (CudaEmitter), when cuda != None.
   std::string cudaUnit;
-  /// SM versions to generate SASS for (80 = sm_80); PTX is embedded for the
-  /// newest, so that later GPUs can JIT it.
-  std::vector<int> cudaArchs = {80, 90};
+  /// SM versions to generate SASS for as nvcc spells them ("80" = sm_80,
+  /// "90a" = sm_90a); PTX is embedded for the newest, so that later GPUs can
+  /// JIT it (sm_90a's PTX runs on sm_90 parts only).
+  std::vector<std::string> cudaArchs = {"80", "90"};
 };
+
+/// The newest of |archs| ("90a" over "90" over "86"...).
+std::string newestArch(const std::vector<std::string> &archs);
 
 /// Whether this kiln found nvcc when it was built.
 bool haveNvcc();
 
 /// Compiles |cudaUnit| to PTX for compute_|arch| with nvcc into |ptx|.
-mlir::LogicalResult compilePtx(const std::string &cudaUnit, int arch,
+mlir::LogicalResult compilePtx(const std::string &cudaUnit, const std::string &arch,
                                const std::string &workDir, bool verbose,
                                std::string &ptx);
 

@@ -7,7 +7,9 @@
 //     t = max(FLOPs / peak, bytes / bandwidth)
 // on an H100 (dense fp16/bf16 tensor cores, 2-byte activations and weights)
 // and on the CPU kiln was developed on (fp32). FLOPs count a multiply-add as
-// two; bytes count every tensor a kernel reads or writes once.
+// two; bytes count every tensor a kernel reads or writes once. The caller
+// adds, per CUDA precision, the launches of one forward pass and the device
+// memory of the generated code (KernelSummary::cuda).
 //
 //===----------------------------------------------------------------------===//
 
@@ -187,6 +189,16 @@ void kiln::report::printKernelTable(const KernelSummary &s, llvm::raw_ostream &o
   os << llvm::format("total: %s FLOPs, H100 bound %.1f us, CPU bound %.2f ms\n",
                      withCommas(s.totalFlops).c_str(), s.h100Micros,
                      s.cpuMicros / 1000);
+  if (s.cuda.empty())
+    return;
+  os << "CUDA, per forward pass (one graph replay):\n"
+     << llvm::left_justify("precision", 10) << " " << llvm::right_justify("launches", 8)
+     << " " << llvm::right_justify("arena bytes", 14) << " "
+     << llvm::right_justify("split-K workspace", 17) << "\n";
+  for (const CudaPrecisionRow &r : s.cuda)
+    os << llvm::format("%-10s %8d %14s %17s\n", r.precision.c_str(), r.launches,
+                       withCommas(r.arenaBytes).c_str(),
+                       withCommas(r.workspaceBytes).c_str());
 }
 
 void kiln::report::printKernelJson(const KernelSummary &s, llvm::raw_ostream &os) {
@@ -201,8 +213,15 @@ void kiln::report::printKernelJson(const KernelSummary &s, llvm::raw_ostream &os
         {"intensity", double(k.flops) / double(4 * k.elements)},
         {"h100_us", k.h100Micros},
         {"cpu_us", k.cpuMicros}});
+  llvm::json::Array cuda;
+  for (const CudaPrecisionRow &r : s.cuda)
+    cuda.push_back(llvm::json::Object{{"precision", r.precision},
+                                      {"launches", r.launches},
+                                      {"arena_bytes", r.arenaBytes},
+                                      {"workspace_bytes", r.workspaceBytes}});
   llvm::json::Object root{{"model", s.model},
                           {"kernels", std::move(kernels)},
+                          {"cuda", std::move(cuda)},
                           {"total_flops", s.totalFlops},
                           {"arena_bytes", s.arenaBytes},
                           {"live_bytes", s.liveBytes},

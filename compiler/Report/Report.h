@@ -58,11 +58,22 @@ struct KernelRow {
   double h100Micros = 0, cpuMicros = 0;
 };
 
+/// The CUDA code of one precision (kiln report --after-fusion).
+struct CudaPrecisionRow {
+  std::string precision;
+  /// Kernel launches per forward pass (one CUDA graph replay).
+  int launches = 0;
+  /// Device memory: activations (arena and staging), split-K workspace.
+  int64_t arenaBytes = 0, workspaceBytes = 0;
+};
+
 struct KernelSummary {
   std::string model;
   std::vector<KernelRow> kernels;
   int64_t totalFlops = 0, arenaBytes = 0, liveBytes = 0;
   double h100Micros = 0, cpuMicros = 0;
+  /// Filled by the caller, which can generate CUDA code; empty otherwise.
+  std::vector<CudaPrecisionRow> cuda;
 };
 
 /// Summarizes the kernels of planned IR; emits an error on other IR.

@@ -21,7 +21,9 @@ With --cuda fp32|tf32|fp16|bf16 it checks the CUDA code instead: compiled with
 `--target cuda-emulated --precision P` (the generated CUDA C++, built by the host compiler
 against kiln's SIMT emulator) and run on the CPU, against PyTorch and against the
 interpreter, with the precision's tolerance (relative L2: fp32 1e-5, tf32 5e-3,
-fp16/bf16 1e-2).
+fp16/bf16 1e-2). With --cuda-arch sm_90a as well, the CUDA code is the sm_90a kernels' (TMA,
+mbarrier pipelines, wgmma), emulated likewise; KILN_EMU_STRICT=1 makes any copy or multiply
+never waited for an error.
 With --state-dict f32|f64 it checks the weights contract instead: the weights are written as
 `safetensors.torch.save_file(model.state_dict(), path)` writes them (of `model.double()` for
 f64): the whole state_dict of the case's state_dict.json, num_batches_tracked I64 scalars
@@ -67,6 +69,7 @@ def main():
     ap.add_argument("--compiler", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--cuda", choices=sorted(TOLERANCE))
+    ap.add_argument("--cuda-arch", help="kiln compile --cuda-arch (e.g. sm_90a)")
     ap.add_argument("--qemu", choices=["x86-64", "aarch64"])
     ap.add_argument("--state-dict", choices=["f32", "f64"])
     a = ap.parse_args()
@@ -101,17 +104,18 @@ def main():
         compare(w("interpreted.npy"), expected, f"kiln run --weights {what} vs PyTorch")
         return
     if a.cuda:
+        arch = ["--cuda-arch", a.cuda_arch] if a.cuda_arch else []
         run([a.compiler, "compile", model, "--input-shape", shape, "--target",
-             "cuda-emulated", "--precision", a.cuda, "-o", w("model.exe")])
+             "cuda-emulated", "--precision", a.cuda, *arch, "-o", w("model.exe")])
         run([w("model.exe"), "--weights", w("weights.safetensors"), "--device", "cuda",
              "--input", os.path.join(golden, "input.npy"), "--output", w("cuda.npy")])
         run([a.compiler, "run", model, "--input-shape", shape, "--weights",
              w("weights.safetensors"), "--input", os.path.join(golden, "input.npy"),
              "--output", w("interpreted.npy")])
         tol = TOLERANCE[a.cuda]
-        compare(w("cuda.npy"), os.path.join(golden, "output.npy"),
-                f"cuda {a.cuda} vs PyTorch", tol)
-        compare(w("cuda.npy"), w("interpreted.npy"), f"cuda {a.cuda} vs interpreter", tol)
+        label = f"cuda {a.cuda}" + (f" {a.cuda_arch}" if a.cuda_arch else "")
+        compare(w("cuda.npy"), os.path.join(golden, "output.npy"), f"{label} vs PyTorch", tol)
+        compare(w("cuda.npy"), w("interpreted.npy"), f"{label} vs interpreter", tol)
         return
     run([a.compiler, "compile", model, "--input-shape", shape, "--target", "cpu",
          "-o", w("model.exe")])

@@ -99,8 +99,8 @@ private:
         shape.size() != 4) {
       if (type == ElementKind::f32 || !sixteenBit)
         return Buffer::dense(MemorySpace::output, 0, shape, false, ElementKind::f32);
-      return Buffer::dense(MemorySpace::arena, allocExtra(numel(shape) * 4), shape,
-                           false, type);
+      return Buffer::dense(MemorySpace::arena, allocExtra(numel(shape) * elementBytes),
+                           shape, false, type);
     }
     return op->emitError("lowering to kernels needs planned IR (no kiln.offset "
                          "on this op; run --kiln-plan-memory)");
@@ -133,7 +133,7 @@ private:
       t.space = MemorySpace::arena;
       t.element = ElementKind::act;
       t.offset = 0;
-      t.byteOffset = allocExtra(numel(b.shape) * 4);
+      t.byteOffset = allocExtra(numel(b.shape) * elementBytes);
       elementwise(op, ElementwiseFn::copy, t, {b});
       it = converted.insert({key, t}).first;
     }
@@ -179,11 +179,11 @@ private:
     if (!cuda())
       return nullptr;
     auto t = op->getAttrOfType<DenseI32ArrayAttr>(KilnDialect::getScheduleAttrName());
-    if (!t || t.size() != 7)
+    if (!t || (t.size() != 7 && t.size() != 8))
       return nullptr;
     ArrayRef<int32_t> s = t.asArrayRef();
     return kernel::ScheduleAttr::get(context(), s[0], s[1], s[2], s[3], s[4],
-                                     s[5], s[6]);
+                                     s[5], s[6], t.size() == 8 ? s[7] : 0);
   }
 
   void elementwise(Operation *op, ElementwiseFn fn, const Buffer &out,

@@ -124,7 +124,17 @@ def PlanMemoryPass : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
     `kiln.live_bytes`, the largest total of buffers live at one time (a
     lower bound of any arena). Ops that need temporary memory (a scaled
     convolution's weights, a pooled vector) get `kiln.scratch` the same way.
+
+    `activation-bytes` is the size of an activation element: 4 (fp32, the
+    CPU target and the CUDA target in fp32 and tf32) or 2 (the CUDA target
+    in fp16 and bf16, whose arena is then about half the size). The SE
+    gate's output and its scratch stay fp32 (4 bytes) in every plan, as do
+    a scaled convolution's per-sample weights (CPU only).
   }];
+  let options = [
+    Option<"activationBytes", "activation-bytes", "int", /*default=*/"4",
+           "bytes of an activation element: 4 or 2">,
+  ];
   let dependentDialects = ["::kiln::KilnDialect"];
 }
 

@@ -13,6 +13,8 @@
 //      goes straight to the caller's output and gets no buffer.
 //   3. A buffer lives from the first op that writes it to the last op that
 //      reads any value in it.
+//      A buffer holds numel * activation-bytes bytes (4 or 2), except the
+//      fp32 ones of every plan: the SE gate and the scratch of the ops below.
 //   4. Place buffers from the largest to the smallest, each at the lowest
 //      64-byte aligned offset that does not overlap a placed buffer live at
 //      the same time. Temporary memory of an op is a buffer live at that op
@@ -41,7 +43,10 @@ using namespace kiln;
 
 namespace {
 
-int64_t alignedBytes(int64_t floats) { return (floats * 4 + 63) / 64 * 64; }
+/// |elements| of |elementBytes| each, rounded up to 64 bytes.
+int64_t alignedBytes(int64_t elements, int64_t elementBytes) {
+  return (elements * elementBytes + 63) / 64 * 64;
+}
 
 int64_t numel(Type t) { return cast<RankedTensorType>(t).getNumElements(); }
 
@@ -66,11 +71,23 @@ bool isElementwise(Operation *op) {
 //===----------------------------------------------------------------------===//
 
 struct PlanMemoryPass : kiln::impl::PlanMemoryPassBase<PlanMemoryPass> {
+  using PlanMemoryPassBase::PlanMemoryPassBase;
   void runOnOperation() override;
 };
 
 void PlanMemoryPass::runOnOperation() {
   func::FuncOp func = getOperation();
+  if (activationBytes != 4 && activationBytes != 2) {
+    func.emitError() << "--kiln-plan-memory: activation-bytes must be 4 or 2, not "
+                     << int(activationBytes);
+    return signalPassFailure();
+  }
+  const int64_t act = activationBytes;
+  // The bytes of |op|'s result: fp32 for the SE gate, else activations.
+  auto resultBytes = [&](Operation *op) {
+    return alignedBytes(numel(op->getResult(0).getType()),
+                        isa<SqueezeExciteGateOp>(op) ? 4 : act);
+  };
   Block &body = func.getBody().front();
   // 1. Program order.
   llvm::DenseMap<Operation *, int> position;
@@ -87,8 +104,8 @@ void PlanMemoryPass::runOnOperation() {
   body.walk([&](ConcatOp concat) {
     if (!concat->hasAttr(KilnDialect::getInPlaceAttrName()))
       return;
-    buffers.push_back({alignedBytes(numel(concat.getType())),
-                       position[concat], position[concat], 0, concat});
+    buffers.push_back({resultBytes(concat), position[concat], position[concat], 0,
+                       concat});
     bufferOf[concat.getResult()] = int(buffers.size()) - 1;
     for (auto [i, in] : llvm::enumerate(concat.getInputs())) {
       if (!producedInConcat(concat, i))
@@ -158,13 +175,13 @@ void PlanMemoryPass::runOnOperation() {
       if (bufferOf.count(result))
         continue;
     }
-    buffers.push_back({alignedBytes(numel(result.getType())), at, at, 0, &op});
+    buffers.push_back({resultBytes(&op), at, at, 0, &op});
     bufferOf[result] = int(buffers.size()) - 1;
   }
 
-  // Temporary memory.
+  // Temporary memory: fp32 weights and gates, activation-typed vectors.
   for (Operation &op : body) {
-    int64_t floats = 0;
+    int64_t floats = 0, elementBytes = 4;
     if (auto conv = dyn_cast<Conv2dOp>(op); conv && conv.getScale()) {
       // Weights scaled per sample: at most the packed size of any kernel
       // layout (output channels rounded up to 64 per group).
@@ -175,6 +192,7 @@ void PlanMemoryPass::runOnOperation() {
     } else if (auto linear = dyn_cast<LinearOp>(op); linear && linear.getPool()) {
       auto x = cast<RankedTensorType>(linear.getInput().getType());
       floats = x.getDimSize(0) * x.getDimSize(1);
+      elementBytes = act; // the pooled activations
     } else if (auto gate = dyn_cast<SqueezeExciteGateOp>(op)) {
       auto x = cast<RankedTensorType>(gate.getInput().getType());
       auto w1 = cast<RankedTensorType>(gate.getReduceWeight().getType());
@@ -182,7 +200,7 @@ void PlanMemoryPass::runOnOperation() {
     }
     if (floats) {
       int at = position[&op];
-      buffers.push_back({alignedBytes(floats), at, at, 0, &op, true});
+      buffers.push_back({alignedBytes(floats, elementBytes), at, at, 0, &op, true});
     }
   }
 

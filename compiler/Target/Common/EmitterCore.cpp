@@ -9,9 +9,12 @@
 
 #include "compiler/Target/Common/EmitterCore.h"
 
+#include "dialects/Kiln/IR/KilnDialect.h"
+
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -100,6 +103,28 @@ FailureOr<std::string> EmitterCore::vector(Operation *op, Value v) {
 // Kernels
 //===----------------------------------------------------------------------===//
 
+/// The layer |op| computes, for profiles: the state_dict prefix of its first
+/// weight ("layer1.0.conv1"), else its kind and source line ("elementwise@
+/// resnet50.yaml:42").
+static std::string stepName(Operation *op) {
+  for (Value operand : op->getOperands()) {
+    // Through the weight transforms (batch-norm folds) to a parameter.
+    Operation *def = operand.getDefiningOp();
+    while (def && !isa<ParamOp>(def) && def->getNumOperands() > 0)
+      def = def->getOperand(0).getDefiningOp();
+    if (auto param = dyn_cast_or_null<ParamOp>(def)) {
+      StringRef name = param.getName();
+      name.consume_back(".weight");
+      return name.str();
+    }
+  }
+  std::string name = op->getName().stripDialect().str();
+  if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
+    name += "@" + llvm::sys::path::filename(loc.getFilename().getValue()).str() +
+            ":" + std::to_string(loc.getLine());
+  return name;
+}
+
 LogicalResult EmitterCore::emitBody(Block &body) {
   for (Operation &op : body) {
     if (isa<func::ReturnOp>(op))
@@ -108,6 +133,7 @@ LogicalResult EmitterCore::emitBody(Block &body) {
       return failure();
     if (!run.empty()) {
       steps.push_back(std::move(run));
+      stepNames.push_back(stepName(&op));
       run.clear();
     }
   }

@@ -134,6 +134,9 @@ protected:
   /// The code of the kernel being printed, then of each kernel in order.
   std::string run;
   std::vector<std::string> steps;
+  /// The layer of each step (for profiles): a weight's state_dict prefix,
+  /// else the op's kind and source line.
+  std::vector<std::string> stepNames;
   /// Kernel shape constants, deduplicated by their text.
   std::map<std::string, std::string> constantNames;
   std::vector<std::string> constants;

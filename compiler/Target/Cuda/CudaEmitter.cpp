@@ -71,8 +71,9 @@ PrecisionInfo precisionOf(kernel::Precision p) {
 }
 
 std::string scheduleText(const cuda::Schedule &t) {
-  return llvm::formatv("Schedule{{{0}, {1}, {2}, {3}, {4}, {5}, {6}}", t.bm,
-                       t.bn, t.bk, t.warps_m, t.warps_n, t.stages, t.split_k)
+  return llvm::formatv("Schedule{{{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}}", t.bm,
+                       t.bn, t.bk, t.warps_m, t.warps_n, t.stages, t.split_k,
+                       t.warpgroups)
       .str();
 }
 
@@ -182,15 +183,22 @@ private:
   // Kernels and prepared weights
   //===--------------------------------------------------------------------===//
 
+  /// The template arguments of a layer's packing functions: the shape, the
+  /// precision and, for an sm_90a schedule (its own layout), the schedule.
+  static std::string packArgs(StringRef name, const cuda::Schedule &s) {
+    return (name + ", kP" + (s.warpgroups > 0 ? ", " + scheduleText(s) : "")).str();
+  }
+
   FailureOr<std::string> packed(Operation *op, Value weight, StringRef kind,
-                                StringRef name) {
+                                StringRef name, const cuda::Schedule &schedule) {
     auto data = weightCode.data(op, weight);
     if (failed(data))
       return failure();
-    return addPrepared((kind + "_packed_bytes<" + name + ", kP>()").str(),
+    std::string args = packArgs(name, schedule);
+    return addPrepared((kind + "_packed_bytes<" + args + ">()").str(),
                        [&](StringRef dst) {
-                         return ("  " + kind + "_pack<" + name + ", kP>(" +
-                                 *data + ", " + dst + ");\n")
+                         return ("  " + kind + "_pack<" + args + ">(" + *data +
+                                 ", " + dst + ");\n")
                              .str();
                        });
   }
@@ -234,6 +242,9 @@ private:
                                StringRef out, ElementType outType, int64_t oh,
                                int64_t ow);
   std::string print();
+  /// The steps of run(), each between KILN_STEP_BEGIN and KILN_STEP_END
+  /// (kiln/cuda/profile.h), named after their layers.
+  std::string stepsText() const;
 };
 
 //===----------------------------------------------------------------------===//
@@ -260,6 +271,15 @@ static std::string threadIndices(int64_t total, ArrayRef<size_t> dims,
   return body;
 }
 
+/// The largest element index |s| reaches (its offset plus every dimension
+/// at its last index).
+static int64_t lastIndex(const Storage &s) {
+  int64_t last = s.offset;
+  for (size_t d = 0; d < s.shape.size(); ++d)
+    last += (s.shape[d] - 1) * std::abs(s.strides[d]);
+  return last;
+}
+
 void CudaEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
                                   std::string expr) {
   size_t rank = out.shape.size();
@@ -272,41 +292,127 @@ void CudaEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return out.strides[a] > out.strides[b];
   });
+  // An input's stride along output dimension |d| (0 where it broadcasts).
+  auto inStride = [&](const Storage &in, size_t d) -> int64_t {
+    size_t lead = rank - in.shape.size();
+    return d < lead || in.shape[d - lead] == 1 ? 0 : in.strides[d - lead];
+  };
   int64_t total = numel(out.shape);
-  std::string params, body = threadIndices(total, order, out.shape);
-  std::vector<std::string> argList;
-  for (size_t i = 0; i < ins.size(); ++i) {
-    params += "const " + std::string(typeName(ins[i].type)) + " *__restrict__ in" +
-              std::to_string(i) + "_, ";
-    argList.push_back(ptr(ins[i]));
+
+  // Each thread computes V consecutive elements of the innermost output
+  // dimension, 16 bytes of output, when that dimension is contiguous and a
+  // multiple of V, and the vectors start aligned: every other output stride
+  // and the offset are multiples of V, and so are those of each input that
+  // is contiguous there (the others broadcast, or are gathered element by
+  // element).
+  auto bytesOf = [&](ElementType t) {
+    return t == ElementType::F32 ? 4 : cuda::element_bytes(precision.precision);
+  };
+  int v = 1;
+  if (!order.empty()) {
+    size_t inner = order.back();
+    int want = 16 / bytesOf(out.type);
+    auto aligned = [&](auto strideOf, int64_t offset) {
+      if (offset % want)
+        return false;
+      for (size_t d : order)
+        if (d != inner && strideOf(d) % want)
+          return false;
+      return true;
+    };
+    bool ok = out.strides[inner] == 1 && out.shape[inner] % want == 0 &&
+              aligned([&](size_t d) { return out.strides[d]; }, out.offset);
+    for (const Storage &in : ins)
+      if (inStride(in, inner) == 1)
+        ok = ok && aligned([&](size_t d) { return inStride(in, d); }, in.offset);
+    if (ok)
+      v = want;
   }
-  params += std::string(typeName(out.type)) + " *__restrict__ out_";
-  argList.push_back(ptr(out));
-  auto index = [&](auto strideOf) {
+  // 32-bit index arithmetic unless an index can reach 2^31.
+  bool wide = total >= (int64_t(1) << 31) || lastIndex(out) >= (int64_t(1) << 31);
+  for (const Storage &in : ins)
+    wide = wide || lastIndex(in) >= (int64_t(1) << 31);
+  const char *index = wide ? "long" : "unsigned";
+  const char *suffix = wide ? "l" : "u";
+  int64_t threads = total / v;
+
+  std::string body = llvm::formatv(
+      "  const {0} i = {0}(blockIdx.x) * 256{1} + {0}(threadIdx.x);\n"
+      "  if (i >= {2}{1})\n    return;\n  {0} r = i;\n",
+      index, suffix, threads);
+  for (size_t k = order.size(); k-- > 0;) {
+    size_t d = order[k];
+    int64_t extent = out.shape[d] / (k + 1 == order.size() ? v : 1);
+    std::string scaled = k + 1 == order.size() && v > 1
+                             ? " * " + std::to_string(v) + suffix
+                             : "";
+    if (k == 0)
+      body += llvm::formatv("  const {0} j{1} = r{2};\n", index, d, scaled);
+    else
+      body += llvm::formatv("  const {0} j{1} = (r % {2}{3}){4};\n  r /= {2}{3};\n",
+                            index, d, extent, suffix, scaled);
+  }
+  auto offsetText = [&](auto strideOf, bool skipInner) {
     std::string text;
     for (size_t d : order) {
-      int64_t s = strideOf(d);
-      if (s == 0)
+      int64_t st = strideOf(d);
+      if (st == 0 || (skipInner && d == order.back()))
         continue;
       text += (text.empty() ? "" : " + ") + ("j" + std::to_string(d)) +
-              (s == 1 ? "" : " * " + std::to_string(s) + "l");
+              (st == 1 ? "" : " * " + std::to_string(st) + suffix);
     }
     return text.empty() ? std::string("0") : text;
   };
+
+  std::string params, loop;
+  std::vector<std::string> argList;
   for (size_t i = 0; i < ins.size(); ++i) {
     const Storage &in = ins[i];
-    size_t lead = rank - in.shape.size();
-    body += llvm::formatv("  const float in{0} = kiln::cuda::to_f32(in{0}_[{1}]);\n",
-                          i, index([&](size_t d) -> int64_t {
-                            return d < lead || in.shape[d - lead] == 1
-                                       ? 0
-                                       : in.strides[d - lead];
-                          }));
+    const char *type = typeName(in.type);
+    params += llvm::formatv("const {0} *__restrict__ in{1}_, ", type, i).str();
+    argList.push_back(ptr(in));
+    auto strideOf = [&](size_t d) { return inStride(in, d); };
+    if (v == 1) {
+      body += llvm::formatv("  const float in{0} = kiln::cuda::to_f32(in{0}_[{1}]);\n",
+                            i, offsetText(strideOf, false));
+      continue;
+    }
+    int64_t s = inStride(in, order.back());
+    if (s == 1) {
+      body += llvm::formatv("  float in{0}v[{1}];\n  kiln::cuda::ew_load<{1}>(in{0}_ + "
+                            "({2}), in{0}v);\n",
+                            i, v, offsetText(strideOf, false));
+      loop += llvm::formatv("    const float in{0} = in{0}v[k];\n", i);
+    } else if (s == 0) {
+      body += llvm::formatv("  const float in{0}s = kiln::cuda::to_f32(in{0}_[{1}]);\n",
+                            i, offsetText(strideOf, false));
+      loop += llvm::formatv("    const float in{0} = in{0}s;\n", i);
+    } else {
+      body += llvm::formatv("  const {0} *const in{1}p = in{1}_ + ({2});\n", type, i,
+                            offsetText(strideOf, false));
+      loop += llvm::formatv(
+          "    const float in{0} = kiln::cuda::to_f32(in{0}p[k * {1}{2}]);\n", i, s,
+          suffix);
+    }
   }
-  body += llvm::formatv("  out_[{0}] = kiln::cuda::from_f32<{1}>({2});\n",
-                        index([&](size_t d) { return out.strides[d]; }),
-                        typeName(out.type), expr);
-  launch(defineKernel(params, body), total, argList);
+  params += std::string(typeName(out.type)) + " *__restrict__ out_";
+  argList.push_back(ptr(out));
+  std::string outIndex = offsetText([&](size_t d) { return out.strides[d]; }, false);
+  // Activations are stored as the precision stores them (to_act: tf32
+  // ones rounded); fp32 buffers as they are.
+  bool act = out.type == ElementType::Activation;
+  if (v == 1) {
+    body += llvm::formatv("  out_[{0}] = kiln::cuda::{1}({2});\n", outIndex,
+                          act ? "to_act<kP>" : "from_f32<float>", expr);
+  } else {
+    body += llvm::formatv("  float o[{0}];\n#pragma unroll\n  for (int k = 0; k < {0}; "
+                          "++k) {{\n{1}    o[k] = {2};\n  }\n"
+                          "  kiln::cuda::{4}(out_ + ({3}), o);\n",
+                          v, loop, expr, outIndex,
+                          act ? "ew_store_act<" + std::to_string(v) + ", kP>"
+                              : "ew_store<" + std::to_string(v) + ">");
+  }
+  launch(defineKernel(params, body), threads, argList);
 }
 
 void CudaEmitter::emitReduce(const Storage &out, const Storage &in,
@@ -340,8 +446,9 @@ void CudaEmitter::emitReduce(const Storage &out, const Storage &in,
     indent += "  ";
   }
   body += indent + "acc += kiln::cuda::to_f32(in0_[" + inIndex + "]);\n";
-  body += "  out_[" + outIndex + "] = kiln::cuda::from_f32<" + typeName(out.type) +
-          ">(acc * " + floatLiteral(scale) + ");\n";
+  body += "  out_[" + outIndex + "] = kiln::cuda::" +
+          (out.type == ElementType::Activation ? "to_act<kP>" : "from_f32<float>") +
+          "(acc * " + floatLiteral(scale) + ");\n";
   std::string params = "const " + std::string(typeName(in.type)) +
                        " *__restrict__ in0_, " + typeName(out.type) +
                        " *__restrict__ out_";
@@ -362,7 +469,7 @@ FailureOr<cuda::Schedule> CudaEmitter::scheduleOf(Operation *op,
                          "(run --kiln-choose-schedule)");
   cuda::Schedule s{attr.getBm(),     attr.getBn(),     attr.getBk(),
                    attr.getWarpsM(), attr.getWarpsN(), attr.getStages(),
-                   attr.getSplitK()};
+                   attr.getSplitK(),   attr.getWarpgroups()};
   if (!cuda::schedule_ok(shape, precision.precision, s))
     return op->emitError() << "the schedule [" << s.bm << ", " << s.bn << ", "
                            << s.bk << ", " << s.warps_m << ", " << s.warps_n
@@ -402,19 +509,20 @@ LogicalResult CudaEmitter::emitConv(kernel::Conv2dOp op) {
     if (failed(raw))
       return failure();
     int64_t taps = wt[2] * wt[3], padded = x[1];
-    weights = addPrepared("conv2d_packed_bytes<" + name + ", kP>()", [&](StringRef dst) {
+    std::string args = packArgs(name, *schedule);
+    weights = addPrepared("conv2d_packed_bytes<" + args + ">()", [&](StringRef dst) {
       return llvm::formatv("  {{\n"
                       "    std::vector<float> padded({0} * {1} * {2}, 0.0f);\n"
                       "    for (int64_t o = 0; o < {0}; ++o)\n"
                       "      for (int64_t i = 0; i < {3} * {2}; ++i)\n"
                       "        padded[(o * {1}) * {2} + i] = {4}[(o * {3}) * {2} + i];\n"
-                      "    conv2d_pack<{5}, kP>(padded.data(), {6});\n"
+                      "    conv2d_pack<{5}>(padded.data(), {6});\n"
                       "  }\n",
-                      wt[0], padded, taps, wt[1], *raw, name, dst)
+                      wt[0], padded, taps, wt[1], *raw, args, dst)
           .str();
     });
   } else {
-    weights = packed(op, op.getWeight(), "conv2d", name);
+    weights = packed(op, op.getWeight(), "conv2d", name, *schedule);
   }
   if (failed(weights))
     return failure();
@@ -480,7 +588,7 @@ LogicalResult CudaEmitter::emitLinear(kernel::LinearOp op) {
     return failure();
   std::string name = constant(
       "Linear", llvm::formatv("{{.m = {0}, .k = {1}, .n = {2}}", m, k, n));
-  auto weights = packed(op, op.getWeight(), "linear", name);
+  auto weights = packed(op, op.getWeight(), "linear", name, *schedule);
   if (failed(weights))
     return failure();
   std::string residual = "nullptr";
@@ -570,25 +678,32 @@ LogicalResult CudaEmitter::emitAdaptivePool(kernel::AdaptivePool2dOp op) {
 LogicalResult CudaEmitter::emitPadChannels(kernel::PadChannelsOp op) {
   // One kernel converts the (NCHW, fp32) input into NHWC T with the pixels
   // padded with zero channels, which the convolution reads as 16-byte
-  // vectors.
+  // vectors: a thread per pixel, one 16-byte store (consecutive threads
+  // read consecutive pixels of each input channel).
   Storage in = storageOf(op.getInput()), wide = storageOf(op.getOutput());
   ArrayRef<int64_t> x = op.getInput().getShape();
   int64_t p = wide.shape[1];
   if (*op.getOutput().getPixelStride() != p)
     return op.emitError("the padded buffer must be dense");
+  if (p * cuda::element_bytes(precision.precision) != 16)
+    return op.emitError("the padded pixel must be 16 bytes");
+  int64_t pixels = x[0] * x[2] * x[3];
+  if (pixels * p >= (int64_t(1) << 31))
+    return op.emitError("the padded input has 2^31 elements or more");
   std::string body = llvm::formatv(
-      "  const long i = long(blockIdx.x) * 256 + long(threadIdx.x);\n"
-      "  if (i >= {0}l)\n    return;\n"
-      "  const long c = i % {1}l, pixel = i / {1}l;\n"
-      "  const long xx = pixel % {2}l, y = pixel / {2}l % {3}l, n = pixel / "
-      "{4}l;\n"
-      "  out_[i] = kiln::cuda::from_f32<T>(c < {5}l ? kiln::cuda::to_f32(in0_[n * "
-      "{6}l + c * {7}l + y * {8}l + xx * {9}l]) : 0.0f);\n",
-      numel(wide.shape), p, x[3], x[2], x[2] * x[3], x[1], in.strides[0],
-      in.strides[1], in.strides[2], in.strides[3]);
-  std::string params = "const " + std::string(typeName(in.type)) +
-                       " *__restrict__ in0_, T *__restrict__ out_";
-  launch(defineKernel(params, body), numel(wide.shape), {ptr(in), ptr(wide)});
+      "  const unsigned pixel = blockIdx.x * 256u + threadIdx.x;\n"
+      "  if (pixel >= {0}u)\n    return;\n"
+      "  const unsigned xx = pixel % {1}u, y = pixel / {1}u % {2}u, n = pixel / {3}u;\n"
+      "  const float *const at = in0_ + (n * {4}u + y * {5}u + xx * {6}u);\n"
+      "  float v[{7}];\n#pragma unroll\n  for (int c = 0; c < {7}; ++c)\n"
+      "    v[c] = c < {8} ? kiln::cuda::to_f32(at[c * {9}u]) : 0.0f;\n"
+      "  kiln::cuda::ew_store_act<{7}, kP>(out_ + pixel * {7}u, v);\n",
+      pixels, x[3], x[2], x[2] * x[3], in.strides[0], in.strides[2], in.strides[3], p,
+      x[1], in.strides[1]);
+  if (in.type != ElementType::F32)
+    return op.emitError("the padded input must be the fp32 model input");
+  std::string params = "const float *__restrict__ in0_, T *__restrict__ out_";
+  launch(defineKernel(params, body), pixels, {ptr(in), ptr(wide)});
   return success();
 }
 
@@ -636,13 +751,27 @@ std::string CudaEmitter::print() {
      << "  cudaStream_t stream = static_cast<cudaStream_t>(stream_);\n"
      << "  (void)w;\n  (void)A;\n  (void)input;\n  (void)output;\n"
      << "  (void)workspace;\n"
-     << llvm::join(steps, "") << "  return 0;\n}\n\n} // namespace\n\n";
+     << stepsText() << "  return 0;\n}\n\n} // namespace\n\n";
   os << "extern const kiln::rt::CudaModel kiln_cuda_model;\n"
      << "const kiln::rt::CudaModel kiln_cuda_model = {\n"
      << "    \"" << precision.name << "\", " << arena << ", " << workspaceBytes
      << ", kPreparedBytes,\n"
      << "    prepare, run, kiln::cuda::openSession};\n";
   return out;
+}
+
+std::string CudaEmitter::stepsText() const {
+  std::string text;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    std::string name = stepNames[i];
+    for (char &c : name)
+      if (c == '"' || c == '\\')
+        c = '_';
+    text += llvm::formatv("  KILN_STEP_BEGIN({0}, \"{1}\");\n{2}  KILN_STEP_END({0});\n",
+                          i, name, steps[i])
+                .str();
+  }
+  return text;
 }
 
 LogicalResult CudaEmitter::emit(CudaSource &source) {
@@ -655,6 +784,7 @@ LogicalResult CudaEmitter::emit(CudaSource &source) {
     return failure();
   source.unit = print();
   source.arenaBytes = size_t(arenaBytes);
+  source.workspaceBytes = workspaceBytes;
   source.kernels = kernels;
   return success();
 }

@@ -28,8 +28,10 @@ struct ModelParams;
 
 struct CudaSource {
   std::string unit;
-  /// Statistics for -v.
-  size_t arenaBytes = 0;
+  /// Statistics for -v and kiln report --after-fusion: device memory of the
+  /// activations (the arena and its staging buffers) and of the split-K
+  /// workspace, and the kernel launches of one forward pass.
+  size_t arenaBytes = 0, workspaceBytes = 0;
   int kernels = 0;
 };
 

@@ -138,8 +138,10 @@ cl::opt<Precision> precision(
     cl::sub(compileCmd), cl::cat(category));
 cl::list<std::string> cudaArchs(
     "cuda-arch",
-    cl::desc("GPU architectures to generate SASS for (default sm_80,sm_90; "
-             "\"90\" also works); PTX is embedded for the newest"),
+    cl::desc("GPU architectures to generate SASS for (default sm_80,sm_90: "
+             "the mma.sync kernels; \"90\" also works); PTX is embedded for "
+             "the newest. Hopper alone (sm_90 or sm_90a) builds the sm_90a "
+             "kernels: TMA, mbarrier pipelines and wgmma, for the H100/H200 only"),
     cl::CommaSeparated, cl::sub(compileCmd), cl::cat(category));
 cl::opt<int> smCount("sm-count",
                      cl::desc("SMs of the target GPU, for the tile "
@@ -363,20 +365,37 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     return fail("--target " + std::string(t == Target::All ? "all" : "cuda") +
                 " needs nvcc, and this kiln was built without a CUDA toolkit "
                 "(use --target cpu)");
-  std::vector<int> archs;
+  // SM versions as nvcc spells them ("80", "90a"). Hopper alone (sm_90 or
+  // sm_90a) is sm_90a: the wgmma/TMA kernels, whose SASS runs on the H100
+  // and H200 only; a list with other GPUs gets the mma.sync kernels.
+  std::vector<std::string> archs;
+  bool hopperOnly = true, explicitA = false;
   for (StringRef name : cudaArchs) {
     StringRef digits = name;
     digits.consume_front("sm_");
+    bool a = digits.consume_back("a");
     unsigned arch = 0;
     if (digits.getAsInteger(10, arch))
-      return fail("--cuda-arch '" + name + "': expected sm_NN or NN, e.g. sm_90");
+      return fail("--cuda-arch '" + name + "': expected sm_NN or NN, e.g. sm_90 or sm_90a");
     if (arch < 80 || arch > 120)
       return fail("--cuda-arch " + name +
-                  ": kiln's CUDA kernels need sm_80 or newer (e.g. sm_80,sm_86,sm_89,sm_90)");
-    archs.push_back(int(arch));
+                  ": kiln's CUDA kernels need sm_80 or newer (e.g. sm_80,sm_86,sm_89,sm_90a)");
+    if (a && arch != 90)
+      return fail("--cuda-arch " + name + ": kiln has architecture-specific kernels for "
+                  "sm_90a (H100, H200) only");
+    explicitA = explicitA || a;
+    hopperOnly = hopperOnly && arch == 90;
+    archs.push_back(std::to_string(arch) + (a ? "a" : ""));
   }
-  if (archs.empty())
-    archs = {80, 90};
+  if (archs.empty()) {
+    archs = {"80", "90"};
+    hopperOnly = false;
+  }
+  if (explicitA && !hopperOnly)
+    return fail("--cuda-arch sm_90a builds kernels that run on the H100 and H200 only: "
+                "give it alone (a list with other GPUs builds the sm_80 kernels for all)");
+  if (hopperOnly)
+    archs = {"90a"};
   if (smCount < 1)
     return fail("--sm-count must be positive");
   auto module = importModel(context, sourceMgr);
@@ -392,6 +411,7 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   if (cuda) {
     pipeline.cudaPrecision = precisionName();
     pipeline.smCount = smCount;
+    pipeline.sm90a = hopperOnly;
   }
   kiln::Phase last = emit == Emit::Mlir    ? kiln::Phase::Imported
                      : emit == Emit::Fused ? kiln::Phase::Fused
@@ -462,8 +482,8 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
         if (keepTemps.empty())
           sys::fs::remove_directories(dir);
       });
-      int newest = *std::max_element(archs.begin(), archs.end());
-      if (failed(kiln::compilePtx(cudaSource.unit, newest, dir, verbose, text)))
+      if (failed(kiln::compilePtx(cudaSource.unit, kiln::newestArch(archs), dir, verbose,
+                                  text)))
         return 1;
     } else {
       for (const std::string &unit : source.units)
@@ -543,11 +563,31 @@ int runReport(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   if (afterFusion) {
     if (format != Format::Table && format != Format::Json)
       return fail("--after-fusion reports as a table or JSON");
+    mlir::OwningOpRef<mlir::ModuleOp> imported = module->clone();
     if (failed(kiln::runPipeline(*module, kiln::Phase::Planned, {})))
       return 1;
     auto kernels = kiln::report::summarizeKernels(*module);
     if (!kernels)
       return 1;
+    // The CUDA code of each precision, as kiln compile generates it (for
+    // the default GPU): its launches per forward pass and device memory.
+    kiln::ModelParams params;
+    if (!kiln::collectParams(kiln::findModelFunc(*imported), params))
+      return 1;
+    for (const char *p : {"fp32", "tf32", "fp16", "bf16"}) {
+      mlir::OwningOpRef<mlir::ModuleOp> copy = imported->clone();
+      kiln::PipelineOptions options;
+      options.cudaPrecision = p;
+      if (failed(kiln::runPipeline(*copy, kiln::Phase::Planned, options)))
+        return 1;
+      auto lowered = kiln::lowerForTarget(*copy, kiln::KernelTarget::Cuda);
+      kiln::CudaSource source;
+      if (!lowered || failed(kiln::emitCudaSource(kiln::findModelFunc(*lowered),
+                                                  params, source)))
+        return 1;
+      kernels->cuda.push_back({p, source.kernels, int64_t(source.arenaBytes),
+                               int64_t(source.workspaceBytes)});
+    }
     if (format == Format::Json)
       kiln::report::printKernelJson(*kernels, outs());
     else

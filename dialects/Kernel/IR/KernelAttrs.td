@@ -126,10 +126,14 @@ def Kernel_ScheduleAttr : Kernel_Attr<"Schedule", "schedule"> {
     stages = 3, split_k = 1>`: a block computes a bm x bn output tile in
     steps of bk, with warps_m x warps_n warps, a `stages`-deep cp.async
     pipeline and the reduction split split_k ways (kiln/cuda/schedule.h).
+    With `warpgroups = N` (N >= 1; omitted when 0) it is the sm_90a kernel:
+    a producer warpgroup and N consumer warpgroups, a TMA/mbarrier pipeline
+    and wgmma.
   }];
   let parameters = (ins "int32_t":$bm, "int32_t":$bn, "int32_t":$bk,
                         "int32_t":$warps_m, "int32_t":$warps_n,
-                        "int32_t":$stages, "int32_t":$split_k);
+                        "int32_t":$stages, "int32_t":$split_k,
+                        DefaultValuedParameter<"int32_t", "0">:$warpgroups);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -124,10 +124,17 @@ std::optional<std::pair<int64_t, int64_t>> BufferAttr::getNhwcOutput() const {
 LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                    int32_t bm, int32_t bn, int32_t bk,
                                    int32_t warpsM, int32_t warpsN,
-                                   int32_t stages, int32_t splitK) {
+                                   int32_t stages, int32_t splitK,
+                                   int32_t warpgroups) {
   for (int32_t v : {bm, bn, bk, warpsM, warpsN, stages, splitK})
     if (v < 1)
       return emitError() << "a tile schedule's entries must be positive";
+  if (warpgroups < 0)
+    return emitError() << "a tile schedule's warpgroups must not be negative";
+  if (warpgroups > 0 && (bm != 64 * warpgroups || warpsM != 4 * warpgroups || warpsN != 1))
+    return emitError() << "an sm_90a schedule of " << warpgroups
+                       << " warpgroups has bm = " << 64 * warpgroups << ", warps_m = "
+                       << 4 * warpgroups << " and warps_n = 1";
   if (bm % warpsM || bn % warpsN)
     return emitError() << "a " << bm << "x" << bn << " tile does not split "
                        << "over " << warpsM << "x" << warpsN << " warps";

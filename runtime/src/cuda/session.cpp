@@ -6,7 +6,8 @@
 // eagerly (so kernels set their shared-memory limits outside a capture),
 // then captures the forward pass into a CUDA graph that every run replays.
 // Host input and output go through pinned buffers. Every CUDA call is
-// checked; a failure becomes one message naming the call.
+// checked; a failure becomes one message naming the call. KILN_CUDA_PROFILE=N
+// times each step of the pass over N eager runs (kiln/cuda/profile.h).
 //
 // The same file builds twice: against the CUDA runtime (libkiln_cuda), and
 // against kiln's SIMT emulator (libkiln_cuda_emulated, KILN_CUDA_EMULATED),
@@ -14,16 +15,23 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/cuda/profile.h"
 #include "kiln/runtime.h"
 
 #ifndef KILN_CUDA_EMULATED
 #include <cuda_runtime.h>
+// NVTX 3 is header-only: without a tool attached (ncu) its calls are no-ops.
+#include <nvtx3/nvToolsExt.h>
 #endif
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
+
+kiln::cuda::StepHooks *kiln::cuda::step_hooks = nullptr;
 
 namespace kiln::cuda {
 
@@ -59,6 +67,77 @@ int64_t product(const int64_t *shape, int rank) {
     n *= shape[i];
   return n;
 }
+
+/// KILN_CUDA_PROFILE: a CUDA event before and after every step of eager
+/// forward passes, and an NVTX range around it ("k017_layer3.0.conv2").
+class StepProfiler {
+public:
+  ~StepProfiler() {
+    for (cudaEvent_t e : events)
+      cudaEventDestroy(e);
+  }
+
+  /// Installs the hooks for one pass; |run| indexes the pass.
+  void start(int run) {
+    current = run;
+    active = this;
+    kiln::cuda::step_hooks = &hooks;
+  }
+  void stop() {
+    kiln::cuda::step_hooks = nullptr;
+    active = nullptr;
+  }
+
+  /// The first failing CUDA call of the hooks, if any.
+  cudaError_t status = cudaSuccess;
+  std::vector<std::string> names;
+  /// [run][step] event pairs.
+  std::vector<cudaEvent_t> events;
+  int steps = 0, current = 0;
+
+  cudaEvent_t &event(int run, int step, int which) {
+    return events[(size_t(run) * size_t(steps) + size_t(step)) * 2 + size_t(which)];
+  }
+
+private:
+  static StepProfiler *active;
+  static void begin(int step, const char *name, void *stream) {
+    StepProfiler &p = *active;
+    if (p.current == 0) { // the first pass discovers the steps
+      if (step >= int(p.names.size()))
+        p.names.resize(size_t(step) + 1);
+      std::string range = name;
+      for (char &c : range)
+        if (c == '/' || c == '@' || c == ' ')
+          c = '_';
+      char prefix[16];
+      std::snprintf(prefix, sizeof prefix, "k%03d_", step);
+      p.names[size_t(step)] = prefix + range;
+    }
+#ifndef KILN_CUDA_EMULATED
+    if (step < int(p.names.size()))
+      nvtxRangePushA(p.names[size_t(step)].c_str());
+#endif
+    p.record(step, 0, stream);
+  }
+  static void end(int step, void *stream) {
+    StepProfiler &p = *active;
+    p.record(step, 1, stream);
+#ifndef KILN_CUDA_EMULATED
+    nvtxRangePop();
+#endif
+  }
+  void record(int step, int which, void *stream) {
+    if (status != cudaSuccess || step >= steps)
+      return;
+    status = cudaEventRecord(event(current, step, which),
+                             static_cast<cudaStream_t>(stream));
+  }
+
+  kiln::cuda::StepHooks hooks{begin, end};
+};
+
+StepProfiler *StepProfiler::active = nullptr;
 
 class CudaSession : public rt::DeviceSession {
 public:
@@ -108,6 +187,8 @@ public:
     if (!ok)
       return false;
 
+    // Split-K tile counters start at zero (the kernels leave them so).
+    KILN_CUDA_CHECK(cudaMemsetAsync(workspace, 0, bytes(cuda.workspace_bytes), stream));
     // One eager run (kernels configure themselves), then the capture.
     KILN_CUDA_CHECK(cudaMemsetAsync(input, 0, inputBytes, stream));
     if (!check(forward(), "launching the model's kernels", error))
@@ -120,6 +201,8 @@ public:
       return false;
     KILN_CUDA_CHECK(ended);
     KILN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    if (const char *runs = std::getenv("KILN_CUDA_PROFILE"); runs && *runs)
+      return profile(runs, error);
     return true;
   }
 
@@ -188,6 +271,64 @@ private:
               " failed: " + cudaGetErrorString(status);
     }
     return false;
+  }
+
+  /// KILN_CUDA_PROFILE=|text| (1 to 10000 runs): times every step of the
+  /// forward pass over that many eager runs after one warm-up and prints
+  /// one line per step, slowest first, to stderr.
+  bool profile(const char *text, std::string &error) {
+    char *end = nullptr;
+    long runs = std::strtol(text, &end, 10);
+    if (*end || runs < 1 || runs > 10000) {
+      error = std::string("KILN_CUDA_PROFILE='") + text +
+              "': expected a number of runs, 1 to 10000";
+      return false;
+    }
+    StepProfiler p;
+    // A warm-up pass names the steps (it records no events: steps is 0).
+    p.start(0);
+    cudaError_t status = forward();
+    p.stop();
+    KILN_CUDA_CHECK(status);
+    KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+    p.steps = int(p.names.size());
+    p.events.assign(size_t(runs + 1) * size_t(p.steps) * 2, nullptr);
+    for (cudaEvent_t &e : p.events)
+      KILN_CUDA_CHECK(cudaEventCreate(&e));
+    for (long r = 1; r <= runs; ++r) {
+      p.start(int(r));
+      status = forward();
+      p.stop();
+      KILN_CUDA_CHECK(status);
+      KILN_CUDA_CHECK(p.status);
+    }
+    KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+    struct Row {
+      int step;
+      double median, min;
+    };
+    std::vector<Row> rows;
+    double total = 0;
+    for (int s = 0; s < p.steps; ++s) {
+      std::vector<double> ms;
+      for (long r = 1; r <= runs; ++r) {
+        float t = 0;
+        KILN_CUDA_CHECK(cudaEventElapsedTime(&t, p.event(int(r), s, 0),
+                                             p.event(int(r), s, 1)));
+        ms.push_back(t);
+      }
+      std::sort(ms.begin(), ms.end());
+      rows.push_back({s, ms[ms.size() / 2], ms[0]});
+      total += ms[ms.size() / 2];
+    }
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const Row &a, const Row &b) { return a.median > b.median; });
+    std::fprintf(stderr, "kiln-profile: %d steps, %ld runs, sum of medians %.4f ms\n",
+                 p.steps, runs, total);
+    for (const Row &r : rows)
+      std::fprintf(stderr, "kiln-profile: step %d %s median %.4f ms min %.4f ms\n",
+                   r.step, p.names[size_t(r.step)].c_str(), r.median, r.min);
+    return true;
   }
 
   /// Enqueues the model's kernels; the first failing launch's status.

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -47,7 +48,7 @@ const Settings &settings();
 /// Operation counts (KILN_EMU_STATS=1 prints them at exit).
 enum class Stat : unsigned {
   Launches, Blocks, Threads, Barriers, Shfl, Gather, SyncWarp, Mma, Ldmatrix, CpAsync,
-  CpAsyncWaits, Count
+  CpAsyncWaits, Wgmma, Tma, MbarrierWaits, Count
 };
 void countStat(Stat s, std::uint64_t n = 1);
 
@@ -55,7 +56,35 @@ void countStat(Stat s, std::uint64_t n = 1);
 // Runner
 //===----------------------------------------------------------------------===//
 
-enum class ThreadState : std::uint8_t { Ready, Barrier, Collective, Exited };
+enum class ThreadState : std::uint8_t { Ready, Barrier, Collective, Mbarrier, Exited };
+
+/// One wgmma.mma_async of a thread, performed at wgmma.wait_group.
+struct WgmmaOp {
+  float *d;              // the thread's accumulators (its fiber stack)
+  std::uint64_t descA, descB;
+  std::uint16_t n;
+  std::uint8_t kind;     // detail::WgmmaKind
+  bool scaleD;
+  bool unfenced;         // no wgmma.fence since the thread's last wait
+};
+
+/// An mbarrier object's state, kept beside shared memory (keyed by its
+/// shared-window address).
+struct Mbarrier {
+  unsigned expected = 0; // arrivals per phase (init count)
+  unsigned pending = 0;  // arrivals still missing in the current phase
+  std::int64_t tx = 0;   // transaction bytes still expected in the phase
+  unsigned phase = 0;    // completed phases
+};
+
+/// A cp.async.bulk.tensor load, performed when a thread waits on its barrier.
+struct TmaCopy {
+  std::uint32_t dst;     // shared-window address
+  std::uint32_t bar;
+  std::uint32_t bytes;
+  int coords[5];
+  detail::TensorMapData map;
+};
 
 /// One cp.async copy, performed when a wait requires it.
 struct CpCopy {
@@ -101,6 +130,12 @@ struct Thread {
   std::vector<CpCopy> copies;       // issued, not yet performed (issue order)
   std::vector<std::uint32_t> groups; // sizes of committed pending groups, oldest first
   std::uint32_t committed = 0;      // copies[0, committed) are in groups
+  // Hopper
+  std::vector<WgmmaOp> wgmmaOpen;                 // issued, not yet committed
+  std::vector<std::vector<WgmmaOp>> wgmmaGroups;  // committed, oldest first
+  bool wgmmaFenced = false;
+  std::uint32_t mbarrier = 0;                     // the barrier it waits at
+  unsigned parity = 0;                            // ... for this phase parity
 };
 
 /// A fiber stack: mmap'd with a guard page below it.
@@ -138,6 +173,17 @@ public:
   void cpAsyncCommit();
   void cpAsyncWait(unsigned n);
   void *dynamicSmem() const { return smem_; }
+  // Hopper (Hopper.cpp).
+  std::uint32_t sharedAddress(const void *p, std::size_t bytes, const char *what);
+  void mbarrierInit(std::uint32_t bar, unsigned count);
+  void mbarrierArrive(std::uint32_t bar, std::uint32_t txBytes);
+  void mbarrierWait(std::uint32_t bar, unsigned parity);
+  void tmaLoad(std::uint32_t dst, const detail::TensorMapData &map, const int *coords,
+               std::uint32_t bar);
+  void wgmmaFence();
+  void wgmmaIssue(const WgmmaOp &op);
+  void wgmmaCommit();
+  void wgmmaWait(unsigned n);
   /// Aborts the block with |message| (prefixed with the current thread).
   [[noreturn]] void fail(const std::string &message);
   /// "thread (x,y,z) [lane l of warp w]" for the current thread.
@@ -164,6 +210,17 @@ private:
   void complete(Warp &w, Collective &c, unsigned warpIndex);
   void checkCollectives(unsigned warpIndex);
   void performCopies(Thread &t, std::uint32_t count);
+  Mbarrier &mbarrierAt(std::uint32_t bar, const char *what);
+  void completeTx(std::uint32_t bar, Mbarrier &b, std::uint32_t bytes);
+  void maybeCompletePhase(std::uint32_t bar, Mbarrier &b);
+  void performTma(const TmaCopy &c, bool poisonOnly);
+  /// Performs the queued loads of |bar| (completing their transactions).
+  void landTma(std::uint32_t bar, Mbarrier &b);
+  void performWgmma(const WgmmaOp &op);
+  /// Hopper state of a new block; what an exiting thread left.
+  void resetHopper();
+  void hopperThreadExited(Thread &t);
+  std::string describeMbarrierWaits() const;
   std::string describeThread(unsigned i) const;
   std::string describeDeadlock() const;
   void abortFibers();
@@ -190,6 +247,9 @@ private:
   boost::context::fiber sched_;
   char *smem_ = nullptr;
   std::uint64_t blockLinear_ = 0;
+  // Hopper: mbarriers by shared-window address, queued tensor loads.
+  std::deque<std::pair<std::uint32_t, Mbarrier>> mbarriers_; // stable references
+  std::vector<TmaCopy> tma_;
 };
 
 /// Thrown inside a CUDA thread's fiber to abandon the block after fail().

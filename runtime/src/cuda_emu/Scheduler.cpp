@@ -58,7 +58,9 @@ void countStat(Stat s, std::uint64_t n) {
 static void printStats() {
   static const char *names[] = {"launches", "blocks",    "threads",  "barriers",
                                 "shuffles", "votes",     "syncwarps", "mma.sync (per lane)",
-                                "ldmatrix (per lane)", "cp.async", "cp.async waits"};
+                                "ldmatrix (per lane)", "cp.async", "cp.async waits",
+                                "wgmma (per thread)", "tma loads", "mbarrier waits"};
+  static_assert(sizeof names / sizeof *names == unsigned(Stat::Count));
   std::string s = "operation counts:";
   for (unsigned i = 0; i < unsigned(Stat::Count); ++i)
     s += std::string(" ") + names[i] + " " + std::to_string(stats[i].load());
@@ -300,6 +302,10 @@ void Runner::runBlock(const LaunchSpec &spec, std::uint64_t linear, BlockReport 
     t.copies.clear();
     t.groups.clear();
     t.committed = 0;
+    t.wgmmaOpen.clear();
+    t.wgmmaGroups.clear();
+    t.wgmmaFenced = false;
+    t.mbarrier = 0;
     t.fiber = makeFiber(i);
     setReady(i);
   }
@@ -319,6 +325,7 @@ void Runner::runBlock(const LaunchSpec &spec, std::uint64_t linear, BlockReport 
   blockDim = spec.block;
   gridDim = spec.grid;
   ++detail::blockEpoch;
+  resetHopper();
   if (spec.smem && settings().poisonByte >= 0)
     std::memset(smem_, settings().poisonByte, spec.smem);
 
@@ -330,6 +337,16 @@ void Runner::runBlock(const LaunchSpec &spec, std::uint64_t linear, BlockReport 
   if (!failed_ && exitedCount_ != n_) {
     failed_ = true;
     error_ = describeDeadlock();
+  }
+  if (!failed_ && !tma_.empty()) {
+    // Tensor loads no thread waited for: their data never landed.
+    unwaited_ += tma_.size();
+    if (settings().strict) {
+      failed_ = true;
+      error_ = std::to_string(tma_.size()) +
+               " cp.async.bulk.tensor loads were never waited for (no thread waited on their "
+               "mbarrier) before the block ended (KILN_EMU_STRICT)";
+    }
   }
   if (failed_)
     abortFibers();
@@ -359,6 +376,7 @@ void Runner::threadExited(unsigned i) {
     t.groups.clear();
     t.committed = 0;
   }
+  hopperThreadExited(t);
   t.state = ThreadState::Exited;
   clearReady(i);
   ++exitedCount_;
@@ -447,6 +465,7 @@ std::string Runner::describeDeadlock() const {
   if (atBarrier)
     s += "\n  " + std::to_string(atBarrier) + " thread(s) wait at __syncthreads() (first: " +
          describeThread(first) + "), " + std::to_string(exitedCount_) + " exited";
+  s += describeMbarrierWaits();
   const unsigned nWarps = (n_ + 31) / 32;
   for (unsigned w = 0; w < nWarps; ++w) {
     const Warp &W = warps_[w];

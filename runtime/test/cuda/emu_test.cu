@@ -34,6 +34,8 @@
 
 #include "kiln/cuda/intrinsics.cuh"
 
+#include "emu_checks.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -45,40 +47,7 @@ using namespace kiln::cuda;
 
 namespace {
 
-int checks = 0, failed = 0;
-
-void check(bool ok, const std::string &what) {
-  ++checks;
-  failed += !ok;
-  std::printf("%s %s\n", ok ? "PASS" : "FAIL", what.c_str());
-}
-
-/// Device buffer of |n| T, freed at scope exit.
-template <typename T> struct Buf {
-  T *d = nullptr;
-  size_t n;
-  explicit Buf(size_t count) : n(count) { cudaMalloc(reinterpret_cast<void **>(&d), n * sizeof(T)); }
-  Buf(const std::vector<T> &v) : Buf(v.size()) {
-    cudaMemcpy(d, v.data(), n * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  ~Buf() { cudaFree(d); }
-  std::vector<T> get() const {
-    std::vector<T> v(n);
-    cudaMemcpy(v.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost);
-    return v;
-  }
-};
-
-/// Reports a launch failure (the emulator printed why); returns true if ok.
-bool launched(const char *what) {
-  cudaError_t e = cudaGetLastError();
-  cudaError_t s = cudaDeviceSynchronize();
-  if (e == cudaSuccess && s == cudaSuccess)
-    return true;
-  std::printf("launch of %s failed: %s\n", what,
-              cudaGetErrorName(e != cudaSuccess ? e : s));
-  return false;
-}
+using namespace kiln::emu_test;
 
 //===----------------------------------------------------------------------===//
 // barriers

@@ -262,8 +262,12 @@ std::string describe(Epilogue e) {
 
 std::string describe(Schedule t) {
   char buf[96];
-  std::snprintf(buf, sizeof buf, " [%dx%dx%d w%dx%d st%d sk%d]", t.bm, t.bn,
-                t.bk, t.warps_m, t.warps_n, t.stages, t.split_k);
+  if (t.warpgroups > 0)
+    std::snprintf(buf, sizeof buf, " [sm90a %dx%dx%d wg%d st%d sk%d]", t.bm, t.bn, t.bk,
+                  t.warpgroups, t.stages, t.split_k);
+  else
+    std::snprintf(buf, sizeof buf, " [%dx%dx%d w%dx%d st%d sk%d]", t.bm, t.bn,
+                  t.bk, t.warps_m, t.warps_n, t.stages, t.split_k);
   return buf;
 }
 
@@ -358,6 +362,13 @@ constexpr Schedule sch(int bm, int bn, int bk_bytes, int warps_m, int warps_n,
   return {bm,     bn,     bk_bytes / element_bytes(P), warps_m, warps_n,
           stages, split_k};
 }
+/// An sm_90a schedule: 64 * |warpgroups| x |bn| tiles, 128-byte K steps.
+template <Precision P>
+constexpr Schedule wg(int warpgroups, int bn, int stages, int split_k = 1) {
+  return {64 * warpgroups, bn, 128 / element_bytes(P), 4 * warpgroups, 1,
+          stages, split_k, warpgroups};
+}
+
 /// The small schedule most cases use: 32x32 tiles, 64-byte K steps.
 template <Precision P> constexpr Schedule small(int split_k = 1) {
   return P == P_::F32 ? sch<P>(32, 32, 64, 2, 2, 3, split_k)
@@ -424,16 +435,18 @@ void conv_case(const char *family, bool alias = false) {
   Tensor residual = activations(P, pixels, S.o, rs, res_off, rng, res_exact);
   std::vector<double> ref = ref_conv(S, E, in_exact, w, bias, res_exact, scale);
 
-  std::vector<unsigned char> packed(conv2d_packed_bytes<S, P>());
-  conv2d_pack<S, P>(w.data(), packed.data());
+  std::vector<unsigned char> packed(conv2d_packed_bytes<S, P, T>());
+  conv2d_pack<S, P, T>(w.data(), packed.data());
   Device d_in(in.bytes.size(), in.bytes.data());
   Device d_packed(packed.size(), packed.data());
   Device d_bias(bias.size() * 4, bias.data());
   Device d_scale(scale.size() * 4, scale.data());
   Device d_res(residual.bytes.size(), residual.bytes.data());
   // Poisoned workspace: every partial sum the reduction reads must have
-  // been written.
+  // been written; the split-K tile counters start at zero (and the second
+  // run checks that the kernel left them so).
   std::vector<unsigned char> ws_init(conv2d_workspace_bytes<S, P>(T), 0xff);
+  std::fill_n(ws_init.begin(), std::min<size_t>(ws_init.size(), kSplitKCounterBytes), 0);
   Device d_ws(ws_init.size(), ws_init.data());
   Tensor poisoned(P, pixels * S.out_stride);
   poisoned.poison(0xee);
@@ -515,13 +528,15 @@ template <Linear S, Schedule T, Epilogue E, Precision P> void linear_case() {
         acc += r_exact[size_t(m) * S.n + n];
       ref[size_t(m) * S.n + n] = activate(acc, E.act);
     }
-  std::vector<unsigned char> packed(linear_packed_bytes<S, P>());
-  linear_pack<S, P>(w.data(), packed.data());
+  std::vector<unsigned char> packed(linear_packed_bytes<S, P, T>());
+  linear_pack<S, P, T>(w.data(), packed.data());
   Device d_x(x.bytes.size(), x.bytes.data());
   Device d_packed(packed.size(), packed.data());
   Device d_bias(bias.size() * 4, bias.data());
   Device d_res(residual.bytes.size(), residual.bytes.data());
-  Device d_ws(linear_workspace_bytes<S, P>(T));
+  std::vector<unsigned char> ws_init(linear_workspace_bytes<S, P>(T), 0xff);
+  std::fill_n(ws_init.begin(), std::min<size_t>(ws_init.size(), kSplitKCounterBytes), 0);
+  Device d_ws(ws_init.size(), ws_init.data());
   Tensor poisoned(P, size_t(S.m) * S.n);
   poisoned.poison(0xee);
   auto run = [&] {
@@ -860,12 +875,15 @@ void schedule_case(bool print) {
         for (const Conv2d &s : resnet50(n)) {
           Schedule t = default_schedule(s, p, sms);
           ok &= schedule_ok(s, p, t) && t.bm > 0;
+          Schedule h = default_schedule(s, p, sms, true);
+          ok &= schedule_ok(s, p, h) && h.bm > 0 &&
+                (h.warpgroups > 0) == (p != P_::F32 && wgmma_shape_ok(s, p));
           if (print && p == P_::F16 && sms == 132)
             std::printf("schedule n%d %dx%dx%d->%d k%d s%d:%s\n", n, s.h, s.w,
                         s.c, s.o, s.kh, s.sh, describe(t).c_str());
         }
   host_case("default_schedule is valid on ResNet-50 (4 precisions, batch "
-            "1 / 256, 108 / 132 SMs)",
+            "1 / 256, 108 / 132 SMs, sm_80 and sm_90a kernels)",
             ok);
 }
 
@@ -1031,28 +1049,169 @@ template <Precision P> void se_cases() {
   se_case<SqueezeExcite{1, 3, 4, 20, 6, 28, A_::Relu, A_::Sigmoid}, P>();
 }
 
+//===----------------------------------------------------------------------===//
+// sm_90a: the warp-specialised TMA / mbarrier / wgmma kernel (wgmma.cuh)
+//===----------------------------------------------------------------------===//
+
+/// conv_case with sm_90a schedules in the three tensor-core precisions.
+template <Conv2d S, Epilogue E, int Warpgroups, int Bn, int Stages, int SplitK = 1>
+void wgmma_all(const char *family, bool alias = false) {
+  conv_case<S, wg<P_::F16>(Warpgroups, Bn, Stages, SplitK), E, P_::F16>(family, alias);
+  conv_case<S, wg<P_::BF16>(Warpgroups, Bn, Stages, SplitK), E, P_::BF16>(family, alias);
+  conv_case<S, wg<P_::TF32>(Warpgroups, Bn, Stages, SplitK), E, P_::TF32>(family, alias);
+}
+
+/// Whether the sm_90a kernels can run: the emulator, or an H100/H200 (and
+/// this test compiled for sm_90a).
+bool sm90a_device() {
+  cudaDeviceProp props;
+  if (cudaGetDeviceProperties(&props, 0) != cudaSuccess)
+    return false;
+  if (props.major == 9 && props.minor == 0)
+    return true;
+  std::printf("SKIP the sm_90a kernel: the device is sm_%d%d\n", props.major, props.minor);
+  return false;
+}
+
+void wgmma_cases() {
+  if (!sm90a_device())
+    return;
+  // gemm mode (1x1, stride 1): a 2-D tensor map; K steps wrap the stages.
+  wgmma_all<sq(2, 6, 6, 256, 96, 1, 1, 0), res(true, A_::Relu, 96), 1, 64, 2>("sm90a 1x1");
+  wgmma_all<sq(1, 9, 9, 128, 80, 1, 1, 0), epi(true, A_::None), 2, 128, 3>("sm90a 1x1");
+  // chunked: 3x3 (padding as out-of-bounds zeros), stride 2, channel tails
+  // (40 of a 64-channel chunk), dilation, bn 256.
+  wgmma_all<sq(2, 8, 7, 64, 64, 3, 1, 1), res(true, A_::Relu, 64), 1, 64, 3>("sm90a 3x3");
+  wgmma_all<sq(1, 11, 10, 40, 48, 3, 2, 1), epi(true, A_::HardSwish), 2, 64, 4>(
+      "sm90a strided");
+  wgmma_all<sq(1, 9, 9, 32, 32, 3, 1, 2, 2), epi(true, A_::Sigmoid), 1, 64, 2>(
+      "sm90a dilated");
+  wgmma_all<sq(1, 6, 6, 64, 200, 3, 1, 1), epi(true, A_::Relu6), 1, 256, 2>("sm90a wide");
+  // Several images in one tile (7x7 outputs), a 1x1 stride-2 downsample.
+  wgmma_all<sq(4, 7, 7, 64, 64, 3, 1, 1), epi(true, A_::Relu), 2, 64, 2>("sm90a images");
+  wgmma_all<sq(2, 14, 14, 64, 128, 1, 2, 0), res(true, A_::None, 128), 1, 128, 2>(
+      "sm90a downsample");
+  // The stem: 16-byte pixels (3 channels padded to 8 in 16 bits, to 4 in
+  // tf32), 8 taps of 16 bytes a K step, no swizzle.
+  conv_case<sq(1, 15, 14, 8, 32, 7, 2, 3), wg<P_::F16>(1, 64, 3), epi(true, A_::Relu),
+            P_::F16>("sm90a stem");
+  conv_case<sq(1, 15, 14, 8, 32, 7, 2, 3), wg<P_::BF16>(2, 64, 2), epi(true, A_::Relu),
+            P_::BF16>("sm90a stem");
+  conv_case<sq(1, 15, 14, 4, 32, 7, 2, 3), wg<P_::TF32>(1, 64, 3), epi(true, A_::Relu),
+            P_::TF32>("sm90a stem");
+  // Channel slices, a residual in place, one group of a channel shuffle.
+  wgmma_all<sq(2, 6, 5, 64, 64, 3, 1, 1, 1, 1, 64, 16), res(true, A_::Relu, 80), 1, 64,
+            2>("sm90a sliced");
+  wgmma_all<sq(1, 5, 5, 64, 64, 1, 1, 0, 1, 1, 0, 0), res(true, A_::Relu, 64), 1, 64, 2>(
+      "sm90a sliced", true);
+  wgmma_all<shuffled(sq(1, 6, 7, 64, 58, 1, 1, 0), 2), epi(true, A_::Relu), 1, 64, 2>(
+      "sm90a shuffled");
+  // Split-K: the last slice block of a tile reduces.
+  wgmma_all<sq(1, 4, 4, 128, 64, 3, 1, 1), epi(true, A_::Relu), 1, 64, 2, 3>(
+      "sm90a split-k");
+  wgmma_all<sq(1, 7, 7, 256, 64, 1, 1, 0), res(true, A_::None, 64), 2, 64, 2, 2>(
+      "sm90a split-k");
+  // Linear layers (gemm mode, few rows).
+  linear_case<Linear{3, 256, 40}, wg<P_::F16>(1, 64, 2), epi(true, A_::None), P_::F16>();
+  linear_case<Linear{5, 192, 72}, wg<P_::TF32>(1, 128, 3), res(true, A_::Relu, 72),
+              P_::TF32>();
+  linear_case<Linear{2, 128, 48}, wg<P_::BF16>(2, 64, 2, 2), epi(false, A_::Sigmoid),
+              P_::BF16>();
+}
+
+/// The sm_90a kernel with one synchronisation point left out must compute
+/// wrong data, or fail, in the emulator: one line per omission.
+template <Conv2d S, Schedule T, Precision P, int kOmit> void wgmma_fault(const char *what) {
+  using C = detail::WgmmaConfig<S, T, Epilogue{}, P>;
+  static_assert(C::G.steps > T.stages, "the stages must wrap around");
+  Rng rng(cases + 1);
+  size_t pixels = size_t(S.n) * S.ho * S.wo;
+  std::vector<double> in_exact, unused;
+  Tensor in = activations(P, size_t(S.n) * S.h * S.w, S.c, S.c, 0, rng, in_exact);
+  float bound = 1 / std::sqrt(float(S.c * S.kh * S.kw));
+  std::vector<float> w = rng.floats(size_t(S.o) * S.c * S.kh * S.kw, -bound, bound);
+  std::vector<double> ref = ref_conv(S, Epilogue{}, in_exact, w, {}, unused, {});
+  std::vector<unsigned char> packed(conv2d_packed_bytes<S, P, T>());
+  conv2d_pack<S, P, T>(w.data(), packed.data());
+  Device d_in(in.bytes.size(), in.bytes.data()), d_packed(packed.size(), packed.data());
+  Tensor out(P, pixels * S.o);
+  out.poison(0xee);
+  Device d_out(out.bytes.size(), out.bytes.data());
+  detail::ConvArgs<P> args{d_in.as<Act<P>>(), d_packed.as<Act<P>>(), nullptr, nullptr,
+                           nullptr, d_out.as<Act<P>>(), nullptr};
+  cudaError_t e = detail::launch_wgmma<C, kOmit>(args, 0);
+  cudaError_t synced = cudaDeviceSynchronize(); // also clears a launch failure
+  cudaGetLastError();
+  if (e == cudaSuccess)
+    e = synced;
+  ++cases;
+  std::string verdict;
+  if (e != cudaSuccess) {
+    verdict = std::string("the emulator stopped the kernel (") + cudaGetErrorName(e) + ")";
+  } else {
+    d_out.read(out.bytes.data());
+    size_t wrong = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      double y = out.get(i);
+      wrong += !(std::fabs(y - ref[i]) <= 0.05 * (1 + std::fabs(ref[i])));
+    }
+    if (wrong)
+      verdict = std::to_string(wrong) + " of " + std::to_string(ref.size()) +
+                " outputs are wrong";
+  }
+  failures += verdict.empty();
+  std::printf("%s sm90a without %s (%s): %s\n", verdict.empty() ? "MISSED" : "DETECTED", what,
+              precision_name(P), verdict.empty() ? "the results are right" : verdict.c_str());
+}
+
+void wgmma_faults() {
+  constexpr Conv2d S = sq(1, 6, 6, 64, 64, 3, 1, 1);
+  constexpr Schedule T = wg<P_::F16>(1, 64, 2);
+  wgmma_fault<S, T, P_::F16, detail::kOmitFullWait>("the consumers' wait on the full barrier");
+  wgmma_fault<S, T, P_::F16, detail::kOmitExpectTx>("expect_tx on the full barrier");
+  wgmma_fault<S, T, P_::F16, detail::kOmitFence>("wgmma.fence");
+  wgmma_fault<S, T, P_::F16, detail::kOmitWgmmaWait>(
+      "wgmma.wait_group before a stage is released");
+  wgmma_fault<S, T, P_::F16, detail::kOmitEmptyWait>("the producer's wait on the empty barrier");
+  constexpr Schedule T2 = wg<P_::TF32>(2, 64, 2);
+  wgmma_fault<S, T2, P_::TF32, detail::kOmitFullWait>("the consumers' wait on the full barrier");
+  wgmma_fault<S, T2, P_::TF32, detail::kOmitFence>("wgmma.fence");
+  wgmma_fault<S, T2, P_::TF32, detail::kOmitWgmmaWait>(
+      "wgmma.wait_group before a stage is released");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
-  bool schedules = false;
+  bool schedules = false, faults = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--negative")) {
       negative = true;
     } else if (!std::strcmp(argv[i], "--schedules")) {
       schedules = true;
+    } else if (!std::strcmp(argv[i], "--hopper-faults")) {
+      faults = true;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--negative] [--schedules]\n"
+                   "usage: %s [--negative] [--schedules] [--hopper-faults]\n"
                    "Checks kiln's CUDA kernels against a double-precision "
                    "reference.\n  --negative   corrupt one output element "
                    "per case; every case must then fail\n  --schedules  "
-                   "print default_schedule of ResNet-50's layers (f16)\n",
+                   "print default_schedule of ResNet-50's layers (f16)\n"
+                   "  --hopper-faults  run the sm_90a kernel without each of its "
+                   "synchronisation points; each must be detected\n",
                    argv[0]);
       return 2;
     }
   }
   if (schedules) {
     schedule_case(true);
+    return failures ? 1 : 0;
+  }
+  if (faults) {
+    wgmma_faults();
+    std::printf("kiln-cuda-kernel-test --hopper-faults: %d cases, %d missed\n", cases,
+                failures);
     return failures ? 1 : 0;
   }
   rounding_case();
@@ -1067,6 +1226,7 @@ int main(int argc, char **argv) {
   pool_cases<P_::BF16>();
   se_cases<P_::F32>();
   se_cases<P_::F16>();
+  wgmma_cases();
   std::printf("kiln-cuda-kernel-test: %d cases, %d failed\n", cases, failures);
   return failures ? 1 : 0;
 }

@@ -5,7 +5,7 @@
 
 ptxas prints, for each kernel and SM version, "Compiling entry function 'NAME'
 for 'sm_XX'" and then "N bytes stack frame, S bytes spill stores, L bytes spill
-loads". Every convolution (GEMM and direct) and linear kernel must have no
+loads". Every convolution (GEMM, sm_90a GEMM and direct) and linear kernel must have no
 spills on every SM version. Prints the number of kernels checked per SM version;
 exits 1 naming the first kernel that spills.
 """
@@ -26,7 +26,8 @@ def main():
         m = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", line)
         if m and current:
             name, arch = current
-            hot = "conv_gemm_kernel" in name or "direct_conv_kernel" in name
+            hot = ("conv_gemm_kernel" in name or "direct_conv_kernel" in name
+                   or "conv_wgmma_kernel" in name)
             if hot:
                 per_arch[arch] += 1
                 if m.group(1) != "0" or m.group(2) != "0":

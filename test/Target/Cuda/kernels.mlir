@@ -6,21 +6,29 @@
 // hand-written kernel-level models of Inputs/kernels.mlir (the same the CPU
 // test prints); then (this file) the kernels it refuses. Arena buffers are
 // typed pointers at byte offsets of `A`; elementwise kernels are generated
-// __global__ functions with one thread per output element.
+// __global__ functions with 32-bit index arithmetic, each thread writing 16
+// bytes of the innermost output dimension when it is contiguous (else one
+// element); every step sits between KILN_STEP_BEGIN / END.
 
 // CHECK-LABEL: for model 'conv' (CUDA, fp16)
 // CHECK:       constexpr Precision kP = Precision::F16;
 // CHECK:       constexpr Conv2d kConv2d0{.n = 1, .h = 8, .w = 8, .c = 16, .o = 16, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1, .groups = 1, .ho = 8, .wo = 8, .in_stride = 16, .out_stride = 16};
 // CHECK:       conv2d_pack<kConv2d0, kP>(p[0], (w + kP0));
 // CHECK-NEXT:  std::copy_n(p[1], 16, reinterpret_cast<float *>((w + kP1)));
-// The fp32 NCHW input converted to T in NHWC order: thread j1 is the channel.
+// The fp32 NCHW input converted to T in NHWC order: a thread writes 8
+// channels (16 bytes) of a pixel, gathered from the input's channel planes.
 // CHECK:       kernel0(const float *__restrict__ in0_, T *__restrict__ out_)
-// CHECK:       out_[j2 * 128l + j3 * 16l + j1] = kiln::cuda::from_f32<T>(in0);
+// CHECK:         if (i >= 128u)
+// CHECK:         const unsigned j1 = (r % 2u) * 8u;
+// CHECK:         const float *const in0p = in0_ + (j2 * 8u + j3 + j1 * 64u);
+// CHECK:           const float in0 = kiln::cuda::to_f32(in0p[k * 64u]);
+// CHECK:         kiln::cuda::ew_store_act<8, kP>(out_ + (j2 * 128u + j3 * 16u + j1), o);
 // CHECK:       kernel1(const T *__restrict__ in0_, float *__restrict__ out_)
-// CHECK:       KILN_LAUNCH(kernel0, dim3(4), dim3(256), 0, stream)(input, reinterpret_cast<T *>(A + 0));
-// CHECK:       KILN_TRY((conv2d<kConv2d0, Schedule{64, 16, 32, 2, 1, 3, 1}, Epilogue{.bias = true, .residual = true, .residual_stride = 16, .act = Activation::Relu, .scale = false}, kP>(
+// CHECK:         kiln::cuda::ew_store<4>(out_ + (j1 * 64u + j2 * 8u + j3), o);
+// CHECK:       KILN_LAUNCH(kernel0, dim3(1), dim3(256), 0, stream)(input, reinterpret_cast<T *>(A + 0));
+// CHECK:       KILN_TRY((conv2d<kConv2d0, Schedule{64, 16, 32, 2, 1, 3, 1, 0}, Epilogue{.bias = true, .residual = true, .residual_stride = 16, .act = Activation::Relu, .scale = false}, kP>(
 // CHECK-NEXT:      reinterpret_cast<T *>(A + 0), (w + kP0), reinterpret_cast<const float *>(w + kP1), reinterpret_cast<T *>(A + 0), nullptr, reinterpret_cast<T *>(A + 4096), workspace, stream)));
-// CHECK:       KILN_LAUNCH(kernel1, dim3(4), dim3(256), 0, stream)(reinterpret_cast<T *>(A + 4096), output);
+// CHECK:       KILN_LAUNCH(kernel1, dim3(1), dim3(256), 0, stream)(reinterpret_cast<T *>(A + 4096), output);
 // CHECK:       "fp16", 12288, 0, kPreparedBytes,
 
 // A direct (depthwise) convolution needs no schedule; its channel-stepped
@@ -28,8 +36,8 @@
 // CHECK-LABEL: for model 'depthwise' (CUDA, fp32)
 // CHECK:       .groups = 16, .ho = 8, .wo = 8, .in_stride = 16, .out_stride = 32, .out_step = 2};
 // CHECK:       kernel1(T *__restrict__ out_)
-// CHECK:       out_[j2 * 256l + j3 * 32l + j1 * 2l] = kiln::cuda::from_f32<T>(0.0f);
-// CHECK:       KILN_TRY((conv2d<kConv2d0, Schedule{0, 0, 0, 0, 0, 0, 1}, Epilogue{.bias = false, .residual = false, .residual_stride = 0, .act = Activation::Relu6, .scale = false}, kP>(
+// CHECK:       out_[j2 * 256u + j3 * 32u + j1 * 2u] = kiln::cuda::to_act<kP>(0.0f);
+// CHECK:       KILN_TRY((conv2d<kConv2d0, Schedule{0, 0, 0, 0, 0, 0, 1, 0}, Epilogue{.bias = false, .residual = false, .residual_stride = 0, .act = Activation::Relu6, .scale = false}, kP>(
 // CHECK-NEXT:      reinterpret_cast<T *>(A + 0), (w + kP0), nullptr, nullptr, nullptr, (reinterpret_cast<T *>(A + 4096) + 1), workspace, stream)));
 // CHECK:       KILN_TRY((max_pool2d<kPool2d1, kP>(reinterpret_cast<T *>(A + 4096), reinterpret_cast<T *>(A + 12288), stream)));
 
@@ -40,25 +48,30 @@
 // CHECK:       se_pack_reduce<kSqueezeExcite0>(p[0], (w + kP2));
 // CHECK-NEXT:  se_pack_expand<kSqueezeExcite0>(p[2], (w + kP3));
 // CHECK:       KILN_TRY((se_gate<kSqueezeExcite0, kP>(reinterpret_cast<T *>(A + 0), (w + kP2), reinterpret_cast<const float *>(w + kP0), (w + kP3), reinterpret_cast<const float *>(w + kP1), reinterpret_cast<float *>(A + 1024), stream)));
-// CHECK-NEXT:  KILN_TRY((conv2d<kConv2d1, Schedule{32, 16, 32, 2, 1, 2, 1}, Epilogue{{.*}}.scale = true}, kP>(
+// CHECK-NEXT:  KILN_STEP_END(1);
+// CHECK-NEXT:  KILN_STEP_BEGIN(2, "conv");
+// CHECK-NEXT:  KILN_TRY((conv2d<kConv2d1, Schedule{32, 16, 32, 2, 1, 2, 1, 0}, Epilogue{{.*}}.scale = true}, kP>(
 // CHECK-NEXT:      reinterpret_cast<T *>(A + 0), (w + kP4), nullptr, nullptr, reinterpret_cast<float *>(A + 1024), reinterpret_cast<T *>(A + 2048), workspace, stream)));
-// CHECK-NEXT:  KILN_TRY((avg_pool2d<kPool2d2, kP>(reinterpret_cast<T *>(A + 2048), reinterpret_cast<T *>(A + 5120), stream)));
+// CHECK:       KILN_TRY((avg_pool2d<kPool2d2, kP>(reinterpret_cast<T *>(A + 2048), reinterpret_cast<T *>(A + 5120), stream)));
 // The classifier pools into its scratch, then multiplies.
-// CHECK-NEXT:  KILN_TRY((adaptive_avg_pool2d<kAdaptivePool2d3, kP, T>(reinterpret_cast<T *>(A + 5120), reinterpret_cast<T *>(A + 5632), stream)));
-// CHECK-NEXT:  KILN_TRY((linear<kLinear4, Schedule{32, 16, 32, 2, 1, 2, 1}, Epilogue{.bias = true, {{.*}}, kP>(
+// CHECK:       KILN_TRY((adaptive_avg_pool2d<kAdaptivePool2d3, kP, T>(reinterpret_cast<T *>(A + 5120), reinterpret_cast<T *>(A + 5632), stream)));
+// CHECK-NEXT:  KILN_TRY((linear<kLinear4, Schedule{32, 16, 32, 2, 1, 2, 1, 0}, Epilogue{.bias = true, {{.*}}, kP>(
 // CHECK-NEXT:      reinterpret_cast<T *>(A + 5632), (w + kP5), reinterpret_cast<const float *>(w + kP6), nullptr, reinterpret_cast<T *>(A + 6144), workspace, stream)));
 
 // CHECK-LABEL: for model 'loops' (CUDA, fp32)
-// The batch norm's scale and shift are fp32 prepared vectors.
+// The batch norm's scale and shift are fp32 prepared vectors, one value of
+// each for a thread's 4 elements of a channel's row (broadcast).
 // CHECK:       kernel0(const float *__restrict__ in0_, const float *__restrict__ in1_, const float *__restrict__ in2_, T *__restrict__ out_)
-// CHECK:       kiln::cuda::from_f32<T>(in0 * in1 + in2);
-// CHECK:       kiln::cuda::from_f32<T>(in0 * fminf(fmaxf(in0 + 3.0f, 0.0f), 6.0f) / 6.0f);
-// CHECK:       kiln::cuda::from_f32<T>(in0 / (1.0f + expf(-in0)));
+// CHECK:         kiln::cuda::ew_load<4>(in0_ + (j0 * 128u + j1 * 16u + j2 * 4u + j3), in0v);
+// CHECK-NEXT:    const float in1s = kiln::cuda::to_f32(in1_[j1]);
+// CHECK:           o[k] = in0 * in1 + in2;
+// CHECK:           o[k] = in0 * fminf(fmaxf(in0 + 3.0f, 0.0f), 6.0f) / 6.0f;
+// CHECK:           o[k] = in0 / (1.0f + expf(-in0));
 // The general mean: one thread per output element sums its 4 x 4 pixels.
 // CHECK:       for (long q2 = 0; q2 < 4l; ++q2)
 // CHECK-NEXT:    for (long q3 = 0; q3 < 4l; ++q3)
 // CHECK-NEXT:      acc += kiln::cuda::to_f32(in0_[0 + j0 * 128l + j1 * 16l + q2 * 4l + q3 * 1l]);
-// CHECK-NEXT:  out_[0 + j0 * 8l + j1 * 1l] = kiln::cuda::from_f32<T>(acc * 0x1p-4f);
+// CHECK-NEXT:  out_[0 + j0 * 8l + j1 * 1l] = kiln::cuda::to_act<kP>(acc * 0x1p-4f);
 // CHECK:       KILN_LAUNCH(kernel0, dim3(1), dim3(256), 0, stream)(input, reinterpret_cast<const float *>(w + kP0), (reinterpret_cast<const float *>(w + kP0) + 8), reinterpret_cast<T *>(A + 0));
 // CHECK:       KILN_TRY((adaptive_avg_pool2d<kAdaptivePool2d0, kP, T>(reinterpret_cast<T *>(A + 1024), reinterpret_cast<T *>(A + 2048), stream)));
 
@@ -67,9 +80,13 @@
 // PAD:       std::vector<float> padded(16 * 8 * 9, 0.0f);
 // PAD:       padded[(o * 8) * 9 + i] = p[0][(o * 3) * 9 + i];
 // PAD-NEXT:  conv2d_pack<kConv2d0, kP>(padded.data(), (w + kP0));
-// PAD:       out_[i] = kiln::cuda::from_f32<T>(c < 3l ? kiln::cuda::to_f32(in0_[n * 192l + c * 64l + y * 8l + xx * 1l]) : 0.0f);
-// PAD:       KILN_LAUNCH(kernel0, dim3(2), dim3(256), 0, stream)(input, reinterpret_cast<T *>(A + 4096));
+// PAD:       const float *const at = in0_ + (n * 192u + y * 8u + xx * 1u);
+// PAD:         v[c] = c < 3 ? kiln::cuda::to_f32(at[c * 64u]) : 0.0f;
+// PAD:       kiln::cuda::ew_store_act<8, kP>(out_ + pixel * 8u, v);
+// PAD:       KILN_LAUNCH(kernel0, dim3(1), dim3(256), 0, stream)(input, reinterpret_cast<T *>(A + 4096));
 // PAD-NEXT:  KILN_TRY(cudaGetLastError());
+// PAD-NEXT:  KILN_STEP_END(0);
+// PAD-NEXT:  KILN_STEP_BEGIN(1, "conv1");
 // PAD-NEXT:  KILN_TRY((conv2d<kConv2d0, {{.*}}>(
 // PAD-NEXT:      reinterpret_cast<T *>(A + 4096), (w + kP0),
 

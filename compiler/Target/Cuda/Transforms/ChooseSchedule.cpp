@@ -79,8 +79,16 @@ struct ChooseSchedulePass
     func->setAttr(KilnDialect::getPrecisionAttrName(), b.getStringAttr(precision));
     auto walk = func.walk([&](Operation *op) -> WalkResult {
       cuda::Conv2d shape;
-      if (auto conv = dyn_cast<Conv2dOp>(op))
+      auto conv = dyn_cast<Conv2dOp>(op);
+      if (conv) {
         shape = describe(conv);
+        // The layer the kernel runs: lowering pads a dense convolution's
+        // pixels of fewer than 16 bytes (an RGB stem) with zero channels to
+        // 16 bytes (GraphToKernel.cpp, padsInput).
+        int es = cuda::element_bytes(*p);
+        if (shape.groups == 1 && !conv.getScale() && shape.c * es < 16)
+          shape.c = shape.in_stride = 16 / es;
+      }
       else if (auto linear = dyn_cast<LinearOp>(op))
         shape = cuda::linear_as_conv(describe(linear));
       else
@@ -92,7 +100,19 @@ struct ChooseSchedulePass
       if (auto given = op->getAttrOfType<DenseI32ArrayAttr>(
               KilnDialect::getScheduleAttrName())) {
         ArrayRef<int32_t> t = given.asArrayRef();
-        cuda::Schedule s{t[0], t[1], t[2], t[3], t[4], t[5], t[6]};
+        cuda::Schedule s{t[0], t[1], t[2], t[3], t[4], t[5], t[6],
+                         t.size() > 7 ? t[7] : 0};
+        if (s.warpgroups > 0 && !sm90a) {
+          op->emitError() << "the schedule [" << t
+                          << "] is for the sm_90a kernel; this pass targets older "
+                             "GPUs too (sm90a=false)";
+          return WalkResult::interrupt();
+        }
+        if (s.warpgroups > 0 && conv && conv.getScale()) {
+          op->emitError() << "the sm_90a kernel has no input scale (SE gate): "
+                             "use a schedule without warpgroups";
+          return WalkResult::interrupt();
+        }
         if (!cuda::schedule_ok(shape, *p, s)) {
           op->emitError() << "the schedule [" << t
                           << "] is not valid for this layer in " << precision
@@ -101,10 +121,15 @@ struct ChooseSchedulePass
         }
         return WalkResult::advance();
       }
-      cuda::Schedule s = cuda::default_schedule(shape, *p, smCount);
-      op->setAttr(KilnDialect::getScheduleAttrName(),
-                  b.getDenseI32ArrayAttr({s.bm, s.bn, s.bk, s.warps_m,
-                                          s.warps_n, s.stages, s.split_k}));
+      // The sm_90a kernel reads its input with the tensor memory
+      // accelerator: no SE scale on the way.
+      bool wgmma = sm90a && !(conv && conv.getScale());
+      cuda::Schedule s = cuda::default_schedule(shape, *p, smCount, wgmma);
+      SmallVector<int32_t, 8> tile = {s.bm,      s.bn,     s.bk,     s.warps_m,
+                                      s.warps_n, s.stages, s.split_k};
+      if (s.warpgroups > 0)
+        tile.push_back(s.warpgroups);
+      op->setAttr(KilnDialect::getScheduleAttrName(), b.getDenseI32ArrayAttr(tile));
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())

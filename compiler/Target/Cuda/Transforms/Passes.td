@@ -28,12 +28,21 @@ def ChooseSchedulePass : Pass<"kiln-choose-schedule", "mlir::func::FuncOp"> {
     `kiln.precision`. A schedule already present is checked against the
     kernel's rules (`schedule_ok`) and kept, so schedules can be tuned by
     hand in the IR.
+
+    With `sm90a` (every GPU of the executable is an H100/H200: `kiln compile
+    --cuda-arch sm_90a`), layers the sm_90a kernel can run (tensor-core
+    precisions, one group, 16-byte aligned input pixels, no SE input scale)
+    get its schedules instead: an 8th entry, warpgroups, the consumer
+    warpgroups of the warp-specialised TMA/wgmma kernel
+    (`wgmma_default_schedule`).
   }];
   let options = [
     Option<"precision", "precision", "std::string", /*default=*/"\"fp32\"",
            "fp32 (SIMT), tf32, fp16 or bf16 (tensor cores)">,
     Option<"smCount", "sm-count", "int", /*default=*/"132",
            "streaming multiprocessors of the target GPU (H100 SXM: 132)">,
+    Option<"sm90a", "sm90a", "bool", /*default=*/"false",
+           "schedules for the sm_90a (wgmma) kernel where a layer allows it">,
   ];
   let dependentDialects = ["::kiln::KilnDialect"];
 }

@@ -39,9 +39,12 @@
 //  5. Epilogue: the fp32 accumulators go through shared memory (reusing the
 //     pipeline buffers), so that each thread then owns up to 16 bytes of
 //     consecutive output channels: bias, residual and activation are applied
-//     there and stored as one vector; with split-K the fp32 partial sums are
-//     written to the workspace instead and splitk_reduce_kernel sums the
-//     slices in order (deterministic: no atomics) and runs the epilogue.
+//     there and stored as one vector. With split-K each slice writes its
+//     fp32 partial sums to the workspace and counts itself in on the tile's
+//     counter (splitk_counters); the last slice block of a tile to arrive
+//     sums all slices in slice order (deterministic whatever the arrival
+//     order), runs the epilogue and resets the counter for the next pass:
+//     one launch, no separate reduction kernel.
 //
 // Part of kernels.cuh; include that.
 //
@@ -103,6 +106,7 @@ template <Conv2d S, Schedule T, Epilogue E, Precision P> struct GemmConfig {
   static constexpr int kKTiles = int(ceil_div(G.k, T.bk));
   static constexpr int kTilesM = int(ceil_div(G.m, T.bm));
   static constexpr int kTilesN = int(ceil_div(G.n, T.bn));
+  static constexpr long kTiles = long(kTilesM) * kTilesN;
   static constexpr int kSharedBytes = schedule_shared_bytes(T, P);
   /// Row stride of the fp32 epilogue tile: +8 floats makes the mma
   /// fragments' float2 stores conflict-free, +4 the FMA grid's floats.
@@ -445,6 +449,118 @@ using WarpMath =
                        MmaMath<P, C::kWarpM, C::kWarpN, C::kRowBytes>>;
 
 //===----------------------------------------------------------------------===//
+// Split-K: the last slice block of a tile reduces
+//===----------------------------------------------------------------------===//
+
+/// The fp32 partial sums [split_k][m][o] of a split-K workspace: after the
+/// tile counters (schedule.h, splitk_counter_bytes).
+__device__ __forceinline__ float *partials(float *workspace) {
+  return workspace + kSplitKCounterBytes / 4;
+}
+
+/// After a slice block stored its partial sums: counts it in on the tile's
+/// counter; the block that completes the count sums the tile's split_k
+/// slices in slice order and runs the epilogue, then zeroes the counter
+/// (the workspace's counters are zero between launches). Classic
+/// threadFenceReduction ordering: every thread fences its own stores before
+/// the barrier, thread 0 counts, and the last block fences again before it
+/// reads the other blocks' sums (with .cg loads, past L1).
+///
+/// |C| gives kS, kT, kE, kP, kVec, kThreads and kTiles (M tiles x N tiles);
+/// |pixel|(r) is the output pixel of the tile's row r, or -1.
+template <class C, class PixelOf>
+__device__ __forceinline__ void splitk_finish(ConvArgs<C::kP> args,
+                                              unsigned char *smem, int group,
+                                              int n0, PixelOf pixel, int tid) {
+  constexpr Conv2d S = C::kS;
+  constexpr Schedule T = C::kT;
+  constexpr int kVec = C::kVec;
+  constexpr int kPerRow = T.bn / kVec;
+  constexpr int kItems = T.bm * kPerRow;
+  constexpr long kM = long(S.n) * S.ho * S.wo;
+  constexpr int kOg = S.o / S.groups;
+  __threadfence();
+  __syncthreads(); // also: every thread is done with the staged tile
+  int *last = reinterpret_cast<int *>(smem);
+  if (tid == 0) {
+    unsigned *counter = reinterpret_cast<unsigned *>(args.workspace) +
+                        (long(group) * C::kTiles + blockIdx.x);
+    unsigned arrived = atomicAdd(counter, 1u);
+    *last = arrived == unsigned(T.split_k - 1);
+    if (*last)
+      *counter = 0; // every slice of this tile has counted in
+  }
+  __syncthreads();
+  if (!*last)
+    return;
+  __threadfence();
+  const float *ws = partials(args.workspace);
+#pragma unroll 1
+  for (int i0 = 0; i0 < kItems; i0 += C::kThreads) {
+    int item = i0 + tid;
+    if (kItems % C::kThreads != 0 && item >= kItems)
+      break;
+    int r = item / kPerRow, n = n0 + (item % kPerRow) * kVec;
+    long m = pixel(r);
+    if (m < 0 || n >= kOg)
+      continue;
+    int o = group * kOg + n;
+    float v[kVec], p[kVec];
+    load_f32_cg<kVec>(ws + m * S.o + o, v);
+#pragma unroll 4
+    for (int s = 1; s < T.split_k; ++s) {
+      load_f32_cg<kVec>(ws + (s * kM + m) * S.o + o, p);
+#pragma unroll
+      for (int j = 0; j < kVec; ++j)
+        v[j] += p[j];
+    }
+    finish<C::kE, C::kP, kVec, S.out_stride, S.out_step>(
+        v, m, o, args.bias, args.residual, args.out);
+  }
+}
+
+/// The epilogue of a GEMM tile staged in shared memory as fp32 (at |smem|,
+/// rows of C::kStageLd floats): every thread stores kVec consecutive output
+/// channels of a row at a time, finished (bias, residual, activation, one
+/// rounding) or, with split-K, as this slice's partial sums, which the
+/// tile's last slice block then reduces. |pixel|(r) is the output pixel of
+/// the tile's row r (or -1); |n0| the tile's first channel of group |group|.
+/// Shared by gemm.cuh's and wgmma.cuh's kernels.
+template <class C, class PixelOf>
+__device__ __forceinline__ void store_tile(ConvArgs<C::kP> args, unsigned char *smem,
+                                           int group, int slice, int n0, PixelOf pixel,
+                                           int tid) {
+  constexpr Conv2d S = C::kS;
+  constexpr Schedule T = C::kT;
+  constexpr int kVec = C::kVec;
+  constexpr int kPerRow = T.bn / kVec;
+  constexpr int kItems = T.bm * kPerRow;
+  constexpr long kM = long(S.n) * S.ho * S.wo;
+  constexpr int kOg = S.o / S.groups;
+  const float *sc = reinterpret_cast<const float *>(smem);
+#pragma unroll
+  for (int i0 = 0; i0 < kItems; i0 += C::kThreads) {
+    int item = i0 + tid;
+    if (kItems % C::kThreads != 0 && item >= kItems)
+      break;
+    int r = item / kPerRow, n = n0 + (item % kPerRow) * kVec;
+    long m = pixel(r);
+    if (m < 0 || n >= kOg)
+      continue;
+    float v[kVec];
+    load_f32<kVec>(sc + r * C::kStageLd + (item % kPerRow) * kVec, v);
+    int o = group * kOg + n;
+    if constexpr (T.split_k > 1)
+      store_f32<kVec>(partials(args.workspace) + (slice * kM + m) * S.o + o, v);
+    else
+      finish<C::kE, C::kP, kVec, S.out_stride, S.out_step>(v, m, o, args.bias,
+                                                           args.residual, args.out);
+  }
+  if constexpr (T.split_k > 1)
+    splitk_finish<C>(args, smem, group, n0, pixel, tid);
+}
+
+//===----------------------------------------------------------------------===//
 // The kernel
 //===----------------------------------------------------------------------===//
 
@@ -513,56 +629,8 @@ __global__ void __launch_bounds__(C::kThreads, 1)
   float *sc = reinterpret_cast<float *>(smem);
   math.stage(sc, C::kStageLd, wm0, wn0, lane);
   __syncthreads();
-  constexpr int kVec = C::kVec;
-  constexpr int kPerRow = T.bn / kVec;
-  constexpr int kItems = T.bm * kPerRow;
-#pragma unroll
-  for (int i0 = 0; i0 < kItems; i0 += C::kThreads) {
-    int item = i0 + tid;
-    if (kItems % C::kThreads != 0 && item >= kItems)
-      break;
-    int r = item / kPerRow, n = n0 + (item % kPerRow) * kVec;
-    long m = m0 + r;
-    if (m >= G.m || n >= G.n)
-      continue;
-    float v[kVec];
-    load_f32<kVec>(sc + r * C::kStageLd + (item % kPerRow) * kVec, v);
-    int o = group * G.og + n;
-    if constexpr (T.split_k > 1)
-      store_f32<kVec>(args.workspace + (slice * G.m + m) * S.o + o, v);
-    else
-      finish<E, P, kVec, S.out_stride, S.out_step>(v, m, o, args.bias,
-                                                   args.residual, args.out);
-  }
-}
-
-/// Sums the split_k fp32 partial results in slice order and applies the
-/// epilogue: one thread per kVec consecutive outputs.
-template <class C>
-__global__ void __launch_bounds__(256)
-    splitk_reduce_kernel(ConvArgs<C::kP> args) {
-  constexpr Conv2d S = C::kS;
-  constexpr Schedule T = C::kT;
-  constexpr Epilogue E = C::kE;
-  constexpr Precision P = C::kP;
-  constexpr int kVec = C::kVec;
-  constexpr long kItems = C::G.m * (S.o / kVec);
-  long item = long(blockIdx.x) * 256 + threadIdx.x;
-  if (item >= kItems)
-    return;
-  long m = item / (S.o / kVec);
-  int o = int(item % (S.o / kVec)) * kVec;
-  float v[kVec], p[kVec];
-  load_f32<kVec>(args.workspace + m * S.o + o, v);
-#pragma unroll 4
-  for (int s = 1; s < T.split_k; ++s) {
-    load_f32<kVec>(args.workspace + (s * C::G.m + m) * S.o + o, p);
-#pragma unroll
-    for (int j = 0; j < kVec; ++j)
-      v[j] += p[j];
-  }
-  finish<E, P, kVec, S.out_stride, S.out_step>(v, m, o, args.bias,
-                                               args.residual, args.out);
+  store_tile<C>(args, smem, group, slice, n0,
+                [&](int r) { return m0 + r < G.m ? m0 + r : -1l; }, tid);
 }
 
 } // namespace kiln::cuda::detail

@@ -23,7 +23,8 @@
 //    synchronize), so they can be captured into a CUDA graph. They allocate
 //    nothing; split-K convolutions take a workspace of
 //    conv2d_workspace_bytes<S, P>(T) bytes (may be shared by layers that do
-//    not run concurrently).
+//    not run concurrently) whose first kSplitKCounterBytes are zero before
+//    the first launch: the kernels count slices there and leave it zero.
 //  * Alignment: an activation pointer with C channels per pixel and pixel
 //    stride s must be aligned to activation_alignment(C, s, P) bytes (at most
 //    16: the kernels move 16-byte vectors); packed weights, bias, scale and
@@ -35,13 +36,16 @@
 //    channel slices (stride > channels) are neither read nor written.
 //  * |bias|, |residual| and |scale| are not read (may be null) unless the
 //    epilogue asks for them.
-//  * Results are deterministic: no atomics, and split-K partial sums are
-//    added in slice order by a second kernel.
+//  * Results are deterministic: split-K partial sums are added in slice
+//    order (by whichever slice block of a tile finishes last; an atomic
+//    counter only decides which).
 //  * Shapes and schedules are checked with static_assert.
 //
 // Kernel families (kernels_impl.cuh dispatches with `if constexpr`):
 //  * gemm.cuh    implicit-GEMM convolution on tensor cores (FMA for F32):
 //                dense, grouped with >= 16 channels per group, linear;
+//  * wgmma.cuh   the same on sm_90a (schedules with warpgroups): TMA,
+//                mbarrier pipelines and wgmma, warp-specialised;
 //  * direct.cuh  depthwise and narrow grouped convolution;
 //  * pool.cuh    max / average / adaptive average pooling, the SE gate.
 //
@@ -61,12 +65,14 @@ namespace kiln::cuda {
 // Convolution
 //===----------------------------------------------------------------------===//
 
-/// Bytes of packed weights conv2d_pack writes for |S| in precision |P|.
-template <Conv2d S, Precision P> constexpr size_t conv2d_packed_bytes();
+/// Bytes of packed weights conv2d_pack writes for |S| in precision |P|
+/// (for schedule |T|: an sm_90a schedule has its own layout).
+template <Conv2d S, Precision P, Schedule T = Schedule{}>
+constexpr size_t conv2d_packed_bytes();
 
 /// Packs OIHW fp32 weights [o][c / groups][kh][kw] into |packed| (host
-/// memory, conv2d_packed_bytes<S, P>() bytes), converted to P.
-template <Conv2d S, Precision P>
+/// memory, conv2d_packed_bytes<S, P, T>() bytes), converted to P.
+template <Conv2d S, Precision P, Schedule T = Schedule{}>
 void conv2d_pack(const float *oihw, void *packed);
 
 /// Whether conv2d<S, T, E, P> accepts schedule |t| (schedule.h lists the
@@ -88,9 +94,10 @@ cudaError_t conv2d(const Act<P> *in, const void *packed, const float *bias,
 // Linear: the 1x1 convolution of m pixels (the same GEMM kernel)
 //===----------------------------------------------------------------------===//
 
-template <Linear S, Precision P> constexpr size_t linear_packed_bytes();
+template <Linear S, Precision P, Schedule T = Schedule{}>
+constexpr size_t linear_packed_bytes();
 /// Packs a PyTorch Linear weight [n][k].
-template <Linear S, Precision P>
+template <Linear S, Precision P, Schedule T = Schedule{}>
 void linear_pack(const float *weight, void *packed);
 template <Linear S, Precision P> constexpr bool schedule_ok(Schedule t);
 template <Linear S, Precision P>

@@ -4,7 +4,8 @@
 // This file defines the templates declared in kernels.cuh: it checks each
 // shape at compile time, checks pointer alignment at run time, and launches
 // the kernel family the shape belongs to (`if constexpr`):
-//  * gemm.cuh    conv_gemm_kernel (+ splitk_reduce_kernel with split-K);
+//  * gemm.cuh    conv_gemm_kernel (split-K reduced in the same launch);
+//  * wgmma.cuh   conv_wgmma_kernel (sm_90a schedules: warpgroups > 0);
 //  * direct.cuh  direct_conv_kernel;
 //  * pool.cuh    pool_kernel, mean_reduce_kernel, se_dense_kernel.
 // Included at the end of kernels.cuh; include that.
@@ -17,6 +18,7 @@
 #include "kiln/cuda/direct.cuh"
 #include "kiln/cuda/gemm.cuh"
 #include "kiln/cuda/pool.cuh"
+#include "kiln/cuda/wgmma.cuh"
 
 namespace kiln::cuda {
 
@@ -80,15 +82,15 @@ constexpr unsigned grid_1d(long threads, int block) {
 // Convolution
 //===----------------------------------------------------------------------===//
 
-template <Conv2d S, Precision P> constexpr size_t conv2d_packed_bytes() {
+template <Conv2d S, Precision P, Schedule T> constexpr size_t conv2d_packed_bytes() {
   detail::check_conv<S, Epilogue{}>();
-  return conv2d_packed_size(S, P);
+  return conv2d_packed_size(S, P, T);
 }
 
-template <Conv2d S, Precision P>
+template <Conv2d S, Precision P, Schedule T>
 void conv2d_pack(const float *oihw, void *packed) {
   detail::check_conv<S, Epilogue{}>();
-  conv2d_pack(S, P, oihw, packed);
+  conv2d_pack(S, P, T, oihw, packed);
 }
 
 template <Conv2d S, Precision P> constexpr bool schedule_ok(Schedule t) {
@@ -116,7 +118,9 @@ cudaError_t conv2d(const Act<P> *in, const void *packed, const float *bias,
   detail::ConvArgs<P> args{
       in,  static_cast<const Act<P> *>(packed), bias, residual, scale,
       out, static_cast<float *>(workspace)};
-  if constexpr (conv_uses_gemm(S)) {
+  if constexpr (conv_uses_gemm(S) && T.warpgroups > 0) {
+    return detail::launch_wgmma<detail::WgmmaConfig<S, T, E, P>>(args, stream);
+  } else if constexpr (conv_uses_gemm(S)) {
     using C = detail::GemmConfig<S, T, E, P>;
     if (T.split_k > 1 && !detail::aligned(workspace, 16))
       return cudaErrorMisalignedAddress;
@@ -130,12 +134,6 @@ cudaError_t conv2d(const Act<P> *in, const void *packed, const float *bias,
               unsigned(S.groups * T.split_k));
     KILN_LAUNCH(kernel, grid, dim3(C::kThreads), C::kSharedBytes, stream)
     (args);
-    if constexpr (T.split_k > 1) {
-      auto reduce = detail::splitk_reduce_kernel<C>;
-      KILN_LAUNCH(reduce, dim3(detail::grid_1d(C::G.m * (S.o / C::kVec), 256)),
-                  dim3(256), 0, stream)
-      (args);
-    }
   } else {
     using C = detail::DirectConfig<S, E, P>;
     auto kernel = detail::direct_conv_kernel<C>;
@@ -150,13 +148,13 @@ cudaError_t conv2d(const Act<P> *in, const void *packed, const float *bias,
 // Linear
 //===----------------------------------------------------------------------===//
 
-template <Linear S, Precision P> constexpr size_t linear_packed_bytes() {
-  return conv2d_packed_bytes<linear_as_conv(S), P>();
+template <Linear S, Precision P, Schedule T> constexpr size_t linear_packed_bytes() {
+  return conv2d_packed_bytes<linear_as_conv(S), P, T>();
 }
 
-template <Linear S, Precision P>
+template <Linear S, Precision P, Schedule T>
 void linear_pack(const float *weight, void *packed) {
-  conv2d_pack<linear_as_conv(S), P>(weight, packed);
+  conv2d_pack<linear_as_conv(S), P, T>(weight, packed);
 }
 
 template <Linear S, Precision P> constexpr bool schedule_ok(Schedule t) {

@@ -95,7 +95,10 @@ __device__ __forceinline__ void load_vec(const Act<P> *p, float (&v)[N]) {
 }
 
 /// Stores |N| fp32 values, converted to Act<P>, as consecutive elements at
-/// |p|, aligned to |Align| bytes (as load).
+/// |p|, aligned to |Align| bytes (as load). TF32 activations are stored
+/// rounded to tf32 (nearest, ties away, as cvt.rna.tf32.f32): every GEMM
+/// reads them as tf32 operands, and the sm_90a kernel's wgmma takes the 19
+/// high bits of what it reads (truncation), so they must be rounded before.
 template <Precision P, int N, int Align = 16>
 __device__ __forceinline__ void store_vec(Act<P> *p, const float (&v)[N]) {
   constexpr int es = element_bytes(P);
@@ -111,7 +114,9 @@ __device__ __forceinline__ void store_vec(Act<P> *p, const float (&v)[N]) {
       Words<words> w;
 #pragma unroll
       for (int i = 0; i < words; ++i) {
-        if constexpr (es == 4)
+        if constexpr (P == Precision::TF32)
+          w.w[i] = cvt_tf32(v[i0 + i]); // see store_vec's comment
+        else if constexpr (es == 4)
           w.w[i] = __float_as_uint(v[i0 + i]);
         else
           w.w[i] = pack2<P>(v[i0 + 2 * i], v[i0 + 2 * i + 1]);
@@ -136,6 +141,23 @@ __device__ __forceinline__ void load_f32(const float *p, float (&v)[N]) {
 #pragma unroll
     for (int i = 0; i < N; ++i)
       v[i] = p[i];
+  }
+}
+
+/// load_f32 past L1 (ld.global.cg): for data other blocks of the same
+/// launch wrote (split-K partial sums).
+template <int N>
+__device__ __forceinline__ void load_f32_cg(const float *p, float (&v)[N]) {
+  if constexpr (N % 4 == 0) {
+#pragma unroll
+    for (int i = 0; i < N; i += 4) {
+      float4 f = __ldcg(reinterpret_cast<const float4 *>(p + i));
+      v[i] = f.x, v[i + 1] = f.y, v[i + 2] = f.z, v[i + 3] = f.w;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < N; ++i)
+      v[i] = __ldcg(p + i);
   }
 }
 

@@ -12,8 +12,9 @@
 //    a thread's consecutive output channels read one vector per tap;
 //  * squeeze-and-excitation: fp32 whatever the precision (two tiny matrices
 //    whose gate multiplies every activation of the block).
-// The layout depends on the shape and precision only, never on the schedule,
-// so packing may run at build time; it needs no CUDA header.
+// The layout depends on the shape and precision, and for the sm_90a kernel
+// (a schedule with warpgroups) on its tile rows; packing may run at build
+// time; it needs no CUDA header.
 //
 //===----------------------------------------------------------------------===//
 
@@ -138,6 +139,39 @@ inline void conv2d_pack(const Conv2d &s, Precision p, const float *oihw,
       for (int o = 0; o < s.o; ++o)
         store_element(packed, (size_t(tap) * cg + ci) * s.o + o,
                       weight(o, ci, tap), p);
+}
+
+/// Bytes of packed weights for schedule |t|: the sm_90a kernel's layout
+/// (wgmma.cuh, WgmmaGeometry) when t.warpgroups > 0, else the one above.
+constexpr size_t conv2d_packed_size(const Conv2d &s, Precision p, const Schedule &t) {
+  if (t.warpgroups > 0 && conv_uses_gemm(s))
+    return size_t(s.o) * size_t(wgmma_geometry(s, p, t.bm).kp) * size_t(element_bytes(p));
+  return conv2d_packed_size(s, p);
+}
+
+/// Packs for schedule |t|. The sm_90a layout is [o][kp], K in the order of
+/// its K steps: a tap's channels zero-padded to cpad (a multiple of bk, or
+/// the 16 bytes of the packed stem), taps in order, zeros past the last tap.
+inline void conv2d_pack(const Conv2d &s, Precision p, const Schedule &t, const float *oihw,
+                        void *packed) {
+  if (t.warpgroups == 0 || !conv_uses_gemm(s)) {
+    conv2d_pack(s, p, oihw, packed);
+    return;
+  }
+  const WgmmaGeometry g = wgmma_geometry(s, p, t.bm);
+  const int taps = s.kh * s.kw;
+  for (int o = 0; o < s.o; ++o)
+    for (int k = 0; k < g.kp; ++k) {
+      int tap, ci;
+      if (g.packed) {
+        tap = k / g.cpad, ci = k % g.cpad;
+      } else {
+        int step = k / g.bk;
+        tap = step / g.chunks, ci = (step % g.chunks) * g.bk + k % g.bk;
+      }
+      float v = tap < taps && ci < s.c ? oihw[(size_t(o) * s.c + ci) * taps + tap] : 0.f;
+      store_element(packed, size_t(o) * g.kp + k, v, p);
+    }
 }
 
 /// A Linear weight [n][k] is an OIHW weight [n][k][1][1].

@@ -36,6 +36,12 @@ KILN_HOST_DEVICE constexpr int gcd(int a, int b) {
 /// A100's 163 KiB opt-in limit; the H100 allows 227 KiB).
 inline constexpr int kMaxSharedBytes = 166912;
 
+/// Bytes at the start of a split-K workspace that hold one counter per
+/// output tile (4096 tiles): the slices of a tile count themselves in there
+/// and the last one reduces (gemm.cuh). They must be zero before the first
+/// split-K launch; the kernels leave them zero.
+inline constexpr int kSplitKCounterBytes = 16384;
+
 /// Bytes a packed GEMM weight row (one output channel's K values) is padded
 /// to, so that a K step of any supported bk never needs a bounds check.
 inline constexpr int kPackedRowAlign = 128;
@@ -115,7 +121,158 @@ gemm_geometry(const Conv2d &s, Precision p, const Epilogue &e = {}) {
 
 /// Threads of a block of schedule |t|.
 KILN_HOST_DEVICE constexpr int schedule_threads(const Schedule &t) {
-  return 32 * t.warps_m * t.warps_n;
+  return t.warpgroups > 0 ? 128 * (t.warpgroups + 1) : 32 * t.warps_m * t.warps_n;
+}
+
+//===----------------------------------------------------------------------===//
+// The sm_90a kernel (wgmma.cuh)
+//===----------------------------------------------------------------------===//
+
+/// Largest dynamic shared memory of a block on the H100 / H200 (227 KiB).
+inline constexpr int kMaxSharedBytesSm90 = 232448;
+
+/// How the sm_90a kernel maps a convolution onto its GEMM. Every K step is
+/// 128 bytes of K (bk elements), loaded by the tensor memory accelerator:
+///  * gemm: a 1x1, stride-1, unpadded convolution or a linear layer: A is
+///    the [m][c] matrix of input pixels (a 2-D tensor map, rows of bm
+///    pixels, the K step a bk-channel chunk), 128-byte swizzle;
+///  * chunked: any other dense convolution: A is a box of a 4-D tensor map
+///    (C, W, H, N) with element strides (1, sw, sh, 1), a rectangle of
+///    rn x rh x rw output pixels (at most bm rows; rows past it are not
+///    loaded and their outputs not stored), one tap and a bk-channel chunk a
+///    K step (channels past c are zeros: padding is the map's out-of-bounds
+///    fill), 128-byte swizzle;
+///  * packed: c * element bytes == 16 (the padded RGB stem): 8 taps of 16
+///    bytes a K step, 8 boxes of [rows][16 bytes] side by side, no swizzle
+///    (the core-matrix layout, LBO = bm * 16 bytes).
+/// Weights are [o][kp] with kp = steps * bk, K ordered as the steps read it
+/// (tap-major, channels zero-padded to cpad), loaded by a 2-D tensor map.
+struct WgmmaGeometry {
+  int es, bk;
+  bool gemm, packed;
+  int taps, cpad;   ///< kh * kw; channels per tap in K
+  int chunks;       ///< K steps per tap (chunked), else 1
+  int steps;        ///< K steps of the whole K loop
+  int kp;           ///< packed weight row length (elements)
+  long m;           ///< output pixels (n * ho * wo)
+  int rn, rh, rw;   ///< the M tile's rectangle (not gemm)
+  int tn, th, tw;   ///< M tiles along n, ho, wo (not gemm)
+  long tiles_m;     ///< M tiles
+  int rows;         ///< output rows a tile loads: bm (gemm) or rn * rh * rw
+};
+
+/// Whether the sm_90a kernel runs convolution |s| in precision |p|: tensor
+/// cores, one group, an input whose pixels start 16-byte aligned (the
+/// tensor maps' strides and addresses), and boxes the TMA accepts.
+KILN_HOST_DEVICE constexpr bool wgmma_shape_ok(const Conv2d &s, Precision p) {
+  if (p == Precision::F32 || s.groups != 1)
+    return false;
+  int es = element_bytes(p);
+  if (activation_alignment(s.c, s.in_stride, p) != 16 || (long(s.in_stride) * es) % 16)
+    return false;
+  if (long(s.n) * s.h * s.w * s.in_stride >= (1l << 31))
+    return false;
+  return s.sh <= 8 && s.sw <= 8; // TMA element strides
+}
+
+/// The rectangle of output pixels of one M tile: the one that wastes the
+/// fewest rows of bm, then the widest (coalesced loads and stores).
+KILN_HOST_DEVICE constexpr WgmmaGeometry wgmma_rect(const Conv2d &s, int bm,
+                                                    WgmmaGeometry g) {
+  long best_waste = -1;
+  int rw_max = s.wo < bm ? s.wo : bm;
+  if (rw_max * s.sw > 256)
+    rw_max = 256 / s.sw;
+  for (int rw = rw_max; rw >= 1; --rw) {
+    int rh_max = bm / rw < s.ho ? bm / rw : s.ho;
+    if (rh_max * s.sh > 256)
+      rh_max = 256 / s.sh;
+    for (int rh = rh_max; rh >= 1; --rh) {
+      int rn_max = rw == s.wo && rh == s.ho ? bm / (rw * rh) : 1;
+      if (rn_max > s.n)
+        rn_max = s.n;
+      if (rn_max > 256)
+        rn_max = 256;
+      for (int rn = rn_max; rn >= 1; --rn) {
+        long tiles = ceil_div(s.n, rn) * ceil_div(s.ho, rh) * ceil_div(s.wo, rw);
+        long waste = tiles * bm - g.m;
+        if (best_waste < 0 || waste < best_waste) {
+          best_waste = waste;
+          g.rn = rn, g.rh = rh, g.rw = rw;
+        }
+      }
+    }
+  }
+  g.tn = int(ceil_div(s.n, g.rn));
+  g.th = int(ceil_div(s.ho, g.rh));
+  g.tw = int(ceil_div(s.wo, g.rw));
+  g.tiles_m = long(g.tn) * g.th * g.tw;
+  g.rows = g.rn * g.rh * g.rw;
+  return g;
+}
+
+KILN_HOST_DEVICE constexpr WgmmaGeometry wgmma_geometry(const Conv2d &s, Precision p,
+                                                        int bm) {
+  WgmmaGeometry g{};
+  g.es = element_bytes(p);
+  g.bk = 128 / g.es;
+  g.m = long(s.n) * s.ho * s.wo;
+  g.taps = s.kh * s.kw;
+  g.gemm = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 && s.pw == 0;
+  g.packed = !g.gemm && s.c * g.es == 16;
+  if (g.packed) {
+    g.cpad = s.c;
+    g.chunks = 1;
+    g.steps = int(ceil_div(g.taps, 8));
+  } else {
+    g.cpad = int(round_up(s.c, g.bk));
+    g.chunks = g.cpad / g.bk;
+    g.steps = g.taps * g.chunks;
+  }
+  g.kp = g.steps * g.bk;
+  if (g.gemm) {
+    g.tiles_m = ceil_div(g.m, bm);
+    g.rows = bm;
+    g.rn = g.rh = g.rw = 0;
+    g.tn = g.th = g.tw = 0;
+    return g;
+  }
+  return wgmma_rect(s, bm, g);
+}
+
+/// Dynamic shared memory of the sm_90a kernel: 1 KiB of alignment slack,
+/// the stages of A (bm rows) and B (bn rows) of 128 bytes, their two
+/// mbarriers; the epilogue's fp32 tile reuses the stages.
+KILN_HOST_DEVICE constexpr int wgmma_shared_bytes(const Schedule &t) {
+  int pipeline = t.stages * (t.bm + t.bn) * 128 + 16 * t.stages;
+  int epilogue = t.bm * (t.bn + 8) * 4;
+  return 1024 + (pipeline > epilogue ? pipeline : epilogue);
+}
+
+/// The rules of an sm_90a schedule (schedule_ok calls it): bm = 64 *
+/// warpgroups (1 or 2), warps_m = 4 * warpgroups, warps_n = 1, bn in
+/// {64, 128, 256}, 128-byte K steps, 2 to 8 stages within 227 KiB, split-K
+/// as for the other kernels, and a layer wgmma_shape_ok accepts.
+KILN_HOST_DEVICE constexpr bool wgmma_schedule_ok(const Conv2d &s, Precision p,
+                                                  const Schedule &t) {
+  if (!wgmma_shape_ok(s, p))
+    return false;
+  if (t.warpgroups < 1 || t.warpgroups > 2 || t.bm != 64 * t.warpgroups ||
+      t.warps_m != 4 * t.warpgroups || t.warps_n != 1)
+    return false;
+  if (t.bn != 64 && t.bn != 128 && t.bn != 256)
+    return false;
+  if (t.bk * element_bytes(p) != 128)
+    return false;
+  if (t.stages < 2 || t.stages > 8 || wgmma_shared_bytes(t) > kMaxSharedBytesSm90)
+    return false;
+  WgmmaGeometry g = wgmma_geometry(s, p, t.bm);
+  if (t.split_k < 1 || t.split_k > g.steps)
+    return false;
+  long tiles = g.tiles_m * ceil_div(s.o, t.bn);
+  if (t.split_k > 1 && tiles > kSplitKCounterBytes / 4)
+    return false;
+  return tiles < (1l << 31) && t.split_k <= 65535;
 }
 
 /// Number of bk-deep steps of the whole K loop (all split-K slices).
@@ -144,12 +301,15 @@ KILN_HOST_DEVICE constexpr int schedule_shared_bytes(const Schedule &t,
 ///    (bm/warps_m) x (bn/warps_n) has both sides multiples of 16 and at most
 ///    64 x 64; F32: multiples of 8 x 4, at most 64 x 32 (8 x 8 per thread);
 ///  * stages in 2..4 and shared memory <= kMaxSharedBytes;
-///  * 1 <= split_k <= number of K steps, groups * split_k <= 65535;
+///  * 1 <= split_k <= number of K steps, groups * split_k <= 65535, and
+///    with split-K at most kSplitKCounterBytes / 4 tiles;
 ///  * a row of the A tile, in load units, divides the block's threads.
 KILN_HOST_DEVICE constexpr bool schedule_ok(const Conv2d &s, Precision p,
                                             const Schedule &t) {
   if (!conv_uses_gemm(s))
     return true;
+  if (t.warpgroups != 0)
+    return wgmma_schedule_ok(s, p, t);
   auto one_of = [](int v, int a, int b, int c, int d) {
     return v == a || v == b || v == c || v == d;
   };
@@ -177,18 +337,24 @@ KILN_HOST_DEVICE constexpr bool schedule_ok(const Conv2d &s, Precision p,
   if (t.split_k < 1 || t.split_k > schedule_k_tiles(s, p, t) ||
       long(s.groups) * t.split_k > 65535)
     return false;
+  if (t.split_k > 1 && ceil_div(g.m, t.bm) * ceil_div(g.n, t.bn) * s.groups >
+                           kSplitKCounterBytes / 4)
+    return false; // a counter per tile
   if (schedule_threads(t) % (bk_bytes / g.a_vec))
     return false;
   return ceil_div(g.m, t.bm) * ceil_div(g.n, t.bn) < (1l << 31);
 }
 
-/// Bytes of split-K workspace conv2d needs with schedule |t|: fp32 partial
-/// sums [split_k][n*ho*wo][o]; 0 without split-K or for direct convolutions.
+/// Bytes of split-K workspace conv2d needs with schedule |t|: the tile
+/// counters (kSplitKCounterBytes, zero between launches), then the fp32
+/// partial sums [split_k][n*ho*wo][o]; 0 without split-K or for direct
+/// convolutions.
 KILN_HOST_DEVICE constexpr size_t
 conv2d_workspace_size(const Conv2d &s, Precision p, const Schedule &t) {
   if (!conv_uses_gemm(s) || t.split_k <= 1)
     return 0;
-  return size_t(t.split_k) * size_t(gemm_geometry(s, p).m) * size_t(s.o) * 4;
+  return kSplitKCounterBytes +
+         size_t(t.split_k) * size_t(long(s.n) * s.ho * s.wo) * size_t(s.o) * 4;
 }
 
 //===----------------------------------------------------------------------===//
@@ -250,24 +416,93 @@ constexpr double schedule_cost(const Conv2d &s, Precision p, const Schedule &t,
                  double(g.m) * s.o * g.es;
   double memory = bytes / sm.dram_bytes_per_clock / 2; // L2 absorbs re-reads
   cost = cost > memory ? cost : memory;
-  if (t.split_k > 1) // partial sums out and back, and a second launch
-    cost += 2.0 * t.split_k * g.m * s.o * 4 / sm.dram_bytes_per_clock + 2500;
+  if (t.split_k > 1) // partial sums out and back, reduced by one block a tile
+    cost += 2.0 * t.split_k * g.m * s.o * 4 / sm.dram_bytes_per_clock +
+            double(t.split_k) * t.bm * t.bn / 64.0 + 1000;
+  return cost;
+}
+
+/// Estimated cycles of convolution |s| with the sm_90a schedule |t| on
+/// |sm_count| SMs: wgmma at 2048 MACs a clock and SM in fp16/bf16 (1024 in
+/// tf32) over the rows a tile computes (the rectangle's waste counts), one
+/// resident block an SM, a K step's latency, and the same traffic terms as
+/// schedule_cost.
+constexpr double wgmma_schedule_cost(const Conv2d &s, Precision p, const Schedule &t,
+                                     int sm_count) {
+  WgmmaGeometry g = wgmma_geometry(s, p, t.bm);
+  double macs = p == Precision::TF32 ? 1024 : 2048;
+  // A warpgroup's m64nN wgmma reads (64 + N) * 32 bytes of shared memory
+  // for 64 * N * 16 / es MACs; shared memory gives 128 bytes a clock.
+  double need = double(64 + t.bn) * 32 * macs * g.es / (64.0 * t.bn * 32);
+  double eff = need > 128 ? 128 / need : 1.0;
+  long tiles = g.tiles_m * ceil_div(s.o, t.bn);
+  long blocks = tiles * t.split_k;
+  long k_steps = ceil_div(g.steps, t.split_k);
+  double tile_cycles = double(t.bm) * t.bn * g.bk * k_steps / (macs * eff);
+  double per_sm = double(ceil_div(blocks, sm_count));
+  double compute = per_sm * tile_cycles;
+  long waves = ceil_div(blocks, sm_count);
+  double latency = waves * (1200.0 + k_steps * 60.0 + t.bm * t.bn / 64.0);
+  double cost = compute > latency ? compute : latency;
+  double bytes = double(g.m) * g.kp * g.es * ceil_div(s.o, t.bn) / 4 +
+                 double(s.o) * g.kp * g.es * g.tiles_m + double(g.m) * s.o * g.es;
+  double memory = bytes / 2400.0; // HBM3 and L2 reuse, bytes a clock
+  cost = cost > memory ? cost : memory;
+  if (t.split_k > 1)
+    cost += 2.0 * t.split_k * g.m * s.o * 4 / 2400.0 + double(t.split_k) * t.bm * t.bn / 64.0 +
+            1000;
   return cost;
 }
 
 } // namespace detail
 
+/// The sm_90a schedule for |s| (wgmma_shape_ok): the cheapest under
+/// detail::wgmma_schedule_cost of the tiles 128 or 64 rows by 256, 128 or
+/// 64 columns, split-K for layers with too few tiles, as many stages (up to
+/// 6) as shared memory holds.
+constexpr Schedule wgmma_default_schedule(const Conv2d &s, Precision p, int sm_count) {
+  constexpr int tiles[][2] = {{128, 256}, {128, 128}, {128, 64}, {64, 256}, {64, 128}, {64, 64}};
+  constexpr int splits[] = {1, 2, 3, 4, 6, 8, 12, 16};
+  Schedule best{};
+  double best_cost = 0;
+  for (const auto &tile : tiles) {
+    for (int split : splits) {
+      Schedule t{tile[0], tile[1], 128 / element_bytes(p), tile[0] / 16, 1, 6, split,
+                 tile[0] / 64};
+      WgmmaGeometry g = wgmma_geometry(s, p, t.bm);
+      long k_steps = ceil_div(g.steps, split);
+      if (split > 1 && k_steps < 4)
+        continue; // slices too short to amortize the reduction
+      if (t.bn > 64 && s.o <= t.bn / 2)
+        continue; // mostly empty columns
+      while (t.stages > 2 && (wgmma_shared_bytes(t) > kMaxSharedBytesSm90 ||
+                              t.stages > k_steps + 1))
+        --t.stages;
+      if (!wgmma_schedule_ok(s, p, t))
+        continue;
+      double cost = detail::wgmma_schedule_cost(s, p, t, sm_count);
+      if (best.bm == 0 || cost < best_cost * 0.98) // prefer earlier entries
+        best = t, best_cost = cost;
+    }
+  }
+  return best;
+}
+
 /// The schedule the compiler should use for convolution |s| in precision |p|
-/// on a GPU with |sm_count| SMs: the cheapest under detail::schedule_cost
+/// on a GPU with |sm_count| SMs (with |sm90a|, the sm_90a kernel's where the
+/// layer allows it, wgmma_default_schedule): the cheapest under detail::schedule_cost
 /// among a table of tiles that perform well (big tiles when there are enough
 /// of them, small tiles and then split-K for the batch-1 layers at 14x14 and
 /// 7x7), with bk of 128 bytes for long K loops and 3 or 4 stages. Always
 /// returns a schedule that schedule_ok accepts; Schedule{} for direct
 /// convolutions.
-constexpr Schedule default_schedule(const Conv2d &s, Precision p,
-                                    int sm_count) {
+constexpr Schedule default_schedule(const Conv2d &s, Precision p, int sm_count,
+                                    bool sm90a = false) {
   if (!conv_uses_gemm(s))
     return {};
+  if (sm90a && wgmma_shape_ok(s, p))
+    if (Schedule t = wgmma_default_schedule(s, p, sm_count); t.bm != 0)
+      return t;
   struct Tile {
     int bm, bn, warps_m, warps_n;
   };
@@ -325,9 +560,9 @@ KILN_HOST_DEVICE constexpr Conv2d linear_as_conv(const Linear &s) {
   return {s.m, 1, 1, s.k, s.n, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, s.k, s.n};
 }
 
-constexpr Schedule default_schedule(const Linear &s, Precision p,
-                                    int sm_count) {
-  return default_schedule(linear_as_conv(s), p, sm_count);
+constexpr Schedule default_schedule(const Linear &s, Precision p, int sm_count,
+                                    bool sm90a = false) {
+  return default_schedule(linear_as_conv(s), p, sm_count, sm90a);
 }
 
 } // namespace kiln::cuda

@@ -81,16 +81,22 @@ struct SqueezeExcite {
 /// computes bm x bn outputs with warps_m x warps_n warps, reading K in steps
 /// of bk elements through a |stages|-deep cp.async pipeline; split_k > 1
 /// splits K over that many blocks, which write fp32 partial sums to a
-/// workspace that a second kernel reduces (in a fixed order) and finishes
-/// with the epilogue. The compiler chooses it (default_schedule in
+/// workspace; the last of a tile's blocks to finish reduces them (in slice
+/// order) and runs the epilogue. The compiler chooses it (default_schedule in
 /// schedule.h) and records it in its IR; schedule_ok says which are valid.
 /// Ignored by convolutions that do not run as a GEMM (depthwise, narrow
 /// groups): use Schedule{} for them so that instances deduplicate.
+///
+/// warpgroups > 0 selects the sm_90a kernel (wgmma.cuh): a producer
+/// warpgroup feeds |warpgroups| consumer warpgroups (bm = 64 * warpgroups
+/// rows, warps_m = 4 * warpgroups consumer warps, warps_n = 1) through a
+/// |stages|-deep TMA/mbarrier pipeline of bk elements (128 bytes) a step.
 struct Schedule {
   int bm = 0, bn = 0, bk = 0;
   int warps_m = 0, warps_n = 0;
   int stages = 0;
   int split_k = 1;
+  int warpgroups = 0;
 };
 
 } // namespace kiln::cuda

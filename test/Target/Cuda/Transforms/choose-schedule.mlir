@@ -2,6 +2,9 @@
 // RUN: kiln-opt --split-input-file --kiln-choose-schedule="precision=fp32 sm-count=8" %s | FileCheck %s --check-prefix=FP32
 // RUN: kiln-opt --split-input-file --verify-diagnostics --kiln-choose-schedule="precision=fp16" %S/Inputs/choose-schedule-errors.mlir
 // RUN: not kiln-opt --kiln-choose-schedule="precision=fp8" %s 2>&1 | FileCheck %s --check-prefix=PRECISION
+// RUN: kiln-opt --split-input-file --kiln-choose-schedule="precision=bf16 sm90a=true" %s | FileCheck %s --check-prefix=SM90A
+// RUN: kiln-opt --split-input-file --verify-diagnostics --kiln-choose-schedule="precision=fp16 sm90a=true" %S/Inputs/choose-schedule-sm90a-errors.mlir
+// RUN: kiln-opt --split-input-file --verify-diagnostics --kiln-choose-schedule="precision=fp16" %S/Inputs/choose-schedule-sm80-errors.mlir
 
 // Tests that dense convolutions and linear layers get a tile schedule, that
 // depthwise and narrow grouped convolutions (direct kernels) get none, and
@@ -21,6 +24,14 @@
 // FP32-LABEL: func.func @layers(
 // FP32-SAME:    kiln.precision = "fp32"
 // FP32:         kiln.conv2d {{.*}} groups 1 {{.*}}kiln.schedule = array<i32: {{[0-9]+}}, {{[0-9]+}}, {{16|32}},
+// With sm90a, the dense convolution and the linear layer get the sm_90a
+// kernel's schedules (an 8th entry: its consumer warpgroups; bm = 64 of
+// them, warps_m = 4 of them, 128-byte K steps); the grouped GEMM keeps the
+// mma.sync kernel.
+// SM90A-LABEL: func.func @layers(
+// SM90A:         kiln.conv2d {{.*}} groups 1 {{.*}}kiln.schedule = array<i32: {{64, [0-9]+, 64, 4, 1|128, [0-9]+, 64, 8, 1}}, {{[2-8]}}, {{[0-9]+}}, {{1|2}}>
+// SM90A:         kiln.conv2d {{.*}} groups 2 {{.*}}kiln.schedule = array<i32: {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}>
+// SM90A:         kiln.linear {{.*}}kiln.schedule = array<i32: {{.*}}, {{1|2}}>
 func.func @layers(%x: tensor<1x32x16x16xf32>) -> tensor<1x10xf32> attributes {kiln.model = "m"} {
   %w1 = kiln.param "conv1.weight" parameter : tensor<64x32x3x3xf32>
   %a = kiln.conv2d %x, %w1 stride [1, 1] padding [1, 1] dilation [1, 1] groups 1
@@ -55,6 +66,21 @@ func.func @given(%x: tensor<1x32x8x8xf32>) -> tensor<1x32x8x8xf32> attributes {k
       {kiln.schedule = array<i32: 32, 32, 32, 2, 1, 2, 1>}
       : (tensor<1x32x8x8xf32>, tensor<32x32x3x3xf32>) -> tensor<1x32x8x8xf32>
   return %y : tensor<1x32x8x8xf32>
+}
+
+// -----
+
+// Tests that an RGB stem is scheduled as the kernels run it, its 3 channels
+// padded to 16 bytes: the sm_90a kernel's packed-taps layout.
+// SM90A-LABEL: func.func @stem(
+// SM90A:         kiln.conv2d {{.*}}kiln.schedule = array<i32: {{.*}}, {{1|2}}>
+// CHECK-LABEL: func.func @stem(
+// FP32-LABEL: func.func @stem(
+func.func @stem(%x: tensor<1x3x32x32xf32>) -> tensor<1x16x16x16xf32> attributes {kiln.model = "m"} {
+  %w = kiln.param "conv.weight" parameter : tensor<16x3x7x7xf32>
+  %y = kiln.conv2d %x, %w stride [2, 2] padding [3, 3] dilation [1, 1] groups 1
+      : (tensor<1x3x32x32xf32>, tensor<16x3x7x7xf32>) -> tensor<1x16x16x16xf32>
+  return %y : tensor<1x16x16x16xf32>
 }
 
 // PRECISION: error: --kiln-choose-schedule: unknown precision 'fp8' (fp32, tf32, fp16 or bf16)

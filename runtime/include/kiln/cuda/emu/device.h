@@ -71,6 +71,50 @@ void cpAsyncCommit();
 void cpAsyncWait(unsigned n);
 void cpAsyncWaitAll();
 
+//===----------------------------------------------------------------------===//
+// Hopper (sm_90a): mbarrier, the tensor memory accelerator, wgmma (Hopper.cpp)
+//===----------------------------------------------------------------------===//
+
+/// The shared-window address of |p| (an offset into the block's dynamic
+/// shared memory, whose window starts at 0); a fatal error for any other
+/// pointer. What __cvta_generic_to_shared gives under nvcc.
+std::uint32_t sharedAddress(const void *p);
+
+/// mbarrier.init.shared.b64 [bar], count.
+void mbarrierInit(std::uint64_t *bar, unsigned count);
+/// mbarrier.arrive{.expect_tx}.shared.b64: with |txBytes| > 0 first raises
+/// the phase's expected transaction bytes (.expect_tx), then arrives once.
+void mbarrierArrive(std::uint64_t *bar, std::uint32_t txBytes);
+/// mbarrier.try_wait.parity in a loop: returns once the phase of parity
+/// |parity| has completed (the current phase's parity differs). Blocks the
+/// calling thread (it is a deadlock if nothing can complete the phase).
+void mbarrierWait(std::uint64_t *bar, unsigned parity);
+/// fence.mbarrier_init.release.cluster / fence.proxy.async.shared::cta:
+/// ordering only (the emulator has one proxy); counted.
+void fenceAsync();
+
+/// cp.async.bulk.tensor.<rank>d.shared::cluster.global.tile
+/// .mbarrier::complete_tx::bytes [dst], [map, {coords}], [bar]: the box of
+/// |map| at |coords| (dim 0 first) lands in |dst| when a thread waits on
+/// |bar| (its bytes complete the phase's transactions then); until then
+/// |dst| holds poison, so reading a stage before its barrier completes, or
+/// overwriting one that a wgmma still reads, shows as wrong data.
+void tmaLoad(void *dst, const void *map, int rank, const int *coords, std::uint64_t *bar);
+
+enum class WgmmaKind : std::uint8_t { F16, Bf16, Tf32 };
+/// wgmma.fence.sync.aligned.
+void wgmmaFence();
+/// wgmma.commit_group.sync.aligned.
+void wgmmaCommit();
+/// wgmma.wait_group.sync.aligned n.
+void wgmmaWait(unsigned n);
+/// wgmma.mma_async.sync.aligned.m64n{n}k{16|8}.f32.{f16|bf16|tf32} with A
+/// and B in shared memory (descriptors) and the thread's n/2 accumulators
+/// at |d|, which the operation writes when it completes (wgmma.wait_group):
+/// D = A * B + (scaleD ? D : 0).
+void wgmma(WgmmaKind kind, unsigned n, float *d, std::uint64_t descA, std::uint64_t descB,
+           int scaleD);
+
 /// The block's dynamic shared memory (the launch's smem bytes, poisoned).
 void *dynamicSharedMemory();
 /// Counts the blocks run by this worker; KILN_SHARED storage is poisoned
@@ -258,7 +302,7 @@ inline void __nanosleep(unsigned) {}
 [[noreturn]] inline void __trap() { kiln::emu::detail::trap("__trap()"); }
 [[noreturn]] inline void __brkpt() { kiln::emu::detail::trap("__brkpt()"); }
 inline std::size_t __cvta_generic_to_shared(const void *p) {
-  return reinterpret_cast<std::size_t>(p);
+  return kiln::emu::detail::sharedAddress(p);
 }
 
 //===----------------------------------------------------------------------===//

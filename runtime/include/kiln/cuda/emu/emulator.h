@@ -20,9 +20,11 @@
 //
 // What it provides: lang.h (qualifiers, vector types, threadIdx & co),
 // fp16.h (__half, __nv_bfloat16), device.h (barriers, warp collectives,
-// atomics, intrinsics), runtime_api.h (cudaMalloc, streams, events, graphs,
-// launches), plus the shared-memory macros below. kiln/cuda/intrinsics.cuh
-// builds mma.sync, ldmatrix and cp.async on top of it.
+// atomics, intrinsics, and Hopper's mbarrier, TMA and wgmma), runtime_api.h
+// (cudaMalloc, streams, events, graphs, launches), driver.h (tensor maps),
+// plus the shared-memory macros below. kiln/cuda/intrinsics.cuh builds
+// mma.sync, ldmatrix and cp.async on top of it, intrinsics_sm90.cuh the
+// Hopper instructions.
 //
 // Execution model: a launch runs its blocks on a pool of worker threads
 // (KILN_EMU_THREADS, default min(hardware threads, 2)); inside a block every
@@ -58,6 +60,7 @@
 #include "kiln/cuda/emu/fp16.h"
 #include "kiln/cuda/emu/device.h"
 #include "kiln/cuda/emu/runtime_api.h"
+#include "kiln/cuda/emu/driver.h"
 
 #include <cmath>
 #include <cstdio>

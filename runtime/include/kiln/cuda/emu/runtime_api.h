@@ -372,6 +372,18 @@ cudaError_t cudaFuncGetAttributes(cudaFuncAttributes *attr, void (*fn)(P...)) {
   return kiln::emu::detail::funcGetAttributes(attr, reinterpret_cast<const void *>(fn));
 }
 
+/// Driver entry points: "cuTensorMapEncodeTiled" (kiln/cuda/emu/driver.h)
+/// is the one the emulator has; others report cudaDriverEntryPointSymbolNotFound.
+enum cudaDriverEntryPointQueryResult {
+  cudaDriverEntryPointSuccess = 0,
+  cudaDriverEntryPointSymbolNotFound = 1,
+  cudaDriverEntryPointVersionNotSufficent = 2,
+};
+#define cudaEnableDefault 0x0
+cudaError_t cudaGetDriverEntryPointByVersion(const char *symbol, void **funcPtr,
+                                             unsigned int cudaVersion, unsigned long long flags,
+                                             cudaDriverEntryPointQueryResult *status = nullptr);
+
 /// The typed cudaLaunchKernel of cuda_runtime.h: |args| points at one value
 /// per kernel parameter.
 template <typename... P>
