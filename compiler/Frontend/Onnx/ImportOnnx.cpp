@@ -27,6 +27,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Path.h"
 
+#include <cmath>
 #include <deque>
 #include <set>
 
@@ -239,6 +240,85 @@ void Importer::computeScopes() {
   }
 }
 
+/// The value of |name| if it is a one-element constant (an initializer or
+/// a Constant node's output).
+static std::optional<double> scalarOf(const Model &model,
+                                      const std::string &name) {
+  for (const Tensor &t : model.graph.initializers)
+    if (t.name == name && t.numel() == 1)
+      return t.isFloat() ? double(t.floats[0]) : double(t.ints[0]);
+  for (const Node &n : model.graph.nodes) {
+    if (n.opType != "Constant" || n.outputs.size() != 1 || n.outputs[0] != name)
+      continue;
+    for (const onnx::Attribute &a : n.attributes) {
+      if (a.kind == onnx::Attribute::Kind::Float)
+        return a.f;
+      if (a.kind == onnx::Attribute::Kind::Int)
+        return double(a.i);
+      if (a.kind == onnx::Attribute::Kind::Tensor && a.t->numel() == 1)
+        return a.t->isFloat() ? double(a.t->floats[0]) : double(a.t->ints[0]);
+    }
+  }
+  return std::nullopt;
+}
+
+void Importer::recognizeChains() {
+  const auto &nodes = model.graph.nodes;
+  std::map<std::string, std::vector<const Node *>> readers;
+  std::map<std::string, const Node *> producer;
+  for (const Node &n : nodes) {
+    for (const std::string &in : n.inputs)
+      readers[in].push_back(&n);
+    for (const std::string &out : n.outputs)
+      producer[out] = &n;
+  }
+  for (const ValueInfo &out : model.graph.outputs)
+    readers[out.name].push_back(nullptr);
+  auto only = [&](const Node *n) -> const Node * {
+    if (n->outputs.size() != 1)
+      return nullptr;
+    auto &r = readers[n->outputs[0]];
+    return r.size() == 1 ? r[0] : nullptr;
+  };
+  auto near = [](std::optional<double> v, double want) {
+    return v && std::abs(*v - want) < 1e-6;
+  };
+  for (const Node &add : nodes) {
+    // Add(x, 3) → Clip(0, 6) → Div(6) or Mul(1/6): PyTorch's
+    // F.relu6(x + 3.) / 6., a hard sigmoid (GhostNet's).
+    if (add.opType != "Add" || add.inputs.size() != 2)
+      continue;
+    int k = near(scalarOf(model, add.inputs[1]), 3) ? 1
+            : near(scalarOf(model, add.inputs[0]), 3) ? 0
+                                                        : -1;
+    if (k < 0)
+      continue;
+    const Node *clip = only(&add);
+    if (!clip || clip->opType != "Clip")
+      continue;
+    std::optional<double> lo, hi;
+    if (model.opset < 11) {
+      const onnx::Attribute *a = clip->find("min"), *b = clip->find("max");
+      lo = a ? std::optional<double>(a->f) : std::nullopt;
+      hi = b ? std::optional<double>(b->f) : std::nullopt;
+    } else if (clip->inputs.size() == 3) {
+      lo = scalarOf(model, clip->inputs[1]);
+      hi = scalarOf(model, clip->inputs[2]);
+    }
+    if (!near(lo, 0) || !near(hi, 6))
+      continue;
+    const Node *div = only(clip);
+    if (!div || div->inputs.size() != 2 || div->inputs[0] != clip->outputs[0] ||
+        !((div->opType == "Div" && near(scalarOf(model, div->inputs[1]), 6)) ||
+          (div->opType == "Mul" &&
+           near(scalarOf(model, div->inputs[1]), 1.0 / 6))))
+      continue;
+    absorbed.insert(&add);
+    absorbed.insert(clip);
+    hardSigmoidOf[div] = add.inputs[1 - k];
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Inputs and the walk
 //===----------------------------------------------------------------------===//
@@ -307,6 +387,20 @@ void Importer::convert(const Node &node, size_t index) {
     for (const std::string &out : node.outputs)
       failedValues[out] = true;
   };
+  if (absorbed.count(&node))
+    return; // part of a chain its last node converts
+  if (auto chain = hardSigmoidOf.find(&node); chain != hardSigmoidOf.end()) {
+    if (failedValues.count(chain->second))
+      return markFailed();
+    const OnnxValue &x = values.at(chain->second);
+    if (!x.value) {
+      error(node) << "a hard sigmoid of a constant is not supported";
+      return markFailed();
+    }
+    auto op = builder.create<HardSigmoidOp>(c.loc, x.value);
+    values[node.outputs[0]] = {op.getResult(), nullptr};
+    return;
+  }
   for (const std::string &in : node.inputs) {
     if (in.empty()) {
       c.inputs.emplace_back();
@@ -384,6 +478,7 @@ OwningOpRef<ModuleOp> Importer::run() {
   if (failed(checkGraph(order)))
     return nullptr;
   computeScopes();
+  recognizeChains();
 
   // The model's input: the one graph input that is not an initializer.
   std::set<std::string> initializerNames;

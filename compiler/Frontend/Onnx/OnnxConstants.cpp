@@ -45,21 +45,21 @@ std::shared_ptr<Constant> fromTensor(const Tensor &t) {
 }
 
 LogicalResult foldConstantNode(NodeContext &c) {
-  const Attribute *a = c.node.attributes.empty() ? nullptr : &c.node.attributes[0];
+  const onnx::Attribute *a = c.node.attributes.empty() ? nullptr : &c.node.attributes[0];
   if (c.node.attributes.size() != 1 || !a) {
     c.error() << "a Constant node needs exactly one value attribute";
     return failure();
   }
   std::shared_ptr<Constant> k;
-  if (a->name == "value" && a->kind == Attribute::Kind::Tensor)
+  if (a->name == "value" && a->kind == onnx::Attribute::Kind::Tensor)
     k = fromTensor(*a->t);
-  else if (a->name == "value_float" && a->kind == Attribute::Kind::Float)
-    k = Constant::ofFloats({}, {a->f});
-  else if (a->name == "value_floats" && a->kind == Attribute::Kind::Floats)
+  else if (a->name == "value_float" && a->kind == onnx::Attribute::Kind::Float)
+    k = Constant::ofFloats(std::vector<int64_t>{}, std::vector<float>{a->f});
+  else if (a->name == "value_floats" && a->kind == onnx::Attribute::Kind::Floats)
     k = Constant::ofFloats({int64_t(a->floats.size())}, a->floats);
-  else if (a->name == "value_int" && a->kind == Attribute::Kind::Int)
-    k = Constant::ofInts({}, {a->i});
-  else if (a->name == "value_ints" && a->kind == Attribute::Kind::Ints)
+  else if (a->name == "value_int" && a->kind == onnx::Attribute::Kind::Int)
+    k = Constant::ofInts(std::vector<int64_t>{}, std::vector<int64_t>{a->i});
+  else if (a->name == "value_ints" && a->kind == onnx::Attribute::Kind::Ints)
     k = Constant::ofInts({int64_t(a->ints.size())}, a->ints);
   if (!k) {
     c.error() << "value attribute '" << a->name << "' is not supported";
@@ -457,8 +457,8 @@ LogicalResult foldConstantOfShape(NodeContext &c) {
   }
   auto out = std::make_shared<Constant>();
   out->dims = (*shape)->ints;
-  const Attribute *value = c.attr("value");
-  if (value && value->kind == Attribute::Kind::Tensor && value->t->numel() == 1) {
+  const onnx::Attribute *value = c.attr("value");
+  if (value && value->kind == onnx::Attribute::Kind::Tensor && value->t->numel() == 1) {
     out->isFloat = value->t->isFloat();
     if (out->isFloat)
       out->floats.assign(n, value->t->floats[0]);

@@ -27,6 +27,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -166,8 +167,15 @@ public:
   llvm::StringMap<const Node *> weightOwners;
   std::map<const Node *, std::string> weightPaths;
 
+  /// Nodes of recognised chains (Add(x, 3) → Clip(0, 6) → Div(6), a
+  /// hand-written hard sigmoid) that are not converted one by one, and the
+  /// last node of each chain with the name of its input x.
+  std::set<const Node *> absorbed;
+  std::map<const Node *, std::string> hardSigmoidOf;
+
 private:
   std::map<std::string, OnnxValue> values;
+  void recognizeChains();
   std::map<std::string, bool> failedValues;
 
   mlir::LogicalResult checkGraph(std::vector<const Node *> &order);

@@ -96,15 +96,15 @@ NodeContext::constant(size_t i, StringRef what) {
   return inputs[i].constant;
 }
 
-const Attribute *NodeContext::attr(StringRef name) const {
+const onnx::Attribute *NodeContext::attr(StringRef name) const {
   return node.find(name.str());
 }
 
 FailureOr<int64_t> NodeContext::getInt(StringRef name, int64_t otherwise) {
-  const Attribute *a = attr(name);
+  const onnx::Attribute *a = attr(name);
   if (!a)
     return otherwise;
-  if (a->kind != Attribute::Kind::Int) {
+  if (a->kind != onnx::Attribute::Kind::Int) {
     error() << "attribute '" << name << "' must be an integer";
     return failure();
   }
@@ -112,10 +112,10 @@ FailureOr<int64_t> NodeContext::getInt(StringRef name, int64_t otherwise) {
 }
 
 FailureOr<float> NodeContext::getFloat(StringRef name, float otherwise) {
-  const Attribute *a = attr(name);
+  const onnx::Attribute *a = attr(name);
   if (!a)
     return otherwise;
-  if (a->kind != Attribute::Kind::Float) {
+  if (a->kind != onnx::Attribute::Kind::Float) {
     error() << "attribute '" << name << "' must be a float";
     return failure();
   }
@@ -124,10 +124,10 @@ FailureOr<float> NodeContext::getFloat(StringRef name, float otherwise) {
 
 FailureOr<std::string> NodeContext::getString(StringRef name,
                                               StringRef otherwise) {
-  const Attribute *a = attr(name);
+  const onnx::Attribute *a = attr(name);
   if (!a)
     return otherwise.str();
-  if (a->kind != Attribute::Kind::String) {
+  if (a->kind != onnx::Attribute::Kind::String) {
     error() << "attribute '" << name << "' must be a string";
     return failure();
   }
@@ -136,10 +136,10 @@ FailureOr<std::string> NodeContext::getString(StringRef name,
 
 FailureOr<std::vector<int64_t>>
 NodeContext::getInts(StringRef name, std::vector<int64_t> otherwise) {
-  const Attribute *a = attr(name);
+  const onnx::Attribute *a = attr(name);
   if (!a)
     return otherwise;
-  if (a->kind != Attribute::Kind::Ints) {
+  if (a->kind != onnx::Attribute::Kind::Ints) {
     error() << "attribute '" << name << "' must be a list of integers";
     return failure();
   }
@@ -148,7 +148,7 @@ NodeContext::getInts(StringRef name, std::vector<int64_t> otherwise) {
 
 LogicalResult NodeContext::expectAttributes(ArrayRef<StringRef> known) {
   bool ok = true;
-  for (const Attribute &a : node.attributes)
+  for (const onnx::Attribute &a : node.attributes)
     if (!llvm::is_contained(known, a.name)) {
       error() << "attribute '" << a.name << "' is not supported";
       ok = false;
@@ -654,7 +654,7 @@ LogicalResult addBias(NodeContext &c, size_t layerInput, const Constant &k) {
                  "value per output feature)";
     return failure();
   };
-  if (!oneReader || k.numel() != features || !def || !def->hasOneUse())
+  if (!oneReader || k.numel() != features || !def || !def->use_empty())
     return fail();
   // The constant must lie along the feature dimension.
   auto linear = dyn_cast<LinearOp>(def);

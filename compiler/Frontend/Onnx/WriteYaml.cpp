@@ -28,6 +28,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <map>
 #include <memory>
@@ -295,7 +296,9 @@ std::string Writer::ref(Pass &p, Value v, Group *at) {
     p.failed = true;
     return "?";
   }
-  return aliasOf(p, g, index) + suffix;
+  // A reference with an index is quoted: `[` opens a list in YAML.
+  return suffix.empty() ? aliasOf(p, g, index)
+                        : "\"" + aliasOf(p, g, index) + suffix + "\"";
 }
 
 void Writer::addWeights(Operation *op, StringRef path) {
@@ -417,9 +420,11 @@ std::string Writer::opLayer(Pass &p, Group *g, size_t index, Value &running) {
           f("keepdim", "true");
       })
       .Case([&](FlattenOp fl) {
+        int64_t rank = cast<RankedTensorType>(fl.getInput().getType()).getRank();
         if (fl.getStartDim() != 1)
           f("start_dim", std::to_string(fl.getStartDim()));
-        f("end_dim", std::to_string(fl.getEndDim()));
+        if (fl.getEndDim() != rank - 1)
+          f("end_dim", std::to_string(fl.getEndDim()));
       })
       .Case([&](ReshapeOp r) {
         std::vector<std::string> dims;
