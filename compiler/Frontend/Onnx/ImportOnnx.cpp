@@ -284,7 +284,7 @@ void Importer::recognizeChains() {
     return v && std::abs(*v - want) < 1e-6;
   };
   for (const Node &add : nodes) {
-    // Add(x, 3) → Clip(0, 6) → Div(6) or Mul(1/6): PyTorch's
+    // Add(x, 3) → [Relu →] Clip(0, 6) → Div(6) or Mul(1/6): PyTorch's
     // F.relu6(x + 3.) / 6., a hard sigmoid (GhostNet's).
     if (add.opType != "Add" || add.inputs.size() != 2)
       continue;
@@ -294,6 +294,12 @@ void Importer::recognizeChains() {
     if (k < 0)
       continue;
     const Node *clip = only(&add);
+    // F.relu6 exports as Relu then Clip at some opsets.
+    const Node *relu = nullptr;
+    if (clip && clip->opType == "Relu") {
+      relu = clip;
+      clip = only(relu);
+    }
     if (!clip || clip->opType != "Clip")
       continue;
     std::optional<double> lo, hi;
@@ -315,6 +321,8 @@ void Importer::recognizeChains() {
       continue;
     absorbed.insert(&add);
     absorbed.insert(clip);
+    if (relu)
+      absorbed.insert(relu);
     hardSigmoidOf[div] = add.inputs[1 - k];
   }
 }

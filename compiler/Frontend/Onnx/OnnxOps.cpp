@@ -22,6 +22,8 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 using namespace mlir;
 using namespace kiln;
@@ -489,6 +491,19 @@ LogicalResult convertConv(NodeContext &c) {
   return success();
 }
 
+/// The shortest decimal that rounds to |f| in float32, as a double: ONNX
+/// stores PyTorch's eps = 1e-5 as the float nearest it, and the double 1e-5
+/// is what PyTorch (and a model spec) computes with.
+double shortestDecimal(float f) {
+  for (int digits = 1; digits <= 9; ++digits) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.*g", digits, double(f));
+    if (std::strtof(text, nullptr) == f)
+      return std::strtod(text, nullptr);
+  }
+  return f;
+}
+
 LogicalResult convertBatchNorm(NodeContext &c) {
   if (failed(c.expectAttributes(
           {"epsilon", "momentum", "training_mode", "spatial"})))
@@ -531,7 +546,8 @@ LogicalResult convertBatchNorm(NodeContext &c) {
   }
   return produce(c, c.create<BatchNormOp>(
                         operands, {c.builder().getNamedAttr(
-                                      "epsilon", c.builder().getF64FloatAttr(*eps))}));
+                                      "epsilon", c.builder().getF64FloatAttr(
+                                                     shortestDecimal(*eps)))}));
 }
 
 /// Builds `kiln.linear` of |x| with weight [N, K] and an optional bias.
@@ -805,8 +821,12 @@ LogicalResult convertClip(NodeContext &c) {
     return produce(c, c.create<Relu6Op>({*x}));
   if (lo == 0 && std::isinf(hi) && hi > 0)
     return produce(c, c.create<ReluOp>({*x}));
-  c.error() << "Clip to [" << lo << ", " << hi
-            << "] is not supported (kiln clips as ReLU [0, inf) and ReLU6 "
+  auto num = [](float v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", double(v));
+    return std::string(text);
+  };
+  c.error() << "Clip to [" << num(lo) << ", " << num(hi) << "] is not supported (kiln clips as ReLU [0, inf) and ReLU6 "
                "[0, 6])";
   return failure();
 }
@@ -837,6 +857,36 @@ LogicalResult convertDropout(NodeContext &c) {
   return produce(c, c.create<DropoutOp>(
                         {*x}, {c.builder().getNamedAttr(
                                   "p", c.builder().getF64FloatAttr(p))}));
+}
+
+/// Pad: only the zero padding PyTorch's exporter writes before some
+/// average pools is supported (kiln has no pad op yet).
+LogicalResult convertPad(NodeContext &c) {
+  if (failed(c.expectAttributes({"mode", "pads", "value"})))
+    return failure();
+  auto x = c.activation(0, "data");
+  auto mode = c.getString("mode", "constant");
+  auto attrPads = c.getInts("pads", {});
+  if (failed(x) || failed(mode) || failed(attrPads))
+    return failure();
+  std::vector<int64_t> pads = *attrPads;
+  if (c.hasInput(1)) {
+    auto k = c.constant(1, "pads");
+    if (failed(k))
+      return failure();
+    auto ints = intsOf(c, **k, "pads");
+    if (failed(ints))
+      return failure();
+    pads = *ints;
+  }
+  if (llvm::all_of(pads, [](int64_t p) { return p == 0; })) {
+    c.outputs.push_back({*x, nullptr});
+    return success();
+  }
+  c.error() << "padding by " << str(pads) << " (mode '" << *mode
+            << "') is not supported: kiln pads only inside convolutions and "
+               "pooling";
+  return failure();
 }
 
 LogicalResult convertIdentity(NodeContext &c) {
@@ -1308,6 +1358,7 @@ Converter kiln::onnx::lookupConverter(StringRef opType) {
       .Case("Clip", convertClip)
       .Case("Dropout", convertDropout)
       .Case("Identity", convertIdentity)
+      .Case("Pad", convertPad)
       .Cases("MaxPool", "AveragePool", convertPool)
       .Cases("GlobalAveragePool", "GlobalMaxPool", convertGlobalPool)
       .Case("ReduceMean", convertReduceMean)

@@ -66,6 +66,16 @@ std::string scopeOf(Operation *op) {
   return llvm::join(parts, ".");
 }
 
+/// A module path with every component made a valid layer name (letters,
+/// digits, '_'): RegNet's `block1-0` becomes `block1_0`.
+std::string sanitizePath(StringRef path) {
+  std::string out = path.str();
+  for (char &ch : out)
+    if (!llvm::isAlnum(ch) && ch != '_' && ch != '.')
+      ch = '_';
+  return out;
+}
+
 std::string parentOf(StringRef path) {
   size_t dot = path.rfind('.');
   return dot == StringRef::npos ? "" : path.take_front(dot).str();
@@ -212,6 +222,7 @@ LogicalResult Writer::build() {
       while (layerPaths.count(groupPath))
         groupPath = parentOf(groupPath);
     }
+    groupPath = sanitizePath(groupPath);
     while (!isPrefix(cur->path, groupPath)) {
       closed.insert(cur->path);
       cur = cur->parent;
@@ -251,12 +262,43 @@ Value Writer::outputOf(Group *g) {
                  : outputOf(last.group.get());
 }
 
+/// The name item |index| of |g| has in the spec ("" for a function).
+static std::string itemName(Group *g, size_t index) {
+  const Item &item = g->items[index];
+  if (item.group)
+    return item.group->name;
+  if (auto layer =
+          item.op->getAttrOfType<LayerAttr>(KilnDialect::getLayerAttrName()))
+    return sanitizePath(lastOf(layer.getPath()));
+  return "";
+}
+
 std::string Writer::aliasOf(Pass &p, Group *g, size_t index) {
   auto key = std::make_pair(g, index);
   auto it = p.aliases.find(key);
   if (it != p.aliases.end())
     return it->second;
+  // A layer is referred to by its own name where that is an identifier no
+  // other layer of its group has (a ResNet block calls `relu` twice).
+  std::string name = itemName(g, index);
+  if (isIdentifier(name)) {
+    int same = 0;
+    for (size_t i = 0; i < g->items.size(); ++i)
+      same += itemName(g, i) == name;
+    if (same == 1)
+      return p.aliases[key] = name;
+  }
   return p.aliases[key] = "t" + std::to_string(p.next++);
+}
+
+/// The `as:` field of item |index| of |g|, if it needs one.
+static std::optional<std::string> asField(
+    const std::map<std::pair<Group *, size_t>, std::string> &aliases, Group *g,
+    size_t index) {
+  auto it = aliases.find({g, index});
+  if (it == aliases.end() || it->second == itemName(g, index))
+    return std::nullopt;
+  return "as: " + it->second;
 }
 
 /// Whether |g| is |at| or encloses it.
@@ -327,12 +369,12 @@ std::string Writer::opLayer(Pass &p, Group *g, size_t index, Value &running) {
   });
   std::string name;
   if (layer) {
-    name = lastOf(layer.getPath());
+    name = sanitizePath(lastOf(layer.getPath()));
   } else if (hasParams) {
     // A layer with weights needs a name: the one its weights have.
     for (Value v : op->getOperands())
       if (auto param = v.getDefiningOp<ParamOp>()) {
-        name = lastOf(parentOf(param.getName()));
+        name = sanitizePath(lastOf(parentOf(param.getName())));
         break;
       }
   }
@@ -464,9 +506,8 @@ std::string Writer::opLayer(Pass &p, Group *g, size_t index, Value &running) {
     head.push_back(fields[0]);
     fields.erase(fields.begin());
   }
-  auto alias = p.aliases.find({g, index});
-  if (alias != p.aliases.end())
-    head.push_back("as: " + alias->second);
+  if (auto as = asField(p.aliases, g, index))
+    head.push_back(*as);
   head.push_back("op: " + opName);
   if (!inputField.empty())
     head.push_back(inputField);
@@ -520,9 +561,8 @@ void Writer::writeGroup(Pass &p, Group *g, Value &running, int indent,
                         std::string &text) {
   std::string pad(indent, ' ');
   text += pad + "- name: " + quoteName(g->name) + "\n";
-  auto alias = p.aliases.find({g->parent, g->indexInParent});
-  if (alias != p.aliases.end())
-    text += pad + "  as: " + alias->second + "\n";
+  if (auto as = asField(p.aliases, g->parent, g->indexInParent))
+    text += pad + "  " + *as + "\n";
   // The group starts from the running value; if its first layer reads
   // another tensor, that layer says so.
   text += pad + "  layers:\n";
