@@ -1192,6 +1192,17 @@ LogicalResult convertReshape(NodeContext &c) {
       shape.push_back(d);
     }
   }
+  // The -1 dimension, resolved (the channel shuffle test compares shapes).
+  int64_t known = 1, inferred = -1;
+  for (auto [i, d] : llvm::enumerate(shape)) {
+    if (d == -1 && inferred < 0)
+      inferred = int64_t(i);
+    else
+      known *= d;
+  }
+  int64_t numel = c.typeOf(*x).getNumElements();
+  if (inferred >= 0 && known > 0 && numel % known == 0)
+    shape[inferred] = numel / known;
   if (auto groups = channelShuffleGroups(*x, shape)) {
     Value original = x->getDefiningOp<TransposeOp>()
                          .getInput()
