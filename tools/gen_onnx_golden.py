@@ -104,6 +104,32 @@ class TinyOps(nn.Module):
         return self.fc(x.mean([2, 3]))
 
 
+class TinyNewOps(nn.Module):
+    """The elementwise ops kiln added for ONNX: Tanh, LeakyReLU, ELU, Sub and Div of
+    activations, and constant padding (F.pad, with a value) before a convolution."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.gate = nn.Conv2d(3, 8, 3)
+        self.act1 = nn.Tanh()
+        self.act2 = nn.LeakyReLU(0.2)
+        self.act3 = nn.ELU(0.7)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        x = F.pad(x, (1, 2, 0, 1), value=0.5)
+        a = self.act1(self.conv(x))
+        g = torch.sigmoid(self.gate(x)) + torch.sigmoid(self.gate(x))
+        y = self.act2(a - g) / g
+        y = self.act3(y)
+        return self.fc(y.mean([2, 3]))
+
+
+def tiny_newops():
+    return TinyNewOps()
+
+
 def tiny_folded():
     return TinyFolded()
 
@@ -144,6 +170,7 @@ CASES = {
                          {"dynamic_batch": True}),
     "tiny_folded": (tiny_folded, [2, 3, 33, 31], 13, "embedded", {}),
     "tiny_ops": (tiny_ops, [1, 3, 20, 22], 17, "embedded", {}),
+    "tiny_newops": (tiny_newops, [2, 3, 9, 10], 13, "embedded", {}),
 }
 
 

@@ -364,25 +364,32 @@ LogicalResult foldSlice(NodeContext &c) {
     starts = *s, ends = *e, axes = *a;
   }
   int64_t rank = k.dims.size();
-  std::vector<int64_t> begin(rank, 0), end(k.dims), step(rank, 1);
+  // Per dimension: the first index, the step and the count (ONNX Slice,
+  // negative steps included: exporters reverse lists with them).
+  std::vector<int64_t> begin(rank, 0), step(rank, 1), dims(k.dims);
   for (size_t i = 0; i < starts.size() && i < ends.size(); ++i) {
     int64_t a = i < axes.size() ? axes[i] : int64_t(i);
     a = a < 0 ? a + rank : a;
     int64_t s = i < steps.size() ? steps[i] : 1;
-    if (a < 0 || a >= rank || s < 1) {
+    if (a < 0 || a >= rank || s == 0) {
       c.error() << "unsupported slice of a constant";
       return failure();
     }
-    auto clampIndex = [&](int64_t idx) {
-      return std::clamp<int64_t>(idx < 0 ? idx + k.dims[a] : idx, 0, k.dims[a]);
-    };
-    begin[a] = clampIndex(starts[i]);
-    end[a] = std::max(begin[a], clampIndex(ends[i]));
+    int64_t size = k.dims[a];
+    auto resolve = [&](int64_t idx) { return idx < 0 ? idx + size : idx; };
+    int64_t first = resolve(starts[i]), last = resolve(ends[i]);
+    if (s > 0) {
+      first = std::clamp<int64_t>(first, 0, size);
+      last = std::clamp<int64_t>(last, 0, size);
+      dims[a] = last > first ? (last - first + s - 1) / s : 0;
+    } else {
+      first = std::clamp<int64_t>(first, 0, size - 1);
+      last = std::clamp<int64_t>(last, -1, size - 1);
+      dims[a] = first > last ? (first - last - s - 1) / -s : 0;
+    }
+    begin[a] = first;
     step[a] = s;
   }
-  std::vector<int64_t> dims(rank);
-  for (int64_t d = 0; d < rank; ++d)
-    dims[d] = (end[d] - begin[d] + step[d] - 1) / step[d];
   auto so = stridesOf(dims), si = stridesOf(k.dims);
   int64_t n = 1;
   for (int64_t d : dims)

@@ -261,6 +261,19 @@ std::string str(ArrayRef<int64_t> values) {
   return s + "]";
 }
 
+/// The shortest decimal that rounds to |f| in float32, as a double: ONNX
+/// stores PyTorch's eps = 1e-5 as the float nearest it, and the double 1e-5
+/// is what PyTorch (and a model spec) computes with.
+double shortestDecimal(float f) {
+  for (int digits = 1; digits <= 9; ++digits) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.*g", digits, double(f));
+    if (std::strtof(text, nullptr) == f)
+      return std::strtod(text, nullptr);
+  }
+  return f;
+}
+
 /// Sets the node's single output to the result of |op| (null: failed).
 LogicalResult produce(NodeContext &c, Operation *op, bool isLayer = true) {
   if (!op)
@@ -489,19 +502,6 @@ LogicalResult convertConv(NodeContext &c) {
   }
   c.outputs.push_back({result, nullptr});
   return success();
-}
-
-/// The shortest decimal that rounds to |f| in float32, as a double: ONNX
-/// stores PyTorch's eps = 1e-5 as the float nearest it, and the double 1e-5
-/// is what PyTorch (and a model spec) computes with.
-double shortestDecimal(float f) {
-  for (int digits = 1; digits <= 9; ++digits) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.*g", digits, double(f));
-    if (std::strtof(text, nullptr) == f)
-      return std::strtod(text, nullptr);
-  }
-  return f;
 }
 
 LogicalResult convertBatchNorm(NodeContext &c) {
@@ -755,11 +755,30 @@ LogicalResult convertMul(NodeContext &c) {
 }
 
 LogicalResult convertSubDiv(NodeContext &c) {
-  c.error() << c.node.opType
-            << " on activations is not supported (kiln has no "
-            << (c.node.opType == "Sub" ? "subtraction" : "division")
-            << " op yet; only constant operands are folded)";
-  return failure();
+  if (failed(c.expectAttributes({})))
+    return failure();
+  auto a = c.activation(0, "A"), b = c.activation(1, "B");
+  if (failed(a) || failed(b))
+    return failure();
+  if (c.node.opType == "Sub")
+    return produce(c, c.create<SubOp>({*a, *b}), false);
+  return produce(c, c.create<DivOp>({*a, *b}), false);
+}
+
+/// LeakyRelu (alpha 0.01) and Elu (alpha 1).
+LogicalResult convertScalarParam(NodeContext &c) {
+  if (failed(c.expectAttributes({"alpha"})))
+    return failure();
+  bool leaky = c.node.opType == "LeakyRelu";
+  auto x = c.activation(0, "X");
+  auto alpha = c.getFloat("alpha", leaky ? 0.01f : 1.0f);
+  if (failed(x) || failed(alpha))
+    return failure();
+  NamedAttribute attr = c.builder().getNamedAttr(
+      "alpha", c.builder().getF64FloatAttr(shortestDecimal(*alpha)));
+  if (leaky)
+    return produce(c, c.create<LeakyReluOp>({*x}, {attr}));
+  return produce(c, c.create<EluOp>({*x}, {attr}));
 }
 
 template <typename OpT>
@@ -859,17 +878,18 @@ LogicalResult convertDropout(NodeContext &c) {
                                   "p", c.builder().getF64FloatAttr(p))}));
 }
 
-/// Pad: only the zero padding PyTorch's exporter writes before some
-/// average pools is supported (kiln has no pad op yet).
+/// Pad: constant padding of the spatial dimensions of an N×C×H×W tensor.
 LogicalResult convertPad(NodeContext &c) {
   if (failed(c.expectAttributes({"mode", "pads", "value"})))
     return failure();
   auto x = c.activation(0, "data");
   auto mode = c.getString("mode", "constant");
   auto attrPads = c.getInts("pads", {});
-  if (failed(x) || failed(mode) || failed(attrPads))
+  auto attrValue = c.getFloat("value", 0.0f);
+  if (failed(x) || failed(mode) || failed(attrPads) || failed(attrValue))
     return failure();
   std::vector<int64_t> pads = *attrPads;
+  double value = *attrValue;
   if (c.hasInput(1)) {
     auto k = c.constant(1, "pads");
     if (failed(k))
@@ -879,14 +899,40 @@ LogicalResult convertPad(NodeContext &c) {
       return failure();
     pads = *ints;
   }
+  if (c.hasInput(2)) {
+    auto k = c.constant(2, "constant_value");
+    if (failed(k))
+      return failure();
+    if ((*k)->numel() != 1) {
+      c.error() << "constant_value must be a scalar";
+      return failure();
+    }
+    value = (*k)->at(0);
+  }
+  if (c.hasInput(3)) {
+    c.error() << "the axes input is not supported";
+    return failure();
+  }
   if (llvm::all_of(pads, [](int64_t p) { return p == 0; })) {
     c.outputs.push_back({*x, nullptr});
     return success();
   }
-  c.error() << "padding by " << str(pads) << " (mode '" << *mode
-            << "') is not supported: kiln pads only inside convolutions and "
-               "pooling";
-  return failure();
+  int64_t rank = c.typeOf(*x).getRank();
+  // [x1_begin, x2_begin, ..., x1_end, x2_end, ...]; only H and W of 4-D.
+  bool spatial = rank == 4 && int64_t(pads.size()) == 2 * rank &&
+                 pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0;
+  if (*mode != "constant" || !spatial ||
+      llvm::any_of(pads, [](int64_t p) { return p < 0; })) {
+    c.error() << "padding by " << str(pads) << " (mode '" << *mode
+              << "') is not supported: kiln pads the height and width of "
+                 "N×C×H×W tensors with a constant";
+    return failure();
+  }
+  return produce(
+      c, c.create<PadOp>({*x}, {c.array("pads", {pads[2], pads[3], pads[6], pads[7]}),
+                                c.builder().getNamedAttr(
+                                    "value", c.builder().getF64FloatAttr(value))}),
+      false);
 }
 
 LogicalResult convertIdentity(NodeContext &c) {
@@ -1364,6 +1410,8 @@ Converter kiln::onnx::lookupConverter(StringRef opType) {
       .Cases("Sub", "Div", convertSubDiv)
       .Case("Relu", convertUnary<ReluOp>)
       .Case("Sigmoid", convertUnary<SigmoidOp>)
+      .Case("Tanh", convertUnary<TanhOp>)
+      .Cases("LeakyRelu", "Elu", convertScalarParam)
       .Case("HardSwish", convertUnary<HardSwishOp>)
       .Case("HardSigmoid", convertHardSigmoid)
       .Case("Clip", convertClip)
@@ -1399,6 +1447,9 @@ const char *kiln::onnx::moduleClassOf(const Node &node, Operation *op) {
       .Case([](HardSigmoidOp) { return "Hardsigmoid"; })
       .Case([](HardSwishOp) { return "Hardswish"; })
       .Case([](SiluOp) { return "SiLU"; })
+      .Case([](TanhOp) { return "Tanh"; })
+      .Case([](LeakyReluOp) { return "LeakyReLU"; })
+      .Case([](EluOp) { return "ELU"; })
       .Case([&](MaxPool2dOp) {
         return node.opType == "GlobalMaxPool" ? "AdaptiveMaxPool2d"
                                               : "MaxPool2d";

@@ -394,7 +394,7 @@ std::string Writer::opLayer(Pass &p, Group *g, size_t index, Value &running) {
     if (!v.getDefiningOp<ParamOp>())
       acts.push_back(v);
   std::string inputField;
-  if (isa<AddOp, MulOp, ConcatOp>(op)) {
+  if (isa<AddOp, MulOp, SubOp, DivOp, ConcatOp>(op)) {
     std::vector<std::string> refs;
     for (Value v : acts)
       refs.push_back(ref(p, v, g));
@@ -431,6 +431,16 @@ std::string Writer::opLayer(Pass &p, Group *g, size_t index, Value &running) {
           f("bias", "false");
       })
       .Case([&](DropoutOp d) { f("p", floatText(d.getP().convertToDouble())); })
+      .Case([&](LeakyReluOp l) {
+        f("negative_slope", floatText(l.getAlpha().convertToDouble()));
+      })
+      .Case([&](EluOp e) { f("alpha", floatText(e.getAlpha().convertToDouble())); })
+      .Case([&](PadOp pad) {
+        ArrayRef<int64_t> p = pad.getPads(); // top, left, bottom, right
+        f("pad", listText({p[1], p[3], p[0], p[2]}));
+        if (pad.getValue().convertToDouble() != 0)
+          f("value", floatText(pad.getValue().convertToDouble()));
+      })
       .Case([&](MaxPool2dOp m) {
         f("kernel_size", pairText(m.getKernel()));
         if (m.getStride() != m.getKernel())
@@ -465,7 +475,7 @@ std::string Writer::opLayer(Pass &p, Group *g, size_t index, Value &running) {
         int64_t rank = cast<RankedTensorType>(fl.getInput().getType()).getRank();
         if (fl.getStartDim() != 1)
           f("start_dim", std::to_string(fl.getStartDim()));
-        if (fl.getEndDim() != rank - 1)
+        if (int64_t(fl.getEndDim()) != rank - 1)
           f("end_dim", std::to_string(fl.getEndDim()));
       })
       .Case([&](ReshapeOp r) {
