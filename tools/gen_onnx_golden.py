@@ -130,6 +130,56 @@ def tiny_newops():
     return TinyNewOps()
 
 
+class AsymmetricConv(nn.Module):
+    """Convolutions after asymmetric zero padding. PyTorch exports F.pad + Conv; the
+    generator folds each such Pad into its Conv's `pads` (and the first one into
+    auto_pad=SAME_UPPER), as exporters of TensorFlow models write SAME convolutions."""
+
+    # F.pad's (left, right, top, bottom) of each convolution, in order.
+    PADS = [(0, 1, 0, 1), (2, 0, 1, 1), (0, 2, 0, 2)]
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(3, 6, 3, stride=2)
+        self.shift = nn.Conv2d(6, 4, 3)
+        self.wide = nn.Conv2d(4, 4, 2, stride=2)
+
+    def forward(self, x):
+        x = self.down(F.pad(x, self.PADS[0]))   # SAME_UPPER for k3 s2 on 10 x 12
+        x = self.shift(F.pad(x, self.PADS[1]))  # more padding at the start
+        return self.wide(F.pad(x, self.PADS[2]))  # an extra end of whole strides
+
+
+def asymmetric_conv():
+    return AsymmetricConv()
+
+
+def fold_pads_into_convs(onnx_bytes, pads):
+    """Folds the Pad before each Conv into the Conv: |pads| are F.pad's (left, right, top,
+    bottom) of each, in graph order; the first Conv gets auto_pad=SAME_UPPER (which is
+    what its padding is), the others explicit pads [top, left, bottom, right]. The
+    exporter's subgraphs that computed the Pads' amounts are left unused."""
+    m = onnx.load_from_string(onnx_bytes)
+    g = m.graph
+    convs = [n for n in g.node if n.op_type == "Conv"]
+    producer = {n.output[0]: n for n in g.node}
+    assert len(convs) == len(pads)
+    for i, (conv, (left, right, top, bottom)) in enumerate(zip(convs, pads)):
+        pad = producer[conv.input[0]]
+        assert pad.op_type == "Pad"
+        conv.input[0] = pad.input[0]
+        for a in list(conv.attribute):
+            if a.name == "pads":
+                conv.attribute.remove(a)
+        if i == 0:
+            conv.attribute.append(onnx.helper.make_attribute("auto_pad", "SAME_UPPER"))
+        else:
+            conv.attribute.append(
+                onnx.helper.make_attribute("pads", [top, left, bottom, right]))
+        g.node.remove(pad)
+    return m.SerializeToString()
+
+
 def tiny_folded():
     return TinyFolded()
 
@@ -171,6 +221,7 @@ CASES = {
     "tiny_folded": (tiny_folded, [2, 3, 33, 31], 13, "embedded", {}),
     "tiny_ops": (tiny_ops, [1, 3, 20, 22], 17, "embedded", {}),
     "tiny_newops": (tiny_newops, [2, 3, 9, 10], 13, "embedded", {}),
+    "asymmetric_conv": (asymmetric_conv, [1, 3, 10, 12], 13, "embedded", {"fold_pads": True}),
 }
 
 
@@ -254,6 +305,9 @@ def write_case(root, name):
                 m.weight.data.uniform_(0.5, 1.5)
                 m.bias.data.uniform_(-0.2, 0.2)
         data = export(model, x, opset, kind, options)
+        if options.get("fold_pads"):
+            data = fold_pads_into_convs(data, AsymmetricConv.PADS)
+            case["rewritten"] = "Pad nodes folded into Conv pads / auto_pad"
         with torch.no_grad():
             y = model.double()(torch.from_numpy(x.astype(np.float64))).numpy()
             y = y.astype(np.float32)

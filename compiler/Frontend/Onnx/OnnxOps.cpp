@@ -458,7 +458,9 @@ LogicalResult convertConv(NodeContext &c) {
   // kiln's convolution pads symmetrically. Asymmetric padding is the
   // convolution padded by the larger side, cropped: an extra end is cut
   // off the end; an extra begin of k strides skips the first k outputs.
-  int64_t padding[2], cropStart[2], outSize[2];
+  // An extra end that is not a whole number of strides is padded first
+  // (kiln.pad), and the convolution pads by the begin.
+  int64_t padding[2], cropStart[2], outSize[2], prePad[2] = {0, 0};
   for (int i = 0; i < 2; ++i) {
     int64_t b = pads->begin[i], e = pads->end[i];
     int64_t span = (*dilations)[i] * ((*kernelShape)[i] - 1) + 1;
@@ -466,17 +468,21 @@ LogicalResult convertConv(NodeContext &c) {
     outSize[i] = in + b + e >= span ? (in + b + e - span) / (*strides)[i] + 1 : 0;
     padding[i] = std::max(b, e);
     cropStart[i] = 0;
-    if (b < e) {
-      if ((e - b) % (*strides)[i] != 0) {
-        c.error() << "asymmetric pads [" << pads->begin[0] << ", "
-                  << pads->begin[1] << ", " << pads->end[0] << ", "
-                  << pads->end[1] << "] with stride " << (*strides)[i]
-                  << " are not supported (the extra end padding must be a "
-                     "multiple of the stride)";
-        return failure();
-      }
+    if (b < e && (e - b) % (*strides)[i] == 0) {
       cropStart[i] = (e - b) / (*strides)[i];
+    } else if (b < e) {
+      prePad[i] = e - b;
+      padding[i] = b;
     }
+  }
+  if (prePad[0] || prePad[1]) {
+    auto pad = c.create<PadOp>(
+        {operands[0]}, {c.array("pads", {0, 0, prePad[0], prePad[1]}),
+                        c.builder().getNamedAttr("value",
+                                                 c.builder().getF64FloatAttr(0))});
+    if (!pad)
+      return failure();
+    operands[0] = pad.getResult();
   }
   auto conv = c.create<Conv2dOp>(
       operands,
