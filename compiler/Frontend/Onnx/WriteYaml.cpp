@@ -194,6 +194,7 @@ private:
   /// Block definitions by body text, in order of definition.
   std::map<std::string, std::string> blockByText;
   std::vector<std::pair<std::string, std::string>> blocks; // name, text
+  std::vector<size_t> blockParams; // how many width parameters each has
   std::set<std::string> blockNames;
 
   void addWeights(Operation *op, StringRef path);
@@ -299,6 +300,47 @@ static std::optional<std::string> asField(
   if (it == aliases.end() || it->second == itemName(g, index))
     return std::nullopt;
   return "as: " + it->second;
+}
+
+/// A block body with its widths made parameters: every number after
+/// `out_channels: `, `out_features: ` or `groups: ` becomes `$c1`, `$c2`, ...
+/// (one parameter per distinct value, in order of appearance), so that the
+/// units of several stages (a ResNet's bottlenecks, MobileNetV2's inverted
+/// residuals), identical but for their widths, share one block. |args| gets
+/// the values.
+static std::string abstractWidths(StringRef body, std::vector<int64_t> &args) {
+  std::string out;
+  size_t i = 0;
+  while (i < body.size()) {
+    size_t best = StringRef::npos, keyEnd = 0;
+    for (StringRef key : {"out_channels: ", "out_features: ", "groups: "}) {
+      size_t at = body.find(key, i);
+      if (at < best) {
+        best = at;
+        keyEnd = at + key.size();
+      }
+    }
+    if (best == StringRef::npos) {
+      out += body.drop_front(i).str();
+      break;
+    }
+    size_t end = keyEnd;
+    while (end < body.size() && llvm::isDigit(body[end]))
+      ++end;
+    out += body.slice(i, keyEnd).str();
+    int64_t value;
+    if (end == keyEnd || body.slice(keyEnd, end).getAsInteger(10, value)) {
+      i = keyEnd;
+      continue;
+    }
+    auto it = llvm::find(args, value);
+    size_t index = it - args.begin();
+    if (it == args.end())
+      args.push_back(value);
+    out += "$c" + std::to_string(index + 1);
+    i = end;
+  }
+  return out;
 }
 
 /// Whether |g| is |at| or encloses it.
@@ -607,16 +649,23 @@ void Writer::writeItems(Pass &p, Group *g, Value &running, int indent,
           ++end;
         }
       }
-      bool known = !body.empty() && blockByText.count(body);
+      std::vector<int64_t> args;
+      std::string abstract = abstractWidths(body, args);
+      bool known = !body.empty() && blockByText.count(abstract);
       if (!body.empty() && (end - i >= 2 || known)) {
-        std::string &blockName = blockByText[body];
+        // Blocks are named in the first pass, which sees every run, so the
+        // second also calls them from single units before their first run.
+        std::string &blockName = blockByText[abstract];
         if (blockName.empty()) {
           std::string base = child->path;
           for (char &ch : base)
             if (ch == '.')
               ch = '_';
           blockName = "Block_" + base;
-          blocks.push_back({blockName, body});
+        }
+        if (blockNames.insert(blockName).second) {
+          blocks.push_back({blockName, abstract});
+          blockParams.push_back(args.size());
         }
         std::vector<std::string> head;
         auto alias = p.aliases.find({g, end - 1});
@@ -629,6 +678,13 @@ void Writer::writeItems(Pass &p, Group *g, Value &running, int indent,
           head.insert(head.begin(), "name: " + quoteName(child->name));
         }
         head.push_back("block: " + blockName);
+        if (!args.empty()) {
+          std::vector<std::string> named;
+          for (size_t k = 0; k < args.size(); ++k)
+            named.push_back("c" + std::to_string(k + 1) + ": " +
+                            std::to_string(args[k]));
+          head.push_back("args: {" + llvm::join(named, ", ") + "}");
+        }
         if (entry != running)
           head.push_back("input: " + ref(p, entry, g));
         text += pad + "- {" + llvm::join(head, ", ") + "}\n";
@@ -676,7 +732,8 @@ LogicalResult Writer::run(StringRef header) {
   out.tensors.clear();
   out.shapes.clear();
   blocks.clear();
-  blockByText.clear();
+  blockParams.clear();
+  blockNames.clear();
   Pass second;
   second.aliases = first.aliases;
   second.next = first.next;
@@ -693,9 +750,19 @@ LogicalResult Writer::run(StringRef header) {
   y += "input: {name: x, shape: " + listText(arg.getShape()) + "}\n";
   if (!blocks.empty()) {
     y += "blocks:\n";
-    for (auto &[name, body] : blocks) {
-      y += "  # Identical up to weights wherever it is called.\n";
-      y += "  " + name + ":\n    input: x\n    layers:\n" + body;
+    for (auto [index, block] : llvm::enumerate(blocks)) {
+      auto &[name, body] = block;
+      size_t params = blockParams[index];
+      y += params ? "  # One unit, called with its widths (c1, ...) as arguments.\n"
+                  : "  # One unit, identical up to weights wherever it is called.\n";
+      y += "  " + name + ":\n";
+      if (params) {
+        std::vector<std::string> names;
+        for (size_t k = 0; k < params; ++k)
+          names.push_back("c" + std::to_string(k + 1) + ": ~");
+        y += "    params: {" + llvm::join(names, ", ") + "}\n";
+      }
+      y += "    input: x\n    layers:\n" + body;
     }
   }
   y += "layers:\n" + layers;
