@@ -164,10 +164,7 @@ LogicalResult Importer::checkGraph(std::vector<const Node *> &order) {
   return success();
 }
 
-/// Splits PyTorch's scoped node name `/layer1/layer1.0/conv1/Conv` into
-/// the module path `layer1.0.conv1` (a segment that extends the previous
-/// one, `layer1` then `layer1.0`, replaces it). Empty for other names.
-static std::string modulePathOf(StringRef name) {
+std::string kiln::modulePathOf(StringRef name) {
   if (!name.starts_with("/"))
     return "";
   SmallVector<StringRef> segments;
@@ -201,7 +198,7 @@ void Importer::computeScopes() {
   std::vector<std::string> paths;
   llvm::StringSet<> all, inner;
   for (const Node &node : nodes) {
-    paths.push_back(modulePathOf(node.name));
+    paths.push_back(kiln::modulePathOf(node.name));
     if (!paths.back().empty())
       all.insert(paths.back());
   }

@@ -39,6 +39,11 @@ mlir::OwningOpRef<mlir::ModuleOp> importOnnxFile(llvm::StringRef path,
                                                  const ImportOptions &options,
                                                  ImportedWeights &weights);
 
+/// The module path in PyTorch's scoped node name: `/layer1/layer1.0/conv1/Conv`
+/// is a call in module `layer1.0.conv1` (a segment that extends the previous
+/// one, `layer1` then `layer1.0`, replaces it). Empty for other names.
+std::string modulePathOf(llvm::StringRef nodeName);
+
 /// If |loc| is a location of the ONNX frontend (a NameLoc on a file at line
 /// 0), its file and the node it names; used to print `model.onnx: node
 /// 'Conv_17' (Conv): message`.

@@ -184,6 +184,34 @@ private:
   void convert(const Node &node, size_t index);
 };
 
+template <typename OpT>
+OpT NodeContext::create(mlir::ValueRange operands,
+                        llvm::ArrayRef<mlir::NamedAttribute> attrs) {
+  llvm::SmallVector<mlir::Type> types;
+  mlir::MLIRContext *ctx = builder().getContext();
+  if (mlir::failed(OpT::inferReturnTypes(ctx, loc, operands,
+                                   mlir::DictionaryAttr::get(ctx, attrs),
+                                   /*properties=*/nullptr, /*regions=*/{},
+                                   types))) {
+    importer.failedAny = true;
+    return nullptr;
+  }
+  for (mlir::Type type : types) {
+    int64_t n = 1;
+    for (int64_t d : llvm::cast<mlir::RankedTensorType>(type).getShape())
+      if (d < 0 || __builtin_mul_overflow(n, d, &n) || n > (int64_t(1) << 40)) {
+        error() << "its result " << type << " is too large";
+        return nullptr;
+      }
+  }
+  mlir::OperationState state(loc, OpT::getOperationName());
+  state.addOperands(operands);
+  state.addAttributes(attrs);
+  state.addTypes(types);
+  return llvm::cast<OpT>(builder().create(state));
+}
+
+
 } // namespace kiln::onnx
 
 #endif // KILN_COMPILER_FRONTEND_ONNX_ONNXIMPORTER_H

@@ -46,24 +46,9 @@ std::string scopeOf(Operation *op) {
   if (!name)
     return "";
   StringRef text = name.getName().getValue();
-  if (!text.consume_front("node '/"))
+  if (!text.consume_front("node '"))
     return "";
-  text = text.take_front(text.rfind("' ("));
-  SmallVector<StringRef> segments;
-  text.split(segments, '/');
-  segments.pop_back();
-  SmallVector<std::string> parts;
-  StringRef previous;
-  for (StringRef s : segments) {
-    if (s.empty())
-      continue;
-    if (!parts.empty() && s.starts_with((previous + ".").str()))
-      parts.back() = s.str();
-    else
-      parts.push_back(s.str());
-    previous = s;
-  }
-  return llvm::join(parts, ".");
+  return modulePathOf(text.take_front(text.rfind("' (")));
 }
 
 /// A module path with every component made a valid layer name (letters,
