@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/Frontend/Onnx/OnnxImporter.h"
+#include "compiler/Frontend/Onnx/OnnxConverters.h"
 
 #include "llvm/ADT/StringSwitch.h"
 
@@ -26,13 +26,6 @@ using ConstPtr = std::shared_ptr<const Constant>;
 /// The most elements a folded constant may have (a hostile ConstantOfShape
 /// or Expand would otherwise allocate without bound).
 constexpr int64_t kMaxFolded = int64_t(1) << 28;
-
-std::string str(ArrayRef<int64_t> values) {
-  std::string s = "[";
-  for (size_t i = 0; i < values.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(values[i]);
-  return s + "]";
-}
 
 /// A Constant node's value (or a tensor attribute).
 std::shared_ptr<Constant> fromTensor(const Tensor &t) {
@@ -118,6 +111,10 @@ LogicalResult broadcast(NodeContext &c, const Constant &a, const Constant &b,
       out->floats.push_back(float(fn(a.at(ia), b.at(ib))));
     } else {
       double v = fn(a.at(ia), b.at(ib));
+      if (!(std::fabs(v) < 0x1p62)) {
+        c.error() << "integer arithmetic on constants overflows";
+        return failure();
+      }
       out->ints.push_back(int64_t(std::trunc(v)));
     }
   }
@@ -216,8 +213,13 @@ LogicalResult foldReshapeLike(NodeContext &c) {
         out->floats.push_back(float(v));
       out->ints.clear();
     } else if (!toFloat && out->isFloat) {
-      for (float v : out->floats)
+      for (float v : out->floats) {
+        if (!(std::fabs(v) < 0x1p62f)) {
+          c.error() << "cannot cast " << v << " to an integer";
+          return failure();
+        }
         out->ints.push_back(int64_t(std::trunc(v)));
+      }
       out->floats.clear();
     }
     out->isFloat = toFloat;
@@ -225,21 +227,11 @@ LogicalResult foldReshapeLike(NodeContext &c) {
     auto shape = in(c, 1, "shape");
     if (failed(shape))
       return failure();
-    std::vector<int64_t> dims;
-    int64_t known = 1, infer = -1;
-    for (size_t i = 0; i < (*shape)->ints.size(); ++i) {
-      int64_t d = (*shape)->ints[i];
-      if (d == 0 && i < out->dims.size())
-        d = out->dims[i];
-      if (d == -1)
-        infer = int64_t(i);
-      else
-        known *= d;
-      dims.push_back(d);
-    }
-    if (infer >= 0 && known > 0)
-      dims[infer] = out->numel() / known;
-    out->dims = dims;
+    auto dims = resolveReshape(c, out->dims, (*shape)->ints,
+                               /*allowZero=*/false, out->numel());
+    if (failed(dims))
+      return failure();
+    out->dims = *dims;
   } else if (op == "Squeeze" || op == "Unsqueeze") {
     auto attrAxes = c.getInts("axes", {});
     if (failed(attrAxes))
@@ -371,7 +363,7 @@ LogicalResult foldSlice(NodeContext &c) {
     int64_t a = i < axes.size() ? axes[i] : int64_t(i);
     a = a < 0 ? a + rank : a;
     int64_t s = i < steps.size() ? steps[i] : 1;
-    if (a < 0 || a >= rank || s == 0) {
+    if (a < 0 || a >= rank || s == 0 || s == INT64_MIN) {
       c.error() << "unsupported slice of a constant";
       return failure();
     }
@@ -381,11 +373,11 @@ LogicalResult foldSlice(NodeContext &c) {
     if (s > 0) {
       first = std::clamp<int64_t>(first, 0, size);
       last = std::clamp<int64_t>(last, 0, size);
-      dims[a] = last > first ? (last - first + s - 1) / s : 0;
+      dims[a] = last > first ? 1 + (last - first - 1) / s : 0;
     } else {
       first = std::clamp<int64_t>(first, 0, size - 1);
       last = std::clamp<int64_t>(last, -1, size - 1);
-      dims[a] = first > last ? (first - last - s - 1) / -s : 0;
+      dims[a] = first > last ? 1 + (first - last - 1) / -s : 0;
     }
     begin[a] = first;
     step[a] = s;

@@ -39,6 +39,19 @@ mlir::FailureOr<std::vector<int64_t>> intsOf(NodeContext &c, const Constant &k,
 mlir::FailureOr<int64_t> resolveAxis(NodeContext &c, int64_t axis,
                                      int64_t rank,
                                      llvm::StringRef what = "axis");
+/// The shape |target| of ONNX Reshape resolved against the input's shape
+/// |in| of |numel| elements: 0 copies the input's dimension (unless
+/// |allowZero|), one -1 is inferred; an error if the element count differs
+/// or the product overflows.
+mlir::FailureOr<std::vector<int64_t>>
+resolveReshape(NodeContext &c, llvm::ArrayRef<int64_t> in,
+               llvm::ArrayRef<int64_t> target, bool allowZero, int64_t numel);
+/// Checks that the values of attribute or input |what| lie in [lo, hi].
+mlir::LogicalResult checkRange(NodeContext &c, llvm::ArrayRef<int64_t> values,
+                               int64_t lo, int64_t hi, llvm::StringRef what);
+/// The largest window, stride, dilation or pad kiln accepts: 2^31 - 1.
+constexpr int64_t kMaxWindow = (int64_t(1) << 31) - 1;
+
 /// How many nodes of the graph read the value |name| (plus 1 if it is the
 /// graph's output).
 int consumers(NodeContext &c, const std::string &name);

@@ -278,6 +278,8 @@ LogicalResult convertPad(NodeContext &c) {
     c.outputs.push_back({*x, nullptr});
     return success();
   }
+  if (failed(checkRange(c, pads, INT64_MIN, kMaxWindow, "pads")))
+    return failure();
   int64_t rank = c.typeOf(*x).getRank();
   // [x1_begin, x2_begin, ..., x1_end, x2_end, ...]; only H and W of 4-D.
   bool spatial = rank == 4 && int64_t(pads.size()) == 2 * rank &&

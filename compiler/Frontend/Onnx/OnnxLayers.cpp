@@ -54,6 +54,10 @@ static FailureOr<Pads> spatialPads(NodeContext &c, RankedTensorType input,
         c.error() << "negative 'pads' " << str(*pads) << " are not supported";
         return failure();
       }
+      if (p.begin[i] > kMaxWindow || p.end[i] > kMaxWindow) {
+        c.error() << "'pads' " << str(*pads) << " are too large";
+        return failure();
+      }
     }
     return p;
   }
@@ -83,7 +87,8 @@ static FailureOr<std::vector<int64_t>> pairAttr(NodeContext &c, StringRef name,
   auto values = c.getInts(name, {1, 1});
   if (failed(values))
     return failure();
-  if (values->size() != 2 || (*values)[0] < min || (*values)[1] < min) {
+  if (values->size() != 2 || (*values)[0] < min || (*values)[1] < min ||
+      (*values)[0] > kMaxWindow || (*values)[1] > kMaxWindow) {
     c.error() << "attribute '" << name << "' must be two values of at least "
               << min << ", got " << str(*values);
     return failure();
@@ -373,7 +378,8 @@ LogicalResult convertPool(NodeContext &c) {
   auto includePad = c.getInt("count_include_pad", 0);
   if (failed(x) || failed(kernel) || failed(ceil) || failed(includePad))
     return failure();
-  if (kernel->size() != 2 || (*kernel)[0] < 1 || (*kernel)[1] < 1) {
+  if (kernel->size() != 2 || (*kernel)[0] < 1 || (*kernel)[1] < 1 ||
+      (*kernel)[0] > kMaxWindow || (*kernel)[1] > kMaxWindow) {
     c.error() << "kernel_shape must be two positive values, got "
               << str(*kernel);
     return failure();

@@ -95,6 +95,53 @@ int consumers(NodeContext &c, const std::string &name) {
   return n;
 }
 
+FailureOr<std::vector<int64_t>> resolveReshape(NodeContext &c,
+                                               ArrayRef<int64_t> in,
+                                               ArrayRef<int64_t> target,
+                                               bool allowZero, int64_t numel) {
+  std::vector<int64_t> shape;
+  int64_t known = 1, inferred = -1;
+  for (size_t i = 0; i < target.size(); ++i) {
+    int64_t d = target[i];
+    if (d == 0 && !allowZero) {
+      if (i >= in.size()) {
+        c.error() << "shape " << str(target) << " copies dimension " << i
+                  << " of a rank-" << in.size() << " input";
+        return failure();
+      }
+      d = in[i];
+    }
+    if (d == -1 && inferred < 0) {
+      inferred = int64_t(i);
+    } else if (d < 0 || __builtin_mul_overflow(known, d, &known)) {
+      c.error() << "cannot reshape " << str(in) << " to " << str(target);
+      return failure();
+    }
+    shape.push_back(d);
+  }
+  if (inferred >= 0 && known > 0 && numel % known == 0)
+    shape[inferred] = numel / known;
+  else if (inferred >= 0)
+    known = -1;
+  if ((inferred < 0 && known != numel) || known < 0) {
+    c.error() << "cannot reshape " << str(in) << " (" << numel
+              << " elements) to " << str(target);
+    return failure();
+  }
+  return shape;
+}
+
+LogicalResult checkRange(NodeContext &c, ArrayRef<int64_t> values, int64_t lo,
+                         int64_t hi, StringRef what) {
+  for (int64_t v : values)
+    if (v < lo || v > hi) {
+      c.error() << what << " " << str(values) << " must lie in [" << lo << ", "
+                << hi << "]";
+      return failure();
+    }
+  return success();
+}
+
 } // namespace kiln::onnx
 
 Converter kiln::onnx::lookupConverter(StringRef opType) {

@@ -78,6 +78,8 @@ LogicalResult convertSplit(NodeContext &c) {
     }
     sizes.assign(pieces, size / int64_t(pieces));
   }
+  if (failed(checkRange(c, sizes, 0, size, "split sizes")))
+    return failure();
   if (sizes.size() != pieces) {
     c.error() << "splits into " << sizes.size() << " pieces but has "
               << pieces << " outputs";
@@ -143,6 +145,8 @@ LogicalResult convertSlice(NodeContext &c) {
       return failure();
     }
     int64_t size = c.typeOf(v).getDimSize(*dim);
+    // A step past the dimension takes only the first element.
+    steps[i] = std::min(steps[i], size);
     auto clampIndex = [&](int64_t idx) {
       if (idx < 0)
         idx += size;
@@ -192,30 +196,11 @@ LogicalResult convertReshape(NodeContext &c) {
   if (failed(target))
     return failure();
   ArrayRef<int64_t> in = c.typeOf(*x).getShape();
-  SmallVector<int64_t> shape;
-  for (auto [i, d] : llvm::enumerate(*target)) {
-    if (d == 0 && !*allowZero) {
-      if (i >= in.size()) {
-        c.error() << "shape " << str(*target) << " copies dimension " << i
-                  << " of a rank-" << in.size() << " input";
-        return failure();
-      }
-      shape.push_back(in[i]);
-    } else {
-      shape.push_back(d);
-    }
-  }
-  // The -1 dimension, resolved (the channel shuffle test compares shapes).
-  int64_t known = 1, inferred = -1;
-  for (auto [i, d] : llvm::enumerate(shape)) {
-    if (d == -1 && inferred < 0)
-      inferred = int64_t(i);
-    else
-      known *= d;
-  }
-  int64_t numel = c.typeOf(*x).getNumElements();
-  if (inferred >= 0 && known > 0 && numel % known == 0)
-    shape[inferred] = numel / known;
+  auto resolved = resolveReshape(c, in, *target, *allowZero,
+                                 c.typeOf(*x).getNumElements());
+  if (failed(resolved))
+    return failure();
+  SmallVector<int64_t> shape(resolved->begin(), resolved->end());
   if (auto groups = channelShuffleGroups(*x, shape)) {
     Value original = x->getDefiningOp<TransposeOp>()
                          .getInput()
