@@ -424,6 +424,19 @@ LogicalResult Lowering::lowerOp(Operation *op) {
     viewBuffers(op, buffers.lookup(op->getOperand(0)), buffers);
     return success();
   }
+  if (reshapeCopies(op)) {
+    // The input, strided, copied row-major into the result's buffer (seen
+    // with the input's shape), which then holds the result.
+    auto out = result(op);
+    if (failed(out))
+      return failure();
+    Buffer dst = *out;
+    dst.shape = shapeOf(op->getOperand(0));
+    dst.strides = rowMajorStrides(dst.shape);
+    elementwise(op, ElementwiseFn::copy, dst, {buffers.lookup(op->getOperand(0))});
+    buffers[op->getResult(0)] = *out;
+    return success();
+  }
   if (auto convert = dyn_cast<ConvertLayoutOp>(op))
     return lowerConvertLayout(convert);
   std::optional<Activation> act = activationOf(op);
