@@ -4,8 +4,9 @@
 # not reinstalled, and the build is incremental.
 #
 #   ./setup.sh               build dependencies, configure, build
-#   ./setup.sh --with-torch  also python3-torch/torchvision (only needed to
-#                            regenerate golden data and convert .pth weights)
+#   ./setup.sh --with-torch  also python3-torch/torchvision/onnx (only needed
+#                            to regenerate golden data, convert .pth weights
+#                            and run bench/check_onnx_models.sh)
 #   ./setup.sh --with-fuzz   also clang-14 and libFuzzer, for the fuzz/
 #                            harnesses (build-fuzz, see README.md)
 set -euo pipefail
@@ -15,11 +16,12 @@ packages=(
   cmake ninja-build g++ python3 python3-numpy
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
   libfmt-dev libyaml-cpp-dev libstb-dev libboost-context-dev
+  libonnx-dev libprotobuf-dev protobuf-compiler
   g++-aarch64-linux-gnu qemu-user
 )
 for option in "$@"; do
   case "$option" in
-    --with-torch) packages+=(python3-torch python3-torchvision) ;;
+    --with-torch) packages+=(python3-torch python3-torchvision python3-onnx) ;;
     --with-fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
     *) echo "setup: unknown option '$option' (--with-torch, --with-fuzz)" >&2; exit 2 ;;
   esac

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import struct
+import subprocess
 import sys
 
 import numpy as np
@@ -114,10 +115,33 @@ def yaml():
                                          d.replace("/", "_") + "_" + name))
 
 
+def onnx():
+    """ONNX seeds: the small exported models of the e2e tests (the weights of external
+    cases are absent, which the reader must refuse cleanly), and the hand-written test
+    models of test/Frontend/Onnx encoded with protoc."""
+    golden = os.path.join(REPO, "test", "e2e", "onnx", "golden")
+    for case in ("tiny_folded", "tiny_ops", "cnn", "batch_net", "silu_net", "resnet18"):
+        shutil.copy(os.path.join(golden, case, "model.onnx"),
+                    os.path.join(ROOT, "corpus", "onnx", case + ".onnx"))
+    proto = ["protoc", "--encode=onnx.ModelProto", "-I/usr/include",
+             "/usr/include/onnx/onnx.proto"]
+    tests = os.path.join(REPO, "test", "Frontend", "Onnx")
+    for name in sorted(os.listdir(tests)) + ["Inputs/relu.textproto"]:
+        path = os.path.join(tests, name)
+        if not os.path.isfile(path):
+            continue
+        text = open(path).read().replace("LOCATION", "model.onnx").replace("OPSET", "13")
+        data = subprocess.run(proto, input=text.encode(), stdout=subprocess.PIPE,
+                              check=True).stdout
+        out("onnx", "text_" + os.path.basename(name).split(".")[0], data)
+
+
 if __name__ == "__main__":
     os.makedirs(os.path.join(ROOT, "corpus", "yaml"), exist_ok=True)
     npy()
     safetensors()
     images()
     yaml()
+    os.makedirs(os.path.join(ROOT, "corpus", "onnx"), exist_ok=True)
+    onnx()
     sys.exit(0)

@@ -72,3 +72,10 @@ config.substitutions.append(("%ulimit_v", "true" if sanitized else "ulimit -v"))
 # with ("REQUIRES: nvcc"); the emulator tests need nothing.
 if getattr(config, "kiln_nvcc", "") and os.access(config.kiln_nvcc, os.X_OK):
     config.available_features.add("nvcc")
+
+# ONNX test models written as protobuf text (test/Frontend/Onnx): `%onnx-encode`
+# turns one into a binary ModelProto with protoc and the onnx.proto of
+# libonnx-dev (both installed by setup.sh).
+config.substitutions.append(
+    ("%onnx-encode", "protoc --encode=onnx.ModelProto -I/usr/include "
+                     "/usr/include/onnx/onnx.proto"))

@@ -490,6 +490,35 @@ LogicalResult Interpreter::eval(Operation *op) {
       .Case([&](MulOp) {
         return set(broadcast(op, [](double a, double b) { return a * b; }));
       })
+      .Case([&](SubOp) {
+        return set(broadcast(op, [](double a, double b) { return a - b; }));
+      })
+      .Case([&](DivOp) {
+        return set(broadcast(op, [](double a, double b) { return a / b; }));
+      })
+      .Case([&](TanhOp) {
+        return set(unary(op, [](double x) { return std::tanh(x); }));
+      })
+      .Case([&](LeakyReluOp l) {
+        double a = l.getAlpha().convertToDouble();
+        return set(unary(op, [a](double x) { return x > 0 ? x : a * x; }));
+      })
+      .Case([&](EluOp e) {
+        double a = e.getAlpha().convertToDouble();
+        return set(unary(op, [a](double x) { return x > 0 ? x : a * std::expm1(x); }));
+      })
+      .Case([&](PadOp p) {
+        const Tensor &x = get(p.getInput());
+        Tensor y = makeTensor(p.getResult());
+        std::fill(y.data.begin(), y.data.end(), p.getValue().convertToDouble());
+        int64_t h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
+        int64_t top = p.getPads()[0], left = p.getPads()[1];
+        for (int64_t plane = 0; plane < x.dim(0) * x.dim(1); ++plane)
+          for (int64_t i = 0; i < h; ++i)
+            std::copy_n(x.data.begin() + (plane * h + i) * w, w,
+                        y.data.begin() + (plane * oh + top + i) * ow + left);
+        return set(std::move(y));
+      })
       .Case([&](MaxPool2dOp p) { return set(maxPool(p)); })
       .Case([&](AvgPool2dOp p) { return set(avgPool(p)); })
       .Case([&](AdaptiveAvgPool2dOp p) { return set(adaptiveAvgPool(p)); })

@@ -188,14 +188,16 @@ private:
 
   void elementwise(Operation *op, ElementwiseFn fn, const Buffer &out,
                    ArrayRef<Buffer> ins,
-                   std::optional<Activation> act = std::nullopt) {
+                   std::optional<Activation> act = std::nullopt,
+                   std::optional<double> alpha = std::nullopt) {
     SmallVector<Attribute> inputs;
     for (const Buffer &in : ins)
       inputs.push_back(in.attr(context()));
     builder.create<kernel::ElementwiseOp>(
         op->getLoc(), fn,
         act ? ActivationAttr::get(context(), *act) : ActivationAttr(),
-        builder.getArrayAttr(inputs), out.attr(context()));
+        builder.getArrayAttr(inputs), out.attr(context()),
+        alpha ? builder.getF64FloatAttr(*alpha) : FloatAttr());
   }
 
   LogicalResult lowerOp(Operation *op);
@@ -207,7 +209,27 @@ private:
                                   int64_t ow);
   LogicalResult lowerMean(MeanOp op);
   LogicalResult lowerConvertLayout(ConvertLayoutOp op);
+  LogicalResult lowerPad(PadOp op);
 };
+
+/// Pad: the constant everywhere, then the input into the interior.
+LogicalResult Lowering::lowerPad(PadOp op) {
+  auto out = result(op);
+  if (failed(out))
+    return failure();
+  double value = op.getValue().convertToDouble();
+  if (value == 0)
+    elementwise(op, ElementwiseFn::zero, *out, {});
+  else
+    elementwise(op, ElementwiseFn::fill, *out, {}, std::nullopt, value);
+  Buffer interior = *out;
+  ArrayRef<int64_t> pads = op.getPads();
+  interior.shape = shapeOf(op.getInput());
+  interior.offset += pads[0] * out->strides[2] + pads[1] * out->strides[3];
+  elementwise(op, ElementwiseFn::copy, interior, {buffers.lookup(op.getInput())});
+  buffers[op.getResult()] = *out;
+  return success();
+}
 
 LogicalResult Lowering::lowerConv(Conv2dOp op) {
   auto in = kernelInput(op, op.getInput());
@@ -402,9 +424,45 @@ LogicalResult Lowering::lowerOp(Operation *op) {
     viewBuffers(op, buffers.lookup(op->getOperand(0)), buffers);
     return success();
   }
+  if (reshapeCopies(op)) {
+    // The input, strided, copied row-major into the result's buffer (seen
+    // with the input's shape), which then holds the result.
+    auto out = result(op);
+    if (failed(out))
+      return failure();
+    Buffer dst = *out;
+    dst.shape = shapeOf(op->getOperand(0));
+    dst.strides = rowMajorStrides(dst.shape);
+    elementwise(op, ElementwiseFn::copy, dst, {buffers.lookup(op->getOperand(0))});
+    buffers[op->getResult(0)] = *out;
+    return success();
+  }
   if (auto convert = dyn_cast<ConvertLayoutOp>(op))
     return lowerConvertLayout(convert);
   std::optional<Activation> act = activationOf(op);
+  if (isa<SubOp, DivOp, TanhOp, LeakyReluOp, EluOp>(op)) {
+    auto out = result(op);
+    if (failed(out))
+      return failure();
+    SmallVector<Buffer, 2> ins;
+    for (Value operand : op->getOperands())
+      ins.push_back(buffers.lookup(operand));
+    std::optional<double> alpha;
+    if (auto leaky = dyn_cast<LeakyReluOp>(op))
+      alpha = leaky.getAlpha().convertToDouble();
+    if (auto elu = dyn_cast<EluOp>(op))
+      alpha = elu.getAlpha().convertToDouble();
+    ElementwiseFn fn = isa<SubOp>(op)         ? ElementwiseFn::sub
+                       : isa<DivOp>(op)       ? ElementwiseFn::div
+                       : isa<TanhOp>(op)      ? ElementwiseFn::tanh
+                       : isa<LeakyReluOp>(op) ? ElementwiseFn::leaky_relu
+                                              : ElementwiseFn::elu;
+    elementwise(op, fn, *out, ins, std::nullopt, alpha);
+    buffers[op->getResult(0)] = *out;
+    return success();
+  }
+  if (auto pad = dyn_cast<PadOp>(op))
+    return lowerPad(pad);
   if (act || isa<AddOp, MulOp>(op)) {
     auto out = result(op);
     if (failed(out))

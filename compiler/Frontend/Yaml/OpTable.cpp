@@ -11,6 +11,8 @@
 
 #include "llvm/ADT/StringExtras.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::frontend;
@@ -239,6 +241,41 @@ Operation *buildDropout(OpBuildContext &c) {
                              {c.attr("p", c.builder.getF64FloatAttr(p))});
 }
 
+/// leaky_relu and elu: one finite parameter, field |field|.
+template <typename OpT>
+Operation *buildScalarParam(OpBuildContext &c, StringRef field) {
+  double alpha = c.getFloat(field);
+  if (!std::isfinite(alpha)) {
+    c.emitError(field) << "'" << field << "' must be a finite number";
+    return nullptr;
+  }
+  return c.create<OpT>(c.inputs,
+                       {c.attr("alpha", c.builder.getF64FloatAttr(alpha))});
+}
+
+Operation *buildPad(OpBuildContext &c) {
+  if (failed(expectInputRank(c, 4, "an N×C×H×W")) ||
+      failed(checkAtLeast(c, "pad", 0)))
+    return nullptr;
+  // F.pad's order: (left, right, top, bottom); two values pad the width.
+  SmallVector<int64_t> pad = c.getInts("pad");
+  if (pad.size() != 2 && pad.size() != 4) {
+    c.emitError("pad") << "'pad' is (left, right) or (left, right, top, "
+                          "bottom), got "
+                       << pad.size() << " values";
+    return nullptr;
+  }
+  pad.resize(4, 0);
+  double value = c.getFloat("value");
+  if (!std::isfinite(value)) {
+    c.emitError("value") << "'value' must be a finite number";
+    return nullptr;
+  }
+  return c.create<PadOp>(
+      c.inputs, {c.array("pads", {pad[2], pad[0], pad[3], pad[1]}),
+                 c.attr("value", c.builder.getF64FloatAttr(value))});
+}
+
 template <typename OpT>
 Operation *buildBinary(OpBuildContext &c) {
   return c.create<OpT>(c.inputs);
@@ -445,11 +482,25 @@ std::vector<OpSpec> makeTable() {
        buildUnary<HardSwishOp>},
       {"silu", "SiLU", Arity::One, false, {kInplace}, buildUnary<SiluOp>},
       {"identity", "Identity", Arity::One, false, {}, buildUnary<IdentityOp>},
+      {"tanh", "Tanh", Arity::One, false, {}, buildUnary<TanhOp>},
+      {"leaky_relu", "LeakyReLU", Arity::One, false,
+       {{"negative_slope", F::Float, "0.01"}, kInplace},
+       [](OpBuildContext &c) {
+         return buildScalarParam<LeakyReluOp>(c, "negative_slope");
+       }},
+      {"elu", "ELU", Arity::One, false,
+       {{"alpha", F::Float, "1.0"}, kInplace},
+       [](OpBuildContext &c) { return buildScalarParam<EluOp>(c, "alpha"); }},
+      {"pad", nullptr, Arity::One, false,
+       {{"pad", F::IntList, nullptr}, {"value", F::Float, "0.0"}},
+       buildPad},
       {"dropout", "Dropout", Arity::One, false,
        {{"p", F::Float, "0.5"}, kInplace},
        buildDropout},
       {"add", nullptr, Arity::Two, false, {}, buildBinary<AddOp>},
       {"mul", nullptr, Arity::Two, false, {}, buildBinary<MulOp>},
+      {"sub", nullptr, Arity::Two, false, {}, buildBinary<SubOp>},
+      {"div", nullptr, Arity::Two, false, {}, buildBinary<DivOp>},
       {"max_pool2d", "MaxPool2d", Arity::One, false,
        {{"kernel_size", F::IntPair, nullptr},
         {"stride", F::IntPair, "null"},

@@ -32,9 +32,38 @@ Value kiln::throughIdentities(Value v) {
   return v;
 }
 
+bool kiln::reshapeCopies(Operation *op) {
+  if (!isa<FlattenOp, ReshapeOp>(op))
+    return false;
+  // Back through the views the input is made of: a transpose, or a slice
+  // that is not one block of memory, breaks row-major contiguity.
+  Value v = op->getOperand(0);
+  while (Operation *def = v.getDefiningOp()) {
+    if (isa<TransposeOp>(def))
+      return true;
+    if (isa<SliceOp, SplitOp, ChunkOp>(def)) {
+      int64_t dim = isa<SliceOp>(def)   ? cast<SliceOp>(def).getDim()
+                    : isa<SplitOp>(def) ? cast<SplitOp>(def).getDim()
+                                        : cast<ChunkOp>(def).getDim();
+      int64_t step = isa<SliceOp>(def) ? cast<SliceOp>(def).getStep() : 1;
+      ArrayRef<int64_t> in =
+          cast<RankedTensorType>(def->getOperand(0).getType()).getShape();
+      if (step != 1 || numel(in.take_front(dim)) != 1)
+        return true;
+    } else if (!isa<IdentityOp, DropoutOp, FlattenOp, ReshapeOp>(def) ||
+               reshapeCopies(def)) {
+      // A reshape that copies writes a fresh contiguous buffer; other ops
+      // (not views) too.
+      return false;
+    }
+    v = def->getOperand(0);
+  }
+  return false;
+}
+
 bool kiln::isViewOp(Operation *op) {
-  return isa<IdentityOp, DropoutOp, FlattenOp, ReshapeOp, TransposeOp, SliceOp,
-             SplitOp, ChunkOp>(op);
+  return isa<IdentityOp, DropoutOp, TransposeOp, SliceOp, SplitOp, ChunkOp>(op) ||
+         (isa<FlattenOp, ReshapeOp>(op) && !reshapeCopies(op));
 }
 
 /// Calls |f| on each concat that reads |v| directly or through identities,
@@ -64,7 +93,8 @@ bool kiln::producedInConcat(ConcatOp concat, unsigned i) {
   Value in = concat.getInputs()[i];
   Value produced = throughIdentities(in);
   Operation *def = produced.getDefiningOp();
-  if (!def || isViewOp(def) || isWeightValue(produced) || isa<ConcatOp>(def) ||
+  if (!def || isViewOp(def) || reshapeCopies(def) || isWeightValue(produced) ||
+      isa<ConcatOp>(def) ||
       def->getNumResults() != 1)
     return false;
   // A value read by several channel concats (or twice by one) is produced

@@ -29,6 +29,11 @@ mlir::Value throughIdentities(mlir::Value v);
 /// Whether |op| only reinterprets its input's memory (no code runs).
 bool isViewOp(mlir::Operation *op);
 
+/// Whether |op| is a flatten or reshape of a value that is not contiguous
+/// in PyTorch's order (a transposed or sliced view): such a reshape copies
+/// its input into a buffer of its own (it is no view), row-major.
+bool reshapeCopies(mlir::Operation *op);
+
 /// Whether input |i| of |concat| (dim 1, 4-D) can be computed straight
 /// into its channels of the concat's buffer: a kernel computes it (not a
 /// view, a weight, the model input or another concat), and this is the

@@ -110,7 +110,8 @@ struct ChooseLayoutPass : kiln::impl::ChooseLayoutPassBase<ChooseLayoutPass> {
     // 1. Computed 4-D tensors are channels-last.
     func.walk([&](Operation *op) {
       if (op->getNumResults() == 1 && isFourD(op->getResult(0)) &&
-          !isViewOp(op) && !isa<ConvertLayoutOp, ParamOp>(op) &&
+          !isViewOp(op) && !reshapeCopies(op) &&
+          !isa<ConvertLayoutOp, ParamOp>(op) &&
           !isWeightValue(op->getResult(0)))
         op->setAttr(KilnDialect::getLayoutAttrName(),
                     LayoutAttr::get(ctx, Layout::nhwc));

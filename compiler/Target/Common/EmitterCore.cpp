@@ -60,6 +60,20 @@ std::string kiln::elementwiseExpr(kernel::ElementwiseOp op,
     return "in0 * in1";
   case kernel::ElementwiseFn::activation:
     return activationExpr(*op.getActivation(), "in0", t);
+  case kernel::ElementwiseFn::sub:
+    return "in0 - in1";
+  case kernel::ElementwiseFn::div:
+    return "in0 / in1";
+  case kernel::ElementwiseFn::tanh:
+    // 1 - 2 / (1 + e^2x): +-1 where e^2x overflows or vanishes.
+    return "1.0f - 2.0f / (1.0f + " + std::string(t.exp) + "(2.0f * in0))";
+  case kernel::ElementwiseFn::leaky_relu:
+    return "(in0 > 0.0f ? in0 : " + floatLiteral(op.getAlpha()->convertToDouble()) + " * in0)";
+  case kernel::ElementwiseFn::elu:
+    return "(in0 > 0.0f ? in0 : " + floatLiteral(op.getAlpha()->convertToDouble()) + " * (" +
+           std::string(t.exp) + "(in0) - 1.0f))";
+  case kernel::ElementwiseFn::fill:
+    return floatLiteral(op.getAlpha()->convertToDouble());
   }
   return "in0";
 }

@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Frontend/Onnx/ImportOnnx.h"
+#include "compiler/Frontend/Onnx/WriteYaml.h"
 #include "compiler/Frontend/Yaml/ImportModel.h"
 #include "compiler/Interpreter/Interpreter.h"
 #include "compiler/Pipelines/Pipelines.h"
@@ -50,24 +52,29 @@ cl::SubCommand reportCmd("report",
                          "Print each layer's shapes, parameters and "
                          "Mult-Adds (torchsummaryX conventions)");
 cl::SubCommand runCmd("run", "Run a model with the reference interpreter");
+cl::SubCommand importCmd("import",
+                         "Write an ONNX model as a model spec (YAML) and its "
+                         "weights (safetensors)");
 
 cl::OptionCategory category("kiln options");
 
-cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL.yaml"),
+cl::opt<std::string> modelPath(cl::Positional,
+                               cl::desc("MODEL.yaml or MODEL.onnx"),
                                cl::Required, cl::sub(compileCmd),
                                cl::sub(reportCmd), cl::sub(runCmd),
+                               cl::sub(importCmd),
                                cl::cat(category));
 cl::opt<int64_t> batch("batch",
                        cl::desc("Batch size (replaces the model input's "
                                 "first dimension)"),
                        cl::init(0), cl::sub(compileCmd), cl::sub(reportCmd),
-                       cl::sub(runCmd), cl::cat(category));
+                       cl::sub(runCmd), cl::sub(importCmd), cl::cat(category));
 cl::list<int64_t> inputShape(
     "input-shape",
     cl::desc("The model input's whole shape, e.g. 1,3,64,64 (replaces the "
              "YAML's)"),
     cl::CommaSeparated, cl::sub(compileCmd), cl::sub(reportCmd),
-    cl::sub(runCmd), cl::cat(category));
+    cl::sub(runCmd), cl::sub(importCmd), cl::cat(category));
 
 // Weights, for compile and run.
 cl::opt<std::string> weightsPath(
@@ -107,7 +114,11 @@ cl::opt<bool> noFusion("no-fusion",
                        cl::sub(compileCmd), cl::cat(category));
 cl::opt<std::string> outputPath("o", cl::desc("Output file"),
                                 cl::value_desc("path"), cl::sub(compileCmd),
-                                cl::cat(category));
+                                cl::sub(importCmd), cl::cat(category));
+cl::opt<std::string> weightsOut(
+    "weights-out",
+    cl::desc("Write the model's weights here, named as the spec's state_dict"),
+    cl::value_desc("W.safetensors"), cl::sub(importCmd), cl::cat(category));
 enum class Target { Default, Cpu, Cuda, All, Emulated, AllEmulated };
 cl::opt<Target> target(
     "target",
@@ -275,7 +286,12 @@ bool checkExecutablePath(const std::string &path, std::string &resolved,
   return true;
 }
 
-/// Imports the model named on the command line; null after an error.
+/// The weights of an ONNX model (its initializers), by param name; empty
+/// for YAML models.
+kiln::ImportedWeights importedWeights;
+
+/// Imports the model named on the command line (YAML, or ONNX by its
+/// extension); null after an error.
 mlir::OwningOpRef<mlir::ModuleOp> importModel(mlir::MLIRContext &context,
                                               SourceMgr &sourceMgr) {
   if (batch.getNumOccurrences() && batch < 1) {
@@ -291,7 +307,22 @@ mlir::OwningOpRef<mlir::ModuleOp> importModel(mlir::MLIRContext &context,
     }
     options.inputShape.push_back(d);
   }
+  if (kiln::isOnnxPath(modelPath))
+    return kiln::importOnnxFile(modelPath, context, options, importedWeights);
   return kiln::importModelFile(modelPath, context, sourceMgr, options);
+}
+
+/// Whether the model brings its own weights (an ONNX model's initializers).
+bool hasImportedWeights() { return kiln::isOnnxPath(modelPath); }
+
+/// Fills |weights| with the imported model's own weights.
+void fillImportedWeights(kiln::rt::WeightSet &weights) {
+  for (int i = 0; i < weights.size(); ++i) {
+    auto it = importedWeights.find(weights.spec(i).name);
+    if (it != importedWeights.end() &&
+        int64_t(it->second.size()) == weights.spec(i).numel())
+      std::copy(it->second.begin(), it->second.end(), weights.data(i));
+  }
 }
 
 /// Loads --weights into |weights| under the --strict / --no-strict rules.
@@ -455,7 +486,7 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     return 1;
   kiln::CpuEmitOptions emitOptions;
   emitOptions.cpuKernels = cpuTarget->kernelSets;
-  emitOptions.embeddedWeights = !weightsPath.empty();
+  emitOptions.embeddedWeights = !weightsPath.empty() || hasImportedWeights();
   emitOptions.cpuCode = cpuCode;
   emitOptions.cudaModel = cuda;
   emitOptions.jobs = jobs;
@@ -528,9 +559,11 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
       sys::fs::remove_directories(build.workDir);
   });
 
-  if (!weightsPath.empty()) {
-    // Check the weights now and embed the complete set the model runs with.
+  if (!weightsPath.empty() || hasImportedWeights()) {
+    // Check the weights now and embed the complete set the model runs with
+    // (an ONNX model's own, replaced by name by --weights).
     kiln::rt::WeightSet weights(params.specs.data(), int(params.specs.size()));
+    fillImportedWeights(weights);
     if (!loadWeights(weights))
       return 1;
     SmallString<256> blob(build.workDir);
@@ -673,7 +706,8 @@ int runInterpreter(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   if (!fitsInMemory(func, params))
     return 1;
   kiln::rt::WeightSet weights(params.specs.data(), int(params.specs.size()));
-  if (weightsPath.empty())
+  fillImportedWeights(weights);
+  if (weightsPath.empty() && !hasImportedWeights())
     errs() << "kiln: warning: no --weights: running with seeded weights\n";
   else if (!loadWeights(weights))
     return 1;
@@ -716,6 +750,40 @@ int runInterpreter(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   return 0;
 }
 
+int runImport(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
+  if (!kiln::isOnnxPath(modelPath))
+    return fail("kiln import reads ONNX models (MODEL.onnx), got '" +
+                modelPath + "'");
+  if (outputPath.empty() || weightsOut.empty())
+    return fail("kiln import needs -o MODEL.yaml and --weights-out "
+                "W.safetensors");
+  auto module = importModel(context, sourceMgr);
+  if (!module)
+    return 1;
+  std::string weightsName = sys::path::filename(weightsOut).str();
+  std::string header =
+      "# Imported from " + sys::path::filename(modelPath).str() +
+      " by `kiln import`; its weights are in " + weightsName +
+      "\n# (kiln compile MODEL.yaml --weights " + weightsName + ").\n";
+  kiln::ModelSpecText spec;
+  if (failed(kiln::writeModelSpec(kiln::findModelFunc(*module),
+                                  importedWeights, header, spec)))
+    return 1;
+  std::vector<kiln::rt::NamedTensor> tensors;
+  for (size_t i = 0; i < spec.tensors.size(); ++i)
+    tensors.push_back({spec.tensors[i].first, spec.shapes[i],
+                       spec.tensors[i].second->data()});
+  std::string error;
+  if (!kiln::rt::writeSafeTensors(weightsOut, tensors, error))
+    return fail(error);
+  auto output = mlir::openOutputFile(outputPath, &error);
+  if (!output)
+    return fail(error);
+  output->os() << spec.yaml;
+  output->keep();
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -726,12 +794,14 @@ int main(int argc, char **argv) {
       "kiln: ahead-of-time compiler for convolutional networks\n\n"
       "  kiln compile MODEL.yaml -o EXE [--weights W.safetensors]\n"
       "  kiln report  MODEL.yaml [--batch N] [--format table|json|csv|dot]\n"
-      "  kiln run     MODEL.yaml --input x.npy [--output y.npy] [--weights W]\n");
+      "  kiln run     MODEL.yaml --input x.npy [--output y.npy] [--weights W]\n"
+      "  kiln import  MODEL.onnx -o MODEL.yaml --weights-out W.safetensors\n"
+      "(MODEL.onnx works wherever MODEL.yaml does)\n");
 
   // A file name given empty would silently mean "none".
   for (cl::opt<std::string> *file :
        {&modelPath, &weightsPath, &outputPath, &keepTemps, &runInput,
-        &runOutput})
+        &runOutput, &weightsOut})
     if (file->getNumOccurrences() && file->empty()) {
       std::string flag = file->ArgStr.empty() ? "MODEL.yaml"
                          : file->ArgStr.size() > 1
@@ -746,6 +816,17 @@ int main(int argc, char **argv) {
   // A diagnostic at no location (a model file that cannot be read) reads
   // like kiln's own errors, not "<unknown>:0:".
   context.getDiagEngine().registerHandler([](mlir::Diagnostic &d) {
+    // An ONNX file has no lines: its diagnostics name the file and the node,
+    // "model.onnx: node 'Conv_17' (Conv): error: ...".
+    if (auto onnx = kiln::onnxLocation(d.getLocation())) {
+      errs() << onnx->first << ": " << onnx->second << ": "
+             << (d.getSeverity() == mlir::DiagnosticSeverity::Error ? "error"
+                                                                    : "warning")
+             << ": " << d << "\n";
+      for (const mlir::Diagnostic &note : d.getNotes())
+        errs() << onnx->first << ": note: " << note << "\n";
+      return mlir::success();
+    }
     if (!isa<mlir::UnknownLoc>(d.getLocation()))
       return mlir::failure();
     errs() << "kiln: "
@@ -761,5 +842,8 @@ int main(int argc, char **argv) {
     return runReport(context, sourceMgr);
   if (runCmd)
     return runInterpreter(context, sourceMgr);
-  return fail("expected a command: compile, report or run (see kiln --help)");
+  if (importCmd)
+    return runImport(context, sourceMgr);
+  return fail("expected a command: compile, report, run or import (see kiln "
+              "--help)");
 }

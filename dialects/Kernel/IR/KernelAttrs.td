@@ -39,7 +39,13 @@ def Kernel_ElementwiseFn : I32EnumAttr<"ElementwiseFn",
       I32EnumAttrCase<"copy", 1>,
       I32EnumAttrCase<"add", 2>,
       I32EnumAttrCase<"mul", 3>,
-      I32EnumAttrCase<"activation", 4>
+      I32EnumAttrCase<"activation", 4>,
+      I32EnumAttrCase<"sub", 5>,
+      I32EnumAttrCase<"div", 6>,
+      I32EnumAttrCase<"tanh", 7>,
+      I32EnumAttrCase<"leaky_relu", 8>,
+      I32EnumAttrCase<"elu", 9>,
+      I32EnumAttrCase<"fill", 10>
     ]> {
   let cppNamespace = "::kiln::kernel";
   let genSpecializedAttr = 0;

@@ -11,6 +11,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <cmath>
+
 using namespace mlir;
 
 using namespace kiln::kernel;
@@ -248,12 +250,22 @@ LogicalResult ReduceOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult ElementwiseOp::verify() {
-  unsigned arity = getFn() == ElementwiseFn::zero                           ? 0
-                   : getFn() == ElementwiseFn::add || getFn() == ElementwiseFn::mul ? 2
-                                                                            : 1;
+  ElementwiseFn fn = getFn();
+  unsigned arity = fn == ElementwiseFn::zero || fn == ElementwiseFn::fill ? 0
+                   : fn == ElementwiseFn::add || fn == ElementwiseFn::mul ||
+                           fn == ElementwiseFn::sub || fn == ElementwiseFn::div
+                       ? 2
+                       : 1;
   if (getInputs().size() != arity)
-    return emitOpError() << "'" << stringifyElementwiseFn(getFn()) << "' takes "
+    return emitOpError() << "'" << stringifyElementwiseFn(fn) << "' takes "
                          << arity << " inputs";
+  bool takesAlpha = fn == ElementwiseFn::leaky_relu || fn == ElementwiseFn::elu ||
+                    fn == ElementwiseFn::fill;
+  if (bool(getAlpha()) != takesAlpha)
+    return emitOpError() << "'" << stringifyElementwiseFn(fn) << "' "
+                         << (takesAlpha ? "needs" : "takes no") << " alpha";
+  if (getAlpha() && !std::isfinite(getAlpha()->convertToDouble()))
+    return emitOpError("needs a finite alpha");
   if (bool(getActivation()) != (getFn() == ElementwiseFn::activation))
     return emitOpError("names an activation exactly when its function is one");
   if (getActivation() && *getActivation() == kiln::Activation::none)

@@ -145,9 +145,10 @@ def Kernel_ElementwiseOp : Kernel_BufferOp<"elementwise"> {
   let description = [{
     Stores, for every element of `output`, `fn` of the elements of
     `inputs` at the same logical index (inputs broadcast from the right,
-    as in PyTorch): `zero` (no inputs), `copy` (layout conversions, concat
-    and channel-shuffle copies, the result into the output), `add`, `mul`,
-    or an `activation`.
+    as in PyTorch): `zero` or `fill` with `alpha` (no inputs), `copy`
+    (layout conversions, concat and channel-shuffle copies, pads, the result
+    into the output), `add`, `sub`, `mul`, `div`, an `activation`, `tanh`,
+    or `leaky_relu` / `elu` with their parameter `alpha`.
 
     ```mlir
     kernel.elementwise copy {
@@ -158,7 +159,8 @@ def Kernel_ElementwiseOp : Kernel_BufferOp<"elementwise"> {
   let arguments = (ins Kernel_ElementwiseFnAttr:$fn,
                        OptionalAttr<Kiln_ActivationAttr>:$activation,
                        TypedArrayAttrBase<Kernel_BufferAttr, "buffers">:$inputs,
-                       Kernel_BufferAttr:$output);
+                       Kernel_BufferAttr:$output,
+                       OptionalAttr<F64Attr>:$alpha);
   let assemblyFormat = "`` $fn attr-dict";
 }
 

@@ -15,6 +15,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace kiln;
 
@@ -410,6 +412,21 @@ KILN_INFER_WITH_ADAPTOR(DropoutOp, [](DropoutOp::Adaptor op, MaybeLoc loc,
   return success();
 })
 
+/// leaky_relu and elu: a finite parameter.
+static LogicalResult verifyScalarParam(Operation *op, double alpha) {
+  if (!std::isfinite(alpha))
+    return op->emitOpError("needs a finite parameter, got ") << alpha;
+  return success();
+}
+
+LogicalResult LeakyReluOp::verify() {
+  return verifyScalarParam(*this, getAlpha().convertToDouble());
+}
+
+LogicalResult EluOp::verify() {
+  return verifyScalarParam(*this, getAlpha().convertToDouble());
+}
+
 /// The broadcast of two shapes, PyTorch style.
 static LogicalResult inferBroadcast(StringRef opName, Value lhs, Value rhs,
                                     MaybeLoc loc,
@@ -448,6 +465,8 @@ static LogicalResult inferBroadcast(StringRef opName, Value lhs, Value rhs,
 
 KILN_INFER_BROADCAST(AddOp, "add")
 KILN_INFER_BROADCAST(MulOp, "mul")
+KILN_INFER_BROADCAST(SubOp, "sub")
+KILN_INFER_BROADCAST(DivOp, "div")
 #undef KILN_INFER_BROADCAST
 
 //===----------------------------------------------------------------------===//
@@ -677,6 +696,21 @@ KILN_INFER_WITH_ADAPTOR(ChunkOp, [](ChunkOp::Adaptor op, MaybeLoc loc,
     shape[op.getDim()] = std::min(piece, size - begin);
     types.push_back(RankedTensorType::get(shape, input->getElementType()));
   }
+  return success();
+})
+
+KILN_INFER_WITH_ADAPTOR(PadOp, [](PadOp::Adaptor op, MaybeLoc loc,
+                                  SmallVectorImpl<Type> &types) {
+  auto input = expectRank(loc, op.getInput(), "pad input", 4);
+  if (failed(input) || failed(expectPair(loc, "pads", op.getPads(), 0, 4)))
+    return failure();
+  if (!std::isfinite(op.getValue().convertToDouble()))
+    return emitOptionalError(loc, "pad: the value must be finite");
+  ArrayRef<int64_t> p = op.getPads();
+  SmallVector<int64_t> shape(input->getShape());
+  shape[2] += p[0] + p[2];
+  shape[3] += p[1] + p[3];
+  types.push_back(RankedTensorType::get(shape, input->getElementType()));
   return success();
 })
 

@@ -260,6 +260,33 @@ def Kiln_HardSwishOp : Kiln_UnaryOp<"hard_swish", "x · relu6(x + 3) / 6",
                                     "torch.nn.Hardswish">;
 def Kiln_SiluOp : Kiln_UnaryOp<"silu", "x · sigmoid(x)", "torch.nn.SiLU">;
 def Kiln_IdentityOp : Kiln_UnaryOp<"identity", "x", "torch.nn.Identity">;
+// Not epilogue activations (activationOf does not map them): each runs as
+// an elementwise kernel of its own.
+def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "tanh(x)", "torch.nn.Tanh">;
+
+/// y = f_alpha(x), elementwise, with one scalar parameter.
+class Kiln_ScalarParamOp<string mnemonic, string param, string formula,
+                         string torchName> :
+    Kiln_InferOp<mnemonic, [SameOperandsAndResultType]> {
+  let summary = "Elementwise " # formula # " (" # torchName # ").";
+  let description = [{
+    Applies `}] # formula # [{` to every element; `}] # param # [{` is a
+    finite number. The result has the type of the input.
+
+    ```mlir
+    %y = kiln.}] # mnemonic # [{ %x }] # param # [{ 1.000000e-01 : tensor<1x64x56x56xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, F64Attr:$alpha);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `" # param # "` $alpha attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Kiln_LeakyReluOp : Kiln_ScalarParamOp<"leaky_relu", "negative_slope",
+    "x if x > 0 else negative_slope · x", "torch.nn.LeakyReLU">;
+def Kiln_EluOp : Kiln_ScalarParamOp<"elu", "alpha",
+    "x if x > 0 else alpha · (exp(x) − 1)", "torch.nn.ELU">;
 
 def Kiln_DropoutOp : Kiln_InferOp<"dropout"> {
   let summary = "Dropout; the identity at inference (torch.nn.Dropout).";
@@ -297,6 +324,8 @@ class Kiln_BinaryOp<string mnemonic, string formula> :
 
 def Kiln_AddOp : Kiln_BinaryOp<"add", "x + y">;
 def Kiln_MulOp : Kiln_BinaryOp<"mul", "x · y">;
+def Kiln_SubOp : Kiln_BinaryOp<"sub", "x − y">;
+def Kiln_DivOp : Kiln_BinaryOp<"div", "x / y">;
 
 //===----------------------------------------------------------------------===//
 // Pooling and reductions
@@ -516,6 +545,27 @@ def Kiln_ChunkOp : Kiln_InferOp<"chunk"> {
   let results = (outs Variadic<Kiln_Tensor>:$results);
   let assemblyFormat = [{
     $input `dim` $dim `chunks` $chunks attr-dict `:` type($input) `->` type($results)
+  }];
+}
+
+def Kiln_PadOp : Kiln_InferOp<"pad"> {
+  let summary = "Pads the two spatial dimensions with a constant (F.pad).";
+  let description = [{
+    `pads` is [top, left, bottom, right], each at least 0: the N×C×H×W
+    input becomes N×C×(top + H + bottom)×(left + W + right), the new
+    elements `value`. `F.pad(x, (l, r, t, b), value=v)`; ONNX's constant
+    Pad of the spatial dimensions.
+
+    ```mlir
+    %y = kiln.pad %x pads [0, 0, 1, 1] value 0.000000e+00
+        : tensor<1x16x8x8xf32> -> tensor<1x16x9x9xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$pads,
+                       F64Attr:$value);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = [{
+    $input `pads` $pads `value` $value attr-dict `:` type($input) `->` type($result)
   }];
 }
 

@@ -73,3 +73,20 @@ func.func @cat(%x: tensor<1x4x4x4xf32>) -> tensor<1x8x4x4xf32> attributes {kiln.
   %s = kiln.channel_shuffle %c groups 2 : tensor<1x8x4x4xf32>
   return %s : tensor<1x8x4x4xf32>
 }
+
+// -----
+
+// Tests that a reshape of a transposed view is no view: it gets a buffer of
+// its own (planned, row-major) and one copy kernel gathers the transposed
+// elements into it; a reshape of a contiguous value stays a view.
+// CHECK-LABEL: func.func @reshape_of_transpose
+// CHECK:         kernel.elementwise copy {inputs = [#kernel.buffer<input[0, 0], f32, [2, 4, 3], [12, 1, 4]>], output = #kernel.buffer<arena[[[R:[0-9]+]], 0], act, [2, 4, 3], [12, 3, 1]>}
+// CHECK-NOT:     kernel.elementwise
+// CHECK:         kernel.linear {{.*}}input = #kernel.buffer<arena[[[R]], 0], act, [2, 12], [12, 1]>
+func.func @reshape_of_transpose(%x: tensor<2x3x4xf32>) -> tensor<2x5xf32> attributes {kiln.model = "net"} {
+  %t = kiln.transpose %x dims [1, 2] : tensor<2x3x4xf32> -> tensor<2x4x3xf32>
+  %r = kiln.reshape %t shape [2, 12] : tensor<2x4x3xf32> -> tensor<2x12xf32>
+  %w = kiln.param "fc.weight" parameter : tensor<5x12xf32>
+  %y = kiln.linear %r, %w : (tensor<2x12xf32>, tensor<5x12xf32>) -> tensor<2x5xf32>
+  return %y : tensor<2x5xf32>
+}

@@ -151,6 +151,35 @@ func.func @elementwise() {
 
 // -----
 
+func.func @elementwise() {
+  // expected-error @below {{'leaky_relu' needs alpha}}
+  kernel.elementwise leaky_relu {inputs = [#kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>],
+      output = #kernel.buffer<arena[4096, 0], act, [2, 16], [16, 1]>}
+  return
+}
+
+// -----
+
+func.func @elementwise() {
+  // expected-error @below {{'sub' takes no alpha}}
+  kernel.elementwise sub {alpha = 1.0 : f64,
+      inputs = [#kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>, #kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>],
+      output = #kernel.buffer<arena[4096, 0], act, [2, 16], [16, 1]>}
+  return
+}
+
+// -----
+
+func.func @elementwise() {
+  // expected-error @below {{'fill' takes 0 inputs}}
+  kernel.elementwise fill {alpha = 1.0 : f64,
+      inputs = [#kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>],
+      output = #kernel.buffer<arena[4096, 0], act, [2, 16], [16, 1]>}
+  return
+}
+
+// -----
+
 func.func @bn(%s: tensor<8xf32>) {
   // expected-error @below {{needs statistics of 16 channels}}
   kernel.batch_norm %s, %s, %s, %s {epsilon = 1.0e-5 : f64,

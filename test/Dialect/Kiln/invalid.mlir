@@ -542,3 +542,38 @@ func.func @in_place_shuffle_other_groups(%x: tensor<1x4x4x4xf32>) {
   %y = kiln.channel_shuffle %c groups 4 {kiln.in_place} : tensor<1x8x4x4xf32>
   return
 }
+
+// -----
+
+func.func @sub_no_broadcast(%x: tensor<1x8x4x4xf32>, %y: tensor<1x3x1x1xf32>) {
+  // expected-error @+2 {{sub: shapes 'tensor<1x8x4x4xf32>' and 'tensor<1x3x1x1xf32>' do not broadcast (dimension 1: 8 vs 3)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %z = kiln.sub %x, %y : tensor<1x8x4x4xf32>, tensor<1x3x1x1xf32> -> tensor<1x8x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @leaky_relu_nan(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.leaky_relu' op needs a finite parameter, got nan}}
+  %y = kiln.leaky_relu %x negative_slope 0x7FF8000000000000 : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @pad_negative(%x: tensor<1x8x4x4xf32>) {
+  // expected-error @+2 {{'pads' must be at least 0, got [0, -1, 0, 0]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.pad %x pads [0, -1, 0, 0] value 0.0 : tensor<1x8x4x4xf32> -> tensor<1x8x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @pad_not_4d(%x: tensor<8x4xf32>) {
+  // expected-error @+2 {{pad input must have rank 4, got 'tensor<8x4xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.pad %x pads [0, 0, 0, 0] value 0.0 : tensor<8x4xf32> -> tensor<8x4xf32>
+  return
+}

@@ -166,3 +166,20 @@ func.func @weight_transforms(%w: tensor<8x4x3x3xf32>, %s: tensor<8xf32>) -> (ten
   %2 = kiln.fold_bn_bias %s, %s, %s, %s bias %s epsilon 1.0e-03 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
   return %0, %1, %2 : tensor<8x4x3x3xf32>, tensor<8xf32>, tensor<8xf32>
 }
+
+// CHECK-LABEL: func.func @elementwise_fns
+func.func @elementwise_fns(%x: tensor<1x8x4x4xf32>, %y: tensor<1x8x1x1xf32>) -> tensor<1x8x6x7xf32> {
+  // CHECK: kiln.sub %{{.*}}, %{{.*}} : tensor<1x8x4x4xf32>, tensor<1x8x1x1xf32> -> tensor<1x8x4x4xf32>
+  %s = kiln.sub %x, %y : tensor<1x8x4x4xf32>, tensor<1x8x1x1xf32> -> tensor<1x8x4x4xf32>
+  // CHECK: kiln.div %{{.*}}, %{{.*}} : tensor<1x8x4x4xf32>, tensor<1x8x1x1xf32> -> tensor<1x8x4x4xf32>
+  %d = kiln.div %s, %y : tensor<1x8x4x4xf32>, tensor<1x8x1x1xf32> -> tensor<1x8x4x4xf32>
+  // CHECK: kiln.tanh %{{.*}} : tensor<1x8x4x4xf32>
+  %t = kiln.tanh %d : tensor<1x8x4x4xf32>
+  // CHECK: kiln.leaky_relu %{{.*}} negative_slope 1.000000e-01 : tensor<1x8x4x4xf32>
+  %l = kiln.leaky_relu %t negative_slope 0.1 : tensor<1x8x4x4xf32>
+  // CHECK: kiln.elu %{{.*}} alpha 1.000000e+00 : tensor<1x8x4x4xf32>
+  %e = kiln.elu %l alpha 1.0 : tensor<1x8x4x4xf32>
+  // CHECK: kiln.pad %{{.*}} pads [0, 1, 2, 2] value 0.000000e+00 : tensor<1x8x4x4xf32> -> tensor<1x8x6x7xf32>
+  %p = kiln.pad %e pads [0, 1, 2, 2] value 0.0 : tensor<1x8x4x4xf32> -> tensor<1x8x6x7xf32>
+  return %p : tensor<1x8x6x7xf32>
+}

@@ -68,6 +68,17 @@
 // CHECK:       (A + 576)[i0] = in0 * 0x1p-4f;
 // CHECK:       output[i0] = in0 * in1;
 
+// Elementwise functions: the fill and the interior copy of a pad, then sub,
+// div, tanh (from the CPU's exp), leaky_relu and elu with exact literals.
+// CHECK-LABEL: for model 'elementwise_fns'
+// CHECK:       A[i0] = 0x1p-1f;
+// CHECK:       (A + 10)[i0 * 8 + i1 * 2 + i2] = in0;
+// CHECK:       (A + 64)[i0 * 2 + i1] = in0 - in1;
+// CHECK:       (A + 128)[i0] = in0 / in1;
+// CHECK:       (A + 64)[i0] = 1.0f - 2.0f / (1.0f + std::exp(2.0f * in0));
+// CHECK:       (A + 128)[i0] = (in0 > 0.0f ? in0 : 0x1.99999ap-4f * in0);
+// CHECK:       output[i0 * 16 + i1] = (in0 > 0.0f ? in0 : 0x1p+1f * (std::exp(in0) - 1.0f));
+
 // Negative cases.
 
 // expected-error @below {{the CPU target needs kernel-level IR with an arena}}

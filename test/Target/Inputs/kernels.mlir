@@ -115,3 +115,30 @@ func.func @loops(%in: memref<2x8x4x4xf32>, %out: memref<2x8xf32>)
       output = #kernel.buffer<output[0, 0], f32, [2, 8], [8, 1]>}
   return
 }
+
+// -----
+
+// Elementwise functions without an epilogue form: a pad (fill, then the
+// input into the interior), sub, div, tanh, leaky_relu and elu.
+func.func @elementwise_fns(%in: memref<1x2x2x2xf32>, %out: memref<1x2x4x4xf32>)
+    attributes {kiln.model = "elementwise_fns", kiln.arena_bytes = 4096 : i64, kernel.precision = #kernel<precision fp32>} {
+  kernel.elementwise fill {alpha = 5.0e-01 : f64, inputs = [],
+      output = #kernel.buffer<arena[0, 0], act, [1, 2, 4, 4], [32, 1, 8, 2]>}
+  kernel.elementwise copy {inputs = [#kernel.buffer<input[0, 0], f32, [1, 2, 2, 2], [8, 4, 2, 1]>],
+      output = #kernel.buffer<arena[0, 10], act, [1, 2, 2, 2], [32, 1, 8, 2]>}
+  kernel.elementwise sub {inputs = [#kernel.buffer<arena[0, 0], act, [1, 2, 4, 4], [32, 1, 8, 2]>,
+                                    #kernel.buffer<arena[0, 0], act, [1, 2, 1, 1], [32, 1, 8, 2]>],
+      output = #kernel.buffer<arena[256, 0], act, [1, 2, 4, 4], [32, 1, 8, 2]>}
+  kernel.elementwise div {inputs = [#kernel.buffer<arena[256, 0], act, [1, 2, 4, 4], [32, 1, 8, 2]>,
+                                    #kernel.buffer<arena[0, 0], act, [1, 2, 4, 4], [32, 1, 8, 2]>],
+      output = #kernel.buffer<arena[512, 0], act, [1, 2, 4, 4], [32, 1, 8, 2]>}
+  kernel.elementwise tanh {inputs = [#kernel.buffer<arena[512, 0], act, [1, 2, 4, 4], [32, 1, 8, 2]>],
+      output = #kernel.buffer<arena[256, 0], act, [1, 2, 4, 4], [32, 1, 8, 2]>}
+  kernel.elementwise leaky_relu {alpha = 1.0e-01 : f64,
+      inputs = [#kernel.buffer<arena[256, 0], act, [1, 2, 4, 4], [32, 1, 8, 2]>],
+      output = #kernel.buffer<arena[512, 0], act, [1, 2, 4, 4], [32, 1, 8, 2]>}
+  kernel.elementwise elu {alpha = 2.0 : f64,
+      inputs = [#kernel.buffer<arena[512, 0], act, [1, 2, 4, 4], [32, 1, 8, 2]>],
+      output = #kernel.buffer<output[0, 0], f32, [1, 2, 4, 4], [32, 16, 4, 1]>}
+  return
+}

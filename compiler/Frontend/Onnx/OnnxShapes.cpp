@@ -1,0 +1,352 @@
+//===- OnnxShapes.cpp - ONNX shape ops to kiln ops --------------------------===//
+//
+// This file implements the converters of the ONNX ops that move data:
+// Concat, Split, Slice, Reshape (the Reshape-Transpose-Reshape idiom is a
+// channel shuffle), Flatten, Transpose (as swaps of two dimensions),
+// Squeeze / Unsqueeze (reshapes) and Shape (a constant: shapes are static).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Frontend/Onnx/OnnxConverters.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+using namespace mlir;
+using namespace kiln;
+
+namespace kiln::onnx {
+//===----------------------------------------------------------------------===//
+// Shape and data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult convertConcat(NodeContext &c) {
+  if (failed(c.expectAttributes({"axis"})))
+    return failure();
+  auto axis = c.getInt("axis", 0);
+  if (failed(axis))
+    return failure();
+  SmallVector<Value> operands;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    auto v = c.activation(i, "#" + std::to_string(i));
+    if (failed(v))
+      return failure();
+    operands.push_back(*v);
+  }
+  if (operands.empty()) {
+    c.error() << "needs at least one input";
+    return failure();
+  }
+  auto dim = resolveAxis(c, *axis, c.typeOf(operands[0]).getRank());
+  if (failed(dim))
+    return failure();
+  return produce(c, c.create<ConcatOp>(operands, {c.i64("dim", *dim)}), false);
+}
+
+LogicalResult convertSplit(NodeContext &c) {
+  if (failed(c.expectAttributes({"axis", "split", "num_outputs"})))
+    return failure();
+  auto x = c.activation(0, "input");
+  auto axis = c.getInt("axis", 0);
+  auto split = c.getInts("split", {});
+  if (failed(x) || failed(axis) || failed(split))
+    return failure();
+  auto dim = resolveAxis(c, *axis, c.typeOf(*x).getRank());
+  if (failed(dim))
+    return failure();
+  std::vector<int64_t> sizes = *split;
+  if (c.hasInput(1)) {
+    auto k = c.constant(1, "split");
+    if (failed(k))
+      return failure();
+    auto ints = intsOf(c, **k, "split");
+    if (failed(ints))
+      return failure();
+    sizes = *ints;
+  }
+  int64_t size = c.typeOf(*x).getDimSize(*dim);
+  size_t pieces = c.node.outputs.size();
+  if (sizes.empty()) {
+    if (pieces == 0 || size % int64_t(pieces) != 0) {
+      c.error() << "cannot split " << size << " into " << pieces
+                << " equal pieces";
+      return failure();
+    }
+    sizes.assign(pieces, size / int64_t(pieces));
+  }
+  if (failed(checkRange(c, sizes, 0, size, "split sizes")))
+    return failure();
+  if (sizes.size() != pieces) {
+    c.error() << "splits into " << sizes.size() << " pieces but has "
+              << pieces << " outputs";
+    return failure();
+  }
+  auto op = c.create<SplitOp>({*x}, {c.i64("dim", *dim), c.array("sizes", sizes)});
+  if (!op)
+    return failure();
+  for (Value r : op.getResults())
+    c.outputs.push_back({r, nullptr});
+  return success();
+}
+
+LogicalResult convertSlice(NodeContext &c) {
+  auto x = c.activation(0, "data");
+  if (failed(x))
+    return failure();
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (c.importer.model.opset < 10) {
+    if (failed(c.expectAttributes({"starts", "ends", "axes"})))
+      return failure();
+    auto s = c.getInts("starts", {}), e = c.getInts("ends", {}),
+         a = c.getInts("axes", {});
+    if (failed(s) || failed(e) || failed(a))
+      return failure();
+    starts = *s, ends = *e, axes = *a;
+  } else {
+    if (failed(c.expectAttributes({})))
+      return failure();
+    const char *names[] = {"starts", "ends", "axes", "steps"};
+    std::vector<int64_t> *lists[] = {&starts, &ends, &axes, &steps};
+    for (int i = 0; i < 4; ++i) {
+      if (!c.hasInput(1 + i))
+        continue;
+      auto k = c.constant(1 + i, names[i]);
+      if (failed(k))
+        return failure();
+      auto ints = intsOf(c, **k, names[i]);
+      if (failed(ints))
+        return failure();
+      *lists[i] = *ints;
+    }
+  }
+  int64_t rank = c.typeOf(*x).getRank();
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back(int64_t(i));
+  if (steps.empty())
+    steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size()) {
+    c.error() << "starts, ends, axes and steps differ in length";
+    return failure();
+  }
+  Value v = *x;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    auto dim = resolveAxis(c, axes[i], rank);
+    if (failed(dim))
+      return failure();
+    if (steps[i] < 1) {
+      c.error() << "step " << steps[i] << " is not supported (kiln slices "
+                << "forward)";
+      return failure();
+    }
+    int64_t size = c.typeOf(v).getDimSize(*dim);
+    // A step past the dimension takes only the first element.
+    steps[i] = std::min(steps[i], size);
+    auto clampIndex = [&](int64_t idx) {
+      if (idx < 0)
+        idx += size;
+      return std::clamp<int64_t>(idx, 0, size);
+    };
+    int64_t start = clampIndex(starts[i]), end = clampIndex(ends[i]);
+    if (start == 0 && end == size && steps[i] == 1)
+      continue;
+    auto slice = c.create<SliceOp>(
+        {v}, {c.i64("dim", *dim), c.i64("start", start), c.i64("end", end),
+              c.i64("step", steps[i])});
+    if (!slice)
+      return failure();
+    v = slice.getResult();
+  }
+  c.outputs.push_back({v, nullptr});
+  return success();
+}
+
+/// If |input| is `transpose(reshape(x))` that splits x's channels into
+/// [g, C/g] and swaps them, and |shape| is x's shape, the group count g.
+static std::optional<int64_t> channelShuffleGroups(Value input,
+                                            ArrayRef<int64_t> shape) {
+  auto transpose = input.getDefiningOp<TransposeOp>();
+  if (!transpose || transpose.getDims() != ArrayRef<int64_t>{1, 2})
+    return std::nullopt;
+  auto reshape = transpose.getInput().getDefiningOp<ReshapeOp>();
+  if (!reshape)
+    return std::nullopt;
+  auto x = cast<RankedTensorType>(reshape.getInput().getType()).getShape();
+  auto split = cast<RankedTensorType>(reshape.getType()).getShape();
+  if (x.size() != 4 || split.size() != 5 || shape != x || split[0] != x[0] ||
+      split[1] * split[2] != x[1] || split[3] != x[2] || split[4] != x[3])
+    return std::nullopt;
+  return split[1];
+}
+
+LogicalResult convertReshape(NodeContext &c) {
+  if (failed(c.expectAttributes({"allowzero"})))
+    return failure();
+  auto x = c.activation(0, "data");
+  auto k = c.constant(1, "shape");
+  auto allowZero = c.getInt("allowzero", 0);
+  if (failed(x) || failed(k) || failed(allowZero))
+    return failure();
+  auto target = intsOf(c, **k, "shape");
+  if (failed(target))
+    return failure();
+  ArrayRef<int64_t> in = c.typeOf(*x).getShape();
+  auto resolved = resolveReshape(c, in, *target, *allowZero,
+                                 c.typeOf(*x).getNumElements());
+  if (failed(resolved))
+    return failure();
+  SmallVector<int64_t> shape(resolved->begin(), resolved->end());
+  if (auto groups = channelShuffleGroups(*x, shape)) {
+    Value original = x->getDefiningOp<TransposeOp>()
+                         .getInput()
+                         .getDefiningOp<ReshapeOp>()
+                         .getInput();
+    return produce(c, c.create<ChannelShuffleOp>({original},
+                                                 {c.i64("groups", *groups)}),
+                   false);
+  }
+  return produce(c, c.create<ReshapeOp>({*x}, {c.array("shape", shape)}), false);
+}
+
+LogicalResult convertFlatten(NodeContext &c) {
+  if (failed(c.expectAttributes({"axis"})))
+    return failure();
+  auto x = c.activation(0, "input");
+  auto axis = c.getInt("axis", 1);
+  if (failed(x) || failed(axis))
+    return failure();
+  ArrayRef<int64_t> shape = c.typeOf(*x).getShape();
+  int64_t rank = shape.size(), a = *axis < 0 ? *axis + rank : *axis;
+  if (a < 0 || a > rank) {
+    c.error() << "axis " << *axis << " is out of range for rank " << rank;
+    return failure();
+  }
+  if (a == 1 && rank >= 2)
+    return produce(c, c.create<FlattenOp>({*x}, {c.i64("start_dim", 1),
+                                                 c.i64("end_dim", rank - 1)}));
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    (i < a ? outer : inner) *= shape[i];
+  return produce(c, c.create<ReshapeOp>({*x}, {c.array("shape", {outer, inner})}),
+                 false);
+}
+
+LogicalResult convertTranspose(NodeContext &c) {
+  if (failed(c.expectAttributes({"perm"})))
+    return failure();
+  auto x = c.activation(0, "data");
+  if (failed(x))
+    return failure();
+  int64_t rank = c.typeOf(*x).getRank();
+  std::vector<int64_t> reversed;
+  for (int64_t i = rank - 1; i >= 0; --i)
+    reversed.push_back(i);
+  auto perm = c.getInts("perm", reversed);
+  if (failed(perm))
+    return failure();
+  SmallVector<int64_t> sorted(perm->begin(), perm->end());
+  llvm::sort(sorted);
+  bool valid = int64_t(perm->size()) == rank;
+  for (int64_t i = 0; valid && i < rank; ++i)
+    valid = sorted[i] == i;
+  if (!valid) {
+    c.error() << "perm " << str(*perm) << " is not a permutation of rank "
+              << rank;
+    return failure();
+  }
+  // Output dimension i is input dimension perm[i]: swap them into place
+  // one at a time (kiln.transpose swaps two dimensions).
+  SmallVector<int64_t> current;
+  for (int64_t i = 0; i < rank; ++i)
+    current.push_back(i);
+  Value v = *x;
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t j = llvm::find(current, (*perm)[i]) - current.begin();
+    if (j == i)
+      continue;
+    auto t = c.create<TransposeOp>({v}, {c.array("dims", {i, j})});
+    if (!t)
+      return failure();
+    std::swap(current[i], current[j]);
+    v = t.getResult();
+  }
+  c.outputs.push_back({v, nullptr});
+  return success();
+}
+
+/// Squeeze and Unsqueeze of an activation: a reshape.
+LogicalResult convertSqueeze(NodeContext &c) {
+  if (failed(c.expectAttributes({"axes"})))
+    return failure();
+  auto x = c.activation(0, "data");
+  auto attrAxes = c.getInts("axes", {});
+  if (failed(x) || failed(attrAxes))
+    return failure();
+  std::vector<int64_t> axes = *attrAxes;
+  if (c.hasInput(1)) {
+    auto k = c.constant(1, "axes");
+    if (failed(k))
+      return failure();
+    auto ints = intsOf(c, **k, "axes");
+    if (failed(ints))
+      return failure();
+    axes = *ints;
+  }
+  ArrayRef<int64_t> in = c.typeOf(*x).getShape();
+  bool unsqueeze = c.node.opType == "Unsqueeze";
+  int64_t rank = int64_t(in.size()) + (unsqueeze ? int64_t(axes.size()) : 0);
+  std::vector<bool> marked(rank, false);
+  for (int64_t a : axes) {
+    auto d = resolveAxis(c, a, rank);
+    if (failed(d))
+      return failure();
+    marked[*d] = true;
+  }
+  SmallVector<int64_t> shape;
+  if (unsqueeze) {
+    size_t next = 0;
+    for (int64_t i = 0; i < rank; ++i)
+      shape.push_back(marked[i] ? 1 : in[next++]);
+  } else {
+    for (int64_t i = 0; i < rank; ++i) {
+      bool drop = axes.empty() ? in[i] == 1 : marked[i];
+      if (drop && in[i] != 1) {
+        c.error() << "cannot squeeze dimension " << i << " of size " << in[i];
+        return failure();
+      }
+      if (!drop)
+        shape.push_back(in[i]);
+    }
+  }
+  return produce(c, c.create<ReshapeOp>({*x}, {c.array("shape", shape)}), false);
+}
+
+/// Shape of an activation: a constant from its static type.
+LogicalResult convertShape(NodeContext &c) {
+  if (failed(c.expectAttributes({"start", "end"})))
+    return failure();
+  auto x = c.activation(0, "data");
+  auto start = c.getInt("start", 0);
+  if (failed(x) || failed(start))
+    return failure();
+  ArrayRef<int64_t> shape = c.typeOf(*x).getShape();
+  int64_t rank = shape.size();
+  auto end = c.getInt("end", rank);
+  if (failed(end))
+    return failure();
+  auto clampIndex = [&](int64_t i) {
+    return std::clamp<int64_t>(i < 0 ? i + rank : i, 0, rank);
+  };
+  int64_t s = clampIndex(*start), e = std::max(s, clampIndex(*end));
+  std::vector<int64_t> dims(shape.begin() + s, shape.begin() + e);
+  c.outputs.push_back(
+      {nullptr, Constant::ofInts({int64_t(dims.size())}, dims)});
+  return success();
+}
+
+} // namespace kiln::onnx
