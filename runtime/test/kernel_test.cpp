@@ -8,6 +8,7 @@
 //    every activation, bias and residual on and off, batch > 1, channel
 //    tails, inputs / outputs / residuals that are channel slices of wider
 //    buffers, and a residual that aliases the output;
+//  * Winograd F(2x2, 3x3) and F(4x4, 3x3) over the same range of cases;
 //  * linear, including the batch-1 GEMV;
 //  * max / average pooling (ceil_mode, windows starting in the padding,
 //    count_include_pad and exclude_pad, dilation) and adaptive average
@@ -239,10 +240,11 @@ std::vector<double> ref_conv(const Conv2d &s, const Epilogue &e,
   return out;
 }
 
-/// Runs conv2d<S, E> on random data and checks it. With |alias|, the
+/// Runs conv2d<S, E> (or, with WinogradM = 2 or 4, conv2d_winograd of
+/// F(m x m, 3 x 3)) on random data and checks it. With |alias|, the
 /// residual is read from the output buffer itself (E.residual_stride must
 /// equal S.out_stride).
-template <Conv2d S, Epilogue E>
+template <Conv2d S, Epilogue E, int WinogradM = 0>
 void conv_case(const char *family, bool alias = false) {
   static_assert(!E.residual || E.residual_stride >= S.o);
   if (alias && !(E.residual && E.residual_stride == S.out_stride)) {
@@ -265,8 +267,15 @@ void conv_case(const char *family, bool alias = false) {
   std::vector<double> ref = ref_conv(S, E, in.data() + in_off, w.data(),
                                      bias.data(), residual.data() + res_off);
 
-  std::vector<float> packed(conv2d_packed_size<S>(), kSentinel);
-  conv2d_pack<S>(w.data(), packed.data());
+  constexpr Winograd W{S, WinogradM};
+  std::vector<float> packed;
+  if constexpr (WinogradM) {
+    packed.assign(conv2d_winograd_packed_size<W>(), kSentinel);
+    conv2d_winograd_pack<W>(w.data(), packed.data());
+  } else {
+    packed.assign(conv2d_packed_size<S>(), kSentinel);
+    conv2d_pack<S>(w.data(), packed.data());
+  }
   auto run = [&](ThreadPool &pool) {
     std::vector<float> out(pixels * S.out_stride, kSentinel);
     const float *r = E.residual ? residual.data() + res_off : nullptr;
@@ -276,9 +285,14 @@ void conv_case(const char *family, bool alias = false) {
                     out.data() + p * S.out_stride + out_off);
       r = out.data() + out_off;
     }
-    conv2d<S, E>(in.data() + in_off, packed.data(),
-                 E.bias ? bias.data() : nullptr, r, out.data() + out_off,
-                 pool);
+    if constexpr (WinogradM)
+      conv2d_winograd<W, E>(in.data() + in_off, packed.data(),
+                            E.bias ? bias.data() : nullptr, r,
+                            out.data() + out_off, pool);
+    else
+      conv2d<S, E>(in.data() + in_off, packed.data(),
+                   E.bias ? bias.data() : nullptr, r, out.data() + out_off,
+                   pool);
     return out;
   };
   std::vector<float> out1 = run(pool1()), out2 = run(pool2());
@@ -611,6 +625,32 @@ void conv_cases() {
       "multiplier");
 }
 
+/// Winograd F(m x m, 3 x 3) of conv2d_winograd, m = 2 and 4: tiles cut by
+/// the output's edges, channel tails of every tile width, padding 0, 1 and
+/// 2, batch, slices, a residual in place, one group of a channel shuffle,
+/// the out-of-line activations, and layers with many tile blocks and
+/// weight chunks (ResNet-50's 3x3 shapes).
+template <int M> void winograd_cases() {
+  using A = Activation;
+  const std::string f = "winograd F" + std::to_string(M);
+  const char *family = f.c_str();
+  conv_case<sq(1, 9, 11, 5, 7, 3, 1, 1), epi(true, A::Relu), M>(family);
+  conv_case<sq(1, 6, 6, 300, 70, 3, 1, 1), epi(true, A::Relu6), M>(family);
+  conv_case<sq(2, 13, 10, 17, 33, 3, 1, 0), res(false, A::None, 33), M>(
+      family);
+  conv_case<sq(1, 8, 7, 24, 40, 3, 1, 2), epi(true, A::Silu), M>(family);
+  conv_case<sq(3, 5, 5, 9, 17, 3, 1, 1), res(true, A::Relu, 17), M>(family);
+  conv_case<sq(2, 8, 9, 24, 40, 3, 1, 1, 1, 1, 7, 5), res(true, A::Relu, 43),
+            M>(family);
+  conv_case<sq(1, 7, 7, 30, 50, 3, 1, 1, 1, 1, 2, 6), res(true, A::HardSwish, 56),
+            M>(family, true);
+  conv_case<shuffled(sq(1, 9, 8, 24, 40, 3, 1, 1), 2), epi(true, A::Sigmoid),
+            M>(family);
+  conv_case<sq(1, 28, 28, 64, 96, 3, 1, 1), res(true, A::Relu, 96), M>(family);
+  conv_case<sq(1, 14, 14, 256, 256, 3, 1, 1), epi(true, A::Relu), M>(family);
+  conv_case<sq(2, 7, 7, 512, 512, 3, 1, 1), epi(true, A::Relu), M>(family);
+}
+
 void linear_cases() {
   linear_case<Linear{1, 2048, 1000}, epi(true, Activation::None)>();
   linear_case<Linear{5, 33, 17}, res(true, Activation::Relu, 17)>();
@@ -686,6 +726,8 @@ int main(int argc, char **argv) {
     use_kernels(*t);
     ++sets;
     conv_cases();
+    winograd_cases<2>();
+    winograd_cases<4>();
     linear_cases();
     pool_cases();
   }

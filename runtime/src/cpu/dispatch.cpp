@@ -11,6 +11,10 @@
 
 #include "kiln/cpu/kernels.h"
 
+#include "winograd_matrices.h"
+
+#include <algorithm>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -176,6 +180,39 @@ void conv2d_pack(const Conv2d &s, const float *oihw, float *packed) {
                               ? oihw[((o * p.kc + ci) * s.kh + ky) * s.kw + kx]
                               : 0.f;
             }
+}
+
+void conv2d_winograd_pack(const Winograd &w, const float *oihw,
+                          float *packed) {
+  // [o][c][3][3] -> U = G g G^T per (o, c), in double, rounded once ->
+  // [position][panel][c][NR], zero-padded to whole panels.
+  const WinogradLayout p = winograd_layout(w, kernels().shape);
+  const GemmLayout &gl = p.gemm;
+  const int n = p.n;
+  std::fill(packed, packed + p.packed_size, 0.f);
+  for (int o = 0; o < w.conv.o; ++o)
+    for (int c = 0; c < w.conv.c; ++c) {
+      const float *g = oihw + (size_t(o) * w.conv.c + c) * 9;
+      double gt[6][3]; // G g
+      for (int i = 0; i < n; ++i)
+        for (int k = 0; k < 3; ++k) {
+          gt[i][k] = 0;
+          for (int j = 0; j < 3; ++j)
+            gt[i][k] += (w.m == 2 ? winograd::kG2.a[i][j]
+                                  : winograd::kG4.a[i][j]) *
+                        g[j * 3 + k];
+        }
+      size_t at = size_t(o / gl.nr) * gl.panel_floats + size_t(c) * gl.nr +
+                  o % gl.nr;
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) {
+          double u = 0; // (G g G^T)[i][j]
+          for (int k = 0; k < 3; ++k)
+            u += gt[i][k] * (w.m == 2 ? winograd::kG2.a[j][k]
+                                      : winograd::kG4.a[j][k]);
+          packed[(i * n + j) * p.position_floats + at] = float(u);
+        }
+    }
 }
 
 void conv2d_scale_packed(const Conv2d &s, const float *packed,

@@ -9,6 +9,33 @@
 
 namespace kiln::cpu::KILN_CPU_ISA {
 
+namespace {
+
+template <int MR, int NV> constexpr TileFn tile_or_null() {
+  if constexpr (tile_fits(MR, NV, kShape))
+    return &gemm_tile<MR, NV>;
+  else
+    return nullptr;
+}
+
+template <int NV, int... I>
+constexpr TileFn tile_for(int mr, std::integer_sequence<int, I...>) {
+  constexpr TileFn fns[] = {tile_or_null<I + 1, NV>()...};
+  return fns[mr - 1];
+}
+
+} // namespace
+
+TileFn tile_fn(int mr, int nv) {
+  auto mrs = std::make_integer_sequence<int, kMaxMr>();
+  switch (nv) {
+  case 1: return tile_for<1>(mr, mrs);
+  case 2: return tile_for<2>(mr, mrs);
+  case 3: return tile_for<3>(mr, mrs);
+  default: return tile_for<4>(mr, mrs);
+  }
+}
+
 /// The implicit-GEMM convolution (groups == 1, or grouped convolution as
 /// one GEMM per group on channel slices).
 ///
@@ -50,9 +77,8 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
     const float *stack_rows[kStackRows];
     const float **rows = stack_rows;
     if (row_count > kStackRows) {
-      rows = static_cast<const float **>(std::malloc(row_count * sizeof *rows));
-      if (!rows)
-        std::abort();
+      rows = static_cast<const float **>(
+          checked_malloc(row_count * sizeof *rows, "its row pointers"));
     }
     int first_panel = chunk * P.chunk_panels;
     int last_panel = std::min(P.panels, first_panel + P.chunk_panels);

@@ -32,6 +32,7 @@
 #ifndef KILN_RUNTIME_CPU_GEMM_H
 #define KILN_RUNTIME_CPU_GEMM_H
 
+#include "memory.h"
 #include "simd.h"
 
 #include <algorithm>
@@ -142,29 +143,9 @@ using TileFn = void (*)(const float *const *rows, int taps, int kc,
 /// The largest MR of any tile (layout.h's candidates).
 inline constexpr int kMaxMr = 8;
 
-template <int MR, int NV> constexpr TileFn tile_or_null() {
-  if constexpr (tile_fits(MR, NV, kShape))
-    return &gemm_tile<MR, NV>;
-  else
-    return nullptr;
-}
-
-template <int NV, int... I>
-constexpr TileFn tile_for(int mr, std::integer_sequence<int, I...>) {
-  constexpr TileFn fns[] = {tile_or_null<I + 1, NV>()...};
-  return fns[mr - 1];
-}
-
-/// The microkernel instance for an mr x nv tile.
-inline TileFn tile_fn(int mr, int nv) {
-  auto mrs = std::make_integer_sequence<int, kMaxMr>();
-  switch (nv) {
-  case 1: return tile_for<1>(mr, mrs);
-  case 2: return tile_for<2>(mr, mrs);
-  case 3: return tile_for<3>(mr, mrs);
-  default: return tile_for<4>(mr, mrs);
-  }
-}
+/// The microkernel instance for an mr x nv tile (gemm.cpp, which
+/// instantiates them all once per kernel set).
+TileFn tile_fn(int mr, int nv);
 
 /// A row of at least |n| zeros: the input row of a tap that falls in the
 /// padding. A static one covers every layer of the models kiln knows; a
@@ -174,9 +155,8 @@ inline const float *zero_row(size_t n, float *&owned) {
   owned = nullptr;
   if (n <= sizeof zeros / sizeof(float))
     return zeros;
-  owned = static_cast<float *>(std::calloc(n, sizeof(float)));
-  if (!owned)
-    std::abort();
+  owned = static_cast<float *>(
+      checked_calloc(n, sizeof(float), "a row of zeros"));
   return owned;
 }
 

@@ -21,6 +21,11 @@ void conv_lanes(const Conv2d &S, const Epilogue &E, const float *in,
                 const float *packed, const float *bias, const float *residual,
                 float *out, ThreadPool &pool);
 
+/// Winograd F(m x m, 3 x 3) (winograd.cpp).
+void conv_winograd(const Winograd &W, const Epilogue &E, const float *in,
+                   const float *packed, const float *bias,
+                   const float *residual, float *out, ThreadPool &pool);
+
 } // namespace kiln::cpu::KILN_CPU_ISA
 
 #endif // KILN_RUNTIME_CPU_ISA_H
