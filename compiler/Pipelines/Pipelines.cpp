@@ -1,13 +1,15 @@
 //===- Pipelines.cpp - the pass pipelines of kiln compile -----------------===//
 //
 // This file implements runPipeline: the order of the graph passes and of the
-// CUDA target's choose-schedule, with why each runs where it does.
+// CUDA target's choose-schedule and the CPU target's choose-winograd, with
+// why each runs where it does.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Pipelines/Pipelines.h"
 
 #include "compiler/Graph/Transforms/Passes.h"
+#include "compiler/Target/Cpu/Transforms/Passes.h"
 #include "compiler/Target/Cuda/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -43,6 +45,9 @@ LogicalResult kiln::runPipeline(ModuleOp module, Phase last,
     if (!options.cudaPrecision.empty())
       func.addPass(createChooseSchedulePass(
           {options.cudaPrecision, options.smCount}));
+    // Winograd tiles for the CPU's 3x3 layers: the epilogues are final.
+    if (!options.winograd.empty())
+      func.addPass(createChooseWinogradPass({options.winograd}));
   }
   return pm.run(module);
 }

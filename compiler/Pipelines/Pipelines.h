@@ -32,6 +32,9 @@ struct PipelineOptions {
   /// --kiln-choose-schedule records after planning; empty: none.
   std::string cudaPrecision;
   int smCount = 132;
+  /// For the CPU target: which 3x3 layers run as Winograd
+  /// (--kiln-choose-winograd's tile: auto, 2, 4 or none); empty: not run.
+  std::string winograd;
 };
 
 /// Runs the graph passes on |module| up to and including |last|.

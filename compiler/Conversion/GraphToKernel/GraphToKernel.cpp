@@ -186,6 +186,14 @@ private:
                                      s[5], s[6]);
   }
 
+  /// The Winograd tile choose-winograd gave |op|, for the CPU target (the
+  /// CUDA kernels have no Winograd path).
+  IntegerAttr winogradOf(Operation *op) {
+    if (cuda())
+      return nullptr;
+    return op->getAttrOfType<IntegerAttr>(KilnDialect::getWinogradAttrName());
+  }
+
   void elementwise(Operation *op, ElementwiseFn fn, const Buffer &out,
                    ArrayRef<Buffer> ins,
                    std::optional<Activation> act = std::nullopt) {
@@ -248,7 +256,7 @@ LogicalResult Lowering::lowerConv(Conv2dOp op) {
       op.getLoc(), op.getWeight(), op.getBias(), input.attr(context()),
       out->attr(context()), residual, scale, op.getStrideAttr(),
       op.getPaddingAttr(), op.getDilationAttr(), op.getGroupsAttr(),
-      op.getActivationAttr(), scratchOf(op), scheduleOf(op));
+      op.getActivationAttr(), scratchOf(op), scheduleOf(op), winogradOf(op));
   buffers[op.getResult()] = *out;
   return success();
 }

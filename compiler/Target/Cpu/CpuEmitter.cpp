@@ -205,7 +205,13 @@ LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
   bool perSample = bool(op.getScale());
   // A per-sample input scale is applied to the weights of one sample.
   std::string name = constant("Conv2d", conv2dInit(op, perSample ? 1 : x[0]));
-  auto weights = packed(op, op.getWeight(), "conv2d", name);
+  // Winograd (choose-winograd) has its own descriptor, packing and kernel.
+  std::optional<uint64_t> winograd = op.getWinograd();
+  if (winograd)
+    name = constant("Winograd", "{.conv = " + conv2dInit(op, x[0]) +
+                                    ", .m = " + std::to_string(*winograd) + "}");
+  std::string kind = winograd ? "conv2d_winograd" : "conv2d";
+  auto weights = packed(op, op.getWeight(), kind, name);
   if (failed(weights))
     return failure();
   std::string residual = "nullptr";
@@ -227,7 +233,8 @@ LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
   llvm::raw_string_ostream os(run);
   if (!perSample) {
     os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool);\n",
-                        instance("kiln::cpu::conv2d<" + name + ", " + epilogue + ">",
+                        instance("kiln::cpu::" + kind + "<" + name + ", " +
+                                     epilogue + ">",
                                  name),
                         ptr(in), *weights, *bias, residual, ptr(out));
   } else {

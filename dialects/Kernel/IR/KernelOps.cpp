@@ -112,6 +112,18 @@ LogicalResult Conv2dOp::verify() {
         !scale->isRowMajor() || scale->getElement() != ElementKind::f32)
       return emitOpError("needs a dense N x C fp32 input scale");
   }
+  if (auto m = getWinograd()) {
+    auto ones = [](ArrayRef<int64_t> v) {
+      return llvm::all_of(v, [](int64_t x) { return x == 1; });
+    };
+    if (*m != 2 && *m != 4)
+      return emitOpError("'winograd' must be 2 or 4");
+    if (wt[2] != 3 || wt[3] != 3 || !ones(getStride()) || !ones(getDilation()) ||
+        groups != 1 || wt[1] != x[1] || getScale() || getSchedule())
+      return emitOpError("'winograd' needs a dense 3x3 convolution with "
+                         "stride 1, no dilation, no channel padding, no input "
+                         "scale and no GPU schedule");
+  }
   return success();
 }
 

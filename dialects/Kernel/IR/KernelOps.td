@@ -34,7 +34,8 @@ def Kernel_Conv2dOp : Kernel_BufferOp<"conv2d"> {
     a dense `N x C` fp32 gate multiplied into the input channels per
     image. A dense convolution runs as an implicit GEMM (on a GPU with the
     tile `schedule`), a depthwise or narrow grouped one directly
-    (`isDirect`). An input with more channels than the weights' (and one
+    (`isDirect`); on the CPU, a dense 3x3 stride-1 one may run as Winograd
+    F(m x m, 3 x 3) with `winograd = m` (2 or 4). An input with more channels than the weights' (and one
     group) is zero-padded: its weights are padded to match.
 
     ```mlir
@@ -54,7 +55,8 @@ def Kernel_Conv2dOp : Kernel_BufferOp<"conv2d"> {
                        DenseI64ArrayAttr:$dilation, I64Attr:$groups,
                        Kiln_ActivationAttr:$activation,
                        OptionalAttr<I64Attr>:$scratch,
-                       OptionalAttr<Kernel_ScheduleAttr>:$schedule);
+                       OptionalAttr<Kernel_ScheduleAttr>:$schedule,
+                       OptionalAttr<I64Attr>:$winograd);
   let assemblyFormat = [{
     $weight (`,` $bias^)? attr-dict `:` type($weight) (`,` type($bias)^)?
   }];

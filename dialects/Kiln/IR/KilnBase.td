@@ -82,6 +82,11 @@ def Kiln_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getPrecisionAttrName() {
       return ::llvm::StringLiteral("kiln.precision");
     }
+    /// The Winograd output tile m (2 or 4) a CPU convolution runs with,
+    /// F(m x m, 3 x 3) (choose-winograd); the CUDA target ignores it.
+    static constexpr ::llvm::StringLiteral getWinogradAttrName() {
+      return ::llvm::StringLiteral("kiln.winograd");
+    }
   private:
     void registerAttributes();
   public:

@@ -123,6 +123,23 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
                                 "kiln.conv2d or kiln.linear";
     return success();
   }
+  if (name == getWinogradAttrName()) {
+    auto m = dyn_cast<IntegerAttr>(attr.getValue());
+    auto conv = dyn_cast<Conv2dOp>(op);
+    if (!m || (m.getInt() != 2 && m.getInt() != 4) || !conv)
+      return op->emitError() << "'" << name
+                             << "' must be the integer 2 or 4 on a kiln.conv2d";
+    auto w = cast<ShapedType>(conv.getWeight().getType()).getShape();
+    auto ones = [](ArrayRef<int64_t> v) {
+      return llvm::all_of(v, [](int64_t x) { return x == 1; });
+    };
+    if (w.size() != 4 || w[2] != 3 || w[3] != 3 || !ones(conv.getStride()) ||
+        !ones(conv.getDilation()) || conv.getGroups() != 1 || conv.getScale())
+      return op->emitError() << "'" << name
+                             << "' needs a dense 3x3 convolution with stride "
+                                "1, no dilation and no input scale";
+    return success();
+  }
   if (name == getPrecisionAttrName()) {
     auto p = dyn_cast<StringAttr>(attr.getValue());
     if (!p || !llvm::is_contained(ArrayRef<StringRef>{"fp32", "tf32", "fp16", "bf16"}, p.getValue()) ||

@@ -73,3 +73,20 @@ func.func @cat(%x: tensor<1x4x4x4xf32>) -> tensor<1x8x4x4xf32> attributes {kiln.
   %s = kiln.channel_shuffle %c groups 2 : tensor<1x8x4x4xf32>
   return %s : tensor<1x8x4x4xf32>
 }
+
+// -----
+
+// A Winograd tile (choose-winograd) goes to the CPU's kernel; the CUDA
+// kernels have no Winograd path, so their lowering leaves it out.
+// CHECK-LABEL: func.func @winograd(
+// CHECK:         kernel.conv2d {{.*}}winograd = 4 : i64}
+// CUDA-LABEL: func.func @winograd(
+// CUDA:          kernel.conv2d
+// CUDA-NOT:      winograd
+// CUDA:          return
+func.func @winograd(%x: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> attributes {kiln.model = "w"} {
+  %w = kiln.param "conv.weight" parameter : tensor<16x16x3x3xf32>
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 {kiln.winograd = 4 : i64}
+      : (tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) -> tensor<1x16x8x8xf32>
+  return %y : tensor<1x16x8x8xf32>
+}

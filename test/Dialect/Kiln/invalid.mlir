@@ -542,3 +542,38 @@ func.func @in_place_shuffle_other_groups(%x: tensor<1x4x4x4xf32>) {
   %y = kiln.channel_shuffle %c groups 4 {kiln.in_place} : tensor<1x8x4x4xf32>
   return
 }
+
+// -----
+
+func.func @winograd_tile(%x: tensor<1x8x8x8xf32>, %w: tensor<8x8x3x3xf32>) {
+  // expected-error @+1 {{'kiln.winograd' must be the integer 2 or 4 on a kiln.conv2d}}
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 {kiln.winograd = 6 : i64}
+      : (tensor<1x8x8x8xf32>, tensor<8x8x3x3xf32>) -> tensor<1x8x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @winograd_not_conv(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{'kiln.winograd' must be the integer 2 or 4 on a kiln.conv2d}}
+  %0 = kiln.relu %x {kiln.winograd = 2 : i64} : tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @winograd_strided(%x: tensor<1x8x8x8xf32>, %w: tensor<8x8x3x3xf32>) {
+  // expected-error @+1 {{'kiln.winograd' needs a dense 3x3 convolution with stride 1, no dilation and no input scale}}
+  %y = kiln.conv2d %x, %w stride [2, 2] padding [1, 1] dilation [1, 1] groups 1 {kiln.winograd = 2 : i64}
+      : (tensor<1x8x8x8xf32>, tensor<8x8x3x3xf32>) -> tensor<1x8x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @winograd_grouped(%x: tensor<1x8x8x8xf32>, %w: tensor<8x4x3x3xf32>) {
+  // expected-error @+1 {{'kiln.winograd' needs a dense 3x3 convolution with stride 1, no dilation and no input scale}}
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 2 {kiln.winograd = 4 : i64}
+      : (tensor<1x8x8x8xf32>, tensor<8x4x3x3xf32>) -> tensor<1x8x8x8xf32>
+  return
+}
