@@ -54,6 +54,13 @@ struct TileOut {
   int residual_stride;
   int channels;           ///< valid channels in the panel, 1 .. NV*kLanes
   bool has_bias, has_residual;
+  /// A K-blocked reduction (conv_gemm): the tile starts from the partial
+  /// sums at |partial_in| rather than zero, if given, and stores its sums
+  /// there raw (all NV*kLanes lanes, no epilogue) rather than to |out|, if
+  /// |partial_out| is given. Pixels are |partial_stride| floats apart.
+  const float *partial_in = nullptr;
+  float *partial_out = nullptr;
+  int partial_stride = 0;
 };
 
 /// Applies the epilogue to the accumulated vector |acc| of channels
@@ -99,7 +106,8 @@ KILN_INLINE void store_tile(Vec (&acc)[MR][NV], const TileOut &o,
 /// pixel r's input row is rows[tap * MR + r] + |a_offset|, of which |kc|
 /// floats are reduced against the packed panel |b| ([taps][kc][NV*kLanes],
 /// read sequentially). Accumulates in fp32 in a fixed order (tap, then
-/// channel), so results do not depend on how the caller splits work.
+/// channel; K blocks in order), so results do not depend on how the caller
+/// splits work among threads.
 template <int MR, int NV>
 KILN_NOINLINE void gemm_tile(const float *const *rows, int taps, int kc,
                              int a_offset, const float *b, const TileOut &o,
@@ -110,7 +118,9 @@ KILN_NOINLINE void gemm_tile(const float *const *rows, int taps, int kc,
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v)
-      acc[r][v] = zero();
+      acc[r][v] = o.partial_in
+                      ? load(o.partial_in + r * o.partial_stride + v * kLanes)
+                      : zero();
 
   for (int t = 0; t < taps; ++t) {
     const float *a[MR];
@@ -130,6 +140,14 @@ KILN_NOINLINE void gemm_tile(const float *const *rows, int taps, int kc,
           acc[r][v] = fma(x, w[v], acc[r][v]);
       }
     }
+  }
+  if (o.partial_out) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        store(o.partial_out + r * o.partial_stride + v * kLanes, acc[r][v]);
+    return;
   }
   with_activation(act, [&](auto a) {
     store_tile<MR, NV, decltype(a)::value>(acc, o, act);

@@ -105,6 +105,10 @@ struct KernelTable {
   void (*winograd)(const Winograd &w, const Epilogue &e, const float *in,
                    const float *packed, const float *bias,
                    const float *residual, float *out, ThreadPool &pool);
+  /// e[i], packed[i], bias[i]: of expand, depthwise, project.
+  void (*conv_chain)(const ConvChain &c, const Epilogue *e, const float *in,
+                     const float *const *packed, const float *const *bias,
+                     const float *residual, float *out, ThreadPool &pool);
 };
 
 /// The kernel sets, each in its own library (libkiln_cpu_<name>.a); an
@@ -258,6 +262,33 @@ void conv2d_winograd(const float *in, const float *packed, const float *bias,
   static_assert(!E.residual || E.residual_stride >= W.conv.o,
                 "Epilogue: residual_stride is smaller than o");
   kernels().winograd(W, E, in, packed, bias, residual, out, pool);
+}
+
+/// A chain of convolutions as one kernel (ConvChain, kiln/cpu/layout.h):
+/// out = project(depthwise(expand(in))), each with its epilogue (only the
+/// project's may add a residual), the same results as the three conv2d
+/// calls, bit for bit. Each layer's weights are packed by conv2d_pack of its
+/// shape.
+template <ConvChain C, Epilogue E0, Epilogue E1, Epilogue E2>
+void conv_chain(const float *in, const float *packed0, const float *bias0,
+                const float *packed1, const float *bias1,
+                const float *packed2, const float *bias2,
+                const float *residual, float *out, ThreadPool &pool) {
+  detail::check_conv<C.expand>();
+  detail::check_conv<C.depthwise>();
+  detail::check_conv<C.project>();
+  static_assert(conv_chain_ok(C),
+                "ConvChain: a 1x1 expand, a 3x3 or 5x5 depthwise convolution "
+                "with stride 1 or 2 and a multiple of 16 channels, a 1x1 "
+                "project, connected, with dense intermediate tensors");
+  static_assert(!E0.residual && !E1.residual,
+                "ConvChain: only the project adds a residual");
+  static_assert(!E2.residual || E2.residual_stride >= C.project.o,
+                "Epilogue: residual_stride is smaller than o");
+  const Epilogue e[3] = {E0, E1, E2};
+  const float *const packed[3] = {packed0, packed1, packed2};
+  const float *const bias[3] = {bias0, bias1, bias2};
+  kernels().conv_chain(C, e, in, packed, bias, residual, out, pool);
 }
 
 /// Linear (kiln/kernel_types.h): y[m][n] = x[m][:] · W[n][:]; runs as the

@@ -253,6 +253,43 @@ constexpr size_t winograd_packed_floats(const Winograd &w) {
   return most;
 }
 
+//===----------------------------------------------------------------------===//
+// Convolution chains
+//===----------------------------------------------------------------------===//
+
+/// Three convolutions run as one kernel, a few rows at a time
+/// (docs/cpu-kernels.md): a 1x1 `expand` of the chain's input, a depthwise
+/// `depthwise` convolution of its result, a 1x1 `project` of that --
+/// MobileNetV2's inverted residual, whose expanded tensor then never leaves
+/// the cache. The intermediate tensors are dense NHWC (strides = channels).
+struct ConvChain {
+  Conv2d expand, depthwise, project;
+};
+
+/// The channel counts every kernel set takes without a partial vector.
+inline constexpr int kChainChannelMultiple = 16;
+
+/// Whether conv_chain computes |c|: the three shapes connect as above, the
+/// expand and project are dense 1x1 with stride 1 and no padding, the
+/// depthwise one has a 3x3 or 5x5 window, stride 1 or 2 both ways, no
+/// dilation and a multiple of 16 channels, and the intermediate tensors are
+/// dense.
+constexpr bool conv_chain_ok(const ConvChain &c) {
+  auto pointwise = [](const Conv2d &s) {
+    return s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 &&
+           s.pw == 0 && s.groups == 1 && s.ho == s.h && s.wo == s.w;
+  };
+  const Conv2d &x = c.expand, &d = c.depthwise, &p = c.project;
+  return pointwise(x) && pointwise(p) && d.groups == d.c && d.o == d.c &&
+         d.kh == d.kw && (d.kh == 3 || d.kh == 5) && d.sh == d.sw &&
+         (d.sh == 1 || d.sh == 2) && d.dh == 1 && d.dw == 1 &&
+         d.c % kChainChannelMultiple == 0 && x.n == d.n && d.n == p.n &&
+         x.o == d.c && x.h == d.h && x.w == d.w && p.c == d.o &&
+         p.h == d.ho && p.w == d.wo && x.out_stride == x.o &&
+         x.out_step == 1 && d.in_stride == d.c && d.out_stride == d.o &&
+         d.out_step == 1 && p.in_stride == p.c;
+}
+
 } // namespace kiln::cpu
 
 #endif // KILN_RUNTIME_CPU_LAYOUT_H
