@@ -40,6 +40,10 @@ LogicalResult kiln::runPipeline(ModuleOp module, Phase last,
   if (last >= Phase::Planned) {
     // Layouts may add conversions; the memory plan needs every op final.
     func.addPass(createChooseLayoutPass());
+    // CPU convolution chains extend their input's life: before the plan,
+    // after any conversion that could come between their layers.
+    if (options.convChains)
+      func.addPass(createFuseConvChainsPass());
     func.addPass(createPlanMemoryPass());
     // Tiles depend on the planned pixel strides of channel slices.
     if (!options.cudaPrecision.empty())

@@ -35,6 +35,9 @@ struct PipelineOptions {
   /// For the CPU target: which 3x3 layers run as Winograd
   /// (--kiln-choose-winograd's tile: auto, 2, 4 or none); empty: not run.
   std::string winograd;
+  /// For the CPU target: run 1x1 / depthwise / 1x1 chains as one kernel
+  /// (--kiln-fuse-conv-chains).
+  bool convChains = false;
 };
 
 /// Runs the graph passes on |module| up to and including |last|.

@@ -159,6 +159,11 @@ cl::opt<std::string> winograd(
              "(default: F(2x2,3x3) or F(4x4,3x3) where it pays), 2 or 4 "
              "(that tile on every such layer), none"),
     cl::init("auto"), cl::sub(compileCmd), cl::cat(category));
+cl::opt<bool> noConvChains(
+    "no-conv-chains",
+    cl::desc("Run MobileNetV2's expand / depthwise / project layers as three "
+             "CPU kernels, not one (for comparison)"),
+    cl::sub(compileCmd), cl::cat(category));
 cl::opt<unsigned> jobs("jobs",
                       cl::desc("Compile the CPU kernels as at most N parallel "
                                "units (default: this machine's cores)"),
@@ -402,8 +407,10 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     pipeline.cudaPrecision = precisionName();
     pipeline.smCount = smCount;
   }
-  if (cpuCode)
+  if (cpuCode) {
     pipeline.winograd = winograd;
+    pipeline.convChains = pipeline.fuse && !noConvChains;
+  }
   kiln::Phase last = emit == Emit::Mlir    ? kiln::Phase::Imported
                      : emit == Emit::Fused ? kiln::Phase::Fused
                                            : kiln::Phase::Planned;

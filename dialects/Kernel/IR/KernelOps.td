@@ -86,6 +86,34 @@ def Kernel_LinearOp : Kernel_BufferOp<"linear"> {
   }];
 }
 
+def Kernel_ConvChainOp : Kernel_BufferOp<"conv_chain"> {
+  let summary = "A 1x1 / depthwise / 1x1 convolution chain as one kernel (CPU).";
+  let description = [{
+    `output = act2(project(act1(depthwise(act0(expand(input) + bias0)) + bias1))
+    + bias2 + residual)`: MobileNetV2's inverted residual, computed a few
+    rows at a time so that the expanded tensor stays in cache
+    (--kiln-fuse-conv-chains). `expand` is `E x C x 1 x 1`, `depthwise`
+    `E x 1 x K x K` (K = 3 or 5, `stride` 1 or 2 both ways, `padding`),
+    `project` `O x E x 1 x 1`; the input and output are NHWC, the residual
+    a buffer of the output's shape.
+  }];
+  let arguments = (ins Kernel_Weight:$expand, Kernel_Weight:$expand_bias,
+                       Kernel_Weight:$depthwise, Kernel_Weight:$depthwise_bias,
+                       Kernel_Weight:$project, Kernel_Weight:$project_bias,
+                       Kernel_BufferAttr:$input, Kernel_BufferAttr:$output,
+                       OptionalAttr<Kernel_BufferAttr>:$residual,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
+                       Kiln_ActivationAttr:$expand_activation,
+                       Kiln_ActivationAttr:$depthwise_activation,
+                       Kiln_ActivationAttr:$project_activation);
+  let assemblyFormat = [{
+    $expand `,` $expand_bias `,` $depthwise `,` $depthwise_bias `,` $project
+    `,` $project_bias attr-dict `:` type($expand) `,` type($expand_bias) `,`
+    type($depthwise) `,` type($depthwise_bias) `,` type($project) `,`
+    type($project_bias)
+  }];
+}
+
 def Kernel_SqueezeExciteGateOp : Kernel_BufferOp<"se_gate"> {
   let summary = "A squeeze-and-excitation gate.";
   let description = [{

@@ -577,3 +577,12 @@ func.func @winograd_grouped(%x: tensor<1x8x8x8xf32>, %w: tensor<8x4x3x3xf32>) {
       : (tensor<1x8x8x8xf32>, tensor<8x4x3x3xf32>) -> tensor<1x8x8x8xf32>
   return
 }
+
+// -----
+
+func.func @chain_not_between_pointwise(%x: tensor<1x16x8x8xf32>, %w: tensor<16x1x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{'kiln.chain' marks a depthwise kiln.conv2d between two 1x1 ones}}
+  %y = kiln.conv2d %x, %w bias %b stride [1, 1] padding [1, 1] dilation [1, 1] groups 16 {kiln.chain}
+      : (tensor<1x16x8x8xf32>, tensor<16x1x3x3xf32>, tensor<16xf32>) -> tensor<1x16x8x8xf32>
+  return
+}

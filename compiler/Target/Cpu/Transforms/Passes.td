@@ -37,4 +37,23 @@ def ChooseWinogradPass : Pass<"kiln-choose-winograd", "mlir::func::FuncOp"> {
   let dependentDialects = ["::kiln::KilnDialect"];
 }
 
+def FuseConvChainsPass : Pass<"kiln-fuse-conv-chains", "mlir::func::FuncOp"> {
+  let summary = "Marks 1x1 / depthwise / 1x1 chains the CPU runs as one kernel.";
+  let description = [{
+    Runs after `--kiln-choose-layout` and before `--kiln-plan-memory`. A
+    depthwise `kiln.conv2d` whose input is the only use of a dense 1x1
+    convolution's result and whose result is only read by another dense 1x1
+    convolution (MobileNetV2's inverted residual: expand, depthwise,
+    project; all three with their biases and epilogues fused, see
+    `convChainAround`) gets `kiln.chain` when the CPU's `conv_chain` kernel
+    takes its window (3x3 or 5x5, stride 1 or 2, a multiple of 16 channels)
+    and the expanded tensor of one image is at least 256 KB: the kernel
+    then computes the chain a row at a time at the project's place, so that
+    the expanded tensor never leaves the cache. The memory plan keeps the
+    chain's input alive until then (`--kiln-plan-memory`); the CUDA target
+    ignores the mark and runs three kernels.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect"];
+}
+
 #endif // KILN_TARGET_CPU_TRANSFORMS_PASSES_TD
