@@ -6,15 +6,17 @@
 // panels, one task:
 //
 //  1. transforms the block's input tiles, V = B^T d B, a vector of
-//     channels at a time, into V[xi][t][c] (xi the (m+2)^2 positions);
-//  2. runs, per position, the GEMM M[xi][t][k] = V[xi][t][:] . U[xi][:][k]
+//     channels at a time, into V[t][xi][c] (xi the (m+2)^2 positions);
+//  2. runs, per position, the GEMM M[t][xi][k] = V[t][xi][:] . U[xi][:][k]
 //     against the packed transformed weights U (prepared at load time,
 //     winograd_pack) with gemm.h's microkernel;
 //  3. transforms the products back, Y = A^T M A, and stores each valid
 //     pixel with the epilogue (bias, residual, activation) fused.
 //
-// V and M live in the task's thread scratch; blocks are sized so that one
-// position's slice of V stays in L2 while the weight panels stream past.
+// V and M live in the task's thread scratch, tile-major, so that each
+// transform reads and writes one contiguous run per tile (position-major
+// scattered its 36 stores 16 KB apart, and at batch 32 the transforms took
+// as long as the GEMMs); the microkernel takes its rows at any stride.
 // Tasks are ordered blocks-fastest so that the threads share the chunk of
 // weights they read. Every output is reduced by one task in a fixed order,
 // so results do not depend on the thread count.
@@ -105,8 +107,8 @@ template <> struct Matrices<4> {
 struct Block {
   int first_tile, tiles;       ///< tiles [first_tile, first_tile + tiles)
   int first_panel, panels;     ///< output-channel panels of the chunk
-  float *v;                    ///< [positions][T][cp] transformed input
-  float *prod;                 ///< [positions][T][kcw] products
+  float *v;                    ///< [T][positions][cp] transformed input
+  float *prod;                 ///< [T][positions][kcw] products
   int T, cp, kcw;              ///< scratch strides
 };
 
@@ -115,7 +117,6 @@ template <int M>
 KILN_NOINLINE void input_transform(const Conv2d &S, const WinogradLayout &L,
                                    const float *in, const Block &b) {
   constexpr int N = M + 2;
-  const size_t pos_stride = size_t(b.T) * b.cp;
   for (int t = 0; t < b.tiles; ++t) {
     int tile = b.first_tile + t;
     int img = tile / (L.tiles_y * L.tiles_x);
@@ -123,7 +124,24 @@ KILN_NOINLINE void input_transform(const Conv2d &S, const WinogradLayout &L,
     int iy0 = ty * M - S.ph, ix0 = tx * M - S.pw;
     bool interior = iy0 >= 0 && ix0 >= 0 && iy0 + N <= S.h && ix0 + N <= S.w;
     const float *image = in + size_t(img) * S.h * S.w * S.in_stride;
-    float *v = b.v + size_t(t) * b.cp;
+    float *v = b.v + size_t(t) * N * N * b.cp;
+    // Prefetch the input the next tile to the right adds (its last M
+    // columns): at batch 32 the input comes from memory, and the transform
+    // waited on its loads.
+    if (tx + 1 < L.tiles_x && t + 1 < b.tiles) {
+      int nx0 = ix0 + N; // first column of the next tile's own part
+      for (int i = 0; i < N; ++i) {
+        int iy = iy0 + i;
+        if (iy < 0 || iy >= S.h)
+          continue;
+        for (int j = std::max(nx0, 0); j < std::min(nx0 + M, S.w); ++j) {
+          const char *p = reinterpret_cast<const char *>(
+              image + (size_t(iy) * S.w + j) * S.in_stride);
+          for (int c = 0; c < S.c * 4; c += 64)
+            __builtin_prefetch(p + c);
+        }
+      }
+    }
     for (int cv = 0; cv < S.c; cv += kLanes) {
       Mask mask = first(S.c - cv);
       Vec d[N * N], y[N * N];
@@ -141,7 +159,7 @@ KILN_NOINLINE void input_transform(const Conv2d &S, const WinogradLayout &L,
       transform<Matrices<M>::bt>(d, y);
       KILN_UNROLL
       for (int xi = 0; xi < N * N; ++xi)
-        store(v + xi * pos_stride + cv, y[xi]);
+        store(v + xi * b.cp + cv, y[xi]);
     }
   }
 }
@@ -155,18 +173,19 @@ void products(const Conv2d &S, const WinogradLayout &L, const float *packed,
   int lo = b.tiles / row_tiles, rem = b.tiles % row_tiles;
   TileFn fn_lo = tile_fn(lo, G.tile.nv);
   TileFn fn_hi = rem ? tile_fn(lo + 1, G.tile.nv) : fn_lo;
-  const size_t v_pos = size_t(b.T) * b.cp, p_pos = size_t(b.T) * b.kcw;
+  const size_t v_tile = size_t(L.positions) * b.cp;    // V's tile stride
+  const int p_tile = L.positions * b.kcw;               // M's tile stride
   for (int xi = 0; xi < L.positions; ++xi) {
     const float *u = packed + xi * L.position_floats;
     for (int panel = b.first_panel; panel < b.first_panel + b.panels; ++panel) {
-      TileOut o{nullptr, b.kcw, 1, nullptr, nullptr, 0, G.nr, false, false};
+      TileOut o{nullptr, p_tile, 1, nullptr, nullptr, 0, G.nr, false, false};
       const float *u_panel = u + panel * G.panel_floats;
       for (int rt = 0, r0 = 0; rt < row_tiles; ++rt) {
         int count = lo + (rt < rem);
         const float *rows[kMaxMr];
         for (int r = 0; r < count; ++r)
-          rows[r] = b.v + xi * v_pos + size_t(r0 + r) * b.cp;
-        o.out = b.prod + xi * p_pos + size_t(r0) * b.kcw +
+          rows[r] = b.v + size_t(r0 + r) * v_tile + xi * b.cp;
+        o.out = b.prod + size_t(r0) * p_tile + xi * b.kcw +
                 (panel - b.first_panel) * G.nr;
         (count == lo ? fn_lo : fn_hi)(rows, 1, S.c, 0, u_panel, o,
                                       Activation::None);
@@ -183,7 +202,6 @@ KILN_NOINLINE void output_transform(const Conv2d &S, const Epilogue &E,
                                     const float *residual, float *out,
                                     const Block &b) {
   constexpr int N = M + 2;
-  const size_t pos_stride = size_t(b.T) * b.kcw;
   const int k0 = b.first_panel * L.gemm.nr;
   const int k1 = std::min(S.o, (b.first_panel + b.panels) * L.gemm.nr);
   const int rs = E.residual ? E.residual_stride : 0;
@@ -193,13 +211,13 @@ KILN_NOINLINE void output_transform(const Conv2d &S, const Epilogue &E,
     int ty = tile / L.tiles_x % L.tiles_y, tx = tile % L.tiles_x;
     int rows = std::min(M, S.ho - ty * M), cols = std::min(M, S.wo - tx * M);
     size_t pixel0 = (size_t(img) * S.ho + ty * M) * S.wo + tx * M;
-    const float *prod = b.prod + size_t(t) * b.kcw - k0;
+    const float *prod = b.prod + size_t(t) * N * N * b.kcw - k0;
     for (int kv = k0; kv < k1; kv += kLanes) {
       Mask mask = first(k1 - kv);
       Vec p[N * N], y[M * M];
       KILN_UNROLL
       for (int xi = 0; xi < N * N; ++xi)
-        p[xi] = load(prod + xi * pos_stride + kv);
+        p[xi] = load(prod + xi * b.kcw + kv);
       transform<Matrices<M>::at>(p, y);
       Vec bias_v = E.bias ? load(bias + kv, mask) : zero();
       for (int i = 0; i < rows; ++i)
