@@ -19,7 +19,10 @@
 //       -Lbuild/lib -lkiln_cpu_avx512 -lkiln_cpu_avx2 -lkiln_cpu_portable
 //       -lkiln_runtime -o /tmp/kiln-bench-kernels
 //   [KILN_CPU=avx2] /tmp/kiln-bench-kernels [--net resnet50|mobilenet_v2]
-//                                           [--reps N]
+//                                           [--reps N] [--winograd]
+//
+// --winograd also times each dense 3x3 stride-1 layer as Winograd F(2x2,3x3)
+// and F(4x4,3x3) (conv2d_winograd), its GF/s counting the direct FLOPs.
 //
 // It runs the kernel set an executable would pick (or $KILN_CPU's).
 //
@@ -154,6 +157,15 @@ using RunFn = void (*)(Buffers &, ThreadPool &);
 using PackFn = void (*)(const float *, Buffers &);
 using SizeFn = size_t (*)();
 
+/// The layer as Winograd F(m x m, 3 x 3), m = 2 and 4 ([0] and [1]), where
+/// it applies; |packed| then holds that tile's weights.
+struct WinogradFns {
+  bool ok = false;
+  RunFn run[2] = {};
+  PackFn pack[2] = {};
+  SizeFn size[2] = {};
+};
+
 template <const auto &Net, int I> void run(Buffers &b, ThreadPool &pool) {
   constexpr Layer L = Net[I];
   if constexpr (L.linear)
@@ -179,6 +191,34 @@ template <const auto &Net, int I> size_t packed_size() {
     return conv2d_packed_size<L.shape>();
 }
 
+template <const auto &Net, int I, int M>
+void run_winograd(Buffers &b, ThreadPool &pool) {
+  constexpr Layer L = Net[I];
+  if constexpr (!L.linear && winograd_ok(L.shape, M))
+    conv2d_winograd<Winograd{L.shape, M}, L.epilogue>(
+        b.in.data(), b.packed.data(), b.bias.data(), b.residual.data(),
+        b.out.data(), pool);
+}
+template <const auto &Net, int I, int M>
+void pack_winograd(const float *oihw, Buffers &b) {
+  constexpr Layer L = Net[I];
+  if constexpr (!L.linear && winograd_ok(L.shape, M))
+    conv2d_winograd_pack<Winograd{L.shape, M}>(oihw, b.packed.data());
+}
+template <const auto &Net, int I, int M> size_t winograd_size() {
+  constexpr Layer L = Net[I];
+  if constexpr (!L.linear && winograd_ok(L.shape, M))
+    return conv2d_winograd_packed_size<Winograd{L.shape, M}>();
+  return 0;
+}
+template <const auto &Net, int I> WinogradFns winograd_fns() {
+  constexpr Layer L = Net[I];
+  return {!L.linear && winograd_ok(L.shape, 2),
+          {&run_winograd<Net, I, 2>, &run_winograd<Net, I, 4>},
+          {&pack_winograd<Net, I, 2>, &pack_winograd<Net, I, 4>},
+          {&winograd_size<Net, I, 2>, &winograd_size<Net, I, 4>}};
+}
+
 /// A network's layers with their kernel instances, one entry per layer.
 struct Net {
   const char *name;
@@ -187,12 +227,18 @@ struct Net {
   std::vector<RunFn> run;
   std::vector<PackFn> pack;
   std::vector<SizeFn> size;
+  std::vector<WinogradFns> winograd;
 };
 
 template <const auto &Layers, size_t... I>
 Net make_net(const char *name, std::index_sequence<I...>) {
-  return {name, Layers, int(sizeof...(I)), {&run<Layers, I>...},
-          {&pack<Layers, I>...}, {&packed_size<Layers, I>...}};
+  return {name,
+          Layers,
+          int(sizeof...(I)),
+          {&run<Layers, I>...},
+          {&pack<Layers, I>...},
+          {&packed_size<Layers, I>...},
+          {winograd_fns<Layers, I>()...}};
 }
 template <const auto &Layers> Net make_net(const char *name) {
   return make_net<Layers>(name, std::make_index_sequence<std::size(Layers)>());
@@ -266,15 +312,18 @@ Stats time_stack(const Net &net, std::vector<Buffers> &bufs, ThreadPool &pool,
 
 int main(int argc, char **argv) {
   int reps = 30;
+  bool winograd = false;
   std::string name = "resnet50";
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) {
       reps = std::atoi(argv[++i]);
     } else if (!std::strcmp(argv[i], "--net") && i + 1 < argc) {
       name = argv[++i];
+    } else if (!std::strcmp(argv[i], "--winograd")) {
+      winograd = true;
     } else {
       std::fprintf(stderr, "usage: %s [--net resnet50|mobilenet_v2] "
-                           "[--reps N]\n", argv[0]);
+                           "[--reps N] [--winograd]\n", argv[0]);
       return 1;
     }
   }
@@ -337,6 +386,32 @@ int main(int argc, char **argv) {
     std::printf("%-22s %5d %6d %6d %6d  %8.3f %7.1f  %8.3f %7.1f\n", L.name,
                 count, s.n * s.ho * s.wo, s.o, s.kh * s.kw * s.c / s.groups,
                 t1 * 1e3, flop / t1 * 1e-9, t2 * 1e3, flop / t2 * 1e-9);
+    const WinogradFns &wf = net.winograd[i];
+    if (!winograd || !wf.ok)
+      continue;
+    // The same layer as Winograd F(2x2) and F(4x4); GF/s counts the direct
+    // convolution's FLOPs (the speed-up, not the arithmetic done).
+    for (int t = 0; t < 2; ++t) {
+      Buffers wb = bufs[i];
+      std::vector<float> oihw = random_floats(
+          size_t(s.o) * s.c * s.kh * s.kw, rng, 0.05f);
+      wb.packed.assign(wf.size[t](), 0.f);
+      wf.pack[t](oihw.data(), wb);
+      auto time = [&](ThreadPool &pool) {
+        wf.run[t](wb, pool);
+        double best = 1e30;
+        for (int r = 0; r < reps; ++r) {
+          double t0 = now();
+          wf.run[t](wb, pool);
+          best = std::min(best, now() - t0);
+        }
+        return best;
+      };
+      double w1 = time(pool1), w2 = time(pool2);
+      std::printf("  winograd F(%dx%d)%28s  %8.3f %7.1f  %8.3f %7.1f\n",
+                  2 + 2 * t, 2 + 2 * t, "", w1 * 1e3, flop / w1 * 1e-9,
+                  w2 * 1e3, flop / w2 * 1e-9);
+    }
   }
   double flop = 2 * total_macs;
   std::printf("\nsum of per-layer bests (hot weights): 1T %.2f ms "

@@ -31,7 +31,7 @@ AVX512 = re.compile(
     r"pmov[a-z]*2m|pbroadcastm|insert[if](32x8|64x2|64x4)|extract[if](32x8|64x2|64x4)|"
     r"broadcast[if](32x[248]|64x[24])|p(and|or|xor|andn)[dq]\b|pabsq|pmaxsq|pminsq|pmaxuq|"
     r"pminuq|pmullq|psraq|psravq|psllvw|psrlvw|psravw|rcp14|rsqrt14|alignd|alignq|"
-    r"shuf[if](32x4|64x2)|pmovq|pmovd|pmovw|pmovs|pmovus)")
+    r"shuf[if](32x4|64x2)|pmovq|pmovd|pmovw|pmovs[dqw]|pmovus[dqw])")
 BEYOND_BASELINE = re.compile(
     r"^\s*(v[a-z0-9]+|pshufb|palignr|phadd[a-z]*|phsub[a-z]*|pabs[bwd]|psign[bwd]|"
     r"pmaddubsw|pmulhrsw|ptest|pblend[a-z]*|blendv?p[sd]|pmulld|pmuldq|round[sp][sd]|"

@@ -1,13 +1,15 @@
 //===- Pipelines.cpp - the pass pipelines of kiln compile -----------------===//
 //
 // This file implements runPipeline: the order of the graph passes and of the
-// CUDA target's choose-schedule, with why each runs where it does.
+// CUDA target's choose-schedule and the CPU target's choose-winograd, with
+// why each runs where it does.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Pipelines/Pipelines.h"
 
 #include "compiler/Graph/Transforms/Passes.h"
+#include "compiler/Target/Cpu/Transforms/Passes.h"
 #include "compiler/Target/Cuda/Transforms/Passes.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
 
@@ -39,11 +41,18 @@ LogicalResult kiln::runPipeline(ModuleOp module, Phase last,
   if (last >= Phase::Planned) {
     // Layouts may add conversions; the memory plan needs every op final.
     func.addPass(createChooseLayoutPass());
+    // CPU convolution chains extend their input's life: before the plan,
+    // after any conversion that could come between their layers.
+    if (options.convChains)
+      func.addPass(createFuseConvChainsPass());
     func.addPass(createPlanMemoryPass());
     // Tiles depend on the planned pixel strides of channel slices.
     if (!options.cudaPrecision.empty())
       func.addPass(createChooseSchedulePass(
           {options.cudaPrecision, options.smCount, options.sm90a}));
+    // Winograd tiles for the CPU's 3x3 layers: the epilogues are final.
+    if (!options.winograd.empty())
+      func.addPass(createChooseWinogradPass({options.winograd}));
   }
   return pm.run(module);
 }

@@ -34,6 +34,12 @@ struct PipelineOptions {
   int smCount = 132;
   /// Every GPU is sm_90a (H100/H200): the wgmma kernel's schedules.
   bool sm90a = false;
+  /// For the CPU target: which 3x3 layers run as Winograd
+  /// (--kiln-choose-winograd's tile: auto, 2, 4 or none); empty: not run.
+  std::string winograd;
+  /// For the CPU target: run 1x1 / depthwise / 1x1 chains as one kernel
+  /// (--kiln-fuse-conv-chains).
+  bool convChains = false;
 };
 
 /// Runs the graph passes on |module| up to and including |last|.

@@ -8,6 +8,9 @@
 //    every activation, bias and residual on and off, batch > 1, channel
 //    tails, inputs / outputs / residuals that are channel slices of wider
 //    buffers, and a residual that aliases the output;
+//  * Winograd F(2x2, 3x3) and F(4x4, 3x3) over the same range of cases;
+//  * 1x1 / depthwise / 1x1 chains (conv_chain), also bit for bit against
+//    the three conv2d kernels;
 //  * linear, including the batch-1 GEMV;
 //  * max / average pooling (ceil_mode, windows starting in the padding,
 //    count_include_pad and exclude_pad, dilation) and adaptive average
@@ -94,10 +97,11 @@ struct Slice {
 };
 
 /// Compares the outputs of the 1- and 2-thread runs with each other and
-/// |ref| ([pixel][channel]); prints the case's line and counts it.
+/// |ref| ([pixel][channel]); prints the case's line and counts it. A
+/// non-empty |problem| (found by the caller) fails the case too.
 void check(const std::string &what, std::vector<float> out1,
            const std::vector<float> &out2, const std::vector<double> &ref,
-           Slice s, Rng &rng) {
+           Slice s, Rng &rng, const std::string &problem = "") {
   ++cases;
   bool same = out1 == out2 ||
               !std::memcmp(out1.data(), out2.data(), out1.size() * 4);
@@ -124,11 +128,13 @@ void check(const std::string &what, std::vector<float> out1,
     }
   double l2 = std::sqrt(err2 / std::max(ref2, 1e-300));
   double elem = err_max / std::max(ref_max, 1e-30);
-  bool ok = same && guards && l2 <= kMaxL2 && elem <= kMaxElement;
+  bool ok = same && guards && l2 <= kMaxL2 && elem <= kMaxElement &&
+            problem.empty();
   failures += !ok;
-  std::printf("%s %s %s: l2 %.1e max %.1e%s%s\n", ok ? "PASS" : "FAIL", isa,
+  std::printf("%s %s %s: l2 %.1e max %.1e%s%s%s\n", ok ? "PASS" : "FAIL", isa,
               what.c_str(), l2, elem, same ? "" : ", 1 and 2 threads differ",
-              guards ? "" : ", wrote outside its slice");
+              guards ? "" : ", wrote outside its slice",
+              problem.empty() ? "" : (", " + problem).c_str());
 }
 
 double activate(double x, Activation a) {
@@ -239,10 +245,11 @@ std::vector<double> ref_conv(const Conv2d &s, const Epilogue &e,
   return out;
 }
 
-/// Runs conv2d<S, E> on random data and checks it. With |alias|, the
+/// Runs conv2d<S, E> (or, with WinogradM = 2 or 4, conv2d_winograd of
+/// F(m x m, 3 x 3)) on random data and checks it. With |alias|, the
 /// residual is read from the output buffer itself (E.residual_stride must
 /// equal S.out_stride).
-template <Conv2d S, Epilogue E>
+template <Conv2d S, Epilogue E, int WinogradM = 0>
 void conv_case(const char *family, bool alias = false) {
   static_assert(!E.residual || E.residual_stride >= S.o);
   if (alias && !(E.residual && E.residual_stride == S.out_stride)) {
@@ -265,8 +272,15 @@ void conv_case(const char *family, bool alias = false) {
   std::vector<double> ref = ref_conv(S, E, in.data() + in_off, w.data(),
                                      bias.data(), residual.data() + res_off);
 
-  std::vector<float> packed(conv2d_packed_size<S>(), kSentinel);
-  conv2d_pack<S>(w.data(), packed.data());
+  constexpr Winograd W{S, WinogradM};
+  std::vector<float> packed;
+  if constexpr (WinogradM) {
+    packed.assign(conv2d_winograd_packed_size<W>(), kSentinel);
+    conv2d_winograd_pack<W>(w.data(), packed.data());
+  } else {
+    packed.assign(conv2d_packed_size<S>(), kSentinel);
+    conv2d_pack<S>(w.data(), packed.data());
+  }
   auto run = [&](ThreadPool &pool) {
     std::vector<float> out(pixels * S.out_stride, kSentinel);
     const float *r = E.residual ? residual.data() + res_off : nullptr;
@@ -276,9 +290,14 @@ void conv_case(const char *family, bool alias = false) {
                     out.data() + p * S.out_stride + out_off);
       r = out.data() + out_off;
     }
-    conv2d<S, E>(in.data() + in_off, packed.data(),
-                 E.bias ? bias.data() : nullptr, r, out.data() + out_off,
-                 pool);
+    if constexpr (WinogradM)
+      conv2d_winograd<W, E>(in.data() + in_off, packed.data(),
+                            E.bias ? bias.data() : nullptr, r,
+                            out.data() + out_off, pool);
+    else
+      conv2d<S, E>(in.data() + in_off, packed.data(),
+                   E.bias ? bias.data() : nullptr, r, out.data() + out_off,
+                   pool);
     return out;
   };
   std::vector<float> out1 = run(pool1()), out2 = run(pool2());
@@ -520,6 +539,14 @@ void conv_cases() {
   // tile ranges, at once.
   conv_case<sq(1, 14, 14, 128, 256, 3, 1, 1), res(true, A::Relu, 256)>(
       "chunked");
+  // Panels over 256 KB reduce K in blocks (gemm.cpp): runs of whole taps
+  // (above, and the 7x7x512 layer), and channel slices of each tap when one
+  // tap's panel rows are that large (1040 channels x 64 lanes on AVX-512),
+  // with a residual in place.
+  conv_case<sq(1, 5, 6, 1040, 128, 3, 1, 1), res(true, A::Relu, 128)>(
+      "kblocked");
+  conv_case<sq(1, 5, 5, 1040, 128, 3, 1, 1, 1, 1, 0, 0),
+            res(true, A::Relu6, 128)>("kblocked", true);
   conv_case<sq(1, 9, 10, 12, 20, 3, 1, 2, 2), epi(true, A::HardSwish)>(
       "dilated");
   conv_case<sq(1, 6, 7, 20, 36, 3, 1, 1), epi(true, A::Silu)>("silu");
@@ -611,6 +638,129 @@ void conv_cases() {
       "multiplier");
 }
 
+/// Winograd F(m x m, 3 x 3) of conv2d_winograd, m = 2 and 4: tiles cut by
+/// the output's edges, channel tails of every tile width, padding 0, 1 and
+/// 2, batch, slices, a residual in place, one group of a channel shuffle,
+/// the out-of-line activations, and layers with many tile blocks and
+/// weight chunks (ResNet-50's 3x3 shapes).
+template <int M> void winograd_cases() {
+  using A = Activation;
+  const std::string f = "winograd F" + std::to_string(M);
+  const char *family = f.c_str();
+  conv_case<sq(1, 9, 11, 5, 7, 3, 1, 1), epi(true, A::Relu), M>(family);
+  conv_case<sq(1, 6, 6, 300, 70, 3, 1, 1), epi(true, A::Relu6), M>(family);
+  conv_case<sq(2, 13, 10, 17, 33, 3, 1, 0), res(false, A::None, 33), M>(
+      family);
+  conv_case<sq(1, 8, 7, 24, 40, 3, 1, 2), epi(true, A::Silu), M>(family);
+  conv_case<sq(3, 5, 5, 9, 17, 3, 1, 1), res(true, A::Relu, 17), M>(family);
+  conv_case<sq(2, 8, 9, 24, 40, 3, 1, 1, 1, 1, 7, 5), res(true, A::Relu, 43),
+            M>(family);
+  conv_case<sq(1, 7, 7, 30, 50, 3, 1, 1, 1, 1, 2, 6), res(true, A::HardSwish, 56),
+            M>(family, true);
+  conv_case<shuffled(sq(1, 9, 8, 24, 40, 3, 1, 1), 2), epi(true, A::Sigmoid),
+            M>(family);
+  conv_case<sq(1, 28, 28, 64, 96, 3, 1, 1), res(true, A::Relu, 96), M>(family);
+  conv_case<sq(1, 14, 14, 256, 256, 3, 1, 1), epi(true, A::Relu), M>(family);
+  conv_case<sq(2, 7, 7, 512, 512, 3, 1, 1), epi(true, A::Relu), M>(family);
+}
+
+/// Runs conv_chain<C, E0, E1, E2> on random data and checks it against the
+/// reference of the three convolutions and, bit for bit, against the three
+/// conv2d kernels run one after the other.
+template <ConvChain C, Epilogue E0, Epilogue E1, Epilogue E2>
+void chain_case() {
+  const Conv2d &X = C.expand, &D = C.depthwise, &P = C.project;
+  Rng rng(cases + 1);
+  int in_off = (X.in_stride - X.c) / 2, out_off = (P.out_stride - P.o) / 2;
+  int rs = E2.residual ? E2.residual_stride : P.o, res_off = (rs - P.o) / 2;
+  size_t in_pixels = size_t(X.n) * X.h * X.w, pixels = size_t(P.n) * P.h * P.w;
+  std::vector<float> in = rng.floats(in_pixels * X.in_stride, -1, 1);
+  std::vector<float> residual = rng.floats(pixels * rs, -1, 1);
+  std::vector<float> w[3], bias[3], packed[3];
+  const Conv2d *layers[3] = {&X, &D, &P};
+  for (int i = 0; i < 3; ++i) {
+    const Conv2d &s = *layers[i];
+    float bound = 1 / std::sqrt(float(s.c / s.groups * s.kh * s.kw));
+    w[i] = rng.floats(size_t(s.o) * (s.c / s.groups) * s.kh * s.kw, -bound,
+                      bound);
+    bias[i] = rng.floats(s.o, -0.5f, 0.5f);
+  }
+  packed[0].assign(conv2d_packed_size<C.expand>(), kSentinel);
+  packed[1].assign(conv2d_packed_size<C.depthwise>(), kSentinel);
+  packed[2].assign(conv2d_packed_size<C.project>(), kSentinel);
+  conv2d_pack<C.expand>(w[0].data(), packed[0].data());
+  conv2d_pack<C.depthwise>(w[1].data(), packed[1].data());
+  conv2d_pack<C.project>(w[2].data(), packed[2].data());
+
+  // The reference, layer by layer in double (rounded to float between
+  // layers, as the kernels store them).
+  auto to_float = [](const std::vector<double> &v) {
+    return std::vector<float>(v.begin(), v.end());
+  };
+  std::vector<float> e = to_float(ref_conv(X, E0, in.data() + in_off,
+                                           w[0].data(), bias[0].data(), nullptr));
+  std::vector<float> d = to_float(
+      ref_conv(D, E1, e.data(), w[1].data(), bias[1].data(), nullptr));
+  std::vector<double> ref = ref_conv(P, E2, d.data(), w[2].data(),
+                                     bias[2].data(), residual.data() + res_off);
+
+  auto run = [&](ThreadPool &pool) {
+    std::vector<float> out(pixels * P.out_stride, kSentinel);
+    conv_chain<C, E0, E1, E2>(in.data() + in_off, packed[0].data(),
+                              E0.bias ? bias[0].data() : nullptr,
+                              packed[1].data(), E1.bias ? bias[1].data() : nullptr,
+                              packed[2].data(), E2.bias ? bias[2].data() : nullptr,
+                              E2.residual ? residual.data() + res_off : nullptr,
+                              out.data() + out_off, pool);
+    return out;
+  };
+  std::vector<float> out1 = run(pool1()), out2 = run(pool2());
+  // The three kernels one after the other.
+  std::vector<float> ex(in_pixels * X.o), dx(size_t(D.n) * D.ho * D.wo * D.o);
+  std::vector<float> sep(pixels * P.out_stride, kSentinel);
+  conv2d<C.expand, E0>(in.data() + in_off, packed[0].data(), bias[0].data(),
+                       nullptr, ex.data(), pool2());
+  conv2d<C.depthwise, E1>(ex.data(), packed[1].data(), bias[1].data(), nullptr,
+                          dx.data(), pool2());
+  conv2d<C.project, E2>(dx.data(), packed[2].data(), bias[2].data(),
+                        E2.residual ? residual.data() + res_off : nullptr,
+                        sep.data() + out_off, pool2());
+  bool same = sep == out1 || !std::memcmp(sep.data(), out1.data(), sep.size() * 4);
+
+  char what[256];
+  std::snprintf(what, sizeof what,
+                "conv_chain n%d %dx%dx%d->%d->dw%dx%d s%d->%d strides %d/%d%s",
+                X.n, X.h, X.w, X.c, X.o, D.kh, D.kw, D.sh, P.o, X.in_stride,
+                P.out_stride, describe(E2).c_str());
+  check(what, std::move(out1), out2, ref,
+        {pixels, P.o, P.out_stride, out_off, P.out_step}, rng,
+        same ? "" : "differs from the three separate kernels");
+}
+
+/// MobileNetV2's inverted residuals (expansion 6): stride 1 with the
+/// residual, stride 2, 5x5 (MnasNet), a batch, rows fewer than a band,
+/// input and output slices of wider buffers, the out-of-line activations.
+constexpr ConvChain chain(int n, int h, int w, int c, int e, int o, int k,
+                          int s, int in_extra = 0, int out_extra = 0) {
+  Conv2d x = conv(n, h, w, c, e, 1, 1, 1, 1, 0, 0, 1, 1, 1, in_extra, 0);
+  Conv2d d = sq(n, h, w, e, e, k, s, k / 2, 1, e);
+  Conv2d p = conv(n, d.ho, d.wo, e, o, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, out_extra);
+  return {x, d, p};
+}
+void chain_cases() {
+  using A = Activation;
+  chain_case<chain(1, 13, 11, 16, 96, 16, 3, 1), epi(true, A::Relu6),
+             epi(true, A::Relu6), res(true, A::None, 16)>();
+  chain_case<chain(1, 14, 15, 24, 144, 32, 3, 2), epi(true, A::Relu6),
+             epi(true, A::Relu6), epi(true, A::None)>();
+  chain_case<chain(2, 9, 10, 40, 240, 40, 5, 1, 3, 5), epi(true, A::HardSwish),
+             epi(true, A::HardSwish), res(true, A::None, 45)>();
+  chain_case<chain(1, 3, 4, 8, 48, 24, 3, 2), epi(true, A::Relu),
+             epi(false, A::Sigmoid), epi(true, A::Relu)>();
+  chain_case<chain(1, 28, 28, 32, 192, 32, 3, 1), epi(true, A::Relu6),
+             epi(true, A::Relu6), res(true, A::None, 32)>();
+}
+
 void linear_cases() {
   linear_case<Linear{1, 2048, 1000}, epi(true, Activation::None)>();
   linear_case<Linear{5, 33, 17}, res(true, Activation::Relu, 17)>();
@@ -686,6 +836,9 @@ int main(int argc, char **argv) {
     use_kernels(*t);
     ++sets;
     conv_cases();
+    winograd_cases<2>();
+    winograd_cases<4>();
+    chain_cases();
     linear_cases();
     pool_cases();
   }

@@ -186,6 +186,14 @@ private:
                                      s[5], s[6], t.size() == 8 ? s[7] : 0);
   }
 
+  /// The Winograd tile choose-winograd gave |op|, for the CPU target (the
+  /// CUDA kernels have no Winograd path).
+  IntegerAttr winogradOf(Operation *op) {
+    if (cuda())
+      return nullptr;
+    return op->getAttrOfType<IntegerAttr>(KilnDialect::getWinogradAttrName());
+  }
+
   void elementwise(Operation *op, ElementwiseFn fn, const Buffer &out,
                    ArrayRef<Buffer> ins,
                    std::optional<Activation> act = std::nullopt,
@@ -202,6 +210,7 @@ private:
 
   LogicalResult lowerOp(Operation *op);
   LogicalResult lowerConv(Conv2dOp op);
+  LogicalResult lowerConvChain(const ConvChainOps &chain);
   LogicalResult lowerLinear(LinearOp op);
   LogicalResult lowerSeGate(SqueezeExciteGateOp op);
   LogicalResult lowerPool(Operation *op);
@@ -232,6 +241,17 @@ LogicalResult Lowering::lowerPad(PadOp op) {
 }
 
 LogicalResult Lowering::lowerConv(Conv2dOp op) {
+  // A marked chain (fuse-conv-chains) is one CPU kernel at its project's
+  // place; its other two layers compute nothing of their own.
+  if (auto chain = markedConvChainOf(op); chain && !cuda()) {
+    if (op == chain->project)
+      return lowerConvChain(*chain);
+    auto out = result(op);
+    if (failed(out))
+      return failure();
+    buffers[op.getResult()] = *out;
+    return success();
+  }
   auto in = kernelInput(op, op.getInput());
   auto out = result(op);
   if (failed(in) || failed(out))
@@ -270,8 +290,31 @@ LogicalResult Lowering::lowerConv(Conv2dOp op) {
       op.getLoc(), op.getWeight(), op.getBias(), input.attr(context()),
       out->attr(context()), residual, scale, op.getStrideAttr(),
       op.getPaddingAttr(), op.getDilationAttr(), op.getGroupsAttr(),
-      op.getActivationAttr(), scratchOf(op), scheduleOf(op));
+      op.getActivationAttr(), scratchOf(op), scheduleOf(op), winogradOf(op));
   buffers[op.getResult()] = *out;
+  return success();
+}
+
+LogicalResult Lowering::lowerConvChain(const ConvChainOps &chain) {
+  Conv2dOp x = chain.expand, d = chain.depthwise, p = chain.project;
+  auto in = kernelInput(x, x.getInput());
+  auto out = result(p);
+  if (failed(in) || failed(out))
+    return failure();
+  kernel::BufferAttr residual;
+  if (p.getResidual()) {
+    auto r = kernelInput(p, p.getResidual());
+    if (failed(r))
+      return failure();
+    residual = r->attr(context());
+  }
+  Location loc = FusedLoc::get(context(), {x.getLoc(), d.getLoc(), p.getLoc()});
+  builder.create<kernel::ConvChainOp>(
+      loc, x.getWeight(), x.getBias(), d.getWeight(), d.getBias(), p.getWeight(),
+      p.getBias(), in->attr(context()), out->attr(context()), residual,
+      d.getStrideAttr(), d.getPaddingAttr(), x.getActivationAttr(),
+      d.getActivationAttr(), p.getActivationAttr());
+  buffers[p.getResult()] = *out;
   return success();
 }
 

@@ -12,7 +12,8 @@
 //      The model output, when a computing op produces it and it is not 4-D,
 //      goes straight to the caller's output and gets no buffer.
 //   3. A buffer lives from the first op that writes it to the last op that
-//      reads any value in it.
+//      reads any value in it (a convolution chain marked kiln.chain reads its
+//      input at its last layer, where the CPU computes it).
 //      A buffer holds numel * activation-bytes bytes (4 or 2), except the
 //      fp32 ones of every plan: the SE gate and the scratch of the ops below.
 //   4. Place buffers from the largest to the smallest, each at the lowest
@@ -93,6 +94,14 @@ void PlanMemoryPass::runOnOperation() {
   llvm::DenseMap<Operation *, int> position;
   for (Operation &op : body)
     position[&op] = int(position.size());
+  // Where a use happens: the first layer of a marked convolution chain
+  // (markedConvChainOf) reads its input when the CPU runs the chain, at the
+  // chain's last layer.
+  auto usedAt = [&](Operation *user) {
+    if (auto chain = markedConvChainOf(user); chain && user == chain->expand)
+      return position[chain->project];
+    return position[user];
+  };
 
   // 2. Buffers of values.
   std::vector<Buffer> buffers;
@@ -157,13 +166,13 @@ void PlanMemoryPass::runOnOperation() {
         if (shared)
           continue;
         bool dies = llvm::all_of(operand.getUsers(), [&](Operation *user) {
-          return position[user] <= at;
+          return usedAt(user) <= at;
         });
         // Every other value in that buffer must be dead too.
         bool alone = llvm::all_of(bufferOf, [&](auto &entry) {
           return entry.second != it->second ||
                  llvm::all_of(entry.first.getUsers(), [&](Operation *user) {
-                   return position[user] <= at;
+                   return usedAt(user) <= at;
                  });
         });
         if (dies && alone) {
@@ -207,7 +216,7 @@ void PlanMemoryPass::runOnOperation() {
   // 3. Live ranges.
   for (auto &[value, id] : bufferOf)
     for (Operation *user : value.getUsers())
-      buffers[id].last = std::max(buffers[id].last, position[user]);
+      buffers[id].last = std::max(buffers[id].last, usedAt(user));
 
   // 4. Placement, largest buffers first (TFLite's "greedy by size"): big
   // buffers pack against each other and small ones fill the gaps.

@@ -159,6 +159,11 @@ LogicalResult EmitterCore::emitPadChannels(kernel::PadChannelsOp op) {
                         << " target has no channel-padding kernel";
 }
 
+LogicalResult EmitterCore::emitConvChain(kernel::ConvChainOp op) {
+  return op.emitError() << "the " << targetName
+                        << " target has no convolution-chain kernel";
+}
+
 LogicalResult EmitterCore::emitOp(Operation *op) {
   if (isa<ParamOp, FoldBatchNormWeightOp, FoldBatchNormBiasOp>(op))
     return success(); // Weights: the prepare step reads them on demand.
@@ -186,6 +191,7 @@ LogicalResult EmitterCore::emitOp(Operation *op) {
       .Case([&](kernel::Pool2dOp p) { return emitPool(p); })
       .Case([&](kernel::AdaptivePool2dOp a) { return emitAdaptivePool(a); })
       .Case([&](kernel::PadChannelsOp p) { return emitPadChannels(p); })
+      .Case([&](kernel::ConvChainOp c) { return emitConvChain(c); })
       .Default([&](Operation *) {
         return op->emitError() << "the " << targetName << " target cannot compile '"
                                << op->getName() << "'";

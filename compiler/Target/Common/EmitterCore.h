@@ -89,6 +89,8 @@ protected:
   virtual mlir::LogicalResult emitAdaptivePool(kernel::AdaptivePool2dOp op) = 0;
   /// A GPU stem's padded input; by default not supported.
   virtual mlir::LogicalResult emitPadChannels(kernel::PadChannelsOp op);
+  /// A CPU convolution chain; by default not supported.
+  virtual mlir::LogicalResult emitConvChain(kernel::ConvChainOp op);
 
   //===--------------------------------------------------------------------===//
   // Storage

@@ -40,15 +40,20 @@ std::string kiln::conv2dInit(kernel::Conv2dOp op, int64_t n) {
   Dims wt = shapeOf(op.getWeight());
   auto s = op.getStride(), p = op.getPadding(), d = op.getDilation();
   auto [outStride, outStep] = *op.getOutput().getNhwcOutput();
+  return conv2dText({n, x[2], x[3], x[1], y[1], wt[2], wt[3], s[0], s[1], p[0],
+                     p[1], d[0], d[1], int64_t(op.getGroups()), y[2], y[3],
+                     *op.getInput().getPixelStride(), outStride, outStep});
+}
+
+std::string kiln::conv2dText(const Conv2dFields &f) {
   return llvm::formatv(
              "{{.n = {0}, .h = {1}, .w = {2}, .c = {3}, .o = {4}, .kh = {5}, "
              ".kw = {6}, .sh = {7}, .sw = {8}, .ph = {9}, .pw = {10}, "
              ".dh = {11}, .dw = {12}, .groups = {13}, .ho = {14}, .wo = {15}, "
              ".in_stride = {16}, .out_stride = {17}{18}}",
-             n, x[2], x[3], x[1], y[1], wt[2], wt[3], s[0], s[1], p[0], p[1],
-             d[0], d[1], op.getGroups(), y[2], y[3], *op.getInput().getPixelStride(),
-             outStride,
-             outStep == 1 ? "" : ", .out_step = " + std::to_string(outStep))
+             f.n, f.h, f.w, f.c, f.o, f.kh, f.kw, f.sh, f.sw, f.ph, f.pw, f.dh,
+             f.dw, f.groups, f.ho, f.wo, f.inStride, f.outStride,
+             f.outStep == 1 ? "" : ", .out_step = " + std::to_string(f.outStep))
       .str();
 }
 

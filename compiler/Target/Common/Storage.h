@@ -49,6 +49,13 @@ const char *activationName(Activation a);
 /// kernel applied per image).
 std::string conv2dInit(kernel::Conv2dOp op, int64_t n);
 
+/// The fields of a Conv2d (kiln/kernel_types.h) conv2dText prints.
+struct Conv2dFields {
+  int64_t n, h, w, c, o, kh, kw, sh, sw, ph, pw, dh, dw, groups, ho, wo;
+  int64_t inStride, outStride, outStep = 1;
+};
+std::string conv2dText(const Conv2dFields &f);
+
 /// Pool2d of |op|.
 std::string pool2dInit(kernel::Pool2dOp op);
 

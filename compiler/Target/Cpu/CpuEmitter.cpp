@@ -124,6 +124,7 @@ private:
                                 StringRef name);
 
   LogicalResult emitConv(kernel::Conv2dOp op) override;
+  LogicalResult emitConvChain(kernel::ConvChainOp op) override;
   LogicalResult emitLinear(kernel::LinearOp op) override;
   LogicalResult emitSeGate(kernel::SqueezeExciteGateOp op) override;
   LogicalResult emitPool(kernel::Pool2dOp op) override;
@@ -205,7 +206,13 @@ LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
   bool perSample = bool(op.getScale());
   // A per-sample input scale is applied to the weights of one sample.
   std::string name = constant("Conv2d", conv2dInit(op, perSample ? 1 : x[0]));
-  auto weights = packed(op, op.getWeight(), "conv2d", name);
+  // Winograd (choose-winograd) has its own descriptor, packing and kernel.
+  std::optional<uint64_t> winograd = op.getWinograd();
+  if (winograd)
+    name = constant("Winograd", "{.conv = " + conv2dInit(op, x[0]) +
+                                    ", .m = " + std::to_string(*winograd) + "}");
+  std::string kind = winograd ? "conv2d_winograd" : "conv2d";
+  auto weights = packed(op, op.getWeight(), kind, name);
   if (failed(weights))
     return failure();
   std::string residual = "nullptr";
@@ -227,7 +234,8 @@ LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
   llvm::raw_string_ostream os(run);
   if (!perSample) {
     os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool);\n",
-                        instance("kiln::cpu::conv2d<" + name + ", " + epilogue + ">",
+                        instance("kiln::cpu::" + kind + "<" + name + ", " +
+                                     epilogue + ">",
                                  name),
                         ptr(in), *weights, *bias, residual, ptr(out));
   } else {
@@ -251,6 +259,53 @@ LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
                          : std::string("nullptr"),
         ptr(out), out.strides[0], size, scale, conv);
   }
+  ++kernels;
+  return success();
+}
+
+LogicalResult CpuEmitter::emitConvChain(kernel::ConvChainOp op) {
+  Storage in = storageOf(op.getInput()), out = storageOf(op.getOutput());
+  Dims x = in.shape, y = out.shape, wd = shapeOf(op.getDepthwise());
+  int64_t e = wd[0], k = wd[2], s = op.getStride()[0], p = op.getPadding()[0],
+          q = op.getPadding()[1];
+  auto [outStride, outStep] = *op.getOutput().getNhwcOutput();
+  // The three layers' shapes; the intermediate tensors are dense.
+  int64_t h = x[2], w = x[3], n = x[0];
+  std::string layers[3] = {
+      constant("Conv2d", conv2dText({n, h, w, x[1], e, 1, 1, 1, 1, 0, 0, 1, 1, 1,
+                                     h, w, *op.getInput().getPixelStride(), e})),
+      constant("Conv2d", conv2dText({n, h, w, e, e, k, k, s, s, p, q, 1, 1, e,
+                                     y[2], y[3], e, e})),
+      constant("Conv2d", conv2dText({n, y[2], y[3], e, y[1], 1, 1, 1, 1, 0, 0, 1,
+                                     1, 1, y[2], y[3], e, outStride, outStep}))};
+  std::string name = constant("ConvChain", "{" + layers[0] + ", " + layers[1] +
+                                               ", " + layers[2] + "}");
+  Value weights[3] = {op.getExpand(), op.getDepthwise(), op.getProject()};
+  Value biases[3] = {op.getExpandBias(), op.getDepthwiseBias(), op.getProjectBias()};
+  Activation acts[3] = {op.getExpandActivation(), op.getDepthwiseActivation(),
+                        op.getProjectActivation()};
+  std::string args, epilogues;
+  for (int i = 0; i < 3; ++i) {
+    auto packedWeights = packed(op, weights[i], "conv2d", layers[i]);
+    auto bias = vector(op, biases[i]);
+    if (failed(packedWeights) || failed(bias))
+      return failure();
+    args += *packedWeights + ", " + *bias + ", ";
+    bool residual = i == 2 && op.getResidual();
+    epilogues += llvm::formatv(
+        ", kiln::cpu::Epilogue{{.bias = true, .residual = {0}, .residual_stride "
+        "= {1}, .act = kiln::cpu::Act::{2}}",
+        residual ? "true" : "false",
+        residual ? *op.getResidual()->getPixelStride() : 0,
+        activationName(acts[i]));
+  }
+  std::string residual =
+      op.getResidual() ? ptr(storageOf(*op.getResidual())) : "nullptr";
+  llvm::raw_string_ostream os(run);
+  os << llvm::formatv("  {0}({1}, {2}{3}, {4}, pool);\n",
+                      instance("kiln::cpu::conv_chain<" + name + epilogues + ">",
+                               name),
+                      ptr(in), args, residual, ptr(out));
   ++kernels;
   return success();
 }

@@ -2,7 +2,7 @@
 //
 // This file implements kiln-opt: MlirOptMain with the kiln dialect, the
 // upstream dialects kiln IR uses, and kiln's passes (the graph passes and the
-// CUDA target's). The lit tests drive it.
+// CPU and CUDA targets'). The lit tests drive it.
 // Only what kiln needs is registered (MLIR's InitAll*.h is slow to build).
 //
 //===----------------------------------------------------------------------===//
@@ -10,6 +10,7 @@
 #include "compiler/Conversion/GraphToKernel/Passes.h"
 #include "compiler/Graph/Transforms/Passes.h"
 #include "dialects/Kernel/IR/KernelDialect.h"
+#include "compiler/Target/Cpu/Transforms/Passes.h"
 #include "compiler/Target/Cuda/Transforms/Passes.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
 
@@ -27,6 +28,7 @@ int main(int argc, char **argv) {
   kiln::registerKilnPasses();
   kiln::registerKilnConversionPasses();
   kiln::registerKilnCudaPasses();
+  kiln::registerKilnCpuPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "kiln optimizer driver\n", registry));
 }

@@ -166,6 +166,17 @@ cl::opt<std::string> cpu(
              "x86-64, x86-64-v2, x86-64-v3, x86-64-v4 (one level), aarch64 "
              "(cross-compiled, static)"),
     cl::init("auto"), cl::sub(compileCmd), cl::cat(category));
+cl::opt<std::string> winograd(
+    "winograd",
+    cl::desc("Which dense 3x3 stride-1 layers the CPU runs as Winograd: auto "
+             "(default: F(2x2,3x3) or F(4x4,3x3) where it pays), 2 or 4 "
+             "(that tile on every such layer), none"),
+    cl::init("auto"), cl::sub(compileCmd), cl::cat(category));
+cl::opt<bool> noConvChains(
+    "no-conv-chains",
+    cl::desc("Run MobileNetV2's expand / depthwise / project layers as three "
+             "CPU kernels, not one (for comparison)"),
+    cl::sub(compileCmd), cl::cat(category));
 cl::opt<unsigned> jobs("jobs",
                       cl::desc("Compile the CPU kernels as at most N parallel "
                                "units (default: this machine's cores)"),
@@ -429,6 +440,9 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     archs = {"90a"};
   if (smCount < 1)
     return fail("--sm-count must be positive");
+  if (winograd != "auto" && winograd != "2" && winograd != "4" &&
+      winograd != "none")
+    return fail("--winograd '" + winograd + "': expected auto, 2, 4 or none");
   auto module = importModel(context, sourceMgr);
   if (!module)
     return 1;
@@ -443,6 +457,10 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     pipeline.cudaPrecision = precisionName();
     pipeline.smCount = smCount;
     pipeline.sm90a = hopperOnly;
+  }
+  if (cpuCode) {
+    pipeline.winograd = winograd;
+    pipeline.convChains = pipeline.fuse && !noConvChains;
   }
   kiln::Phase last = emit == Emit::Mlir    ? kiln::Phase::Imported
                      : emit == Emit::Fused ? kiln::Phase::Fused

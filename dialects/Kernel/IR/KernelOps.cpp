@@ -114,6 +114,64 @@ LogicalResult Conv2dOp::verify() {
         !scale->isRowMajor() || scale->getElement() != ElementKind::f32)
       return emitOpError("needs a dense N x C fp32 input scale");
   }
+  if (auto m = getWinograd()) {
+    auto ones = [](ArrayRef<int64_t> v) {
+      return llvm::all_of(v, [](int64_t x) { return x == 1; });
+    };
+    if (*m != 2 && *m != 4)
+      return emitOpError("'winograd' must be 2 or 4");
+    if (wt[2] != 3 || wt[3] != 3 || !ones(getStride()) || !ones(getDilation()) ||
+        groups != 1 || wt[1] != x[1] || getScale() || getSchedule())
+      return emitOpError("'winograd' needs a dense 3x3 convolution with "
+                         "stride 1, no dilation, no channel padding, no input "
+                         "scale and no GPU schedule");
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ConvChainOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConvChainOp::verify() {
+  BufferAttr in = getInput(), out = getOutput();
+  if (failed(checkNhwc(*this, in, "input")))
+    return failure();
+  if (!out.getNhwcOutput())
+    return emitOpError("needs a channels-last 4-D output");
+  if (failed(checkPairs(*this, {{"stride", getStride()}, {"padding", getPadding()}},
+                        true)))
+    return failure();
+  ArrayRef<int64_t> x = in.getShape(), y = out.getShape();
+  ArrayRef<int64_t> we = tensorShape(getExpand()), wd = tensorShape(getDepthwise()),
+                    wp = tensorShape(getProject());
+  int64_t e = we.size() == 4 ? we[0] : 0;
+  if (we != ArrayRef<int64_t>{e, x[1], 1, 1} || e % 16 != 0)
+    return emitOpError() << "needs a 1x1 expand weight from the input's " << x[1]
+                         << " channels to a multiple of 16";
+  if (wd.size() != 4 || wd[0] != e || wd[1] != 1 || wd[2] != wd[3] ||
+      (wd[2] != 3 && wd[2] != 5))
+    return emitOpError() << "needs a 3x3 or 5x5 depthwise weight of " << e
+                         << " channels";
+  ArrayRef<int64_t> s = getStride();
+  if (s[0] != s[1] || s[0] > 2)
+    return emitOpError("needs the same stride, 1 or 2, both ways");
+  if (wp.size() != 4 || wp[1] != e || wp[2] != 1 || wp[3] != 1)
+    return emitOpError() << "needs a 1x1 project weight from " << e << " channels";
+  if (y[0] != x[0] || y[1] != wp[0])
+    return emitOpError() << "the output must be " << x[0] << "x" << wp[0] << "xHxW";
+  for (int i = 0; i < 2; ++i)
+    if (y[2 + i] != windows(x[2 + i], wd[2], s[i], getPadding()[i], 1))
+      return emitOpError() << "output " << (i ? "width " : "height ") << y[2 + i]
+                           << " does not follow from the input and the window";
+  if (tensorShape(getExpandBias()) != ArrayRef<int64_t>{e} ||
+      tensorShape(getDepthwiseBias()) != ArrayRef<int64_t>{e} ||
+      tensorShape(getProjectBias()) != ArrayRef<int64_t>{wp[0]})
+    return emitOpError("needs a bias of one value per output channel of each layer");
+  if (auto residual = getResidual()) {
+    if (residual->getShape() != y || failed(checkNhwc(*this, *residual, "residual")))
+      return emitOpError("needs a channels-last residual of the output's shape");
+  }
   return success();
 }
 

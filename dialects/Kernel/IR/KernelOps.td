@@ -34,7 +34,8 @@ def Kernel_Conv2dOp : Kernel_BufferOp<"conv2d"> {
     a dense `N x C` fp32 gate multiplied into the input channels per
     image. A dense convolution runs as an implicit GEMM (on a GPU with the
     tile `schedule`), a depthwise or narrow grouped one directly
-    (`isDirect`). An input with more channels than the weights' (and one
+    (`isDirect`); on the CPU, a dense 3x3 stride-1 one may run as Winograd
+    F(m x m, 3 x 3) with `winograd = m` (2 or 4). An input with more channels than the weights' (and one
     group) is zero-padded: its weights are padded to match.
 
     ```mlir
@@ -54,7 +55,8 @@ def Kernel_Conv2dOp : Kernel_BufferOp<"conv2d"> {
                        DenseI64ArrayAttr:$dilation, I64Attr:$groups,
                        Kiln_ActivationAttr:$activation,
                        OptionalAttr<I64Attr>:$scratch,
-                       OptionalAttr<Kernel_ScheduleAttr>:$schedule);
+                       OptionalAttr<Kernel_ScheduleAttr>:$schedule,
+                       OptionalAttr<I64Attr>:$winograd);
   let assemblyFormat = [{
     $weight (`,` $bias^)? attr-dict `:` type($weight) (`,` type($bias)^)?
   }];
@@ -81,6 +83,34 @@ def Kernel_LinearOp : Kernel_BufferOp<"linear"> {
                        OptionalAttr<Kernel_ScheduleAttr>:$schedule);
   let assemblyFormat = [{
     $weight (`,` $bias^)? attr-dict `:` type($weight) (`,` type($bias)^)?
+  }];
+}
+
+def Kernel_ConvChainOp : Kernel_BufferOp<"conv_chain"> {
+  let summary = "A 1x1 / depthwise / 1x1 convolution chain as one kernel (CPU).";
+  let description = [{
+    `output = act2(project(act1(depthwise(act0(expand(input) + bias0)) + bias1))
+    + bias2 + residual)`: MobileNetV2's inverted residual, computed a few
+    rows at a time so that the expanded tensor stays in cache
+    (--kiln-fuse-conv-chains). `expand` is `E x C x 1 x 1`, `depthwise`
+    `E x 1 x K x K` (K = 3 or 5, `stride` 1 or 2 both ways, `padding`),
+    `project` `O x E x 1 x 1`; the input and output are NHWC, the residual
+    a buffer of the output's shape.
+  }];
+  let arguments = (ins Kernel_Weight:$expand, Kernel_Weight:$expand_bias,
+                       Kernel_Weight:$depthwise, Kernel_Weight:$depthwise_bias,
+                       Kernel_Weight:$project, Kernel_Weight:$project_bias,
+                       Kernel_BufferAttr:$input, Kernel_BufferAttr:$output,
+                       OptionalAttr<Kernel_BufferAttr>:$residual,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
+                       Kiln_ActivationAttr:$expand_activation,
+                       Kiln_ActivationAttr:$depthwise_activation,
+                       Kiln_ActivationAttr:$project_activation);
+  let assemblyFormat = [{
+    $expand `,` $expand_bias `,` $depthwise `,` $depthwise_bias `,` $project
+    `,` $project_bias attr-dict `:` type($expand) `,` type($expand_bias) `,`
+    type($depthwise) `,` type($depthwise_bias) `,` type($project) `,`
+    type($project_bias)
   }];
 }
 

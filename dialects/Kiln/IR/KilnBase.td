@@ -82,6 +82,17 @@ def Kiln_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getPrecisionAttrName() {
       return ::llvm::StringLiteral("kiln.precision");
     }
+    /// The Winograd output tile m (2 or 4) a CPU convolution runs with,
+    /// F(m x m, 3 x 3) (choose-winograd); the CUDA target ignores it.
+    static constexpr ::llvm::StringLiteral getWinogradAttrName() {
+      return ::llvm::StringLiteral("kiln.winograd");
+    }
+    /// On a depthwise convolution that the CPU runs as one kernel with the
+    /// 1x1 convolutions before and after it (fuse-conv-chains,
+    /// markedConvChainOf); the CUDA target ignores it.
+    static constexpr ::llvm::StringLiteral getChainAttrName() {
+      return ::llvm::StringLiteral("kiln.chain");
+    }
   private:
     void registerAttributes();
   public:

@@ -125,6 +125,34 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
                                 "warpgroups >= 0) on a kiln.conv2d or kiln.linear";
     return success();
   }
+  if (name == getWinogradAttrName()) {
+    auto m = dyn_cast<IntegerAttr>(attr.getValue());
+    auto conv = dyn_cast<Conv2dOp>(op);
+    if (!m || (m.getInt() != 2 && m.getInt() != 4) || !conv)
+      return op->emitError() << "'" << name
+                             << "' must be the integer 2 or 4 on a kiln.conv2d";
+    auto w = cast<ShapedType>(conv.getWeight().getType()).getShape();
+    auto ones = [](ArrayRef<int64_t> v) {
+      return llvm::all_of(v, [](int64_t x) { return x == 1; });
+    };
+    if (w.size() != 4 || w[2] != 3 || w[3] != 3 || !ones(conv.getStride()) ||
+        !ones(conv.getDilation()) || conv.getGroups() != 1 || conv.getScale())
+      return op->emitError() << "'" << name
+                             << "' needs a dense 3x3 convolution with stride "
+                                "1, no dilation and no input scale";
+    return success();
+  }
+  if (name == getChainAttrName()) {
+    auto conv = dyn_cast<Conv2dOp>(op);
+    if (!isa<UnitAttr>(attr.getValue()) || !conv || !convChainAround(conv))
+      return op->emitError()
+             << "'" << name
+             << "' marks a depthwise kiln.conv2d between two 1x1 ones (the "
+                "only use of the first's result and the only user of its "
+                "own, all with a bias, no input scale, no residual but on "
+                "the last)";
+    return success();
+  }
   if (name == getPrecisionAttrName()) {
     auto p = dyn_cast<StringAttr>(attr.getValue());
     if (!p || !llvm::is_contained(ArrayRef<StringRef>{"fp32", "tf32", "fp16", "bf16"}, p.getValue()) ||
@@ -183,6 +211,63 @@ ChannelShuffleOp kiln::inPlaceShuffleOf(ConcatOp concat) {
   return shuffle && shuffle->hasAttr(KilnDialect::getInPlaceAttrName())
              ? shuffle
              : nullptr;
+}
+
+namespace {
+/// A dense 1x1 convolution with stride 1, no padding and no input scale.
+bool isPointwise(Conv2dOp conv) {
+  auto w = cast<ShapedType>(conv.getWeight().getType()).getShape();
+  auto ones = [](ArrayRef<int64_t> v) {
+    return llvm::all_of(v, [](int64_t x) { return x == 1; });
+  };
+  return w.size() == 4 && w[2] == 1 && w[3] == 1 &&
+         conv.getGroups() == 1 && ones(conv.getStride()) &&
+         llvm::all_of(conv.getPadding(), [](int64_t p) { return p == 0; }) &&
+         !conv.getScale();
+}
+} // namespace
+
+std::optional<ConvChainOps> kiln::convChainAround(Conv2dOp depthwise) {
+  auto w = cast<ShapedType>(depthwise.getWeight().getType()).getShape();
+  auto x = cast<ShapedType>(depthwise.getInput().getType()).getShape();
+  if (w.size() != 4 || x.size() != 4 || w[1] != 1 ||
+      int64_t(depthwise.getGroups()) != x[1] || w[0] != x[1] ||
+      depthwise.getResidual() || depthwise.getScale() || !depthwise.getBias())
+    return std::nullopt;
+  auto expand = depthwise.getInput().getDefiningOp<Conv2dOp>();
+  if (!expand || !expand->hasOneUse() || !isPointwise(expand) ||
+      expand.getResidual() || !expand.getBias() || !depthwise->hasOneUse())
+    return std::nullopt;
+  auto project = dyn_cast<Conv2dOp>(*depthwise->user_begin());
+  if (!project || project.getInput() != depthwise.getResult() ||
+      !isPointwise(project) || !project.getBias())
+    return std::nullopt;
+  return ConvChainOps{expand, depthwise, project};
+}
+
+std::optional<ConvChainOps> kiln::markedConvChainOf(Operation *op) {
+  auto conv = dyn_cast<Conv2dOp>(op);
+  if (!conv)
+    return std::nullopt;
+  Conv2dOp depthwise = conv;
+  if (!conv->hasAttr(KilnDialect::getChainAttrName())) {
+    // The expand (its one user) or the project (its input's producer).
+    auto next = conv->hasOneUse() ? dyn_cast<Conv2dOp>(*conv->user_begin())
+                                  : Conv2dOp();
+    auto prev = conv.getInput().getDefiningOp<Conv2dOp>();
+    if (next && next->hasAttr(KilnDialect::getChainAttrName()) &&
+        next.getInput() == conv.getResult())
+      depthwise = next;
+    else if (prev && prev->hasAttr(KilnDialect::getChainAttrName()))
+      depthwise = prev;
+    else
+      return std::nullopt;
+  }
+  auto chain = convChainAround(depthwise);
+  if (!chain || (op != chain->expand && op != chain->depthwise &&
+                 op != chain->project))
+    return std::nullopt;
+  return chain;
 }
 
 //===----------------------------------------------------------------------===//

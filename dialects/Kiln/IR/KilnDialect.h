@@ -73,6 +73,24 @@ ChannelShuffleOp shuffleOfConcat(ConcatOp concat);
 /// shuffleOfConcat(|concat|) when it is marked kiln.in_place: the concat's
 /// inputs are then written shuffled into the shuffle's buffer.
 ChannelShuffleOp inPlaceShuffleOf(ConcatOp concat);
+
+/// A 1x1 convolution, the depthwise convolution of its result and the 1x1
+/// convolution of that (MobileNetV2's inverted residual).
+struct ConvChainOps {
+  Conv2dOp expand, depthwise, project;
+};
+/// The chain around the depthwise convolution |depthwise|, when its input
+/// is the only use of a dense 1x1 stride-1 unpadded kiln.conv2d and its
+/// result has one use, by another; the depthwise one must have one input
+/// channel per group and no residual, all three a bias (batch norms fold
+/// into them) and none of them an input scale.
+/// (Whether the kernels take the window is conv_chain_ok's, runtime side.)
+std::optional<ConvChainOps> convChainAround(Conv2dOp depthwise);
+/// The chain |op| belongs to when its depthwise convolution is marked
+/// kiln.chain (--kiln-fuse-conv-chains): the CPU then runs the three as
+/// one kernel at the project's place, and the chain's input lives until
+/// then.
+std::optional<ConvChainOps> markedConvChainOf(mlir::Operation *op);
 } // namespace kiln
 
 #endif // KILN_DIALECTS_KILN_IR_KILNDIALECT_H

@@ -142,6 +142,16 @@ struct DwRowFns {
 /// (depthwise.cpp).
 DwRowFns depthwise_row_fns(const Conv2d &S);
 
+/// Output columns [lo, hi) of |S| whose taps read no horizontal padding.
+struct DwColumns {
+  int lo, hi;
+};
+inline DwColumns interior_columns(const Conv2d &S) {
+  const int lo = std::min(S.wo, ceil_div(S.pw, S.sw));
+  const int last = S.w - 1 + S.pw - (S.kw - 1) * S.dw;
+  return {lo, std::clamp(last < 0 ? 0 : last / S.sw + 1, lo, S.wo)};
+}
+
 } // namespace kiln::cpu::KILN_CPU_ISA
 
 #endif // KILN_RUNTIME_CPU_DEPTHWISE_H

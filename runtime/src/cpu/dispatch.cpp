@@ -11,6 +11,10 @@
 
 #include "kiln/cpu/kernels.h"
 
+#include "winograd_matrices.h"
+
+#include <algorithm>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -144,38 +148,73 @@ std::string cpu_model_name() {
   return "";
 }
 
+namespace {
+/// Packs output channels [o0, o0 + valid) of OIHW weights [o][cin][kh][kw]
+/// as one block [kh][kw][cin][width], lanes past |valid| zero; returns the
+/// end of the block.
+float *pack_block(const Conv2d &s, const float *oihw, int cin, int o0,
+                  int width, int valid, float *packed) {
+  for (int ky = 0; ky < s.kh; ++ky)
+    for (int kx = 0; kx < s.kw; ++kx)
+      for (int j = 0; j < cin; ++j)
+        for (int lane = 0; lane < width; ++lane)
+          *packed++ =
+              lane < valid
+                  ? oihw[((size_t(o0 + lane) * cin + j) * s.kh + ky) * s.kw + kx]
+                  : 0.f;
+  return packed;
+}
+} // namespace
+
 void conv2d_pack(const Conv2d &s, const float *oihw, float *packed) {
   const VectorShape v = kernels().shape;
   if (lane_shared(s, v.lanes)) {
-    // OIHW [o][c/groups][kh][kw] -> [o/lanes][kh][kw][c/groups][lanes].
+    // [o/lanes][kh][kw][c/groups][lanes]: the output channels of a vector.
     const LaneLayout p = lane_layout(s, v.lanes);
     for (int b = 0; b < p.blocks; ++b)
-      for (int ky = 0; ky < s.kh; ++ky)
-        for (int kx = 0; kx < s.kw; ++kx)
-          for (int j = 0; j < p.cin; ++j)
-            for (int l = 0; l < v.lanes; ++l) {
-              int oc = b * v.lanes + l;
-              *packed++ =
-                  oc < s.o
-                      ? oihw[((size_t(oc) * p.cin + j) * s.kh + ky) * s.kw + kx]
-                      : 0.f;
-            }
+      packed = pack_block(s, oihw, p.cin, b * v.lanes, v.lanes,
+                          std::min(v.lanes, s.o - b * v.lanes), packed);
     return;
   }
-  // OIHW [o][c/groups][kh][kw] -> [group][panel][kh][kw][c/groups][NR].
+  // [group][panel][kh][kw][c/groups][NR]: the panels of each group's GEMM.
   const GemmLayout p = gemm_layout(s, v);
   for (int g = 0; g < s.groups; ++g)
     for (int panel = 0; panel < p.panels; ++panel)
-      for (int ky = 0; ky < s.kh; ++ky)
-        for (int kx = 0; kx < s.kw; ++kx)
-          for (int ci = 0; ci < p.kc; ++ci)
-            for (int lane = 0; lane < p.nr; ++lane) {
-              int oc = panel * p.nr + lane;
-              size_t o = size_t(g) * p.n + oc; // in the whole layer
-              *packed++ = oc < p.n
-                              ? oihw[((o * p.kc + ci) * s.kh + ky) * s.kw + kx]
-                              : 0.f;
-            }
+      packed = pack_block(s, oihw, p.kc, g * p.n + panel * p.nr, p.nr,
+                          std::min(p.nr, p.n - panel * p.nr), packed);
+}
+
+void conv2d_winograd_pack(const Winograd &w, const float *oihw,
+                          float *packed) {
+  // [o][c][3][3] -> U = G g G^T per (o, c), in double, rounded once ->
+  // [position][panel][c][NR], zero-padded to whole panels.
+  const WinogradLayout p = winograd_layout(w, kernels().shape);
+  const GemmLayout &gl = p.gemm;
+  const int n = p.n;
+  std::fill(packed, packed + p.packed_size, 0.f);
+  for (int o = 0; o < w.conv.o; ++o)
+    for (int c = 0; c < w.conv.c; ++c) {
+      const float *g = oihw + (size_t(o) * w.conv.c + c) * 9;
+      double gt[6][3]; // G g
+      for (int i = 0; i < n; ++i)
+        for (int k = 0; k < 3; ++k) {
+          gt[i][k] = 0;
+          for (int j = 0; j < 3; ++j)
+            gt[i][k] += (w.m == 2 ? winograd::kG2.a[i][j]
+                                  : winograd::kG4.a[i][j]) *
+                        g[j * 3 + k];
+        }
+      size_t at = size_t(o / gl.nr) * gl.panel_floats + size_t(c) * gl.nr +
+                  o % gl.nr;
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) {
+          double u = 0; // (G g G^T)[i][j]
+          for (int k = 0; k < 3; ++k)
+            u += gt[i][k] * (w.m == 2 ? winograd::kG2.a[j][k]
+                                      : winograd::kG4.a[j][k]);
+          packed[(i * n + j) * p.position_floats + at] = float(u);
+        }
+    }
 }
 
 void conv2d_scale_packed(const Conv2d &s, const float *packed,

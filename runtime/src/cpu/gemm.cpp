@@ -6,8 +6,78 @@
 
 #include "gemm.h"
 #include "isa.h"
+#include "memory.h"
 
 namespace kiln::cpu::KILN_CPU_ISA {
+
+namespace {
+
+template <int MR, int NV> constexpr TileFn tile_or_null() {
+  if constexpr (tile_fits(MR, NV, kShape))
+    return &gemm_tile<MR, NV>;
+  else
+    return nullptr;
+}
+
+template <int NV, int... I>
+constexpr TileFn tile_for(int mr, std::integer_sequence<int, I...>) {
+  constexpr TileFn fns[] = {tile_or_null<I + 1, NV>()...};
+  return fns[mr - 1];
+}
+
+} // namespace
+
+TileFn tile_fn(int mr, int nv) {
+  auto mrs = std::make_integer_sequence<int, kMaxMr>();
+  switch (nv) {
+  case 1: return tile_for<1>(mr, mrs);
+  case 2: return tile_for<2>(mr, mrs);
+  case 3: return tile_for<3>(mr, mrs);
+  default: return tile_for<4>(mr, mrs);
+  }
+}
+
+/// Bytes of one panel's share of a K block: the block of weights every tile
+/// of a task reads, which must stay in L2 between tiles (a panel of a 3x3,
+/// 512-channel layer is 1.2 MB with 64 lanes, above most L2 caches).
+constexpr size_t kKBlockBytes = 256 * 1024;
+
+/// One block of the K reduction: taps [tap0, tap0 + taps), channels
+/// [c0, c0 + kc) of each.
+struct KBlock {
+  int tap0, taps, c0, kc;
+};
+
+/// The K blocks of a layer whose panels exceed kKBlockBytes: runs of whole
+/// taps, or, when one tap is too large, channel slices of each tap. Both in
+/// the packed panel's order, so the sums of each output keep their order.
+struct KBlocks {
+  int count, per_tap; ///< blocks; blocks per tap (0: blocks of whole taps)
+  int taps_per, channels_per;
+
+  KBlocks(const GemmLayout &P) {
+    size_t tap_bytes = size_t(P.kc) * P.nr * sizeof(float);
+    auto blocks_of = [](size_t bytes) {
+      return int((bytes + kKBlockBytes - 1) / kKBlockBytes);
+    };
+    if (tap_bytes <= kKBlockBytes) {
+      taps_per = ceil_div(P.taps, blocks_of(P.taps * tap_bytes));
+      count = ceil_div(P.taps, taps_per);
+      per_tap = 0, channels_per = P.kc;
+    } else {
+      per_tap = blocks_of(tap_bytes);
+      channels_per = ceil_div(P.kc, per_tap);
+      per_tap = ceil_div(P.kc, channels_per);
+      count = P.taps * per_tap, taps_per = 1;
+    }
+  }
+  KBlock operator[](int b) const {
+    if (per_tap == 0)
+      return {b * taps_per, taps_per, 0, channels_per};
+    int c0 = b % per_tap * channels_per;
+    return {b / per_tap, 1, c0, channels_per};
+  }
+};
 
 /// The implicit-GEMM convolution (groups == 1, or grouped convolution as
 /// one GEMM per group on channel slices).
@@ -18,16 +88,25 @@ namespace kiln::cpu::KILN_CPU_ISA {
 /// tiles-fastest so that threads share the weight chunk they stream. Small
 /// layers (7x7 pixels, thousands of channels) get their parallelism from the
 /// panel chunks; large ones from the tiles.
+///
+/// A layer whose panels exceed kKBlockBytes reduces K in blocks instead
+/// (KBlocks): for each block, every tile of the task sweeps the chunk's
+/// slices of that block, which stay in L2, keeping its partial sums in the
+/// thread's scratch; the last block applies the epilogue.
 void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
-                      const float *packed, const float *bias,
-                      const float *residual, float *out, ThreadPool &pool) {
+               const float *packed, const float *bias, const float *residual,
+               float *out, ThreadPool &pool) {
   const GemmLayout P = gemm_layout(S, kShape);
   const int res_stride = E.residual ? E.residual_stride : 0;
+  const bool blocked = P.panel_floats * sizeof(float) > kKBlockBytes;
+  const KBlocks kblocks(P);
   RowPlan plan;
   plan.padded = S.ph > 0 || S.pw > 0;
   plan.pointwise =
       S.kh == 1 && S.kw == 1 && S.sh == 1 && S.sw == 1 && !plan.padded;
-  plan.merge_rows = S.groups == 1 && S.kw > 1 && S.dw == 1 && S.in_stride == S.c;
+  // Merged rows are one tap of kw * c floats: not split into K blocks.
+  plan.merge_rows = S.groups == 1 && S.kw > 1 && S.dw == 1 &&
+                    S.in_stride == S.c && !blocked;
   float *owned_zeros = nullptr;
   plan.zeros = plan.padded ? zero_row(size_t(S.kw) * S.c, owned_zeros) : nullptr;
   TileFn lo = tile_fn(P.tile_lo, P.tile.nv);
@@ -42,6 +121,10 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
   // Row pointers of one tile: on the stack unless the kernel is huge.
   const size_t row_count = size_t(P.taps) * (P.tile_lo + 1);
   constexpr size_t kStackRows = 1024;
+  // Partial sums of a task's pixels and chunk, when blocked.
+  const int partial_stride = P.chunk_panels * P.nr;
+  const size_t partial_floats =
+      blocked ? size_t(range_tiles) * (P.tile_lo + 1) * partial_stride : 0;
 
   pool.parallel_for(int64_t(per_chunk) * tile_ranges, [&](int64_t task) {
     int range = int(task % tile_ranges);
@@ -50,32 +133,50 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
     const float *stack_rows[kStackRows];
     const float **rows = stack_rows;
     if (row_count > kStackRows) {
-      rows = static_cast<const float **>(std::malloc(row_count * sizeof *rows));
-      if (!rows)
-        std::abort();
+      rows = static_cast<const float **>(
+          checked_malloc(row_count * sizeof *rows, "its row pointers"));
     }
+    float *partial = blocked ? thread_scratch(partial_floats) : nullptr;
     int first_panel = chunk * P.chunk_panels;
     int last_panel = std::min(P.panels, first_panel + P.chunk_panels);
-    int last_tile = std::min(P.tiles, (range + 1) * range_tiles);
-    for (int tile = range * range_tiles; tile < last_tile; ++tile) {
-      int count = P.tile_lo + (tile < P.tile_rem);
-      int p0 = tile * P.tile_lo + std::min(tile, P.tile_rem);
-      TileRows a = tile_rows(S, plan, in, p0, count, rows);
-      TileFn fn = count == P.tile_lo ? lo : hi;
-      for (int panel = first_panel; panel < last_panel; ++panel) {
-        int o0 = g * P.n + panel * P.nr; // first output channel
-        TileOut o{out + size_t(p0) * S.out_stride + size_t(o0) * S.out_step,
-                  S.out_stride,
-                  S.out_step,
-                  E.bias ? bias + o0 : nullptr,
-                  E.residual ? residual + size_t(p0) * res_stride + o0
-                             : nullptr,
-                  res_stride,
-                  std::min(P.nr, P.n - panel * P.nr),
-                  E.bias,
-                  E.residual};
-        fn(rows, a.taps, a.kc, g * P.kc,
-           packed + g * P.group_floats + panel * P.panel_floats, o, E.act);
+    int first_tile = range * range_tiles;
+    int last_tile = std::min(P.tiles, first_tile + range_tiles);
+    int range_p0 = first_tile * P.tile_lo + std::min(first_tile, P.tile_rem);
+    for (int kb = 0; kb < (blocked ? kblocks.count : 1); ++kb) {
+      KBlock k = blocked ? kblocks[kb] : KBlock{};
+      if (blocked)
+        k.kc = std::min(k.kc, P.kc - k.c0), k.taps = std::min(k.taps, P.taps - k.tap0);
+      for (int tile = first_tile; tile < last_tile; ++tile) {
+        int count = P.tile_lo + (tile < P.tile_rem);
+        int p0 = tile * P.tile_lo + std::min(tile, P.tile_rem);
+        TileRows a = tile_rows(S, plan, in, p0, count, rows);
+        if (!blocked)
+          k = {0, a.taps, 0, a.kc};
+        TileFn fn = count == P.tile_lo ? lo : hi;
+        for (int panel = first_panel; panel < last_panel; ++panel) {
+          int o0 = g * P.n + panel * P.nr; // first output channel
+          TileOut o{out + size_t(p0) * S.out_stride + size_t(o0) * S.out_step,
+                    S.out_stride,
+                    S.out_step,
+                    E.bias ? bias + o0 : nullptr,
+                    E.residual ? residual + size_t(p0) * res_stride + o0
+                               : nullptr,
+                    res_stride,
+                    std::min(P.nr, P.n - panel * P.nr),
+                    E.bias,
+                    E.residual};
+          if (blocked) {
+            float *sums = partial + size_t(p0 - range_p0) * partial_stride +
+                          (panel - first_panel) * P.nr;
+            o.partial_in = kb > 0 ? sums : nullptr;
+            o.partial_out = kb + 1 < kblocks.count ? sums : nullptr;
+            o.partial_stride = partial_stride;
+          }
+          fn(rows + size_t(k.tap0) * count, k.taps, k.kc, g * P.kc + k.c0,
+             packed + g * P.group_floats + panel * P.panel_floats +
+                 (size_t(k.tap0) * P.kc + k.c0) * P.nr,
+             o, E.act);
+        }
       }
     }
     if (rows != stack_rows)

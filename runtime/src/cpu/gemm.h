@@ -32,6 +32,7 @@
 #ifndef KILN_RUNTIME_CPU_GEMM_H
 #define KILN_RUNTIME_CPU_GEMM_H
 
+#include "memory.h"
 #include "simd.h"
 
 #include <algorithm>
@@ -53,6 +54,13 @@ struct TileOut {
   int residual_stride;
   int channels;           ///< valid channels in the panel, 1 .. NV*kLanes
   bool has_bias, has_residual;
+  /// A K-blocked reduction (conv_gemm): the tile starts from the partial
+  /// sums at |partial_in| rather than zero, if given, and stores its sums
+  /// there raw (all NV*kLanes lanes, no epilogue) rather than to |out|, if
+  /// |partial_out| is given. Pixels are |partial_stride| floats apart.
+  const float *partial_in = nullptr;
+  float *partial_out = nullptr;
+  int partial_stride = 0;
 };
 
 /// Applies the epilogue to the accumulated vector |acc| of channels
@@ -98,7 +106,8 @@ KILN_INLINE void store_tile(Vec (&acc)[MR][NV], const TileOut &o,
 /// pixel r's input row is rows[tap * MR + r] + |a_offset|, of which |kc|
 /// floats are reduced against the packed panel |b| ([taps][kc][NV*kLanes],
 /// read sequentially). Accumulates in fp32 in a fixed order (tap, then
-/// channel), so results do not depend on how the caller splits work.
+/// channel; K blocks in order), so results do not depend on how the caller
+/// splits work among threads.
 template <int MR, int NV>
 KILN_NOINLINE void gemm_tile(const float *const *rows, int taps, int kc,
                              int a_offset, const float *b, const TileOut &o,
@@ -109,7 +118,9 @@ KILN_NOINLINE void gemm_tile(const float *const *rows, int taps, int kc,
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v)
-      acc[r][v] = zero();
+      acc[r][v] = o.partial_in
+                      ? load(o.partial_in + r * o.partial_stride + v * kLanes)
+                      : zero();
 
   for (int t = 0; t < taps; ++t) {
     const float *a[MR];
@@ -130,6 +141,14 @@ KILN_NOINLINE void gemm_tile(const float *const *rows, int taps, int kc,
       }
     }
   }
+  if (o.partial_out) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        store(o.partial_out + r * o.partial_stride + v * kLanes, acc[r][v]);
+    return;
+  }
   with_activation(act, [&](auto a) {
     store_tile<MR, NV, decltype(a)::value>(acc, o, act);
   });
@@ -142,29 +161,9 @@ using TileFn = void (*)(const float *const *rows, int taps, int kc,
 /// The largest MR of any tile (layout.h's candidates).
 inline constexpr int kMaxMr = 8;
 
-template <int MR, int NV> constexpr TileFn tile_or_null() {
-  if constexpr (tile_fits(MR, NV, kShape))
-    return &gemm_tile<MR, NV>;
-  else
-    return nullptr;
-}
-
-template <int NV, int... I>
-constexpr TileFn tile_for(int mr, std::integer_sequence<int, I...>) {
-  constexpr TileFn fns[] = {tile_or_null<I + 1, NV>()...};
-  return fns[mr - 1];
-}
-
-/// The microkernel instance for an mr x nv tile.
-inline TileFn tile_fn(int mr, int nv) {
-  auto mrs = std::make_integer_sequence<int, kMaxMr>();
-  switch (nv) {
-  case 1: return tile_for<1>(mr, mrs);
-  case 2: return tile_for<2>(mr, mrs);
-  case 3: return tile_for<3>(mr, mrs);
-  default: return tile_for<4>(mr, mrs);
-  }
-}
+/// The microkernel instance for an mr x nv tile (gemm.cpp, which
+/// instantiates them all once per kernel set).
+TileFn tile_fn(int mr, int nv);
 
 /// A row of at least |n| zeros: the input row of a tap that falls in the
 /// padding. A static one covers every layer of the models kiln knows; a
@@ -174,9 +173,8 @@ inline const float *zero_row(size_t n, float *&owned) {
   owned = nullptr;
   if (n <= sizeof zeros / sizeof(float))
     return zeros;
-  owned = static_cast<float *>(std::calloc(n, sizeof(float)));
-  if (!owned)
-    std::abort();
+  owned = static_cast<float *>(
+      checked_calloc(n, sizeof(float), "a row of zeros"));
   return owned;
 }
 

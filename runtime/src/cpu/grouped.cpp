@@ -23,9 +23,7 @@ void conv_lanes(const Conv2d &S, const Epilogue &E, const float *in,
     std::abort(); // lane_shared() admits no other shape
   const DwRowFns dw = depthwise_row_fns(S);
   // Output columns [x_lo, x_hi) read no horizontal padding at any tap.
-  const int x_lo = std::min(S.wo, ceil_div(S.pw, S.sw));
-  const int last = S.w - 1 + S.pw - (S.kw - 1) * S.dw;
-  const int x_hi = std::clamp(last < 0 ? 0 : last / S.sw + 1, x_lo, S.wo);
+  const auto [x_lo, x_hi] = interior_columns(S);
   const int rows = S.n * S.ho;
   int want = pool.size() == 1 ? 1 : 4 * pool.size();
   int ranges = std::clamp(ceil_div(want, rows), 1, P.blocks);

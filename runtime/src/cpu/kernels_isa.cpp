@@ -36,6 +36,8 @@ extern const KernelTable KILN_CPU_TABLE = {
     &KILN_CPU_ISA::max_pool2d,
     &KILN_CPU_ISA::avg_pool2d,
     &KILN_CPU_ISA::adaptive_avg_pool2d,
+    &KILN_CPU_ISA::conv_winograd,
+    &KILN_CPU_ISA::conv_chain,
 };
 
 } // namespace kiln::cpu

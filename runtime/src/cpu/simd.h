@@ -117,6 +117,7 @@ KILN_INLINE void store(float *p, Vec x, Mask m) {
 /// a * b + c, rounded once.
 KILN_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
 KILN_INLINE Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+KILN_INLINE Vec sub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
 KILN_INLINE Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
 KILN_INLINE Vec div(Vec a, Vec b) { return _mm512_div_ps(a, b); }
 KILN_INLINE Vec min(Vec a, Vec b) { return _mm512_min_ps(a, b); }
@@ -128,26 +129,15 @@ KILN_INLINE Vec permute(Vec x, IndexVec idx) {
   return _mm512_permutexvar_ps(idx, x);
 }
 
-/// e^x to ~1 ulp: x = n ln2 + r with |r| <= ln2/2, e^r by its degree-7
-/// Taylor polynomial (truncation error < 6e-9 relative on that interval),
-/// times 2^n with vscalefps, which also gives 0 and +inf for huge |n|.
-KILN_INLINE Vec exp(Vec x) {
-  x = _mm512_max_ps(_mm512_min_ps(x, splat(100.f)), splat(-110.f));
-  Vec n = _mm512_roundscale_ps(_mm512_mul_ps(x, splat(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  // ln2 in two parts: n * kLn2Hi is exact for |n| < 2^8.
-  Vec r = _mm512_fnmadd_ps(n, splat(0.693145751953125f), x);
-  r = _mm512_fnmadd_ps(n, splat(1.428606765330187e-06f), r);
-  Vec p = splat(1.f / 5040);
-  p = fma(p, r, splat(1.f / 720));
-  p = fma(p, r, splat(1.f / 120));
-  p = fma(p, r, splat(1.f / 24));
-  p = fma(p, r, splat(1.f / 6));
-  p = fma(p, r, splat(0.5f));
-  p = fma(p, r, splat(1.f));
-  p = fma(p, r, splat(1.f));
-  return _mm512_scalef_ps(p, n);
+/// Round to the nearest integer (ties to even), for exp().
+KILN_INLINE Vec round_nearest(Vec x) {
+  return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
+/// p * 2^n for integral n, for exp(): vscalefps, which also gives 0 and +inf
+/// for huge |n|.
+KILN_INLINE Vec scale_pow2(Vec p, Vec n) { return _mm512_scalef_ps(p, n); }
+/// exp()'s input range: beyond it e^x is 0 or +inf in float anyway.
+inline constexpr float kExpLo = -110.f, kExpHi = 100.f;
 
 #elif KILN_SIMD_AVX2
 
@@ -180,6 +170,7 @@ KILN_INLINE void store(float *p, Vec x, Mask m) {
 }
 KILN_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
 KILN_INLINE Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+KILN_INLINE Vec sub(Vec a, Vec b) { return _mm256_sub_ps(a, b); }
 KILN_INLINE Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
 KILN_INLINE Vec div(Vec a, Vec b) { return _mm256_div_ps(a, b); }
 KILN_INLINE Vec min(Vec a, Vec b) { return _mm256_min_ps(a, b); }
@@ -191,23 +182,13 @@ KILN_INLINE Vec permute(Vec x, IndexVec idx) {
   return _mm256_permutevar8x32_ps(x, idx);
 }
 
-/// e^x as in the AVX-512 version, with 2^n built in the exponent field in
-/// two halves (2^(n/2) * 2^(n - n/2)), so that results below FLT_MIN come
-/// out subnormal and those above FLT_MAX +inf, without vscalefps.
-KILN_INLINE Vec exp(Vec x) {
-  x = _mm256_max_ps(_mm256_min_ps(x, splat(89.f)), splat(-104.f));
-  Vec n = _mm256_round_ps(_mm256_mul_ps(x, splat(1.44269504088896341f)),
-                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  Vec r = _mm256_fnmadd_ps(n, splat(0.693145751953125f), x);
-  r = _mm256_fnmadd_ps(n, splat(1.428606765330187e-06f), r);
-  Vec p = splat(1.f / 5040);
-  p = fma(p, r, splat(1.f / 720));
-  p = fma(p, r, splat(1.f / 120));
-  p = fma(p, r, splat(1.f / 24));
-  p = fma(p, r, splat(1.f / 6));
-  p = fma(p, r, splat(0.5f));
-  p = fma(p, r, splat(1.f));
-  p = fma(p, r, splat(1.f));
+KILN_INLINE Vec round_nearest(Vec x) {
+  return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+/// p * 2^n with 2^n built in the exponent field in two halves
+/// (2^(n/2) * 2^(n - n/2)), so that results below FLT_MIN come out
+/// subnormal and those above FLT_MAX +inf, without vscalefps.
+KILN_INLINE Vec scale_pow2(Vec p, Vec n) {
   __m256i ni = _mm256_cvtps_epi32(n);
   __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
   auto pow2 = [](__m256i e) {
@@ -216,6 +197,8 @@ KILN_INLINE Vec exp(Vec x) {
   };
   return _mm256_mul_ps(_mm256_mul_ps(p, pow2(n1)), pow2(n2));
 }
+/// Each half of n stays a normal exponent in this range.
+inline constexpr float kExpLo = -104.f, kExpHi = 89.f;
 
 #elif KILN_SIMD_NEON
 
@@ -248,6 +231,7 @@ KILN_INLINE void store(float *p, Vec x, Mask m) {
 }
 KILN_INLINE Vec fma(Vec a, Vec b, Vec c) { return vfmaq_f32(c, a, b); }
 KILN_INLINE Vec add(Vec a, Vec b) { return vaddq_f32(a, b); }
+KILN_INLINE Vec sub(Vec a, Vec b) { return vsubq_f32(a, b); }
 KILN_INLINE Vec mul(Vec a, Vec b) { return vmulq_f32(a, b); }
 KILN_INLINE Vec div(Vec a, Vec b) { return vdivq_f32(a, b); }
 // b < a ? b : a, as the x86 versions (and the portable loops) compute it.
@@ -263,20 +247,9 @@ KILN_INLINE IndexVec index(const Index &i) {
 KILN_INLINE Vec permute(Vec x, IndexVec idx) {
   return vreinterpretq_f32_u8(vqtbl1q_u8(vreinterpretq_u8_f32(x), idx));
 }
-/// e^x as in the AVX2 version.
-KILN_INLINE Vec exp(Vec x) {
-  x = vmaxq_f32(vminq_f32(x, splat(89.f)), splat(-104.f));
-  Vec n = vrndnq_f32(vmulq_f32(x, splat(1.44269504088896341f)));
-  Vec r = vfmsq_f32(x, n, splat(0.693145751953125f));
-  r = vfmsq_f32(r, n, splat(1.428606765330187e-06f));
-  Vec p = splat(1.f / 5040);
-  p = fma(p, r, splat(1.f / 720));
-  p = fma(p, r, splat(1.f / 120));
-  p = fma(p, r, splat(1.f / 24));
-  p = fma(p, r, splat(1.f / 6));
-  p = fma(p, r, splat(0.5f));
-  p = fma(p, r, splat(1.f));
-  p = fma(p, r, splat(1.f));
+KILN_INLINE Vec round_nearest(Vec x) { return vrndnq_f32(x); }
+/// p * 2^n as in the AVX2 version.
+KILN_INLINE Vec scale_pow2(Vec p, Vec n) {
   int32x4_t ni = vcvtq_s32_f32(n);
   int32x4_t n1 = vshrq_n_s32(ni, 1), n2 = vsubq_s32(ni, n1);
   auto pow2 = [](int32x4_t e) {
@@ -284,6 +257,7 @@ KILN_INLINE Vec exp(Vec x) {
   };
   return vmulq_f32(vmulq_f32(p, pow2(n1)), pow2(n2));
 }
+inline constexpr float kExpLo = -104.f, kExpHi = 89.f;
 
 #else // Portable: per-lane loops.
 
@@ -333,6 +307,7 @@ KILN_INLINE Vec fma(Vec a, Vec b, Vec c) {
 #endif
 }
 KILN_INLINE Vec add(Vec a, Vec b) { KILN_LANES(a.v[l] + b.v[l]); }
+KILN_INLINE Vec sub(Vec a, Vec b) { KILN_LANES(a.v[l] - b.v[l]); }
 KILN_INLINE Vec mul(Vec a, Vec b) { KILN_LANES(a.v[l] * b.v[l]); }
 KILN_INLINE Vec div(Vec a, Vec b) { KILN_LANES(a.v[l] / b.v[l]); }
 KILN_INLINE Vec min(Vec a, Vec b) {
@@ -347,6 +322,28 @@ KILN_INLINE Vec exp(Vec x) { KILN_LANES(std::exp(x.v[l])); }
 
 #undef KILN_LANES
 
+#endif
+
+#if !KILN_SIMD_PORTABLE
+/// e^x to ~1 ulp for the native backends, from their round_nearest and
+/// scale_pow2: x = n ln2 + r with |r| <= ln2/2 (ln2 in two parts, so that
+/// n * kLn2Hi is exact for |n| < 2^8), e^r by its degree-7 Taylor polynomial
+/// (truncation error < 6e-9 relative on that interval), times 2^n.
+KILN_INLINE Vec exp(Vec x) {
+  x = max(min(x, splat(kExpHi)), splat(kExpLo));
+  Vec n = round_nearest(mul(x, splat(1.44269504088896341f)));
+  Vec r = fma(n, splat(-0.693145751953125f), x);
+  r = fma(n, splat(-1.428606765330187e-06f), r);
+  Vec p = splat(1.f / 5040);
+  p = fma(p, r, splat(1.f / 720));
+  p = fma(p, r, splat(1.f / 120));
+  p = fma(p, r, splat(1.f / 24));
+  p = fma(p, r, splat(1.f / 6));
+  p = fma(p, r, splat(0.5f));
+  p = fma(p, r, splat(1.f));
+  p = fma(p, r, splat(1.f));
+  return scale_pow2(p, n);
+}
 #endif
 
 /// Precedes a short loop over an array of vectors (accumulators, taps).

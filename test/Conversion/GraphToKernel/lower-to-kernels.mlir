@@ -90,3 +90,54 @@ func.func @reshape_of_transpose(%x: tensor<2x3x4xf32>) -> tensor<2x5xf32> attrib
   %y = kiln.linear %r, %w : (tensor<2x12xf32>, tensor<5x12xf32>) -> tensor<2x5xf32>
   return %y : tensor<2x5xf32>
 }
+
+// -----
+
+// A Winograd tile (choose-winograd) goes to the CPU's kernel; the CUDA
+// kernels have no Winograd path, so their lowering leaves it out.
+// CHECK-LABEL: func.func @winograd(
+// CHECK:         kernel.conv2d {{.*}}winograd = 4 : i64}
+// CUDA-LABEL: func.func @winograd(
+// CUDA:          kernel.conv2d
+// CUDA-NOT:      winograd
+// CUDA:          return
+func.func @winograd(%x: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> attributes {kiln.model = "w"} {
+  %w = kiln.param "conv.weight" parameter : tensor<16x16x3x3xf32>
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 {kiln.winograd = 4 : i64}
+      : (tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) -> tensor<1x16x8x8xf32>
+  return %y : tensor<1x16x8x8xf32>
+}
+
+// -----
+
+// A convolution chain (fuse-conv-chains) is one CPU kernel at the project's
+// place, reading the chain's input and the residual; the CUDA kernels run
+// the three layers.
+// CHECK-LABEL: func.func @chain(
+// CHECK:         kernel.conv2d
+// CHECK-NOT:     kernel.conv2d
+// CHECK:         kernel.conv_chain %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {depthwise_activation = #kiln<activation relu6>, expand_activation = #kiln<activation relu6>, input = #kernel.buffer<arena[[[X:[0-9]+]], 0], act, [1, 16, 8, 8]{{.*}}project_activation = #kiln<activation none>, residual = #kernel.buffer<arena[[[X]], 0], act, [1, 16, 8, 8]
+// CHECK-NOT:     kernel.conv2d
+// CHECK:         return
+// CUDA-LABEL: func.func @chain(
+// CUDA-COUNT-4:  kernel.conv2d
+// CUDA-NOT:      kernel.conv_chain
+// CUDA:          return
+func.func @chain(%in: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> attributes {kiln.model = "chain"} {
+  %ws = kiln.param "s.weight" parameter : tensor<16x16x3x3xf32>
+  %x = kiln.conv2d %in, %ws stride [1, 1] padding [1, 1] dilation [1, 1] groups 1
+      : (tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) -> tensor<1x16x8x8xf32>
+  %we = kiln.param "e.weight" parameter : tensor<96x16x1x1xf32>
+  %be = kiln.param "e.bias" parameter : tensor<96xf32>
+  %wd = kiln.param "d.weight" parameter : tensor<96x1x3x3xf32>
+  %bd = kiln.param "d.bias" parameter : tensor<96xf32>
+  %wp = kiln.param "p.weight" parameter : tensor<16x96x1x1xf32>
+  %bp = kiln.param "p.bias" parameter : tensor<16xf32>
+  %e = kiln.conv2d %x, %we bias %be stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 activation relu6
+      : (tensor<1x16x8x8xf32>, tensor<96x16x1x1xf32>, tensor<96xf32>) -> tensor<1x96x8x8xf32>
+  %d = kiln.conv2d %e, %wd bias %bd stride [1, 1] padding [1, 1] dilation [1, 1] groups 96 activation relu6 {kiln.chain}
+      : (tensor<1x96x8x8xf32>, tensor<96x1x3x3xf32>, tensor<96xf32>) -> tensor<1x96x8x8xf32>
+  %p = kiln.conv2d %d, %wp bias %bp residual %x stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
+      : (tensor<1x96x8x8xf32>, tensor<16x96x1x1xf32>, tensor<16xf32>, tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32>
+  return %p : tensor<1x16x8x8xf32>
+}

@@ -197,3 +197,78 @@ func.func @pad() {
                        output = #kernel.buffer<arena[0, 0], act, [1, 8, 4, 8], [256, 1, 64, 8]>}
   return
 }
+
+// -----
+
+func.func @winograd_tile(%w: tensor<16x3x3x3xf32>) {
+  // expected-error @below {{'winograd' must be 2 or 4}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 0], act, [1, 3, 8, 8], [192, 1, 24, 3]>,
+      output = #kernel.buffer<arena[4096, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      padding = array<i64: 1, 1>, stride = array<i64: 1, 1>, winograd = 3 : i64} : tensor<16x3x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @winograd_strided(%w: tensor<16x3x3x3xf32>) {
+  // expected-error @below {{'winograd' needs a dense 3x3 convolution with stride 1, no dilation, no channel padding, no input scale and no GPU schedule}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 0], act, [1, 3, 8, 8], [192, 1, 24, 3]>,
+      output = #kernel.buffer<arena[4096, 0], act, [1, 16, 4, 4], [256, 1, 64, 16]>,
+      padding = array<i64: 1, 1>, stride = array<i64: 2, 2>, winograd = 2 : i64} : tensor<16x3x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @winograd_1x1(%w: tensor<16x3x1x1xf32>) {
+  // expected-error @below {{'winograd' needs a dense 3x3 convolution}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 0], act, [1, 3, 8, 8], [192, 1, 24, 3]>,
+      output = #kernel.buffer<arena[4096, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      padding = array<i64: 0, 0>, stride = array<i64: 1, 1>, winograd = 4 : i64} : tensor<16x3x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @chain_channels(%we: tensor<40x16x1x1xf32>, %be: tensor<40xf32>, %wd: tensor<40x1x3x3xf32>,
+                          %wp: tensor<16x40x1x1xf32>, %bp: tensor<16xf32>) {
+  // expected-error @below {{needs a 1x1 expand weight from the input's 16 channels to a multiple of 16}}
+  kernel.conv_chain %we, %be, %wd, %be, %wp, %bp {depthwise_activation = #kiln<activation relu6>,
+      expand_activation = #kiln<activation relu6>,
+      input = #kernel.buffer<arena[0, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      output = #kernel.buffer<arena[8192, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      padding = array<i64: 1, 1>, project_activation = #kiln<activation none>, stride = array<i64: 1, 1>}
+      : tensor<40x16x1x1xf32>, tensor<40xf32>, tensor<40x1x3x3xf32>, tensor<40xf32>, tensor<16x40x1x1xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @chain_window(%we: tensor<48x16x1x1xf32>, %be: tensor<48xf32>, %wd: tensor<48x1x7x7xf32>,
+                        %wp: tensor<16x48x1x1xf32>, %bp: tensor<16xf32>) {
+  // expected-error @below {{needs a 3x3 or 5x5 depthwise weight of 48 channels}}
+  kernel.conv_chain %we, %be, %wd, %be, %wp, %bp {depthwise_activation = #kiln<activation relu6>,
+      expand_activation = #kiln<activation relu6>,
+      input = #kernel.buffer<arena[0, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      output = #kernel.buffer<arena[8192, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      padding = array<i64: 3, 3>, project_activation = #kiln<activation none>, stride = array<i64: 1, 1>}
+      : tensor<48x16x1x1xf32>, tensor<48xf32>, tensor<48x1x7x7xf32>, tensor<48xf32>, tensor<16x48x1x1xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @chain_output(%we: tensor<48x16x1x1xf32>, %be: tensor<48xf32>, %wd: tensor<48x1x3x3xf32>,
+                        %wp: tensor<16x48x1x1xf32>, %bp: tensor<16xf32>) {
+  // expected-error @below {{output height 8 does not follow from the input and the window}}
+  kernel.conv_chain %we, %be, %wd, %be, %wp, %bp {depthwise_activation = #kiln<activation relu6>,
+      expand_activation = #kiln<activation relu6>,
+      input = #kernel.buffer<arena[0, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      output = #kernel.buffer<arena[8192, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      padding = array<i64: 1, 1>, project_activation = #kiln<activation none>, stride = array<i64: 2, 2>}
+      : tensor<48x16x1x1xf32>, tensor<48xf32>, tensor<48x1x3x3xf32>, tensor<48xf32>, tensor<16x48x1x1xf32>, tensor<16xf32>
+  return
+}

@@ -28,6 +28,23 @@ func.func @kernels(%in: memref<1x3x8x8xf32>, %out: memref<1x10xf32>)
       padding = array<i64: 1, 1>, stride = array<i64: 1, 1>,
       schedule = #kernel.schedule<bm = 64, bn = 16, bk = 32, warps_m = 2, warps_n = 1, stages = 3, split_k = 1>}
       : tensor<16x3x3x3xf32>, tensor<16xf32>
+  // CHECK: kernel.conv2d %{{.*}}, %{{.*}} {{{.*}}stride = array<i64: 1, 1>, winograd = 4 : i64} : tensor<16x3x3x3xf32>, tensor<16xf32>
+  kernel.conv2d %w, %b {activation = #kiln<activation relu>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 0], act, [1, 3, 8, 8], [192, 1, 24, 3]>,
+      output = #kernel.buffer<arena[4096, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      padding = array<i64: 1, 1>, stride = array<i64: 1, 1>, winograd = 4 : i64}
+      : tensor<16x3x3x3xf32>, tensor<16xf32>
+  // CHECK: kernel.conv_chain %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {depthwise_activation = #kiln<activation relu6>, {{.*}}stride = array<i64: 2, 2>}
+  %ce = kiln.param "chain.expand.weight" parameter : tensor<32x16x1x1xf32>
+  %cb = kiln.param "chain.expand.bias" parameter : tensor<32xf32>
+  %cd = kiln.param "chain.dw.weight" parameter : tensor<32x1x3x3xf32>
+  %cp = kiln.param "chain.project.weight" parameter : tensor<16x32x1x1xf32>
+  kernel.conv_chain %ce, %cb, %cd, %cb, %cp, %b {depthwise_activation = #kiln<activation relu6>,
+      expand_activation = #kiln<activation relu>,
+      input = #kernel.buffer<arena[0, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      output = #kernel.buffer<arena[4096, 0], act, [1, 16, 4, 4], [256, 1, 64, 16]>,
+      padding = array<i64: 1, 1>, project_activation = #kiln<activation none>, stride = array<i64: 2, 2>}
+      : tensor<32x16x1x1xf32>, tensor<32xf32>, tensor<32x1x3x3xf32>, tensor<32xf32>, tensor<16x32x1x1xf32>, tensor<16xf32>
   // CHECK: kernel.conv2d %{{.*}} {{{.*}}groups = 16 : i64{{.*}}residual = #kernel.buffer<arena[4096, 0]
   kernel.conv2d %dw {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 16 : i64,
       input = #kernel.buffer<arena[4096, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,

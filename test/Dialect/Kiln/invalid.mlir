@@ -554,9 +554,26 @@ func.func @sub_no_broadcast(%x: tensor<1x8x4x4xf32>, %y: tensor<1x3x1x1xf32>) {
 
 // -----
 
+func.func @winograd_tile(%x: tensor<1x8x8x8xf32>, %w: tensor<8x8x3x3xf32>) {
+  // expected-error @+1 {{'kiln.winograd' must be the integer 2 or 4 on a kiln.conv2d}}
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 {kiln.winograd = 6 : i64}
+      : (tensor<1x8x8x8xf32>, tensor<8x8x3x3xf32>) -> tensor<1x8x8x8xf32>
+  return
+}
+
+// -----
+
 func.func @leaky_relu_nan(%x: tensor<1x8xf32>) {
   // expected-error @+1 {{'kiln.leaky_relu' op needs a finite parameter, got nan}}
   %y = kiln.leaky_relu %x negative_slope 0x7FF8000000000000 : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @winograd_not_conv(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{'kiln.winograd' must be the integer 2 or 4 on a kiln.conv2d}}
+  %0 = kiln.relu %x {kiln.winograd = 2 : i64} : tensor<2x8xf32>
   return
 }
 
@@ -571,9 +588,36 @@ func.func @pad_negative(%x: tensor<1x8x4x4xf32>) {
 
 // -----
 
+func.func @winograd_strided(%x: tensor<1x8x8x8xf32>, %w: tensor<8x8x3x3xf32>) {
+  // expected-error @+1 {{'kiln.winograd' needs a dense 3x3 convolution with stride 1, no dilation and no input scale}}
+  %y = kiln.conv2d %x, %w stride [2, 2] padding [1, 1] dilation [1, 1] groups 1 {kiln.winograd = 2 : i64}
+      : (tensor<1x8x8x8xf32>, tensor<8x8x3x3xf32>) -> tensor<1x8x4x4xf32>
+  return
+}
+
+// -----
+
 func.func @pad_not_4d(%x: tensor<8x4xf32>) {
   // expected-error @+2 {{pad input must have rank 4, got 'tensor<8x4xf32>'}}
   // expected-error @+1 {{failed to infer returned types}}
   %y = kiln.pad %x pads [0, 0, 0, 0] value 0.0 : tensor<8x4xf32> -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @winograd_grouped(%x: tensor<1x8x8x8xf32>, %w: tensor<8x4x3x3xf32>) {
+  // expected-error @+1 {{'kiln.winograd' needs a dense 3x3 convolution with stride 1, no dilation and no input scale}}
+  %y = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 2 {kiln.winograd = 4 : i64}
+      : (tensor<1x8x8x8xf32>, tensor<8x4x3x3xf32>) -> tensor<1x8x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @chain_not_between_pointwise(%x: tensor<1x16x8x8xf32>, %w: tensor<16x1x3x3xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{'kiln.chain' marks a depthwise kiln.conv2d between two 1x1 ones}}
+  %y = kiln.conv2d %x, %w bias %b stride [1, 1] padding [1, 1] dilation [1, 1] groups 16 {kiln.chain}
+      : (tensor<1x16x8x8xf32>, tensor<16x1x3x3xf32>, tensor<16xf32>) -> tensor<1x16x8x8xf32>
   return
 }

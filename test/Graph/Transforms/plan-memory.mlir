@@ -397,3 +397,60 @@ func.func @copied_input(%x: tensor<1x8x4x4xf32>) -> (tensor<1x16x4x4xf32>, tenso
   %cat2 = kiln.concat %a, %c dim 1 {kiln.in_place} : (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) -> tensor<1x16x4x4xf32>  // 5
   return %cat1, %cat2 : tensor<1x16x4x4xf32>, tensor<1x16x4x4xf32>                   // 6
 }
+
+// -----
+
+// A convolution chain marked kiln.chain (fuse-conv-chains) reads its input
+// when the CPU computes it, at its last layer: the input (4 KB) must then
+// outlive the expanded (24 KB at 0) and depthwise (24 KB at 24576) results,
+// so it goes to 49152, where unmarked (below) it shares the depthwise
+// result's bytes.
+// CHECK-LABEL: func.func @chain(
+// CHECK-SAME:    kiln.arena_bytes = 53248
+// CHECK:         kiln.conv2d {{.*}}kiln.offset = 49152 : i64} : {{.*}} -> tensor<1x16x8x8xf32>
+// CHECK:         kiln.conv2d {{.*}}kiln.offset = 0 : i64} : {{.*}} -> tensor<1x96x8x8xf32>
+// CHECK:         kiln.conv2d {{.*}}kiln.offset = 24576 : i64} : {{.*}} -> tensor<1x96x8x8xf32>
+// CHECK:         kiln.conv2d {{.*}}kiln.offset = 0 : i64} : {{.*}} -> tensor<1x16x8x8xf32>
+// CHECK-LABEL: func.func @unmarked(
+// CHECK-SAME:    kiln.arena_bytes = 49152
+// CHECK:         kiln.conv2d {{.*}}kiln.offset = 24576 : i64} : {{.*}} -> tensor<1x16x8x8xf32>
+// CHECK:         kiln.conv2d {{.*}}kiln.offset = 0 : i64} : {{.*}} -> tensor<1x96x8x8xf32>
+// CHECK:         kiln.conv2d {{.*}}kiln.offset = 24576 : i64} : {{.*}} -> tensor<1x96x8x8xf32>
+func.func @chain(%in: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> attributes {kiln.model = "chain"} {
+  %ws = kiln.param "s.weight" parameter : tensor<16x16x3x3xf32>
+  %x = kiln.conv2d %in, %ws stride [1, 1] padding [1, 1] dilation [1, 1] groups 1
+      : (tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) -> tensor<1x16x8x8xf32>
+  %we = kiln.param "e.weight" parameter : tensor<96x16x1x1xf32>
+  %be = kiln.param "e.bias" parameter : tensor<96xf32>
+  %wd = kiln.param "d.weight" parameter : tensor<96x1x3x3xf32>
+  %bd = kiln.param "d.bias" parameter : tensor<96xf32>
+  %wp = kiln.param "p.weight" parameter : tensor<16x96x1x1xf32>
+  %bp = kiln.param "p.bias" parameter : tensor<16xf32>
+  %e = kiln.conv2d %x, %we bias %be stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 activation relu6
+      : (tensor<1x16x8x8xf32>, tensor<96x16x1x1xf32>, tensor<96xf32>) -> tensor<1x96x8x8xf32>
+  %d = kiln.conv2d %e, %wd bias %bd stride [1, 1] padding [1, 1] dilation [1, 1] groups 96 activation relu6 {kiln.chain}
+      : (tensor<1x96x8x8xf32>, tensor<96x1x3x3xf32>, tensor<96xf32>) -> tensor<1x96x8x8xf32>
+  %p = kiln.conv2d %d, %wp bias %bp stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
+      : (tensor<1x96x8x8xf32>, tensor<16x96x1x1xf32>, tensor<16xf32>) -> tensor<1x16x8x8xf32>
+  %q = kiln.relu %p : tensor<1x16x8x8xf32>
+  return %q : tensor<1x16x8x8xf32>
+}
+func.func @unmarked(%in: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> attributes {kiln.model = "unmarked"} {
+  %ws = kiln.param "s.weight" parameter : tensor<16x16x3x3xf32>
+  %x = kiln.conv2d %in, %ws stride [1, 1] padding [1, 1] dilation [1, 1] groups 1
+      : (tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) -> tensor<1x16x8x8xf32>
+  %we = kiln.param "e.weight" parameter : tensor<96x16x1x1xf32>
+  %be = kiln.param "e.bias" parameter : tensor<96xf32>
+  %wd = kiln.param "d.weight" parameter : tensor<96x1x3x3xf32>
+  %bd = kiln.param "d.bias" parameter : tensor<96xf32>
+  %wp = kiln.param "p.weight" parameter : tensor<16x96x1x1xf32>
+  %bp = kiln.param "p.bias" parameter : tensor<16xf32>
+  %e = kiln.conv2d %x, %we bias %be stride [1, 1] padding [0, 0] dilation [1, 1] groups 1 activation relu6
+      : (tensor<1x16x8x8xf32>, tensor<96x16x1x1xf32>, tensor<96xf32>) -> tensor<1x96x8x8xf32>
+  %d = kiln.conv2d %e, %wd bias %bd stride [1, 1] padding [1, 1] dilation [1, 1] groups 96 activation relu6
+      : (tensor<1x96x8x8xf32>, tensor<96x1x3x3xf32>, tensor<96xf32>) -> tensor<1x96x8x8xf32>
+  %p = kiln.conv2d %d, %wp bias %bp stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
+      : (tensor<1x96x8x8xf32>, tensor<16x96x1x1xf32>, tensor<16xf32>) -> tensor<1x16x8x8xf32>
+  %q = kiln.relu %p : tensor<1x16x8x8xf32>
+  return %q : tensor<1x16x8x8xf32>
+}

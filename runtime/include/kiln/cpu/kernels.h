@@ -102,6 +102,13 @@ struct KernelTable {
                      ThreadPool &pool);
   void (*adaptive_avg_pool2d)(const AdaptivePool2d &s, const float *in,
                               float *out, ThreadPool &pool);
+  void (*winograd)(const Winograd &w, const Epilogue &e, const float *in,
+                   const float *packed, const float *bias,
+                   const float *residual, float *out, ThreadPool &pool);
+  /// e[i], packed[i], bias[i]: of expand, depthwise, project.
+  void (*conv_chain)(const ConvChain &c, const Epilogue *e, const float *in,
+                     const float *const *packed, const float *const *bias,
+                     const float *residual, float *out, ThreadPool &pool);
 };
 
 /// The kernel sets, each in its own library (libkiln_cpu_<name>.a); an
@@ -142,6 +149,12 @@ void conv2d_pack(const Conv2d &s, const float *oihw, float *packed);
 /// prologue).
 void conv2d_scale_packed(const Conv2d &s, const float *packed,
                          const float *scale, float *scaled);
+
+/// Transforms OIHW 3x3 weights [o][c][3][3] of |w| into the Winograd domain
+/// (G g G^T, in double) and packs them, winograd_packed_floats(w) floats,
+/// for the kernel set in use.
+void conv2d_winograd_pack(const Winograd &w, const float *oihw,
+                          float *packed);
 
 //===----------------------------------------------------------------------===//
 // Shape checks
@@ -225,6 +238,57 @@ void conv2d_scale_packed(const float *packed, const float *scale,
   detail::check_conv<S>();
   static_assert(S.groups == 1, "conv2d_scale_packed: dense convolutions only");
   conv2d_scale_packed(S, packed, scale, scaled);
+}
+
+/// Winograd F(m x m, 3 x 3) (kiln/cpu/layout.h): the same convolution as
+/// conv2d<W.conv, E>, with fewer multiplies and its own packed weights
+/// (conv2d_winograd_pack). The output transform applies the epilogue.
+template <Winograd W> constexpr size_t conv2d_winograd_packed_size() {
+  detail::check_conv<W.conv>();
+  static_assert(winograd_ok(W.conv, W.m),
+                "Winograd: a dense 3x3 convolution, stride 1, no dilation, "
+                "and m = 2 or 4");
+  return winograd_packed_floats(W);
+}
+template <Winograd W>
+void conv2d_winograd_pack(const float *oihw, float *packed) {
+  static_assert(conv2d_winograd_packed_size<W>() > 0);
+  conv2d_winograd_pack(W, oihw, packed);
+}
+template <Winograd W, Epilogue E>
+void conv2d_winograd(const float *in, const float *packed, const float *bias,
+                     const float *residual, float *out, ThreadPool &pool) {
+  static_assert(conv2d_winograd_packed_size<W>() > 0);
+  static_assert(!E.residual || E.residual_stride >= W.conv.o,
+                "Epilogue: residual_stride is smaller than o");
+  kernels().winograd(W, E, in, packed, bias, residual, out, pool);
+}
+
+/// A chain of convolutions as one kernel (ConvChain, kiln/cpu/layout.h):
+/// out = project(depthwise(expand(in))), each with its epilogue (only the
+/// project's may add a residual), the same results as the three conv2d
+/// calls, bit for bit. Each layer's weights are packed by conv2d_pack of its
+/// shape.
+template <ConvChain C, Epilogue E0, Epilogue E1, Epilogue E2>
+void conv_chain(const float *in, const float *packed0, const float *bias0,
+                const float *packed1, const float *bias1,
+                const float *packed2, const float *bias2,
+                const float *residual, float *out, ThreadPool &pool) {
+  detail::check_conv<C.expand>();
+  detail::check_conv<C.depthwise>();
+  detail::check_conv<C.project>();
+  static_assert(conv_chain_ok(C),
+                "ConvChain: a 1x1 expand, a 3x3 or 5x5 depthwise convolution "
+                "with stride 1 or 2 and a multiple of 16 channels, a 1x1 "
+                "project, connected, with dense intermediate tensors");
+  static_assert(!E0.residual && !E1.residual,
+                "ConvChain: only the project adds a residual");
+  static_assert(!E2.residual || E2.residual_stride >= C.project.o,
+                "Epilogue: residual_stride is smaller than o");
+  const Epilogue e[3] = {E0, E1, E2};
+  const float *const packed[3] = {packed0, packed1, packed2};
+  const float *const bias[3] = {bias0, bias1, bias2};
+  kernels().conv_chain(C, e, in, packed, bias, residual, out, pool);
 }
 
 /// Linear (kiln/kernel_types.h): y[m][n] = x[m][:] · W[n][:]; runs as the

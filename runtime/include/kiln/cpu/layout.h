@@ -191,6 +191,105 @@ constexpr size_t conv2d_packed_floats(const Conv2d &s) {
   return most;
 }
 
+//===----------------------------------------------------------------------===//
+// Winograd
+//===----------------------------------------------------------------------===//
+
+/// A 3x3, stride-1, undilated, dense convolution computed as Winograd
+/// F(m x m, 3 x 3), m = 2 or 4 (docs/cpu-kernels.md): the output in m x m
+/// tiles, each from an (m + 2) x (m + 2) input tile, as (m + 2)^2
+/// independent GEMMs of tiles x input channels x output channels between the
+/// transformed input and the transformed weights.
+struct Winograd {
+  Conv2d conv;
+  int m;
+};
+
+/// Whether F(m x m, 3 x 3) computes |s|: a dense 3x3 convolution with
+/// stride 1 and no dilation (any padding), m = 2 or 4.
+constexpr bool winograd_ok(const Conv2d &s, int m) {
+  return (m == 2 || m == 4) && s.kh == 3 && s.kw == 3 && s.sh == 1 &&
+         s.sw == 1 && s.dh == 1 && s.dw == 1 && s.groups == 1;
+}
+
+/// The Winograd plan of one shape on one vector shape. The weights of
+/// position xi (0 <= xi < positions) are the GEMM panels of a 1x1
+/// convolution c -> o on that vector shape, [xi][o/NR][c][NR]: the same
+/// panels and register tile as gemm_layout's.
+struct WinogradLayout {
+  int m, n;      ///< output and input tile side (n = m + 2)
+  int positions; ///< n * n
+  int tiles_y, tiles_x;
+  int tiles; ///< batch * tiles_y * tiles_x
+  GemmLayout gemm;
+  size_t position_floats, packed_size;
+};
+
+constexpr GemmLayout winograd_gemm(const Conv2d &s, VectorShape v) {
+  Conv2d pointwise{1, 1, 1, s.c, s.o, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, s.c, s.o};
+  return gemm_layout(pointwise, v);
+}
+
+constexpr WinogradLayout winograd_layout(const Winograd &w, VectorShape v) {
+  WinogradLayout p{};
+  p.m = w.m;
+  p.n = w.m + 2;
+  p.positions = p.n * p.n;
+  p.tiles_y = ceil_div(w.conv.ho, w.m);
+  p.tiles_x = ceil_div(w.conv.wo, w.m);
+  p.tiles = w.conv.n * p.tiles_y * p.tiles_x;
+  p.gemm = winograd_gemm(w.conv, v);
+  p.position_floats = p.gemm.packed_size;
+  p.packed_size = p.positions * p.position_floats;
+  return p;
+}
+
+/// Floats of packed Winograd weights of |w| for any kernel set of this
+/// architecture.
+constexpr size_t winograd_packed_floats(const Winograd &w) {
+  size_t most = 0;
+  for (VectorShape v : kArchShapes)
+    most = std::max(most, winograd_layout(w, v).packed_size);
+  return most;
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution chains
+//===----------------------------------------------------------------------===//
+
+/// Three convolutions run as one kernel, a few rows at a time
+/// (docs/cpu-kernels.md): a 1x1 `expand` of the chain's input, a depthwise
+/// `depthwise` convolution of its result, a 1x1 `project` of that --
+/// MobileNetV2's inverted residual, whose expanded tensor then never leaves
+/// the cache. The intermediate tensors are dense NHWC (strides = channels).
+struct ConvChain {
+  Conv2d expand, depthwise, project;
+};
+
+/// The channel counts every kernel set takes without a partial vector.
+inline constexpr int kChainChannelMultiple = 16;
+
+/// Whether conv_chain computes |c|: the three shapes connect as above, the
+/// expand and project are dense 1x1 with stride 1 and no padding, the
+/// depthwise one has a 3x3 or 5x5 window, stride 1 or 2 both ways, no
+/// dilation and a multiple of 16 channels, and the intermediate tensors are
+/// dense.
+constexpr bool conv_chain_ok(const ConvChain &c) {
+  auto pointwise = [](const Conv2d &s) {
+    return s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 &&
+           s.pw == 0 && s.groups == 1 && s.ho == s.h && s.wo == s.w;
+  };
+  const Conv2d &x = c.expand, &d = c.depthwise, &p = c.project;
+  return pointwise(x) && pointwise(p) && d.groups == d.c && d.o == d.c &&
+         d.kh == d.kw && (d.kh == 3 || d.kh == 5) && d.sh == d.sw &&
+         (d.sh == 1 || d.sh == 2) && d.dh == 1 && d.dw == 1 &&
+         d.c % kChainChannelMultiple == 0 && x.n == d.n && d.n == p.n &&
+         x.o == d.c && x.h == d.h && x.w == d.w && p.c == d.o &&
+         p.h == d.ho && p.w == d.wo && x.out_stride == x.o &&
+         x.out_step == 1 && d.in_stride == d.c && d.out_stride == d.o &&
+         d.out_step == 1 && p.in_stride == p.c;
+}
+
 } // namespace kiln::cpu
 
 #endif // KILN_RUNTIME_CPU_LAYOUT_H
