@@ -16,6 +16,7 @@ packages=(
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
   libfmt-dev libyaml-cpp-dev libstb-dev libboost-context-dev
   g++-aarch64-linux-gnu qemu-user
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
 )
 for option in "$@"; do
   case "$option" in

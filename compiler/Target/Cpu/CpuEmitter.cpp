@@ -63,6 +63,32 @@ public:
 
 private:
   const ModelParams &params;
+  /// The compiled batch N and whether the kernels take the batch at run
+  /// time (kiln.batch: mark-batch found the samples independent); then
+  /// generated code computes the first `batch` samples.
+  int64_t batchN = 1;
+  bool flexible = false;
+  /// A kernel whose batch could not be made a run-time value.
+  Operation *batchFailure = nullptr;
+
+  /// |total| rows (a multiple of N: all samples) as the C++ expression of
+  /// the rows of the samples that run. The kernels must not touch more: the
+  /// input and output are the caller's buffers of `batch` samples.
+  std::string rows(int64_t total) {
+    if (!flexible || batchN == 1)
+      return std::to_string(total);
+    if (total % batchN != 0) {
+      batchFailure = func;
+      return std::to_string(total);
+    }
+    int64_t per = total / batchN;
+    return per == 1 ? "batch" : "(" + std::to_string(per) + " * batch)";
+  }
+  /// The trailing argument of a kernel call that runs |total| rows: the
+  /// run-time rows, or nothing (the kernel's default: all of them).
+  std::string rowsArg(int64_t total) {
+    return flexible && batchN > 1 ? ", " + rows(total) : "";
+  }
 
   //===--------------------------------------------------------------------===//
   // Target hooks
@@ -169,7 +195,17 @@ void CpuEmitter::emitLoopNest(const Storage &out, ArrayRef<Storage> ins,
                                : in.strides[d - lead]);
     nest.ins.push_back(std::move(op));
   }
+  // With a run-time batch, the outermost loop (the batch, the largest
+  // output stride, possibly merged with the loops inside it) runs the
+  // samples asked for.
+  bool batchLoop = flexible && batchN > 1;
+  if (batchLoop && (rank == 0 || out.shape[0] != batchN || order[0] != 0))
+    batchFailure = func;
   nest.simplify();
+  if (batchLoop && nest.extents[0] % batchN == 0)
+    nest.outerExtent = rows(nest.extents[0]);
+  else if (batchLoop)
+    batchFailure = func;
   llvm::raw_string_ostream os(run);
   nest.print(os, 2);
 }
@@ -226,10 +262,10 @@ LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
       residualStride, activationName(op.getActivation()));
   llvm::raw_string_ostream os(run);
   if (!perSample) {
-    os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool);\n",
+    os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool{6});\n",
                         instance("kiln::cpu::conv2d<" + name + ", " + epilogue + ">",
                                  name),
-                        ptr(in), *weights, *bias, residual, ptr(out));
+                        ptr(in), *weights, *bias, residual, ptr(out), rowsArg(x[0]));
   } else {
     std::string scaled = scratch(op.getScratch());
     if (scaled.empty())
@@ -245,7 +281,7 @@ LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
         "    {15}({3}, {4} + n * {5}, {6});\n"
         "    {16}({8} + n * {9}, {6}, {10}, {11}, {12} + n * {13}, pool);\n"
         "  }\n",
-        name, wt[1] * wt[2] * wt[3] * ((wt[0] + 63) / 64 * 64), x[0], *weights,
+        name, wt[1] * wt[2] * wt[3] * ((wt[0] + 63) / 64 * 64), rows(x[0]), *weights,
         ptr(gate), gate.strides[0], scaled, epilogue, ptr(in), in.strides[0], *bias,
         op.getResidual() ? "(" + residual + " + n * " + std::to_string(res.strides[0]) + ")"
                          : std::string("nullptr"),
@@ -260,8 +296,9 @@ std::string CpuEmitter::adaptivePoolCall(const Storage &in, int64_t stride,
   std::string name = constant(
       "AdaptivePool2d", adaptivePool2dInit(in.shape, stride, oh, ow));
   return llvm::formatv(
-      "  {0}({1}, {2}, pool);\n",
-      instance("kiln::cpu::adaptive_avg_pool2d<" + name + ">", name), ptr(in), out);
+      "  {0}({1}, {2}, pool{3});\n",
+      instance("kiln::cpu::adaptive_avg_pool2d<" + name + ">", name), ptr(in), out,
+      rowsArg(in.shape[0]));
 }
 
 LogicalResult CpuEmitter::emitLinear(kernel::LinearOp op) {
@@ -297,9 +334,9 @@ LogicalResult CpuEmitter::emitLinear(kernel::LinearOp op) {
       "{2}, .residual_stride = {3}, .act = kiln::cpu::Act::{4}}>",
       name, op.getBias() ? "true" : "false", op.getResidual() ? "true" : "false",
       op.getResidual() ? n : 0, activationName(op.getActivation()));
-  os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool);\n",
+  os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool{6});\n",
                       instance(kernel, name), x, *weights, *bias, residual,
-                      ptr(out));
+                      ptr(out), rowsArg(m));
   ++kernels;
   return success();
 }
@@ -330,8 +367,8 @@ LogicalResult CpuEmitter::emitSeGate(kernel::SqueezeExciteGateOp op) {
     std::string kernel = "kiln::cpu::linear<" + shape +
                          ", kiln::cpu::Epilogue{.bias = true, .act = "
                          "kiln::cpu::Act::" + activationName(act) + "}>";
-    os << llvm::formatv("  {0}({1}, {2}, {3}, nullptr, {4}, pool);\n",
-                        instance(kernel, shape), x, weights, bias, y);
+    os << llvm::formatv("  {0}({1}, {2}, {3}, nullptr, {4}, pool{5});\n",
+                        instance(kernel, shape), x, weights, bias, y, rowsArg(n));
   };
   layer(reduce, op.getActivation(), pooled, *w1, *b1, hidden);
   layer(expand, op.getGate(), hidden, *w2, *b2, ptr(out));
@@ -345,8 +382,9 @@ LogicalResult CpuEmitter::emitPool(kernel::Pool2dOp op) {
                             ? "kiln::cpu::max_pool2d<"
                             : "kiln::cpu::avg_pool2d<") +
                        name + ">";
-  run += llvm::formatv("  {0}({1}, {2}, pool);\n", instance(kernel, name),
-                       ptr(storageOf(op.getInput())), ptr(storageOf(op.getOutput())));
+  Storage in = storageOf(op.getInput());
+  run += llvm::formatv("  {0}({1}, {2}, pool{3});\n", instance(kernel, name),
+                       ptr(in), ptr(storageOf(op.getOutput())), rowsArg(in.shape[0]));
   ++kernels;
   return success();
 }
@@ -453,7 +491,7 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
     }
   };
   const char *stepParams = "(const float *w, const float *input, float *output, "
-                           "float *const A, kiln::rt::ThreadPool &pool)";
+                           "float *const A, kiln::rt::ThreadPool &pool, int batch)";
   // A layer's weights are packed in its kernel's unit: the packing code
   // depends on the same shape constant.
   std::vector<std::string> packs(unitCount);
@@ -511,13 +549,14 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
         os << "void kiln_step_" << i << stepParams << ";\n";
     os << "\nnamespace {\n\n"
        << "void run(const float *w, const float *input, float *output, char "
-          "*arena, kiln::rt::ThreadPool &pool) {\n"
-       << "  float *const A = reinterpret_cast<float *>(arena);\n";
+          "*arena, kiln::rt::ThreadPool &pool, int batch) {\n"
+       << "  float *const A = reinterpret_cast<float *>(arena);\n"
+       << "  (void)batch;\n";
     for (size_t i = 0; i < steps.size(); ++i) {
       if (unitOf[i] == 0)
         os << steps[i];
       else
-        os << "  kiln_step_" << i << "(w, input, output, A, pool);\n";
+        os << "  kiln_step_" << i << "(w, input, output, A, pool, batch);\n";
     }
     os << "}\n\n} // namespace\n\n";
   } else {
@@ -555,7 +594,8 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
        << "    size_t(kiln_embedded_weights_end - kiln_embedded_weights_begin),\n";
   else
     os << "    nullptr, 0,\n";
-  os << "    " << (imagenet ? "true" : "false") << ",\n"
+  os << "    " << (imagenet ? "true" : "false") << ", "
+     << (flexible || batchN == 1 ? "true" : "false") << ",\n"
      << "    " << (options.cpuCode ? "kPreparedFloats" : "0") << ", "
      << (options.cpuCode ? arena : 0) << ",\n"
      << "    " << (options.cpuCode ? "prepare, run" : "nullptr, nullptr") << ", "
@@ -573,9 +613,16 @@ LogicalResult CpuEmitter::emit(const CpuEmitOptions &options,
   if (!arena)
     return func.emitError("the CPU target needs kernel-level IR with an "
                           "arena (run --kiln-lower-to-kernels)");
+  batchN = cast<ShapedType>(func.getArgument(0).getType()).getRank()
+               ? cast<ShapedType>(func.getArgument(0).getType()).getDimSize(0)
+               : 1;
+  flexible = bool(func->getAttr(KilnDialect::getBatchAttrName()));
   // A CUDA-only executable's CPU unit holds the model's description only.
   if (options.cpuCode && failed(emitBody(func.getBody().front())))
     return failure();
+  if (batchFailure)
+    return func.emitError("internal: a kernel of the CPU code does not have "
+                          "the batch outermost, which kiln.batch promises");
   source.units = print(options, arena.getInt());
   source.arenaBytes = arena.getInt();
   source.kernels = kernels;

@@ -96,6 +96,30 @@ public:
 
 private:
   PrecisionInfo precision;
+  /// The compiled batch N and whether the kernels take the batch at run
+  /// time (kiln.batch); then launches cover the first `batch` samples.
+  int64_t batchN = 1;
+  bool flexible = false;
+  /// A kernel whose batch could not be made a run-time value.
+  Operation *batchFailure = nullptr;
+
+  /// |total| (rows, threads: a multiple of N, all samples) as the C++
+  /// expression of the part the samples that run cover.
+  std::string rows(int64_t total) {
+    if (!flexible || batchN == 1)
+      return std::to_string(total);
+    if (total % batchN != 0) {
+      batchFailure = func;
+      return std::to_string(total);
+    }
+    int64_t per = total / batchN;
+    return per == 1 ? "batch" : "(" + std::to_string(per) + "l * batch)";
+  }
+  /// The trailing argument of a launcher that runs |total| rows: the
+  /// run-time rows, or nothing (the launcher's default: all of them).
+  std::string rowsArg(int64_t total) {
+    return flexible && batchN > 1 ? ", " + rows(total) : "";
+  }
   /// The generated kernels, named once per distinct body.
   std::string kernelText;
   std::map<std::string, std::string> kernelNames;
@@ -195,10 +219,15 @@ private:
                        });
   }
 
-  /// Launches |kernel| (a generated __global__ function) over |threads|.
+  /// Launches |kernel| (a generated __global__ function) over |threads|,
+  /// whose flat index has the batch outermost: with a run-time batch, over
+  /// the threads of the samples that run (the kernel's bound stays all N's).
   void launch(StringRef kernel, int64_t threads, ArrayRef<std::string> args) {
     llvm::raw_string_ostream os(run);
-    os << "  KILN_LAUNCH(" << kernel << ", dim3(" << (threads + 255) / 256
+    std::string blocks = std::to_string((threads + 255) / 256);
+    if (flexible && batchN > 1)
+      blocks = "unsigned((" + rows(threads) + " + 255) / 256)";
+    os << "  KILN_LAUNCH(" << kernel << ", dim3(" << blocks
        << "), dim3(256), 0, stream)(";
     llvm::interleaveComma(args, os);
     os << ");\n  KILN_TRY(cudaGetLastError());\n";
@@ -272,6 +301,8 @@ void CudaEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return out.strides[a] > out.strides[b];
   });
+  if (flexible && batchN > 1 && (order.empty() || order[0] != 0))
+    batchFailure = func;
   int64_t total = numel(out.shape);
   std::string params, body = threadIndices(total, order, out.shape);
   std::vector<std::string> argList;
@@ -433,11 +464,11 @@ LogicalResult CudaEmitter::emitConv(kernel::Conv2dOp op) {
     scale = ptr(storageOf(*gate));
   run += llvm::formatv(
       "  KILN_TRY((conv2d<{0}, {1}, {2}, kP>(\n"
-      "      {3}, {4}, {5}, {6}, {7}, {8}, workspace, stream)));\n",
+      "      {3}, {4}, {5}, {6}, {7}, {8}, workspace, stream{9})));\n",
       name, scheduleText(*schedule),
       epilogueText(bool(op.getBias()), residualStride, op.getActivation(),
                    bool(op.getScale())),
-      ptr(input), *weights, *bias, residual, scale, ptr(out));
+      ptr(input), *weights, *bias, residual, scale, ptr(out), rowsArg(x[0]));
   ++kernels;
   return success();
 }
@@ -449,8 +480,8 @@ std::string CudaEmitter::adaptivePoolCall(const Storage &in, int64_t stride,
       "AdaptivePool2d", adaptivePool2dInit(in.shape, stride, oh, ow));
   ++kernels;
   return llvm::formatv("  KILN_TRY((adaptive_avg_pool2d<{0}, kP, {1}>({2}, {3}, "
-                       "stream)));\n",
-                       name, typeName(outType), ptr(in), out);
+                       "stream{4})));\n",
+                       name, typeName(outType), ptr(in), out, rowsArg(in.shape[0]));
 }
 
 LogicalResult CudaEmitter::emitLinear(kernel::LinearOp op) {
@@ -494,13 +525,14 @@ LogicalResult CudaEmitter::emitLinear(kernel::LinearOp op) {
   }
   run += llvm::formatv(
       "  KILN_TRY((linear<{0}, {1}, {2}, kP>(\n"
-      "      {3}, {4}, {5}, {6}, {7}, workspace, stream)));\n",
+      "      {3}, {4}, {5}, {6}, {7}, workspace, stream{8})));\n",
       name, scheduleText(*schedule),
       epilogueText(bool(op.getBias()), op.getResidual() ? n : 0,
                    op.getActivation(), false),
       x, *weights, *bias, residual,
       out.type == ElementType::Activation ? ptr(out)
-                                          : "reinterpret_cast<T *>(" + ptr(out) + ")");
+                                          : "reinterpret_cast<T *>(" + ptr(out) + ")",
+      rowsArg(m));
   ++kernels;
   return success();
 }
@@ -536,8 +568,8 @@ LogicalResult CudaEmitter::emitSeGate(kernel::SqueezeExciteGateOp op) {
   };
   std::string p1 = pack("reduce", *w1), p2 = pack("expand", *w2);
   run += llvm::formatv("  KILN_TRY((se_gate<{0}, kP>({1}, {2}, {3}, {4}, {5}, "
-                       "{6}, stream)));\n",
-                       name, ptr(in), p1, *b1, p2, *b2, ptr(out));
+                       "{6}, stream{7})));\n",
+                       name, ptr(in), p1, *b1, p2, *b2, ptr(out), rowsArg(x[0]));
   kernels += 2;
   return success();
 }
@@ -547,11 +579,12 @@ LogicalResult CudaEmitter::emitPool(kernel::Pool2dOp op) {
     if (failed(checkActivation(op, b)) || failed(checkAligned(op, b)))
       return failure();
   std::string name = constant("Pool2d", pool2dInit(op));
-  run += llvm::formatv("  KILN_TRY(({0}<{1}, kP>({2}, {3}, stream)));\n",
+  Storage in = storageOf(op.getInput());
+  run += llvm::formatv("  KILN_TRY(({0}<{1}, kP>({2}, {3}, stream{4})));\n",
                        op.getKind() == kernel::PoolKind::max ? "max_pool2d"
                                                              : "avg_pool2d",
-                       name, ptr(storageOf(op.getInput())),
-                       ptr(storageOf(op.getOutput())));
+                       name, ptr(in), ptr(storageOf(op.getOutput())),
+                       rowsArg(in.shape[0]));
   ++kernels;
   return success();
 }
@@ -612,7 +645,8 @@ std::string CudaEmitter::print() {
      << "std::unique_ptr<rt::DeviceSession>\n"
      << "openSession(const rt::ModelInfo &model, const std::vector<const "
         "float *> &params,\n"
-     << "            std::string &error, bool &unavailable);\n"
+     << "            int device, std::string &error, bool &unavailable);\n"
+     << "int deviceCount(std::string &error);\n"
      << "} // namespace kiln::cuda\n\n"
      << "namespace {\n\nusing namespace kiln::cuda;\n\n"
      << "constexpr Precision kP = Precision::" << precision.enumerator << ";\n"
@@ -630,18 +664,18 @@ std::string CudaEmitter::print() {
     os << item.code;
   os << "}\n\n" << kernelText;
   os << "int run(const void *prepared, const float *input, float *output, "
-        "void *arena,\n        void *workspace, void *stream_) {\n"
+        "void *arena,\n        void *workspace, int batch, void *stream_) {\n"
      << "  const char *const w = static_cast<const char *>(prepared);\n"
      << "  char *const A = static_cast<char *>(arena);\n"
      << "  cudaStream_t stream = static_cast<cudaStream_t>(stream_);\n"
      << "  (void)w;\n  (void)A;\n  (void)input;\n  (void)output;\n"
-     << "  (void)workspace;\n"
+     << "  (void)workspace;\n  (void)batch;\n"
      << llvm::join(steps, "") << "  return 0;\n}\n\n} // namespace\n\n";
   os << "extern const kiln::rt::CudaModel kiln_cuda_model;\n"
      << "const kiln::rt::CudaModel kiln_cuda_model = {\n"
      << "    \"" << precision.name << "\", " << arena << ", " << workspaceBytes
      << ", kPreparedBytes,\n"
-     << "    prepare, run, kiln::cuda::openSession};\n";
+     << "    prepare, run, kiln::cuda::openSession, kiln::cuda::deviceCount};\n";
   return out;
 }
 
@@ -651,8 +685,14 @@ LogicalResult CudaEmitter::emit(CudaSource &source) {
     return func.emitError("the CUDA target needs kernel-level IR with an "
                           "arena (run --kiln-lower-to-kernels)");
   arenaBytes = arena.getInt();
+  auto input = cast<ShapedType>(func.getArgument(0).getType());
+  batchN = input.getRank() ? input.getDimSize(0) : 1;
+  flexible = bool(func->getAttr(KilnDialect::getBatchAttrName()));
   if (failed(emitBody(func.getBody().front())))
     return failure();
+  if (batchFailure)
+    return func.emitError("internal: a kernel of the CUDA code does not have "
+                          "the batch outermost, which kiln.batch promises");
   source.unit = print();
   source.arenaBytes = size_t(arenaBytes);
   source.kernels = kernels;

@@ -36,6 +36,11 @@
 //    output is reduced by one thread in a fixed order, in fp32.
 //  * Kernels call pool.parallel_for, so they must not run inside a task of
 //    the same pool.
+//  * The batch: each entry point takes the samples (rows for linear) to
+//    compute at run time, from 1 to the shape's n (m), defaulting to all of
+//    them; samples are outermost, so the first ones are a prefix of every
+//    tensor. Packed weights must not depend on n (m): one packing serves
+//    every batch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -209,13 +214,16 @@ template <Conv2d S> void conv2d_pack(const float *oihw, float *packed) {
   conv2d_pack(S, oihw, packed);
 }
 /// out = epilogue(conv(in, weights)); bias has o floats, residual is NHWC.
+/// Computes the first |n| samples (1 to S.n).
 template <Conv2d S, Epilogue E>
 void conv2d(const float *in, const float *packed, const float *bias,
-            const float *residual, float *out, ThreadPool &pool) {
+            const float *residual, float *out, ThreadPool &pool, int n = S.n) {
   detail::check_conv<S>();
   static_assert(!E.residual || E.residual_stride >= S.o,
                 "Epilogue: residual_stride is smaller than o");
-  kernels().conv2d(S, E, in, packed, bias, residual, out, pool);
+  Conv2d s = S;
+  s.n = n;
+  kernels().conv2d(s, E, in, packed, bias, residual, out, pool);
 }
 /// For a dense convolution of batch 1: the packed weights of
 /// conv(x · scale[c]) into |scaled| (conv2d_packed_size<S>() floats).
@@ -236,34 +244,43 @@ template <Linear S> constexpr size_t linear_packed_size() {
 template <Linear S> void linear_pack(const float *weight, float *packed) {
   conv2d_pack<detail::as_conv(S)>(weight, packed);
 }
+/// Computes the first |m| rows (1 to S.m).
 template <Linear S, Epilogue E>
 void linear(const float *x, const float *packed, const float *bias,
-            const float *residual, float *y, ThreadPool &pool) {
+            const float *residual, float *y, ThreadPool &pool, int m = S.m) {
   static_assert(!E.residual || E.residual_stride == S.n,
                 "linear: the residual's rows are contiguous (stride n)");
-  conv2d<detail::as_conv(S), E>(x, packed, bias, residual, y, pool);
+  conv2d<detail::as_conv(S), E>(x, packed, bias, residual, y, pool, m);
 }
 
-/// Max or average pooling, NHWC, of Pool2d (kiln/kernel_types.h).
+/// Max or average pooling, NHWC, of Pool2d (kiln/kernel_types.h), of the
+/// first |n| samples.
 template <Pool2d S>
-void max_pool2d(const float *in, float *out, ThreadPool &pool) {
+void max_pool2d(const float *in, float *out, ThreadPool &pool, int n = S.n) {
   detail::check_pool<S>();
-  kernels().max_pool2d(S, in, out, pool);
+  Pool2d s = S;
+  s.n = n;
+  kernels().max_pool2d(s, in, out, pool);
 }
 template <Pool2d S>
-void avg_pool2d(const float *in, float *out, ThreadPool &pool) {
+void avg_pool2d(const float *in, float *out, ThreadPool &pool, int n = S.n) {
   detail::check_pool<S>();
   static_assert(S.dh == 1 && S.dw == 1, "avg_pool2d has no dilation");
-  kernels().avg_pool2d(S, in, out, pool);
+  Pool2d s = S;
+  s.n = n;
+  kernels().avg_pool2d(s, in, out, pool);
 }
 
 /// PyTorch's adaptive average pooling, NHWC, of AdaptivePool2d
 /// (kiln/kernel_types.h).
 template <AdaptivePool2d S>
-void adaptive_avg_pool2d(const float *in, float *out, ThreadPool &pool) {
+void adaptive_avg_pool2d(const float *in, float *out, ThreadPool &pool,
+                         int n = S.n) {
   static_assert(S.in_stride >= S.c && S.out_stride >= S.c,
                 "AdaptivePool2d: a pixel stride is smaller than c");
-  kernels().adaptive_avg_pool2d(S, in, out, pool);
+  AdaptivePool2d s = S;
+  s.n = n;
+  kernels().adaptive_avg_pool2d(s, in, out, pool);
 }
 
 } // namespace kiln::cpu
