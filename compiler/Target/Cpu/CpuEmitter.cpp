@@ -63,32 +63,6 @@ public:
 
 private:
   const ModelParams &params;
-  /// The compiled batch N and whether the kernels take the batch at run
-  /// time (kiln.batch: mark-batch found the samples independent); then
-  /// generated code computes the first `batch` samples.
-  int64_t batchN = 1;
-  bool flexible = false;
-  /// A kernel whose batch could not be made a run-time value.
-  Operation *batchFailure = nullptr;
-
-  /// |total| rows (a multiple of N: all samples) as the C++ expression of
-  /// the rows of the samples that run. The kernels must not touch more: the
-  /// input and output are the caller's buffers of `batch` samples.
-  std::string rows(int64_t total) {
-    if (!flexible || batchN == 1)
-      return std::to_string(total);
-    if (total % batchN != 0) {
-      batchFailure = func;
-      return std::to_string(total);
-    }
-    int64_t per = total / batchN;
-    return per == 1 ? "batch" : "(" + std::to_string(per) + " * batch)";
-  }
-  /// The trailing argument of a kernel call that runs |total| rows: the
-  /// run-time rows, or nothing (the kernel's default: all of them).
-  std::string rowsArg(int64_t total) {
-    return flexible && batchN > 1 ? ", " + rows(total) : "";
-  }
 
   //===--------------------------------------------------------------------===//
   // Target hooks
@@ -198,7 +172,7 @@ void CpuEmitter::emitLoopNest(const Storage &out, ArrayRef<Storage> ins,
   // With a run-time batch, the outermost loop (the batch, the largest
   // output stride, possibly merged with the loops inside it) runs the
   // samples asked for.
-  bool batchLoop = flexible && batchN > 1;
+  bool batchLoop = runtimeBatch();
   if (batchLoop && (rank == 0 || out.shape[0] != batchN || order[0] != 0))
     batchFailure = func;
   nest.simplify();
@@ -613,10 +587,6 @@ LogicalResult CpuEmitter::emit(const CpuEmitOptions &options,
   if (!arena)
     return func.emitError("the CPU target needs kernel-level IR with an "
                           "arena (run --kiln-lower-to-kernels)");
-  batchN = cast<ShapedType>(func.getArgument(0).getType()).getRank()
-               ? cast<ShapedType>(func.getArgument(0).getType()).getDimSize(0)
-               : 1;
-  flexible = bool(func->getAttr(KilnDialect::getBatchAttrName()));
   // A CUDA-only executable's CPU unit holds the model's description only.
   if (options.cpuCode && failed(emitBody(func.getBody().front())))
     return failure();

@@ -96,30 +96,6 @@ public:
 
 private:
   PrecisionInfo precision;
-  /// The compiled batch N and whether the kernels take the batch at run
-  /// time (kiln.batch); then launches cover the first `batch` samples.
-  int64_t batchN = 1;
-  bool flexible = false;
-  /// A kernel whose batch could not be made a run-time value.
-  Operation *batchFailure = nullptr;
-
-  /// |total| (rows, threads: a multiple of N, all samples) as the C++
-  /// expression of the part the samples that run cover.
-  std::string rows(int64_t total) {
-    if (!flexible || batchN == 1)
-      return std::to_string(total);
-    if (total % batchN != 0) {
-      batchFailure = func;
-      return std::to_string(total);
-    }
-    int64_t per = total / batchN;
-    return per == 1 ? "batch" : "(" + std::to_string(per) + "l * batch)";
-  }
-  /// The trailing argument of a launcher that runs |total| rows: the
-  /// run-time rows, or nothing (the launcher's default: all of them).
-  std::string rowsArg(int64_t total) {
-    return flexible && batchN > 1 ? ", " + rows(total) : "";
-  }
   /// The generated kernels, named once per distinct body.
   std::string kernelText;
   std::map<std::string, std::string> kernelNames;
@@ -225,8 +201,8 @@ private:
   void launch(StringRef kernel, int64_t threads, ArrayRef<std::string> args) {
     llvm::raw_string_ostream os(run);
     std::string blocks = std::to_string((threads + 255) / 256);
-    if (flexible && batchN > 1)
-      blocks = "unsigned((" + rows(threads) + " + 255) / 256)";
+    if (runtimeBatch())
+      blocks = "unsigned((long(" + rows(threads) + ") + 255) / 256)";
     os << "  KILN_LAUNCH(" << kernel << ", dim3(" << blocks
        << "), dim3(256), 0, stream)(";
     llvm::interleaveComma(args, os);
@@ -301,7 +277,7 @@ void CudaEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return out.strides[a] > out.strides[b];
   });
-  if (flexible && batchN > 1 && (order.empty() || order[0] != 0))
+  if (runtimeBatch() && (order.empty() || order[0] != 0))
     batchFailure = func;
   int64_t total = numel(out.shape);
   std::string params, body = threadIndices(total, order, out.shape);
@@ -685,9 +661,6 @@ LogicalResult CudaEmitter::emit(CudaSource &source) {
     return func.emitError("the CUDA target needs kernel-level IR with an "
                           "arena (run --kiln-lower-to-kernels)");
   arenaBytes = arena.getInt();
-  auto input = cast<ShapedType>(func.getArgument(0).getType());
-  batchN = input.getRank() ? input.getDimSize(0) : 1;
-  flexible = bool(func->getAttr(KilnDialect::getBatchAttrName()));
   if (failed(emitBody(func.getBody().front())))
     return failure();
   if (batchFailure)

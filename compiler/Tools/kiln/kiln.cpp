@@ -89,7 +89,10 @@ cl::opt<bool> noStrict("no-strict",
 // kiln compile
 enum class Emit { Exe, Lib, Mlir, Fused, Planned, Kernels, Source, Ptx };
 cl::opt<Emit> emit(
-    "emit", cl::desc("Stop after a stage and print it"), cl::init(Emit::Exe),
+    "emit",
+    cl::desc("Build a library instead of an executable, or stop after a "
+             "stage and print it"),
+    cl::init(Emit::Exe),
     cl::values(clEnumValN(Emit::Lib, "lib",
                           "a library with the C interface of kiln.h "
                           "(-o libNAME.so or libNAME.a)"),
@@ -777,6 +780,7 @@ int main(int argc, char **argv) {
       argc, argv,
       "kiln: ahead-of-time compiler for convolutional networks\n\n"
       "  kiln compile MODEL.yaml -o EXE [--weights W.safetensors]\n"
+      "  kiln compile MODEL.yaml --emit=lib -o libNAME.so|libNAME.a\n"
       "  kiln report  MODEL.yaml [--batch N] [--format table|json|csv|dot]\n"
       "  kiln run     MODEL.yaml --input x.npy [--output y.npy] [--weights W]\n");
 
