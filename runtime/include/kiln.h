@@ -169,9 +169,9 @@ kiln_status kiln_run(kiln_session *session, const float *input, int64_t batch,
                      float *output);
 
 /** Times |runs| passes of |batch| samples (1 to N) after |warmup| untimed
- *  ones (the input: the last one run, or zeros); |milliseconds| receives
- *  each pass's time: device time from CUDA events on one GPU, wall time on
- *  the CPU and on several GPUs. */
+ *  ones, on an input of zeros (on one GPU: the input last run, zeros at
+ *  first); |milliseconds| receives each pass's time: device time from CUDA
+ *  events on one GPU, wall time on the CPU and on several GPUs. */
 kiln_status kiln_bench(kiln_session *session, int64_t batch, int warmup,
                        int runs, double *milliseconds);
 
