@@ -72,24 +72,28 @@ template <typename Kernel> cudaError_t allow_shared(Kernel kernel, int bytes) {
       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
 }
 
-/// allow_shared once per process and device (the attribute is per device
-/// and outlives launches): the first call's status on the current device.
-template <typename Kernel>
-cudaError_t allow_shared_once(Kernel kernel, int bytes) {
-  if (bytes <= 48 * 1024)
-    return cudaSuccess;
-  constexpr int kDevices = 64;
-  static std::once_flag once[kDevices];
-  static cudaError_t status[kDevices];
-  int device = 0;
-  if (cudaError_t e = cudaGetDevice(&device); e != cudaSuccess)
-    return e;
-  if (device < 0 || device >= kDevices)
-    return allow_shared(kernel, bytes);
-  std::call_once(once[device],
-                 [&] { status[device] = allow_shared(kernel, bytes); });
-  return status[device];
-}
+/// allow_shared once per process and device for one kernel: the attribute
+/// is per device and outlives launches. A launcher keeps one of these as a
+/// static local, so that each of its instances (each kernel) has its own.
+struct SharedOnce {
+  static constexpr int kDevices = 64;
+  std::once_flag once[kDevices];
+  cudaError_t status[kDevices] = {};
+
+  /// The first call's status on the current device.
+  template <typename Kernel> cudaError_t operator()(Kernel kernel, int bytes) {
+    if (bytes <= 48 * 1024)
+      return cudaSuccess;
+    int device = 0;
+    if (cudaError_t e = cudaGetDevice(&device); e != cudaSuccess)
+      return e;
+    if (device < 0 || device >= kDevices)
+      return allow_shared(kernel, bytes);
+    std::call_once(once[device],
+                   [&] { status[device] = allow_shared(kernel, bytes); });
+    return status[device];
+  }
+};
 
 constexpr unsigned grid_1d(long threads, int block) {
   return unsigned(ceil_div(threads, block));
@@ -144,7 +148,8 @@ cudaError_t conv2d(const Act<P> *in, const void *packed, const float *bias,
     if (T.split_k > 1 && !detail::aligned(workspace, 16))
       return cudaErrorMisalignedAddress;
     auto kernel = detail::conv_gemm_kernel<C>;
-    cudaError_t attribute = detail::allow_shared_once(kernel, C::kSharedBytes);
+    static detail::SharedOnce shared;
+    cudaError_t attribute = shared(kernel, C::kSharedBytes);
     if (attribute != cudaSuccess)
       return attribute;
     // Tiles are M-major (tm = blockIdx.x / kTilesN): n samples' rows are
@@ -304,7 +309,8 @@ cudaError_t se_gate(const Act<P> *x, const void *packed_w1, const float *b1,
     return status;
   auto kernel = detail::se_dense_kernel<detail::SeConfig<S>>;
   constexpr int shared = (S.c + S.r) * 4;
-  cudaError_t attribute = detail::allow_shared_once(kernel, shared);
+  static detail::SharedOnce once;
+  cudaError_t attribute = once(kernel, shared);
   if (attribute != cudaSuccess)
     return attribute;
   KILN_LAUNCH(kernel, dim3(unsigned(n)), dim3(256), shared, stream)
