@@ -1,6 +1,6 @@
 /* sessions.c - a C program using a kiln model library (a lit helper).
  *
- *   sessions OUTDIR [WEIGHTS] [--race]
+ *   sessions OUTDIR [WEIGHTS] [--image FILE] [--race]
  *
  * Checks the C interface of kiln.h as a program linking the library sees it:
  *  1. the model's description (kiln_model), and that every misuse is a status
@@ -11,7 +11,8 @@
  *     OUTDIR/output.npy (for comparison with the executable);
  *  3. four threads, each with its own session of two CPU threads, run the
  *     same batch and a batch of one, three times, concurrently: every
- *     output must equal the first session's, bit for bit.
+ *     output must equal the first session's, bit for bit; with --image they
+ *     also decode FILE (kiln_load_image) and must get the first decode.
  * With --race two threads share one session (which kiln.h forbids), so that
  * ThreadSanitizer has a race to report: the test that it would see one.
  * Prints "OK" at the end; exits 1 on the first failure.
@@ -37,7 +38,9 @@ static kiln_model_info info;
 static int64_t batch;
 static size_t inSample, outSample;
 static float *input, *reference;
-static const char *weights;
+static const char *weights, *imagePath;
+static float *imageRef;
+enum { kImagePixels = 3 * 224 * 224 };
 
 static void fail(const char *what) {
   fprintf(stderr, "FAILED: %s: %s\n", what, kiln_last_error());
@@ -119,6 +122,18 @@ static void *worker(void *arg) {
       fprintf(stderr, "FAILED: a thread's one-sample output differs\n");
       exit(1);
     }
+    if (imagePath) {
+      kiln_transform t;
+      kiln_transform_init(&t, 224, 224);
+      float *image = malloc(sizeof(float) * kImagePixels);
+      if (kiln_load_image(imagePath, &t, image) != KILN_OK)
+        fail("kiln_load_image in a thread");
+      if (memcmp(image, imageRef, sizeof(float) * kImagePixels) != 0) {
+        fprintf(stderr, "FAILED: a thread decoded the image differently\n");
+        exit(1);
+      }
+      free(image);
+    }
   }
   free(out);
   if (!shared)
@@ -136,6 +151,8 @@ int main(int argc, char **argv) {
   for (int i = 2; i < argc; ++i) {
     if (strcmp(argv[i], "--race") == 0)
       race = 1;
+    else if (strcmp(argv[i], "--image") == 0 && i + 1 < argc)
+      imagePath = argv[++i];
     else
       weights = argv[i];
   }
@@ -207,6 +224,14 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/output.npy", outdir);
   writeNpy(path, reference, rows, info.output_shape, info.output_rank);
 
+  if (imagePath) {
+    kiln_transform t;
+    kiln_transform_init(&t, 224, 224);
+    imageRef = malloc(sizeof(float) * kImagePixels);
+    if (kiln_load_image(imagePath, &t, imageRef) != KILN_OK)
+      fail("kiln_load_image");
+  }
+
   /* Sessions on threads, concurrently (or, with --race, one shared). */
   pthread_t threads[kThreads];
   kiln_session *shared = race ? openCpu(1) : NULL;
@@ -222,6 +247,7 @@ int main(int argc, char **argv) {
   kiln_close(NULL);
   free(input);
   free(reference);
+  free(imageRef);
   printf("OK\n");
   return 0;
 }
