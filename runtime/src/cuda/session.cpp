@@ -66,13 +66,34 @@ int64_t product(const int64_t *shape, int rank) {
   return n;
 }
 
+/// Makes |device| current for a scope and then restores the caller's
+/// current device: a session must not change the device of a program's
+/// thread that uses CUDA itself.
+class DeviceScope {
+public:
+  explicit DeviceScope(int device) {
+    if (cudaGetDevice(&previous) != cudaSuccess)
+      previous = -1;
+    status = cudaSetDevice(device);
+  }
+  ~DeviceScope() {
+    if (previous >= 0)
+      (void)cudaSetDevice(previous);
+  }
+  cudaError_t status;
+
+private:
+  int previous = -1;
+};
+
 class CudaSession : public rt::DeviceSession {
 public:
   CudaSession(const rt::ModelInfo &model, int device)
       : model(model), cuda(*model.cuda), device(device) {}
 
   ~CudaSession() override {
-    if (cudaSetDevice(device) != cudaSuccess)
+    DeviceScope scope(device);
+    if (scope.status != cudaSuccess)
       return;
     for (auto &[batch, exec] : graphs)
       cudaGraphExecDestroy(exec);
@@ -88,7 +109,8 @@ public:
 
   /// Allocates, uploads the weights and captures the graph of batch N.
   bool init(const std::vector<const float *> &params, std::string &error) {
-    KILN_CUDA_CHECK(cudaSetDevice(device));
+    DeviceScope scope(device);
+    KILN_CUDA_CHECK(scope.status);
     KILN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     batchSize = model.input_rank ? int(model.input_shape[0]) : 1;
     inputBytes = sizeof(float) * size_t(product(model.input_shape, model.input_rank));
@@ -128,7 +150,8 @@ public:
   std::string description() const override { return name; }
 
   bool start(const float *in, int batch, std::string &error) override {
-    KILN_CUDA_CHECK(cudaSetDevice(device));
+    DeviceScope scope(device);
+    KILN_CUDA_CHECK(scope.status);
     cudaGraphExec_t exec = graphFor(batch, error);
     if (!exec)
       return false;
@@ -146,7 +169,8 @@ public:
   }
 
   bool finish(float *out, std::string &error) override {
-    KILN_CUDA_CHECK(cudaSetDevice(device));
+    DeviceScope scope(device);
+    KILN_CUDA_CHECK(scope.status);
     KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
     std::memcpy(out, hostOutput, pending);
     return true;
@@ -154,7 +178,8 @@ public:
 
   bool bench(int batch, long warmup, long runs, std::vector<double> &ms,
              std::string &error) override {
-    KILN_CUDA_CHECK(cudaSetDevice(device));
+    DeviceScope scope(device);
+    KILN_CUDA_CHECK(scope.status);
     cudaGraphExec_t exec = graphFor(batch, error);
     if (!exec)
       return false;
