@@ -18,6 +18,7 @@ packages=(
   libfmt-dev libyaml-cpp-dev libstb-dev libboost-context-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   g++-aarch64-linux-gnu qemu-user
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
 )
 for option in "$@"; do
   case "$option" in

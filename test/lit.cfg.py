@@ -8,6 +8,9 @@
 #   %models            the models/ directory of the source tree
 #   %python            the Python 3 that runs the helper scripts (stdlib + numpy)
 #   %tools             the tools/ directory (seeded_weights.py, compare_npy.py)
+#   %cc                the C compiler of this build (programs using kiln.h)
+#   %kiln_include      runtime/include (kiln.h)
+#   %pymodule          python/ (the kiln module, for PYTHONPATH)
 import os
 
 import lit.formats
@@ -33,6 +36,9 @@ config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "mode
 # Before LLVM's own %python (the interpreter running lit), which lacks numpy.
 config.substitutions.insert(0, ("%python", config.python_executable))
 config.substitutions.append(("%tools", os.path.join(config.kiln_src_root, "tools")))
+config.substitutions.append(("%cc", getattr(config, "kiln_cc", "") or "cc"))
+config.substitutions.append(("%kiln_include", os.path.join(config.kiln_src_root, "runtime", "include")))
+config.substitutions.append(("%pymodule", os.path.join(config.kiln_src_root, "python")))
 
 # Emulated CPUs (Debian's qemu-user, installed by setup.sh): x86-64 without
 # AVX-512 or without AVX, and AArch64 ("REQUIRES: qemu-x86_64" /
@@ -67,6 +73,16 @@ if sanitized:
         "abort_on_error=1:allocator_may_return_null=1:allow_user_poisoning=0")
     config.environment["UBSAN_OPTIONS"] = "abort_on_error=1:print_stacktrace=1"
 config.substitutions.append(("%ulimit_v", "true" if sanitized else "ulimit -v"))
+
+# --video: the runtime was built with FFmpeg's headers, and Debian's ffmpeg
+# (setup.sh installs both) makes the test clips ("REQUIRES: ffmpeg").
+if getattr(config, "kiln_have_ffmpeg", "OFF").upper() in ("ON", "1", "TRUE", "YES") and \
+        shutil.which("ffmpeg"):
+    config.available_features.add("ffmpeg")
+# The runtime instrumented with ThreadSanitizer (lib/tsan; not in sanitized
+# builds): kiln compile --sanitize=thread ("REQUIRES: tsan").
+if getattr(config, "kiln_tsan_runtime", "OFF").upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("tsan")
 
 # The CUDA target's nvcc builds and PTX need the toolkit this kiln was built
 # with ("REQUIRES: nvcc"); the emulator tests need nothing.

@@ -27,6 +27,11 @@ LogicalResult kiln::runPipeline(ModuleOp module, Phase last,
   // Sizes first: the passes and the code generators assume tensors the
   // kernels can index.
   func.addPass(createCheckLimitsPass());
+  // On the graph as imported, where every op is one the user wrote: whether
+  // the kernels may take the batch at run time (kept through the fusions,
+  // which replace per-sample ops by per-sample ops).
+  if (options.runtimeBatch)
+    func.addPass(createMarkBatchPass());
   if (options.fuse) {
     // Batch norms first: afterwards a conv's user is its activation or add.
     func.addPass(createFoldBatchNormPass());

@@ -28,6 +28,9 @@ enum class Phase {
 struct PipelineOptions {
   /// Run the fusion passes (off: one kernel per graph op, for comparison).
   bool fuse = true;
+  /// Let the kernels take the batch at run time when the model allows it
+  /// (--kiln-mark-batch; off: they always run the compiled batch).
+  bool runtimeBatch = true;
   /// For the CUDA target: the precision whose GPU tile schedules
   /// --kiln-choose-schedule records after planning; empty: none.
   std::string cudaPrecision;

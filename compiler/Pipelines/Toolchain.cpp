@@ -20,6 +20,9 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
+#include <optional>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -87,6 +90,8 @@ struct Job {
   llvm::sys::ProcessInfo process;
   /// Print the log also on success (nvcc's ptxas report with -v).
   bool showLog = false;
+  /// The exit status, once poll() or finish() has seen it.
+  std::optional<int> exitCode;
 };
 
 /// The compiler and linker processes running now, for stopJobs() (a
@@ -120,11 +125,29 @@ LogicalResult start(Job &job, bool verbose) {
   return success();
 }
 
-LogicalResult finish(Job &job) {
+/// Whether |job| has exited (without waiting).
+bool poll(Job &job) {
+  if (job.exitCode)
+    return true;
   std::string error;
-  llvm::sys::ProcessInfo done = llvm::sys::Wait(job.process, std::nullopt, &error);
+  llvm::sys::ProcessInfo done =
+      llvm::sys::Wait(job.process, /*SecondsToWait=*/0, &error);
+  if (done.Pid != job.process.Pid)
+    return false;
   trackJob(job.process.Pid, false);
-  if (done.ReturnCode == 0) {
+  job.exitCode = done.ReturnCode;
+  return true;
+}
+
+LogicalResult finish(Job &job) {
+  if (!job.exitCode) {
+    std::string error;
+    llvm::sys::ProcessInfo done =
+        llvm::sys::Wait(job.process, std::nullopt, &error);
+    trackJob(job.process.Pid, false);
+    job.exitCode = done.ReturnCode;
+  }
+  if (*job.exitCode == 0) {
     if (job.showLog)
       if (auto log = llvm::MemoryBuffer::getFile(job.log))
         llvm::errs() << (*log)->getBuffer();
@@ -132,7 +155,7 @@ LogicalResult finish(Job &job) {
   }
   bool nvcc = llvm::sys::path::filename(job.args[0]) == "nvcc";
   llvm::errs() << "kiln: error: " << (nvcc ? "nvcc" : "the C++ compiler")
-               << " failed (exit " << done.ReturnCode << ")";
+               << " failed (exit " << *job.exitCode << ")";
   if (auto log = llvm::MemoryBuffer::getFile(job.log)) {
     StringRef text = (*log)->getBuffer();
     llvm::errs() << ":\n" << text.take_back(8000);
@@ -288,20 +311,65 @@ LogicalResult kiln::makeTempDir(std::string &dir) {
   return success();
 }
 
+const char *const kiln::kLibraryFunctions[] = {
+    "kiln_status_name",  "kiln_last_error",   "kiln_api_version",
+    "kiln_model",        "kiln_imagenet_label", "kiln_options_init",
+    "kiln_open",         "kiln_close",        "kiln_input_shape",
+    "kiln_output_shape", "kiln_device",       "kiln_on_gpu",
+    "kiln_run",          "kiln_bench",        "kiln_dump_weights",
+    "kiln_transform_init", "kiln_load_image", nullptr};
+
+namespace {
+
+/// The last phase nvcc's -time file (a CSV line per finished phase) names:
+/// "ptxas sm_80", or "" before the first.
+std::string nvccPhase(StringRef timeFile) {
+  auto text = llvm::MemoryBuffer::getFile(timeFile);
+  if (!text)
+    return "";
+  SmallVector<StringRef> lines;
+  (*text)->getBuffer().split(lines, '\n', -1, false);
+  if (lines.size() < 2)
+    return "";
+  SmallVector<StringRef> fields;
+  lines.back().split(fields, ',');
+  if (fields.size() < 5)
+    return "";
+  std::string phase = fields[1].trim().str();
+  if (StringRef arch = fields[4].trim(); !arch.empty())
+    phase += " " + arch.str();
+  return phase;
+}
+
+} // namespace
+
 LogicalResult kiln::buildExecutable(const CpuSource &source,
-                                    const BuildOptions &options) {
+                                    const BuildOptions &options,
+                                    const BuildProgress &progress,
+                                    BuildSummary *summary) {
   const std::string &dir = options.workDir;
   auto file = [&](StringRef name) {
     llvm::SmallString<256> path(dir);
     llvm::sys::path::append(path, name);
     return path.str().str();
   };
+  auto report = [&](const std::string &stage) {
+    if (progress)
+      progress(stage);
+  };
+  const bool library = options.artifact != Artifact::Executable;
 
   const CpuTarget &cpu = options.cpu;
   std::string cxx = findCompiler();
   std::string includeDir = KILN_RUNTIME_INCLUDE_DIR;
-  // The runtime libraries: this build's, or those built for the target.
-  auto library = [&](StringRef name) { return runtimeLibrary(name); };
+  // The runtime libraries: this build's, or those built for the target
+  // (ThreadSanitizer's instrumented ones for the runtime and sessions).
+  auto library_ = [&](StringRef name) {
+    if (options.threadSanitizer &&
+        (name == "libkiln_runtime.a" || name == "libkiln_session.a"))
+      return runtimeLibrary(("tsan/" + name).str());
+    return runtimeLibrary(name);
+  };
   std::string crossLibDir;
   if (!cpu.crossArch.empty()) {
     if (cpu.crossArch != "aarch64" || !*KILN_AARCH64_CXX ||
@@ -322,10 +390,25 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
       return failure();
     }
   }
+  if (options.threadSanitizer &&
+      !llvm::sys::fs::exists(runtimeLibrary("tsan/libkiln_runtime.a"))) {
+    llvm::errs() << "kiln: error: --sanitize=thread needs the runtime built "
+                    "with ThreadSanitizer (lib/tsan), which this kiln lacks\n";
+    return failure();
+  }
   auto lib = [&](StringRef name) {
-    return crossLibDir.empty() ? library(name)
+    return crossLibDir.empty() ? library_(name)
                                : (crossLibDir + "/" + name).str();
   };
+  // Code of a library is position independent (a static one may end up in
+  // a PIE or a shared object).
+  std::vector<std::string> extraFlags;
+  if (library)
+    extraFlags.push_back("-fPIC");
+  if (library && *KILN_NO_GNU_UNIQUE && cxx == KILN_CXX_COMPILER)
+    extraFlags.push_back(KILN_NO_GNU_UNIQUE);
+  if (options.threadSanitizer)
+    extraFlags.insert(extraFlags.end(), {"-fsanitize=thread", "-g1"});
   std::vector<Job> jobs;
   std::vector<std::string> objects;
   for (size_t i = 0; i < source.units.size(); ++i) {
@@ -338,7 +421,12 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
                      "-c", cpp, "-o", objects.back()},
                     file("model" + std::to_string(i) + ".log"),
                     {}});
+    jobs.back().args.insert(jobs.back().args.end() - 4, extraFlags.begin(),
+                            extraFlags.end());
   }
+  const size_t hostUnits = jobs.size();
+  std::string nvccTime;
+  int nvccJob = -1;
   if (options.cuda != CudaBuild::None) {
     std::string cu = file("model_cuda.cu");
     if (failed(writeFile(cu, options.cudaUnit)))
@@ -363,13 +451,22 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
         job.args.insert(job.args.end(), {"-Xptxas", "-v"});
         job.showLog = true;
       }
+      if (library)
+        for (const std::string &flag : extraFlags)
+          job.args.insert(job.args.end(), {"-Xcompiler", flag});
+      // A line per finished phase (cicc, ptxas per architecture): progress.
+      nvccTime = file("nvcc-time.csv");
+      job.args.insert(job.args.end(), {"-time", nvccTime});
     } else {
       job.args = {cxx, "-std=c++20", "-O2", "-DNDEBUG", "-x", "c++",
                   "-DKILN_CUDA_EMULATED", "-fno-strict-aliasing", "-Wno-psabi", "-include",
                   KILN_CUDA_EMU_HEADER, "-I", KILN_RUNTIME_INCLUDE_DIR, "-I",
                   KILN_CUDA_EMU_INCLUDE_DIR};
+      if (library)
+        job.args.insert(job.args.end(), extraFlags.begin(), extraFlags.end());
     }
     job.args.insert(job.args.end(), {"-c", cu, "-o", objects.back()});
+    nvccJob = int(jobs.size());
     jobs.push_back(std::move(job));
   }
   if (!options.weightsBlob.empty()) {
@@ -388,49 +485,180 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
                     file("weights.log"),
                     {}});
   }
-  // Compile everything at once; the machine's cores share the work.
+  // Compile everything at once; the machine's cores share the work. While
+  // they run, say how far they are.
   bool ok = true;
+  if (options.verbose)
+    report("");
   for (Job &job : jobs)
     ok &= succeeded(start(job, options.verbose));
+  auto compileStart = std::chrono::steady_clock::now();
+  double hostSeconds = 0, nvccSeconds = 0;
+  auto since = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         compileStart)
+        .count();
+  };
+  if (ok) {
+    std::string last;
+    while (true) {
+      size_t hostDone = 0;
+      bool all = true;
+      for (size_t i = 0; i < jobs.size(); ++i) {
+        bool done = poll(jobs[i]);
+        all &= done;
+        if (i < hostUnits && done)
+          ++hostDone;
+        if (int(i) == nvccJob && done && !nvccSeconds)
+          nvccSeconds = since();
+      }
+      if (hostDone == hostUnits && !hostSeconds)
+        hostSeconds = since();
+      if (all)
+        break;
+      std::string stage;
+      if (hostDone < hostUnits)
+        stage = "host compiler: " + std::to_string(hostDone) + " of " +
+                std::to_string(hostUnits) + " units done";
+      if (nvccJob >= 0 && !jobs[size_t(nvccJob)].exitCode) {
+        std::string phase = options.cuda == CudaBuild::Nvcc
+                                ? nvccPhase(nvccTime)
+                                : std::string();
+        stage += (stage.empty() ? "" : "; ") +
+                 std::string(options.cuda == CudaBuild::Nvcc
+                                 ? "nvcc"
+                                 : "CUDA code for the emulator") +
+                 (phase.empty() ? "" : " (" + phase + " done)");
+      }
+      if (stage != last)
+        report(stage);
+      last = stage;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  // A failing job prints its error: the progress line goes first.
+  auto finished = [&](Job &job) {
+    if (!job.exitCode || *job.exitCode != 0)
+      report("");
+    return finish(job);
+  };
   for (Job &job : jobs)
     if (job.process.Pid != llvm::sys::ProcessInfo::InvalidPid)
-      ok &= succeeded(finish(job));
+      ok &= succeeded(finished(job));
   if (!ok)
     return failure();
+  if (summary) {
+    summary->units = int(hostUnits);
+    summary->compileSeconds = hostSeconds;
+    summary->nvccSeconds = nvccSeconds;
+  }
 
   // Link into a temporary name next to the output, then rename.
+  report(library ? "linking the library" : "linking");
+  auto linkStart = std::chrono::steady_clock::now();
   std::string partial = options.output + ".partial";
-  Job link{{cxx, "-o", partial}, file("link.log"), {}};
-  link.args.insert(link.args.end(), objects.begin(), objects.end());
-  link.args.push_back(lib("libkiln_main.a"));
+  std::vector<std::string> libraries;
+  if (options.artifact == Artifact::Executable) {
+    libraries.insert(libraries.end(),
+                     {lib("libkiln_main.a"), lib("libkiln_session.a")});
+  } else {
+    // Nothing in the model refers to the interface: take all of it.
+    libraries.insert(libraries.end(),
+                     {"-Wl,--whole-archive", lib("libkiln_session.a"),
+                      "-Wl,--no-whole-archive"});
+  }
   if (options.cuda == CudaBuild::Nvcc)
-    link.args.push_back(lib("libkiln_cuda.a"));
+    libraries.push_back(lib("libkiln_cuda.a"));
   if (options.cuda == CudaBuild::Emulated)
-    link.args.insert(link.args.end(), {lib("libkiln_cuda_emulated.a"),
+    libraries.insert(libraries.end(), {lib("libkiln_cuda_emulated.a"),
                                        lib("libkiln_cuda_emu.a")});
   for (const std::string &set : cpu.kernelSets)
-    link.args.push_back(lib("libkiln_cpu_" + set + ".a"));
-  link.args.push_back(lib("libkiln_runtime.a"));
+    libraries.push_back(lib("libkiln_cpu_" + set + ".a"));
+  libraries.push_back(lib("libkiln_runtime.a"));
+  // What a program linking the library (or the executable) needs besides.
+  std::vector<std::string> system;
   if (options.cuda == CudaBuild::Nvcc)
     // The static CUDA runtime: the executable needs only the driver.
-    link.args.insert(link.args.end(), {"-L" + std::string(KILN_CUDA_LIBRARY_DIR),
-                                       "-lcudart_static", "-ldl", "-lrt"});
+    system.insert(system.end(), {"-L" + std::string(KILN_CUDA_LIBRARY_DIR),
+                                 "-lcudart_static", "-ldl", "-lrt"});
   if (options.cuda == CudaBuild::Emulated)
-    for (const std::string &lib : splitList(KILN_CUDA_EMU_LINK_LIBRARIES))
-      link.args.push_back(lib);
-  link.args.insert(link.args.end(),
-                   {"-pthread", "-static-libstdc++", "-static-libgcc"});
-  // A cross-built executable runs on machines without the target's
-  // libraries (and under qemu-user without a sysroot): link everything.
-  if (!crossLibDir.empty())
-    link.args.push_back("-static");
-  else
-    for (const std::string &flag : splitList(KILN_SANITIZER_LINK_FLAGS))
-      link.args.push_back(flag);
-  if (failed(start(link, options.verbose)) || failed(finish(link))) {
+    for (const std::string &l : splitList(KILN_CUDA_EMU_LINK_LIBRARIES))
+      system.push_back(l);
+
+  if (options.artifact == Artifact::StaticLibrary) {
+    // One relocatable object of the model and everything of the runtime it
+    // uses, whose only global symbols are kiln.h's functions: programs may
+    // link several models' libraries, and the runtime's C++ names never
+    // meet theirs. Then an archive of it.
+    std::string combined = file("model-lib.o");
+    Job merge{{cxx, "-r", "-nostdlib", "-o", combined}, file("merge.log"), {}};
+    merge.args.insert(merge.args.end(), objects.begin(), objects.end());
+    for (const std::string &l : libraries)
+      merge.args.push_back(l);
+    std::string keep = file("exports.txt"), keepText;
+    for (const char *const *f = kLibraryFunctions; *f; ++f)
+      keepText += std::string(*f) + "\n";
+    std::string objcopy = "objcopy", ar = "ar";
+    if (auto path = llvm::sys::findProgramByName("objcopy"))
+      objcopy = *path;
+    if (auto path = llvm::sys::findProgramByName("ar"))
+      ar = *path;
+    Job localize{{objcopy, "--keep-global-symbols=" + keep, combined},
+                 file("localize.log"), {}};
+    Job archive{{ar, "rcs", partial, combined}, file("archive.log"), {}};
     llvm::sys::fs::remove(partial);
-    return failure();
+    if (failed(writeFile(keep, keepText)) || failed(start(merge, options.verbose)) ||
+        failed(finished(merge)) || failed(start(localize, options.verbose)) ||
+        failed(finished(localize)) || failed(start(archive, options.verbose)) ||
+        failed(finished(archive))) {
+      llvm::sys::fs::remove(partial);
+      return failure();
+    }
+    if (summary) {
+      summary->linkFlags = "-lstdc++ -lm -pthread";
+      for (const std::string &flag : system)
+        summary->linkFlags += " " + flag;
+    }
+  } else {
+    Job link{{cxx, "-o", partial}, file("link.log"), {}};
+    if (options.artifact == Artifact::SharedLibrary) {
+      // Only kiln.h's functions are exported: a process may load several
+      // models' libraries, each with its own copy of the runtime.
+      std::string map = file("exports.map"), mapText = "{\n  global:\n";
+      for (const char *const *f = kLibraryFunctions; *f; ++f)
+        mapText += "    " + std::string(*f) + ";\n";
+      mapText += "  local: *;\n};\n";
+      if (failed(writeFile(map, mapText)))
+        return failure();
+      link.args.insert(link.args.end(),
+                       {"-shared", "-Wl,--version-script=" + map,
+                        "-Wl,-soname," +
+                            llvm::sys::path::filename(options.output).str(),
+                        "-Wl,--no-undefined"});
+    }
+    link.args.insert(link.args.end(), objects.begin(), objects.end());
+    link.args.insert(link.args.end(), libraries.begin(), libraries.end());
+    link.args.insert(link.args.end(), system.begin(), system.end());
+    link.args.insert(link.args.end(),
+                     {"-pthread", "-static-libstdc++", "-static-libgcc"});
+    if (options.threadSanitizer)
+      link.args.push_back("-fsanitize=thread");
+    // A cross-built executable runs on machines without the target's
+    // libraries (and under qemu-user without a sysroot): link everything.
+    if (!crossLibDir.empty())
+      link.args.push_back("-static");
+    else
+      for (const std::string &flag : splitList(KILN_SANITIZER_LINK_FLAGS))
+        link.args.push_back(flag);
+    if (failed(start(link, options.verbose)) || failed(finished(link))) {
+      llvm::sys::fs::remove(partial);
+      return failure();
+    }
   }
+  if (summary)
+    summary->linkSeconds = std::chrono::duration<double>(
+                               std::chrono::steady_clock::now() - linkStart)
+                               .count();
   if (std::error_code ec = llvm::sys::fs::rename(partial, options.output)) {
     llvm::sys::fs::remove(partial);
     llvm::errs() << "kiln: error: cannot write '" << options.output

@@ -13,6 +13,7 @@
 
 #include "mlir/Support/LogicalResult.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,9 +46,25 @@ struct CpuTarget {
 /// fails on anything else.
 mlir::FailureOr<CpuTarget> cpuTarget(llvm::StringRef name);
 
+/// What `kiln compile` writes.
+enum class Artifact {
+  Executable,    ///< a standalone program (the runtime's main())
+  SharedLibrary, ///< --emit=lib -o libNAME.so: kiln.h's functions exported
+  StaticLibrary, ///< --emit=lib -o libNAME.a: one object, kiln.h's
+                 ///< functions its only global symbols
+};
+
+/// The functions of runtime/include/kiln.h, which a library exports (and
+/// nothing else); test/Lib checks the list against the header.
+extern const char *const kLibraryFunctions[];
+
 struct BuildOptions {
-  /// The executable to write.
+  /// The executable or library to write.
   std::string output;
+  Artifact artifact = Artifact::Executable;
+  /// Build with ThreadSanitizer against the instrumented runtime
+  /// (lib/tsan; kiln compile --sanitize=thread, for the library's tests).
+  bool threadSanitizer = false;
   /// The CPU the executable is for.
   CpuTarget cpu;
   /// The directory for generated files (it exists).
@@ -75,11 +92,25 @@ mlir::LogicalResult compilePtx(const std::string &cudaUnit, const std::string &a
                                const std::string &workDir, bool verbose,
                                std::string &ptx);
 
+/// What a build reports as it goes (kiln compile's progress): the stage
+/// that runs now ("host compiler: 2 of 5 units"). May be empty.
+using BuildProgress = std::function<void(const std::string &stage)>;
+
+/// What a finished build says for its summary line.
+struct BuildSummary {
+  int units = 0;            ///< host compiler units
+  double compileSeconds = 0, nvccSeconds = 0, linkSeconds = 0;
+  /// How to link a static library into a program ("-lstdc++ ...").
+  std::string linkFlags;
+};
+
 /// Compiles and links |source|. On failure prints the error, with the
 /// command that reproduces it, and returns failure; no partial executable
-/// is left behind.
+/// or library is left behind.
 mlir::LogicalResult buildExecutable(const CpuSource &source,
-                                    const BuildOptions &options);
+                                    const BuildOptions &options,
+                                    const BuildProgress &progress = {},
+                                    BuildSummary *summary = nullptr);
 
 /// Stops the compiler and linker processes a build is running (SIGTERM,
 /// then waits for them). Async-signal-safe: for a handler of SIGINT/SIGTERM.

@@ -1,15 +1,18 @@
 //===- image_transform.cpp - torchvision's ImageNet transform -------------===//
 //
-// This file implements loadImage() of kiln/image.h: decode
-// (image_decode.cpp), then torchvision's ImageNet test transform on a PIL
-// image, reproduced bit for bit (torchvision 0.14, Pillow 9.4):
+// This file implements loadImage() and transformRgb() of kiln/image.h:
+// decode (image_decode.cpp), then torchvision's test transform on a PIL
+// image, reproduced bit for bit (torchvision 0.14, Pillow 9.4); shown here
+// with ImageNet's sizes, the default (any others work the same way):
 //
 //   img = PIL.Image.open(path).convert('RGB')      # datasets.folder.pil_loader
-//   Resize(256)       short side -> 256, long side int(256 * long / short);
+//   Resize(256)       short side -> 256, long side int(256 * long / short)
+//                     (Resize((h, w)): exactly h x w);
 //                     PIL Image.resize(BILINEAR): separable triangle filter
 //                     whose support grows with the downscale factor, 8-bit
 //                     fixed-point coefficients (libImaging/Resample.c)
-//   CenterCrop(224)   offsets int(round((size - 224) / 2.0)), zero padding
+//   CenterCrop(224)   offsets int(round((size - 224) / 2.0)) (each side;
+//                     CenterCrop((h, w)) too), zero padding
 //                     when the image is smaller than the crop
 //   ToTensor()        float32(v) / 255
 //   Normalize(m, s)   (x - m) / s in float32
@@ -28,6 +31,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <new>
 #include <utility>
@@ -71,17 +75,82 @@ int cropOffset(int size, int crop) {
 
 } // namespace
 
+std::string checkTransform(const ImageTransform &t) {
+  auto inRange = [](int v, int lo) { return v >= lo && v <= 65536; };
+  if (!inRange(t.resize, 1) || !inRange(t.resizeWidth, 0) ||
+      !inRange(t.crop, 1) || !inRange(t.cropWidth, 0))
+    return "bad image transform (resize " + std::to_string(t.resize) +
+           (t.resizeWidth ? "x" + std::to_string(t.resizeWidth) : "") +
+           ", crop " + std::to_string(t.crop) +
+           (t.cropWidth ? "x" + std::to_string(t.cropWidth) : "") +
+           "): sizes are from 1 to 65536";
+  for (float s : t.std)
+    if (!(s != 0.0f) || !std::isfinite(s))
+      return "bad image transform: std must be finite and non-zero";
+  for (float m : t.mean)
+    if (!std::isfinite(m))
+      return "bad image transform: mean must be finite";
+  return "";
+}
+
+namespace {
+
+/// Steps 2 and 3 of the transform on a decoded picture; "" or why not.
+std::string transformDecoded(Rgb8 image, const ImageTransform &transform,
+                             float *chw) {
+  const int w = image.width, h = image.height;
+
+  // 2. Resize, as torchvision's Resize(int) or Resize((h, w)) does.
+  int64_t newW = transform.resizeWidth, newH = transform.resize;
+  if (transform.resizeWidth == 0)
+    resizedSize(w, h, transform.resize, newW, newH);
+  if (newW <= 0 || newH <= 0 || newW > INT_MAX / 4 || newH > INT_MAX / 4 ||
+      newW * newH > kMaxPixels)
+    return "image of " + std::to_string(w) + " x " + std::to_string(h) +
+           " pixels would be resized to " + std::to_string(newW) + " x " +
+           std::to_string(newH) + ", which is too large";
+  Rgb8 resized;
+  try {
+    resized = resizeBilinear(std::move(image), static_cast<int>(newW),
+                             static_cast<int>(newH));
+  } catch (const std::bad_alloc &) {
+    return "out of memory";
+  }
+
+  // 3. Center crop (zero padding outside the image), scale and normalize.
+  const int cropH = transform.crop, cropW = transform.cropW();
+  const int top = cropOffset(resized.height, cropH);
+  const int left = cropOffset(resized.width, cropW);
+  const size_t plane = size_t(cropH) * cropW;
+  for (int c = 0; c < 3; ++c) {
+    const float mean = transform.mean[c], stddev = transform.std[c];
+    float *dst = chw + c * plane;
+    for (int y = 0; y < cropH; ++y) {
+      int sy = top + y;
+      for (int x = 0; x < cropW; ++x) {
+        int sx = left + x;
+        bool inside =
+            sy >= 0 && sy < resized.height && sx >= 0 && sx < resized.width;
+        uint8_t v = inside ? resized.row(sy)[sx * 3 + c] : 0;
+        // ToTensor: float32 division by 255; Normalize: float32 sub, div.
+        dst[size_t(y) * cropW + x] =
+            (static_cast<float>(v) / 255.0f - mean) / stddev;
+      }
+    }
+  }
+  return "";
+}
+
+} // namespace
+
 bool loadImage(const std::string &path, const ImageTransform &transform,
                std::vector<float> &chw, std::string &error) {
   auto fail = [&](const std::string &why) {
     error = path + ": " + why;
     return false;
   };
-  if (transform.resize <= 0 || transform.crop <= 0 || transform.crop > 65536 ||
-      transform.resize > 65536)
-    return fail("bad image transform (resize " +
-                std::to_string(transform.resize) + ", crop " +
-                std::to_string(transform.crop) + ")");
+  if (std::string why = checkTransform(transform); !why.empty())
+    return fail(why);
 
   // 1. Decode to 8-bit RGB.
   std::vector<uint8_t> bytes;
@@ -92,50 +161,38 @@ bool loadImage(const std::string &path, const ImageTransform &transform,
   try {
     if (!decodeImage(bytes, image, why))
       return fail(why);
+    chw.assign(3 * size_t(transform.crop) * transform.cropW(), 0.0f);
   } catch (const std::bad_alloc &) {
     return fail("out of memory");
   }
-  const int w = image.width, h = image.height;
+  why = transformDecoded(std::move(image), transform, chw.data());
+  return why.empty() || fail(why);
+}
 
-  // 2. Resize the short side, as torchvision's Resize(int) does.
-  int64_t newW, newH;
-  resizedSize(w, h, transform.resize, newW, newH);
-  if (newW <= 0 || newH <= 0 || newW > INT_MAX / 4 || newH > INT_MAX / 4 ||
-      newW * newH > kMaxPixels)
-    return fail("image of " + std::to_string(w) + " x " + std::to_string(h) +
-                " pixels would be resized to " + std::to_string(newW) + " x " +
-                std::to_string(newH) + ", which is too large");
-  Rgb8 resized;
+bool transformRgb(const uint8_t *rgb, int width, int height, size_t stride,
+                  const ImageTransform &transform, float *chw,
+                  std::string &error) {
+  error = checkTransform(transform);
+  if (!error.empty())
+    return false;
+  if (width <= 0 || height <= 0 || int64_t(width) * height > kMaxPixels) {
+    error = "a picture of " + std::to_string(width) + " x " +
+            std::to_string(height) + " pixels";
+    return false;
+  }
+  Rgb8 image;
   try {
-    resized = resizeBilinear(std::move(image), static_cast<int>(newW),
-                             static_cast<int>(newH));
+    image.width = width;
+    image.height = height;
+    image.pixels.resize(size_t(width) * height * 3);
   } catch (const std::bad_alloc &) {
-    return fail("out of memory");
+    error = "out of memory";
+    return false;
   }
-
-  // 3. Center crop (zero padding outside the image), scale and normalize.
-  const int crop = transform.crop;
-  const int top = cropOffset(resized.height, crop);
-  const int left = cropOffset(resized.width, crop);
-  const size_t plane = size_t(crop) * crop;
-  chw.assign(3 * plane, 0.0f);
-  for (int c = 0; c < 3; ++c) {
-    const float mean = transform.mean[c], stddev = transform.std[c];
-    float *dst = chw.data() + c * plane;
-    for (int y = 0; y < crop; ++y) {
-      int sy = top + y;
-      for (int x = 0; x < crop; ++x) {
-        int sx = left + x;
-        bool inside =
-            sy >= 0 && sy < resized.height && sx >= 0 && sx < resized.width;
-        uint8_t v = inside ? resized.row(sy)[sx * 3 + c] : 0;
-        // ToTensor: float32 division by 255; Normalize: float32 sub, div.
-        dst[size_t(y) * crop + x] =
-            (static_cast<float>(v) / 255.0f - mean) / stddev;
-      }
-    }
-  }
-  return true;
+  for (int y = 0; y < height; ++y)
+    std::copy_n(rgb + size_t(y) * stride, size_t(width) * 3, image.row(y));
+  error = transformDecoded(std::move(image), transform, chw);
+  return error.empty();
 }
 
 } // namespace kiln::rt

@@ -40,11 +40,13 @@ COMMANDS:
   npy FILE
         Print the shape and dtype of a float32 .npy file and the min, max
         and mean of its values.
-  image FILE [-o OUT.npy]
-        Decode a JPEG, PNG or PPM/PGM image and apply the ImageNet test
-        transform (resize 256, center crop 224, normalize) exactly as
-        torchvision does; print the 1x3x224x224 result's summary and write
-        it to OUT.npy.
+  image FILE [-o OUT.npy] [--resize N|H,W] [--crop N|H,W] [--mean R,G,B]
+        [--std R,G,B]
+        Decode a JPEG, PNG or PPM/PGM image and apply torchvision's test
+        transform exactly as torchvision does: Resize (default: the crop
+        times 256/224; H,W: exactly that), CenterCrop (default 224),
+        ToTensor, Normalize (default ImageNet's mean and std); print the
+        1x3xHxW result's summary and write it to OUT.npy.
   write-npy OUT.npy --shape D0,D1,... [--fill V | --iota]
         Write a float32 .npy file filled with V (default 0) or 0, 1, 2, ...
   write-safetensors OUT.safetensors NAME=D0,D1,... [NAME=SHAPE ...]
@@ -194,29 +196,84 @@ int cmdNpy(const std::vector<std::string> &args) {
   return 0;
 }
 
+/// "N" or "H,W" (each 1 to 65536) into |first| and |second| (0 without).
+bool parseSizes(const std::string &text, int &first, int &second) {
+  auto one = [](const std::string &t, int &v) {
+    char *end = nullptr;
+    long n = std::strtol(t.c_str(), &end, 10);
+    if (t.empty() || *end || n < 1 || n > 65536)
+      return false;
+    v = int(n);
+    return true;
+  };
+  size_t comma = text.find(',');
+  second = 0;
+  return one(text.substr(0, comma), first) &&
+         (comma == std::string::npos || one(text.substr(comma + 1), second));
+}
+
+/// "R,G,B": three numbers, each the float32 nearest its double value.
+bool parseTriple(const std::string &text, float (&out)[3]) {
+  size_t start = 0;
+  for (int i = 0; i < 3; ++i) {
+    size_t comma = text.find(',', start);
+    if ((i < 2) != (comma != std::string::npos))
+      return false;
+    std::string item = text.substr(start, comma - start);
+    char *end = nullptr;
+    double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end || !std::isfinite(v))
+      return false;
+    out[i] = float(v);
+    start = comma + 1;
+  }
+  return true;
+}
+
 int cmdImage(const std::vector<std::string> &args) {
   std::string path, out;
+  ImageTransform transform;
+  bool resized = false;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "-o") {
-      if (i + 1 == args.size())
-        return usageError("'-o' needs a file name");
+    const std::string &a = args[i];
+    bool valued = a == "-o" || a == "--resize" || a == "--crop" ||
+                  a == "--mean" || a == "--std";
+    if (valued && i + 1 == args.size())
+      return usageError("'" + a + "' needs " +
+                        (a == "-o" ? "a file name" : "a value"));
+    if (a == "-o") {
       out = args[++i];
-    } else if (args[i].size() > 1 && args[i][0] == '-') {
-      return usageError("unknown option '" + args[i] + "' for 'image'");
+    } else if (a == "--resize") {
+      if (!parseSizes(args[++i], transform.resize, transform.resizeWidth))
+        return usageError("--resize expects N or H,W (1 to 65536)");
+      resized = true;
+    } else if (a == "--crop") {
+      if (!parseSizes(args[++i], transform.crop, transform.cropWidth))
+        return usageError("--crop expects N or H,W (1 to 65536)");
+    } else if (a == "--mean") {
+      if (!parseTriple(args[++i], transform.mean))
+        return usageError("--mean expects R,G,B");
+    } else if (a == "--std") {
+      if (!parseTriple(args[++i], transform.std))
+        return usageError("--std expects R,G,B");
+    } else if (a.size() > 1 && a[0] == '-') {
+      return usageError("unknown option '" + a + "' for 'image'");
     } else if (path.empty()) {
-      path = args[i];
+      path = a;
     } else {
       return usageError("'image' takes one file");
     }
   }
   if (path.empty())
     return usageError("'image' needs a file");
-  ImageTransform transform;
+  // As the executables: resize 256 for a 224 crop.
+  if (!resized)
+    transform.resize = int(std::lround(transform.crop * 256.0 / 224.0));
   std::vector<float> chw;
   std::string err;
   if (!loadImage(path, transform, chw, err))
     return error(err);
-  std::vector<int64_t> shape = {1, 3, transform.crop, transform.crop};
+  std::vector<int64_t> shape = {1, 3, transform.crop, transform.cropW()};
   if (!out.empty() && !writeNpy(out, shape, chw.data(), err))
     return error(err);
   printSummary(shape, chw);

@@ -599,7 +599,8 @@ LogicalResult Lowering::run() {
       builder.getFunctionType({memref(type.getInput(0)), memref(type.getResult(0))},
                               {}));
   for (NamedAttribute attr : graph->getAttrs())
-    if (attr.getName() == KilnDialect::getModelAttrName())
+    if (attr.getName() == KilnDialect::getModelAttrName() ||
+        attr.getName() == KilnDialect::getBatchAttrName())
       kernels->setAttr(attr.getName(), attr.getValue());
   if (precision)
     kernels->setAttr(kernel::KernelDialect::getPrecisionAttrName(), precision);

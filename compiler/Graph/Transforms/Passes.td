@@ -138,4 +138,29 @@ def PlanMemoryPass : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
   let dependentDialects = ["::kiln::KilnDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Run-time properties
+//===----------------------------------------------------------------------===//
+
+def MarkBatchPass : Pass<"kiln-mark-batch", "mlir::func::FuncOp"> {
+  let summary = "Marks a model whose samples are independent along the batch.";
+  let description = [{
+    Sets `kiln.batch = N` on the model function when the first dimension of
+    its input, N, is a batch that no op mixes: every activation (the input
+    and what is computed from it) has N as its first dimension, and each op
+    computes sample i of its result from sample i of its operands alone.
+    The kernels may then run any first samples of the batch (the
+    executable runs a batch of 3 compiled for 8 as 3, not padded to 8).
+
+    Ops known to work per sample pass: layers, pooling, activations,
+    `add`/`mul` whose activation operands have the result's rank (so that
+    broadcasting cannot align the batch with another dimension), layout
+    conversions, reshapes and flattens that keep N first, channel shuffles;
+    `mean`, `transpose`, `concat`, `slice`, `split` and `chunk` pass when
+    they leave dimension 0 alone. Any other op (or a batch dimension that
+    changes) leaves the function unmarked: its kernels run all N samples.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect"];
+}
+
 #endif // KILN_GRAPH_TRANSFORMS_PASSES_TD

@@ -79,6 +79,29 @@ std::string kiln::elementwiseExpr(kernel::ElementwiseOp op,
 }
 
 //===----------------------------------------------------------------------===//
+// The batch
+//===----------------------------------------------------------------------===//
+
+void EmitterCore::initBatch() {
+  auto input = func.getNumArguments()
+                   ? dyn_cast<ShapedType>(func.getArgument(0).getType())
+                   : ShapedType();
+  batchN = input && input.getRank() ? input.getDimSize(0) : 1;
+  flexible = bool(func->getAttr(KilnDialect::getBatchAttrName()));
+}
+
+std::string EmitterCore::rows(int64_t total) {
+  if (!runtimeBatch())
+    return std::to_string(total);
+  if (total % batchN != 0) {
+    batchFailure = func;
+    return std::to_string(total);
+  }
+  int64_t per = total / batchN;
+  return per == 1 ? "batch" : "(" + std::to_string(per) + " * batch)";
+}
+
+//===----------------------------------------------------------------------===//
 // Constants and prepared weights
 //===----------------------------------------------------------------------===//
 

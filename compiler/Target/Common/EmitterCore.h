@@ -58,7 +58,9 @@ protected:
               const ScalarTable &scalars, llvm::StringRef targetName,
               llvm::StringRef constantPrefix)
       : func(func), weightCode(params), scalars(scalars),
-        targetName(targetName), constantPrefix(constantPrefix) {}
+        targetName(targetName), constantPrefix(constantPrefix) {
+    initBatch();
+  }
 
   /// Prints every op of the kernel function's |body|; each kernel's code
   /// is one of |steps|.
@@ -125,7 +127,34 @@ protected:
     return vector(op, v);
   }
 
+  //===--------------------------------------------------------------------===//
+  // The batch
+  //===--------------------------------------------------------------------===//
+
+  /// Whether generated code takes the batch at run time: the function has
+  /// kiln.batch (mark-batch found the samples independent) and N > 1. Then
+  /// the code computes the first `batch` samples, a variable of the run
+  /// function, and must touch nothing past them in the caller's input and
+  /// output.
+  bool runtimeBatch() const { return flexible && batchN > 1; }
+  /// |total| rows (or threads: a multiple of N, all samples) as the C++
+  /// expression (an int) of the part the samples that run cover.
+  std::string rows(int64_t total);
+  /// The trailing argument of a kernel call or launcher that runs |total|
+  /// rows: the run-time rows, or nothing (the kernel's default: all).
+  std::string rowsArg(int64_t total) {
+    return runtimeBatch() ? ", " + rows(total) : "";
+  }
+  /// Reads N and kiln.batch from the function.
+  void initBatch();
+
   mlir::func::FuncOp func;
+  /// The compiled batch N (the input's first dimension), kiln.batch's
+  /// presence, and the kernel whose batch could not be made a run-time
+  /// value (emit() fails then).
+  int64_t batchN = 1;
+  bool flexible = false;
+  mlir::Operation *batchFailure = nullptr;
   WeightCode weightCode;
   const ScalarTable &scalars;
   /// "CPU" or "CUDA", for diagnostics.

@@ -79,6 +79,8 @@ void LoopNest::print(llvm::raw_ostream &os, int indent) const {
     if (i + 1 == extents.size())
       os << pad << std::string(2 * i, ' ') << "#pragma GCC ivdep\n";
     std::string begin = "0", end = std::to_string(extents[i]);
+    if (i == 0 && !outerExtent.empty())
+      end = outerExtent;
     if (i == 0 && tasks > 1) {
       begin = "task * " + end + " / " + std::to_string(tasks);
       end = "(task + 1) * " + end + " / " + std::to_string(tasks);

@@ -37,6 +37,10 @@ struct LoopNest {
   std::string expr;
   /// out += expr instead of out = expr.
   bool accumulate = false;
+  /// When not empty, the trip count of the outermost loop as a C++
+  /// expression evaluated at run time (a batch: fewer samples than
+  /// extents[0] covers); extents[0] is its largest value.
+  std::string outerExtent;
 
   int64_t trips() const;
   /// Drops unit loops and merges adjacent loops that every operand walks

@@ -170,7 +170,17 @@ void CpuEmitter::emitLoopNest(const Storage &out, ArrayRef<Storage> ins,
                                : in.strides[d - lead]);
     nest.ins.push_back(std::move(op));
   }
+  // With a run-time batch, the outermost loop (the batch, the largest
+  // output stride, possibly merged with the loops inside it) runs the
+  // samples asked for.
+  bool batchLoop = runtimeBatch();
+  if (batchLoop && (rank == 0 || out.shape[0] != batchN || order[0] != 0))
+    batchFailure = func;
   nest.simplify();
+  if (batchLoop && nest.extents[0] % batchN == 0)
+    nest.outerExtent = rows(nest.extents[0]);
+  else if (batchLoop)
+    batchFailure = func;
   llvm::raw_string_ostream os(run);
   nest.print(os, 2);
 }
@@ -233,11 +243,11 @@ LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
       residualStride, activationName(op.getActivation()));
   llvm::raw_string_ostream os(run);
   if (!perSample) {
-    os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool);\n",
+    os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool{6});\n",
                         instance("kiln::cpu::" + kind + "<" + name + ", " +
                                      epilogue + ">",
                                  name),
-                        ptr(in), *weights, *bias, residual, ptr(out));
+                        ptr(in), *weights, *bias, residual, ptr(out), rowsArg(x[0]));
   } else {
     std::string scaled = scratch(op.getScratch());
     if (scaled.empty())
@@ -253,7 +263,7 @@ LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
         "    {15}({3}, {4} + n * {5}, {6});\n"
         "    {16}({8} + n * {9}, {6}, {10}, {11}, {12} + n * {13}, pool);\n"
         "  }\n",
-        name, wt[1] * wt[2] * wt[3] * ((wt[0] + 63) / 64 * 64), x[0], *weights,
+        name, wt[1] * wt[2] * wt[3] * ((wt[0] + 63) / 64 * 64), rows(x[0]), *weights,
         ptr(gate), gate.strides[0], scaled, epilogue, ptr(in), in.strides[0], *bias,
         op.getResidual() ? "(" + residual + " + n * " + std::to_string(res.strides[0]) + ")"
                          : std::string("nullptr"),
@@ -302,10 +312,10 @@ LogicalResult CpuEmitter::emitConvChain(kernel::ConvChainOp op) {
   std::string residual =
       op.getResidual() ? ptr(storageOf(*op.getResidual())) : "nullptr";
   llvm::raw_string_ostream os(run);
-  os << llvm::formatv("  {0}({1}, {2}{3}, {4}, pool);\n",
+  os << llvm::formatv("  {0}({1}, {2}{3}, {4}, pool{5});\n",
                       instance("kiln::cpu::conv_chain<" + name + epilogues + ">",
                                name),
-                      ptr(in), args, residual, ptr(out));
+                      ptr(in), args, residual, ptr(out), rowsArg(n));
   ++kernels;
   return success();
 }
@@ -315,8 +325,9 @@ std::string CpuEmitter::adaptivePoolCall(const Storage &in, int64_t stride,
   std::string name = constant(
       "AdaptivePool2d", adaptivePool2dInit(in.shape, stride, oh, ow));
   return llvm::formatv(
-      "  {0}({1}, {2}, pool);\n",
-      instance("kiln::cpu::adaptive_avg_pool2d<" + name + ">", name), ptr(in), out);
+      "  {0}({1}, {2}, pool{3});\n",
+      instance("kiln::cpu::adaptive_avg_pool2d<" + name + ">", name), ptr(in), out,
+      rowsArg(in.shape[0]));
 }
 
 LogicalResult CpuEmitter::emitLinear(kernel::LinearOp op) {
@@ -352,9 +363,9 @@ LogicalResult CpuEmitter::emitLinear(kernel::LinearOp op) {
       "{2}, .residual_stride = {3}, .act = kiln::cpu::Act::{4}}>",
       name, op.getBias() ? "true" : "false", op.getResidual() ? "true" : "false",
       op.getResidual() ? n : 0, activationName(op.getActivation()));
-  os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool);\n",
+  os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool{6});\n",
                       instance(kernel, name), x, *weights, *bias, residual,
-                      ptr(out));
+                      ptr(out), rowsArg(m));
   ++kernels;
   return success();
 }
@@ -385,8 +396,8 @@ LogicalResult CpuEmitter::emitSeGate(kernel::SqueezeExciteGateOp op) {
     std::string kernel = "kiln::cpu::linear<" + shape +
                          ", kiln::cpu::Epilogue{.bias = true, .act = "
                          "kiln::cpu::Act::" + activationName(act) + "}>";
-    os << llvm::formatv("  {0}({1}, {2}, {3}, nullptr, {4}, pool);\n",
-                        instance(kernel, shape), x, weights, bias, y);
+    os << llvm::formatv("  {0}({1}, {2}, {3}, nullptr, {4}, pool{5});\n",
+                        instance(kernel, shape), x, weights, bias, y, rowsArg(n));
   };
   layer(reduce, op.getActivation(), pooled, *w1, *b1, hidden);
   layer(expand, op.getGate(), hidden, *w2, *b2, ptr(out));
@@ -400,8 +411,9 @@ LogicalResult CpuEmitter::emitPool(kernel::Pool2dOp op) {
                             ? "kiln::cpu::max_pool2d<"
                             : "kiln::cpu::avg_pool2d<") +
                        name + ">";
-  run += llvm::formatv("  {0}({1}, {2}, pool);\n", instance(kernel, name),
-                       ptr(storageOf(op.getInput())), ptr(storageOf(op.getOutput())));
+  Storage in = storageOf(op.getInput());
+  run += llvm::formatv("  {0}({1}, {2}, pool{3});\n", instance(kernel, name),
+                       ptr(in), ptr(storageOf(op.getOutput())), rowsArg(in.shape[0]));
   ++kernels;
   return success();
 }
@@ -508,7 +520,7 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
     }
   };
   const char *stepParams = "(const float *w, const float *input, float *output, "
-                           "float *const A, kiln::rt::ThreadPool &pool)";
+                           "float *const A, kiln::rt::ThreadPool &pool, int batch)";
   // A layer's weights are packed in its kernel's unit: the packing code
   // depends on the same shape constant.
   std::vector<std::string> packs(unitCount);
@@ -566,13 +578,14 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
         os << "void kiln_step_" << i << stepParams << ";\n";
     os << "\nnamespace {\n\n"
        << "void run(const float *w, const float *input, float *output, char "
-          "*arena, kiln::rt::ThreadPool &pool) {\n"
-       << "  float *const A = reinterpret_cast<float *>(arena);\n";
+          "*arena, kiln::rt::ThreadPool &pool, int batch) {\n"
+       << "  float *const A = reinterpret_cast<float *>(arena);\n"
+       << "  (void)batch;\n";
     for (size_t i = 0; i < steps.size(); ++i) {
       if (unitOf[i] == 0)
         os << steps[i];
       else
-        os << "  kiln_step_" << i << "(w, input, output, A, pool);\n";
+        os << "  kiln_step_" << i << "(w, input, output, A, pool, batch);\n";
     }
     os << "}\n\n} // namespace\n\n";
   } else {
@@ -610,7 +623,8 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
        << "    size_t(kiln_embedded_weights_end - kiln_embedded_weights_begin),\n";
   else
     os << "    nullptr, 0,\n";
-  os << "    " << (imagenet ? "true" : "false") << ",\n"
+  os << "    " << (imagenet ? "true" : "false") << ", "
+     << (flexible || batchN == 1 ? "true" : "false") << ",\n"
      << "    " << (options.cpuCode ? "kPreparedFloats" : "0") << ", "
      << (options.cpuCode ? arena : 0) << ",\n"
      << "    " << (options.cpuCode ? "prepare, run" : "nullptr, nullptr") << ", "
@@ -631,6 +645,9 @@ LogicalResult CpuEmitter::emit(const CpuEmitOptions &options,
   // A CUDA-only executable's CPU unit holds the model's description only.
   if (options.cpuCode && failed(emitBody(func.getBody().front())))
     return failure();
+  if (batchFailure)
+    return func.emitError("internal: a kernel of the CPU code does not have "
+                          "the batch outermost, which kiln.batch promises");
   source.units = print(options, arena.getInt());
   source.arenaBytes = arena.getInt();
   source.kernels = kernels;

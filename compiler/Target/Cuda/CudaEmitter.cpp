@@ -203,10 +203,15 @@ private:
                        });
   }
 
-  /// Launches |kernel| (a generated __global__ function) over |threads|.
+  /// Launches |kernel| (a generated __global__ function) over |threads|,
+  /// whose flat index has the batch outermost: with a run-time batch, over
+  /// the threads of the samples that run (the kernel's bound stays all N's).
   void launch(StringRef kernel, int64_t threads, ArrayRef<std::string> args) {
     llvm::raw_string_ostream os(run);
-    os << "  KILN_LAUNCH(" << kernel << ", dim3(" << (threads + 255) / 256
+    std::string blocks = std::to_string((threads + 255) / 256);
+    if (runtimeBatch())
+      blocks = "unsigned((long(" + rows(threads) + ") + 255) / 256)";
+    os << "  KILN_LAUNCH(" << kernel << ", dim3(" << blocks
        << "), dim3(256), 0, stream)(";
     llvm::interleaveComma(args, os);
     os << ");\n  KILN_TRY(cudaGetLastError());\n";
@@ -297,6 +302,8 @@ void CudaEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
     size_t lead = rank - in.shape.size();
     return d < lead || in.shape[d - lead] == 1 ? 0 : in.strides[d - lead];
   };
+  if (runtimeBatch() && (order.empty() || order[0] != 0))
+    batchFailure = func;
   int64_t total = numel(out.shape);
 
   // Each thread computes V consecutive elements of the innermost output
@@ -309,7 +316,8 @@ void CudaEmitter::emitElementwise(const Storage &out, ArrayRef<Storage> ins,
     return t == ElementType::F32 ? 4 : cuda::element_bytes(precision.precision);
   };
   int v = 1;
-  if (!order.empty()) {
+  // (With a run-time batch, a vector never spans samples.)
+  if (!order.empty() && (order.size() > 1 || !runtimeBatch())) {
     size_t inner = order.back();
     int want = 16 / bytesOf(out.type);
     auto aligned = [&](auto strideOf, int64_t offset) {
@@ -541,11 +549,11 @@ LogicalResult CudaEmitter::emitConv(kernel::Conv2dOp op) {
     scale = ptr(storageOf(*gate));
   run += llvm::formatv(
       "  KILN_TRY((conv2d<{0}, {1}, {2}, kP>(\n"
-      "      {3}, {4}, {5}, {6}, {7}, {8}, workspace, stream)));\n",
+      "      {3}, {4}, {5}, {6}, {7}, {8}, workspace, stream{9})));\n",
       name, scheduleText(*schedule),
       epilogueText(bool(op.getBias()), residualStride, op.getActivation(),
                    bool(op.getScale())),
-      ptr(input), *weights, *bias, residual, scale, ptr(out));
+      ptr(input), *weights, *bias, residual, scale, ptr(out), rowsArg(x[0]));
   ++kernels;
   return success();
 }
@@ -557,8 +565,8 @@ std::string CudaEmitter::adaptivePoolCall(const Storage &in, int64_t stride,
       "AdaptivePool2d", adaptivePool2dInit(in.shape, stride, oh, ow));
   ++kernels;
   return llvm::formatv("  KILN_TRY((adaptive_avg_pool2d<{0}, kP, {1}>({2}, {3}, "
-                       "stream)));\n",
-                       name, typeName(outType), ptr(in), out);
+                       "stream{4})));\n",
+                       name, typeName(outType), ptr(in), out, rowsArg(in.shape[0]));
 }
 
 LogicalResult CudaEmitter::emitLinear(kernel::LinearOp op) {
@@ -602,13 +610,14 @@ LogicalResult CudaEmitter::emitLinear(kernel::LinearOp op) {
   }
   run += llvm::formatv(
       "  KILN_TRY((linear<{0}, {1}, {2}, kP>(\n"
-      "      {3}, {4}, {5}, {6}, {7}, workspace, stream)));\n",
+      "      {3}, {4}, {5}, {6}, {7}, workspace, stream{8})));\n",
       name, scheduleText(*schedule),
       epilogueText(bool(op.getBias()), op.getResidual() ? n : 0,
                    op.getActivation(), false),
       x, *weights, *bias, residual,
       out.type == ElementType::Activation ? ptr(out)
-                                          : "reinterpret_cast<T *>(" + ptr(out) + ")");
+                                          : "reinterpret_cast<T *>(" + ptr(out) + ")",
+      rowsArg(m));
   ++kernels;
   return success();
 }
@@ -644,8 +653,8 @@ LogicalResult CudaEmitter::emitSeGate(kernel::SqueezeExciteGateOp op) {
   };
   std::string p1 = pack("reduce", *w1), p2 = pack("expand", *w2);
   run += llvm::formatv("  KILN_TRY((se_gate<{0}, kP>({1}, {2}, {3}, {4}, {5}, "
-                       "{6}, stream)));\n",
-                       name, ptr(in), p1, *b1, p2, *b2, ptr(out));
+                       "{6}, stream{7})));\n",
+                       name, ptr(in), p1, *b1, p2, *b2, ptr(out), rowsArg(x[0]));
   kernels += 2;
   return success();
 }
@@ -655,11 +664,12 @@ LogicalResult CudaEmitter::emitPool(kernel::Pool2dOp op) {
     if (failed(checkActivation(op, b)) || failed(checkAligned(op, b)))
       return failure();
   std::string name = constant("Pool2d", pool2dInit(op));
-  run += llvm::formatv("  KILN_TRY(({0}<{1}, kP>({2}, {3}, stream)));\n",
+  Storage in = storageOf(op.getInput());
+  run += llvm::formatv("  KILN_TRY(({0}<{1}, kP>({2}, {3}, stream{4})));\n",
                        op.getKind() == kernel::PoolKind::max ? "max_pool2d"
                                                              : "avg_pool2d",
-                       name, ptr(storageOf(op.getInput())),
-                       ptr(storageOf(op.getOutput())));
+                       name, ptr(in), ptr(storageOf(op.getOutput())),
+                       rowsArg(in.shape[0]));
   ++kernels;
   return success();
 }
@@ -727,7 +737,8 @@ std::string CudaEmitter::print() {
      << "std::unique_ptr<rt::DeviceSession>\n"
      << "openSession(const rt::ModelInfo &model, const std::vector<const "
         "float *> &params,\n"
-     << "            std::string &error, bool &unavailable);\n"
+     << "            int device, std::string &error, bool &unavailable);\n"
+     << "int deviceCount(std::string &error);\n"
      << "} // namespace kiln::cuda\n\n"
      << "namespace {\n\nusing namespace kiln::cuda;\n\n"
      << "constexpr Precision kP = Precision::" << precision.enumerator << ";\n"
@@ -745,18 +756,18 @@ std::string CudaEmitter::print() {
     os << item.code;
   os << "}\n\n" << kernelText;
   os << "int run(const void *prepared, const float *input, float *output, "
-        "void *arena,\n        void *workspace, void *stream_) {\n"
+        "void *arena,\n        void *workspace, int batch, void *stream_) {\n"
      << "  const char *const w = static_cast<const char *>(prepared);\n"
      << "  char *const A = static_cast<char *>(arena);\n"
      << "  cudaStream_t stream = static_cast<cudaStream_t>(stream_);\n"
      << "  (void)w;\n  (void)A;\n  (void)input;\n  (void)output;\n"
-     << "  (void)workspace;\n"
+     << "  (void)workspace;\n  (void)batch;\n"
      << stepsText() << "  return 0;\n}\n\n} // namespace\n\n";
   os << "extern const kiln::rt::CudaModel kiln_cuda_model;\n"
      << "const kiln::rt::CudaModel kiln_cuda_model = {\n"
      << "    \"" << precision.name << "\", " << arena << ", " << workspaceBytes
      << ", kPreparedBytes,\n"
-     << "    prepare, run, kiln::cuda::openSession};\n";
+     << "    prepare, run, kiln::cuda::openSession, kiln::cuda::deviceCount};\n";
   return out;
 }
 
@@ -782,6 +793,9 @@ LogicalResult CudaEmitter::emit(CudaSource &source) {
   arenaBytes = arena.getInt();
   if (failed(emitBody(func.getBody().front())))
     return failure();
+  if (batchFailure)
+    return func.emitError("internal: a kernel of the CUDA code does not have "
+                          "the batch outermost, which kiln.batch promises");
   source.unit = print();
   source.arenaBytes = size_t(arenaBytes);
   source.workspaceBytes = workspaceBytes;

@@ -20,6 +20,7 @@
 #include "compiler/Target/Cuda/CudaEmitter.h"
 #include "compiler/Weights/ParamSpecs.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
+#include "kiln/progress.h"
 #include "kiln/tensor_io.h"
 #include "kiln/weights.h"
 
@@ -93,10 +94,16 @@ cl::opt<bool> noStrict("no-strict",
                        cl::sub(compileCmd), cl::sub(runCmd), cl::cat(category));
 
 // kiln compile
-enum class Emit { Exe, Mlir, Fused, Planned, Kernels, Source, Ptx };
+enum class Emit { Exe, Lib, Mlir, Fused, Planned, Kernels, Source, Ptx };
 cl::opt<Emit> emit(
-    "emit", cl::desc("Stop after a stage and print it"), cl::init(Emit::Exe),
-    cl::values(clEnumValN(Emit::Mlir, "mlir", "the IR imported from the YAML"),
+    "emit",
+    cl::desc("Build a library instead of an executable, or stop after a "
+             "stage and print it"),
+    cl::init(Emit::Exe),
+    cl::values(clEnumValN(Emit::Lib, "lib",
+                          "a library with the C interface of kiln.h "
+                          "(-o libNAME.so or libNAME.a)"),
+               clEnumValN(Emit::Mlir, "mlir", "the IR imported from the YAML"),
                clEnumValN(Emit::Fused, "fused",
                           "the IR after folding and fusion (one op per kernel)"),
                clEnumValN(Emit::Planned, "planned",
@@ -107,6 +114,12 @@ cl::opt<Emit> emit(
                           "the generated C++ (and CUDA C++)"),
                clEnumValN(Emit::Ptx, "ptx",
                           "the PTX of the CUDA kernels (newest --cuda-arch)")),
+    cl::sub(compileCmd), cl::cat(category));
+cl::opt<bool> fixedBatch(
+    "fixed-batch",
+    cl::desc("Kernels always run the compiled batch (a smaller batch is "
+             "padded); default: they take the batch at run time when the "
+             "model allows it"),
     cl::sub(compileCmd), cl::cat(category));
 cl::opt<bool> noFusion("no-fusion",
                        cl::desc("Skip the fusion passes (one kernel per "
@@ -188,6 +201,15 @@ cl::opt<std::string> keepTemps("keep-temps",
                                cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print the commands that are run"),
                       cl::sub(compileCmd), cl::cat(category));
+cl::opt<bool> quiet("quiet",
+                    cl::desc("No progress and no summary line (errors and "
+                             "warnings only)"),
+                    cl::sub(compileCmd), cl::cat(category));
+cl::opt<std::string> sanitize(
+    "sanitize",
+    cl::desc("Build with a sanitizer against an instrumented runtime "
+             "(thread: ThreadSanitizer; for kiln's own tests)"),
+    cl::Hidden, cl::sub(compileCmd), cl::cat(category));
 
 // kiln report
 enum class Format { Table, Json, Csv, Dot };
@@ -443,9 +465,43 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   if (winograd != "auto" && winograd != "2" && winograd != "4" &&
       winograd != "none")
     return fail("--winograd '" + winograd + "': expected auto, 2, 4 or none");
+  if (sanitize.getNumOccurrences() && sanitize != "thread")
+    return fail("--sanitize: only 'thread' (ThreadSanitizer) is supported");
+  kiln::Artifact artifact = kiln::Artifact::Executable;
+  if (emit == Emit::Lib) {
+    StringRef ext = sys::path::extension(outputPath);
+    if (outputPath.empty() || (ext != ".so" && ext != ".a"))
+      return fail("--emit=lib writes a shared (-o libNAME.so) or static "
+                  "(-o libNAME.a) library; name it so");
+    artifact = ext == ".so" ? kiln::Artifact::SharedLibrary
+                            : kiln::Artifact::StaticLibrary;
+  }
+
+  // Progress while an executable or library is built: stages on a terminal,
+  // then one summary line (none with --quiet).
+  bool building = emit == Emit::Exe || emit == Emit::Lib;
+  kiln::rt::Progress progress(
+      kiln::rt::Progress::choose(quiet || !building),
+      ("kiln: " + sys::path::filename(modelPath)).str());
+  // Diagnostics print below a cleared progress line.
+  mlir::DiagnosticEngine::HandlerID clearLine =
+      context.getDiagEngine().registerHandler([&](mlir::Diagnostic &) {
+        progress.done();
+        return mlir::failure(); // the next handler prints it
+      });
+  auto unregister = make_scope_exit(
+      [&] { context.getDiagEngine().eraseHandler(clearLine); });
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  Clock::time_point started = Clock::now();
+  progress.stage("importing the model");
   auto module = importModel(context, sourceMgr);
   if (!module)
     return 1;
+  Clock::time_point imported = Clock::now();
+  progress.stage("graph passes");
   // The state_dict as written, before passes transform the weights.
   mlir::func::FuncOp func = kiln::findModelFunc(*module);
   kiln::ModelParams params;
@@ -453,6 +509,7 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     return 1;
   kiln::PipelineOptions pipeline;
   pipeline.fuse = !noFusion;
+  pipeline.runtimeBatch = !fixedBatch;
   if (cuda) {
     pipeline.cudaPrecision = precisionName();
     pipeline.smCount = smCount;
@@ -467,6 +524,8 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
                                            : kiln::Phase::Planned;
   if (failed(kiln::runPipeline(*module, last, pipeline)))
     return 1;
+  Clock::time_point passed = Clock::now();
+  progress.stage("generating code");
   if (emit == Emit::Mlir || emit == Emit::Fused || emit == Emit::Planned) {
     std::string error;
     auto output = mlir::openOutputFile(outputPath.empty() ? std::string("-") : outputPath.getValue(), &error);
@@ -551,11 +610,15 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   if (outputPath.empty())
     return fail("kiln compile needs -o EXE (or --emit=...)");
   std::string output;
-  if (std::string why; !checkExecutablePath(outputPath, output, why))
+  if (std::string why; !checkExecutablePath(outputPath, output, why)) {
+    progress.done();
     return fail("cannot write '" + outputPath + "': " + why);
+  }
 
   kiln::BuildOptions build;
   build.output = output;
+  build.artifact = artifact;
+  build.threadSanitizer = sanitize == "thread";
   build.cpu = *cpuTarget;
   build.verbose = verbose;
   build.workDir = keepTemps;
@@ -591,19 +654,51 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
       return fail(error);
     build.weightsBlob = blob.str().str();
   } else {
-    errs() << "kiln: warning: no --weights: the executable will run with "
-              "seeded weights unless given --weights\n";
+    progress.print(std::string("kiln: warning: no --weights: the ") +
+                   (artifact == kiln::Artifact::Executable ? "executable"
+                                                           : "library") +
+                   " will run with seeded weights unless given weights");
   }
-  auto start = std::chrono::steady_clock::now();
-  if (failed(kiln::buildExecutable(source, build)))
+  Clock::time_point generated = Clock::now();
+  kiln::BuildSummary summary;
+  auto report = [&](const std::string &stage) {
+    if (stage.empty())
+      progress.done();
+    else
+      progress.stage(stage);
+  };
+  if (failed(kiln::buildExecutable(source, build, report, &summary))) {
+    progress.done();
     return 1;
+  }
+  Clock::time_point built = Clock::now();
+  progress.done();
   if (verbose)
     errs() << "kiln: " << (cuda ? cudaSource.kernels : source.kernels)
            << " kernels, arena "
            << (cuda ? cudaSource.arenaBytes : source.arenaBytes)
-           << " bytes, built in "
-           << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
-           << " s\n";
+           << " bytes, built in " << seconds(generated, built) << " s\n";
+  if (!quiet) {
+    std::string targets = cpuCode ? "cpu" : "";
+    if (cuda)
+      targets += std::string(targets.empty() ? "" : "+") +
+                 (build.cuda == kiln::CudaBuild::Emulated ? "cuda-emulated"
+                                                          : "cuda") +
+                 " " + precisionName();
+    errs() << formatv("kiln: built {0} ({1}) in {2:F1} s: import {3:F1} s, "
+                      "passes {4:F1} s, code {5:F1} s, host compiler {6:F1} s "
+                      "({7} unit{8})",
+                      outputPath, targets, seconds(started, built),
+                      seconds(started, imported), seconds(imported, passed),
+                      seconds(passed, generated), summary.compileSeconds,
+                      summary.units, summary.units == 1 ? "" : "s");
+    if (build.cuda == kiln::CudaBuild::Nvcc)
+      errs() << formatv(", nvcc {0:F1} s", summary.nvccSeconds);
+    errs() << formatv(", link {0:F1} s\n", summary.linkSeconds);
+    if (artifact == kiln::Artifact::StaticLibrary)
+      errs() << "kiln: link programs with " << outputPath << " "
+             << summary.linkFlags << "\n";
+  }
   return 0;
 }
 
@@ -811,6 +906,7 @@ int main(int argc, char **argv) {
       argc, argv,
       "kiln: ahead-of-time compiler for convolutional networks\n\n"
       "  kiln compile MODEL.yaml -o EXE [--weights W.safetensors]\n"
+      "  kiln compile MODEL.yaml --emit=lib -o libNAME.so|libNAME.a\n"
       "  kiln report  MODEL.yaml [--batch N] [--format table|json|csv|dot]\n"
       "  kiln run     MODEL.yaml --input x.npy [--output y.npy] [--weights W]\n"
       "  kiln import  MODEL.onnx -o MODEL.yaml --weights-out W.safetensors\n"

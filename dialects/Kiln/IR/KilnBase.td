@@ -93,6 +93,12 @@ def Kiln_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getChainAttrName() {
       return ::llvm::StringLiteral("kiln.chain");
     }
+    /// On the model function (mark-batch): every activation's first
+    /// dimension is the batch of this many samples, which no op mixes, so
+    /// the kernels may compute any first samples of it.
+    static constexpr ::llvm::StringLiteral getBatchAttrName() {
+      return ::llvm::StringLiteral("kiln.batch");
+    }
   private:
     void registerAttributes();
   public:

@@ -162,6 +162,14 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
                                 "\"bf16\" on the model function";
     return success();
   }
+  if (name == getBatchAttrName()) {
+    auto n = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!n || n.getInt() < 1 || !isa<func::FuncOp>(op))
+      return op->emitError() << "'" << name
+                             << "' must be a positive integer on the model "
+                                "function";
+    return success();
+  }
   return op->emitError() << "unknown kiln attribute '" << attr.getName()
                          << "'";
 }

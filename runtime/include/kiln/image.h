@@ -1,29 +1,44 @@
 //===- image.h - images for ImageNet classifiers ---------------*- C++ -*-===//
 //
-// Decodes an image and applies the usual ImageNet test transform of
-// torchvision, bit for bit as torchvision does on a PIL image:
+// Decodes an image and applies torchvision's test transform, bit for bit as
+// torchvision does on a PIL image:
 //   Resize(256) (short side, PIL bilinear with antialiasing), CenterCrop(224),
-//   ToTensor() (scale to [0, 1]), Normalize(mean, std).
+//   ToTensor() (scale to [0, 1]), Normalize(mean, std)
+// by default, or any other sizes, mean and std (the seed notes test with
+// Resize(224), CenterCrop(224)).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_IMAGE_H
 #define KILN_RUNTIME_IMAGE_H
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace kiln::rt {
 
 struct ImageTransform {
-  int resize = 256; ///< the short side is resized to this
-  int crop = 224;   ///< then a centered crop of crop × crop
+  /// Resize(resize): the short side becomes |resize|, the long side
+  /// int(resize * long / short); with resizeWidth > 0, Resize((resize,
+  /// resizeWidth)): exactly that height and width.
+  int resize = 256;
+  int resizeWidth = 0;
+  /// CenterCrop((crop, cropWidth)); cropWidth 0 means crop (a square).
+  int crop = 224;
+  int cropWidth = 0;
   float mean[3] = {0.485f, 0.456f, 0.406f};
   float std[3] = {0.229f, 0.224f, 0.225f};
+
+  int cropW() const { return cropWidth > 0 ? cropWidth : crop; }
 };
 
+/// Why |t| cannot be applied (sizes outside 1 to 65536, a zero std), or "".
+std::string checkTransform(const ImageTransform &t);
+
 /// Loads a JPEG, PNG or binary PPM/PGM file and writes the transformed
-/// 3 × crop × crop image (channels R, G, B) to |chw|.
+/// 3 × crop × cropW() image (channels R, G, B) to |chw|.
 ///
 /// The pixels are those of PIL's Image.open(path).convert('RGB') (Pillow 9.4,
 /// libjpeg-turbo 2.1), bit for bit: grayscale is replicated to RGB, alpha is
@@ -39,6 +54,14 @@ struct ImageTransform {
 /// holds more than 2^28 pixels.
 bool loadImage(const std::string &path, const ImageTransform &transform,
                std::vector<float> &chw, std::string &error);
+
+/// Applies |transform| to an 8-bit RGB picture (a decoded video frame):
+/// |rgb| has |height| rows of |width| R, G, B triples, |stride| bytes apart.
+/// Writes 3 × crop × cropW() floats to |chw|; false with |error| set when
+/// the transform is invalid or the resized picture would be too large.
+bool transformRgb(const uint8_t *rgb, int width, int height, size_t stride,
+                  const ImageTransform &transform, float *chw,
+                  std::string &error);
 
 /// The 1000 ImageNet class names, in torchvision's order.
 extern const char *const kImageNetLabels[1000];

@@ -25,17 +25,24 @@ struct KernelTable;
 
 namespace kiln::rt {
 
-/// A model running on a device (the CUDA backend): weights uploaded once,
-/// the forward pass replayed as a CUDA graph.
+/// A model running on one device (the CUDA backend): weights uploaded
+/// once, the forward pass of each batch size replayed as a CUDA graph.
+/// Its calls return false with |error| set on failure; they never exit.
 class DeviceSession {
 public:
   virtual ~DeviceSession() = default;
   /// "NVIDIA H100 80GB HBM3 (sm_90, fp16)".
   virtual std::string description() const = 0;
-  /// One forward pass on host buffers of the model's input and output.
-  virtual bool run(const float *input, float *output, std::string &error) = 0;
-  /// Times |runs| replays after warm-up with device events (ms per run).
-  virtual bool bench(const float *input, long runs, std::vector<double> &ms,
+  /// Starts one forward pass of |batch| samples (1 to the compiled batch N;
+  /// exactly N unless the model's batch is flexible) on host memory: copies
+  /// the input in and enqueues the pass and the copy back, and returns.
+  virtual bool start(const float *input, int batch, std::string &error) = 0;
+  /// Waits for the pass start() began and copies its output to |output|.
+  virtual bool finish(float *output, std::string &error) = 0;
+  /// Times |runs| replays of the pass of |batch| samples (on the input last
+  /// started, or zeros) after |warmup| untimed ones, with device events (ms
+  /// per run).
+  virtual bool bench(int batch, long warmup, long runs, std::vector<double> &ms,
                      std::string &error) = 0;
 };
 
@@ -48,17 +55,22 @@ struct CudaModel {
   /// Host: converts and packs the loaded weights into |prepared|
   /// (prepared_bytes of host memory), which the session uploads.
   void (*prepare)(const float *const *params, void *prepared);
-  /// Enqueues one forward pass on |stream| (a cudaStream_t); all pointers
-  /// are device memory; input and output are float32 in PyTorch's order.
-  /// Returns the first failing launch's cudaError_t, or 0.
+  /// Enqueues one forward pass of |batch| samples on |stream| (a
+  /// cudaStream_t); all pointers are device memory; input and output are
+  /// float32 in PyTorch's order. |batch| is the compiled batch unless
+  /// ModelInfo::flexible_batch. Returns the first failing launch's
+  /// cudaError_t, or 0.
   int (*run)(const void *prepared, const float *input, float *output,
-             void *arena, void *workspace, void *stream);
-  /// Opens a session on the first CUDA device. On failure returns null with
+             void *arena, void *workspace, int batch, void *stream);
+  /// Opens a session on CUDA device |device|. On failure returns null with
   /// |error| set; |unavailable| tells a missing or unsupported device (then
   /// --device auto falls back to the CPU) from a real error.
   std::unique_ptr<DeviceSession> (*open)(const struct ModelInfo &model,
                                          const std::vector<const float *> &params,
-                                         std::string &error, bool &unavailable);
+                                         int device, std::string &error,
+                                         bool &unavailable);
+  /// The number of CUDA devices, or -1 with |error| set (no driver, none).
+  int (*device_count)(std::string &error);
 };
 
 struct ModelInfo {
@@ -78,6 +90,10 @@ struct ModelInfo {
   size_t embedded_weights_size;
   /// Whether the output is ImageNet's 1000 classes (for --image top-k).
   bool imagenet_classes;
+  /// Whether run() (and the CUDA code's run) take any batch from 1 to
+  /// input_shape[0] and compute only that many samples: every kernel takes
+  /// the batch at run time. Otherwise a smaller batch is padded.
+  bool flexible_batch;
 
   /// Floats of the prepared (kernel-layout) weights and bytes of the
   /// activation arena.
@@ -88,9 +104,10 @@ struct ModelInfo {
   /// |prepared|: folding, packing, layout changes.
   void (*prepare)(const float *const *params, float *prepared,
                   ThreadPool &pool);
-  /// Runs one forward pass. |arena| is arena_bytes, 64-byte aligned.
+  /// Runs one forward pass of |batch| samples (the compiled batch unless
+  /// flexible_batch). |arena| is arena_bytes, 64-byte aligned.
   void (*run)(const float *prepared, const float *input, float *output,
-              char *arena, ThreadPool &pool);
+              char *arena, ThreadPool &pool, int batch);
 
   /// The CUDA code, or null for a CPU-only executable.
   const CudaModel *cuda;

@@ -1,13 +1,18 @@
 //===- session.cpp - running a model on a CUDA device ---------------------===//
 //
 // This file implements the runtime's CUDA backend: kiln::cuda::openSession
-// uploads the prepared weights once, allocates one device arena (plus the
-// split-K workspace and the input and output buffers), runs the model once
-// eagerly (so kernels set their shared-memory limits outside a capture),
-// then captures the forward pass into a CUDA graph that every run replays.
-// Host input and output go through pinned buffers. Every CUDA call is
-// checked; a failure becomes one message naming the call. KILN_CUDA_PROFILE=N
-// times each step of the pass over N eager runs (kiln/cuda/profile.h).
+// opens one device: it uploads the prepared weights once, allocates one
+// device arena (plus the split-K workspace and the input and output
+// buffers), runs the model once eagerly (so kernels set their shared-memory
+// limits outside a capture), then captures the forward pass of the compiled
+// batch into a CUDA graph that every run replays. A smaller batch (when the
+// generated code takes the batch at run time) gets its own graph, captured
+// the first time it runs: one graph per batch size used. Host input and
+// output go through pinned buffers; start() enqueues a pass and returns, so
+// that a session over several devices (kiln::rt::Session) runs them at once.
+// Every CUDA call is checked; a failure becomes one message naming the call.
+// KILN_CUDA_PROFILE=N times each step of the pass over N eager runs
+// (kiln/cuda/profile.h).
 //
 // The same file builds twice: against the CUDA runtime (libkiln_cuda), and
 // against kiln's SIMT emulator (libkiln_cuda_emulated, KILN_CUDA_EMULATED),
@@ -28,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,7 +43,8 @@ namespace kiln::cuda {
 
 std::unique_ptr<rt::DeviceSession>
 openSession(const rt::ModelInfo &model, const std::vector<const float *> &params,
-            std::string &error, bool &unavailable);
+            int device, std::string &error, bool &unavailable);
+int deviceCount(std::string &error);
 
 } // namespace kiln::cuda
 
@@ -139,15 +146,37 @@ private:
 
 StepProfiler *StepProfiler::active = nullptr;
 
+/// Makes |device| current for a scope and then restores the caller's
+/// current device: a session must not change the device of a program's
+/// thread that uses CUDA itself.
+class DeviceScope {
+public:
+  explicit DeviceScope(int device) {
+    if (cudaGetDevice(&previous) != cudaSuccess)
+      previous = -1;
+    status = cudaSetDevice(device);
+  }
+  ~DeviceScope() {
+    if (previous >= 0)
+      (void)cudaSetDevice(previous);
+  }
+  cudaError_t status;
+
+private:
+  int previous = -1;
+};
+
 class CudaSession : public rt::DeviceSession {
 public:
-  CudaSession(const rt::ModelInfo &model) : model(model), cuda(*model.cuda) {}
+  CudaSession(const rt::ModelInfo &model, int device)
+      : model(model), cuda(*model.cuda), device(device) {}
 
   ~CudaSession() override {
-    if (exec)
+    DeviceScope scope(device);
+    if (scope.status != cudaSuccess)
+      return;
+    for (auto &[batch, exec] : graphs)
       cudaGraphExecDestroy(exec);
-    if (graph)
-      cudaGraphDestroy(graph);
     for (void *p : {arena, workspace, prepared, input, output})
       if (p)
         cudaFree(p);
@@ -158,9 +187,12 @@ public:
       cudaStreamDestroy(stream);
   }
 
-  /// Allocates, uploads the weights and captures the graph.
+  /// Allocates, uploads the weights and captures the graph of batch N.
   bool init(const std::vector<const float *> &params, std::string &error) {
+    DeviceScope scope(device);
+    KILN_CUDA_CHECK(scope.status);
     KILN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    batchSize = model.input_rank ? int(model.input_shape[0]) : 1;
     inputBytes = sizeof(float) * size_t(product(model.input_shape, model.input_rank));
     outputBytes =
         sizeof(float) * size_t(product(model.output_shape, model.output_rank));
@@ -191,16 +223,11 @@ public:
     KILN_CUDA_CHECK(cudaMemsetAsync(workspace, 0, bytes(cuda.workspace_bytes), stream));
     // One eager run (kernels configure themselves), then the capture.
     KILN_CUDA_CHECK(cudaMemsetAsync(input, 0, inputBytes, stream));
-    if (!check(forward(), "launching the model's kernels", error))
+    if (!check(forward(batchSize), "launching the model's kernels", error))
       return false;
     KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
-    KILN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-    cudaError_t captured = forward();
-    cudaError_t ended = cudaStreamEndCapture(stream, &graph);
-    if (!check(captured, "launching the model's kernels (graph capture)", error))
+    if (!graphFor(batchSize, error))
       return false;
-    KILN_CUDA_CHECK(ended);
-    KILN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
     if (const char *runs = std::getenv("KILN_CUDA_PROFILE"); runs && *runs)
       return profile(runs, error);
     return true;
@@ -208,24 +235,41 @@ public:
 
   std::string description() const override { return name; }
 
-  bool run(const float *in, float *out, std::string &error) override {
-    std::memcpy(hostInput, in, inputBytes);
-    KILN_CUDA_CHECK(cudaMemcpyAsync(input, hostInput, inputBytes,
+  bool start(const float *in, int batch, std::string &error) override {
+    DeviceScope scope(device);
+    KILN_CUDA_CHECK(scope.status);
+    cudaGraphExec_t exec = graphFor(batch, error);
+    if (!exec)
+      return false;
+    size_t inBytes = inputBytes / size_t(batchSize) * size_t(batch);
+    pending = batch == batchSize
+                  ? outputBytes
+                  : outputBytes / size_t(batchSize) * size_t(batch);
+    std::memcpy(hostInput, in, inBytes);
+    KILN_CUDA_CHECK(cudaMemcpyAsync(input, hostInput, inBytes,
                                     cudaMemcpyHostToDevice, stream));
     KILN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
-    KILN_CUDA_CHECK(cudaMemcpyAsync(hostOutput, output, outputBytes,
+    KILN_CUDA_CHECK(cudaMemcpyAsync(hostOutput, output, pending,
                                     cudaMemcpyDeviceToHost, stream));
-    KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
-    std::memcpy(out, hostOutput, outputBytes);
     return true;
   }
 
-  bool bench(const float *in, long runs, std::vector<double> &ms,
+  bool finish(float *out, std::string &error) override {
+    DeviceScope scope(device);
+    KILN_CUDA_CHECK(scope.status);
+    KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+    std::memcpy(out, hostOutput, pending);
+    return true;
+  }
+
+  bool bench(int batch, long warmup, long runs, std::vector<double> &ms,
              std::string &error) override {
-    std::memcpy(hostInput, in, inputBytes);
-    KILN_CUDA_CHECK(cudaMemcpyAsync(input, hostInput, inputBytes,
-                                    cudaMemcpyHostToDevice, stream));
-    for (long i = 0; i < std::max(3L, runs / 10); ++i)
+    DeviceScope scope(device);
+    KILN_CUDA_CHECK(scope.status);
+    cudaGraphExec_t exec = graphFor(batch, error);
+    if (!exec)
+      return false;
+    for (long i = 0; i < warmup; ++i)
       KILN_CUDA_CHECK(cudaGraphLaunch(exec, stream));
     cudaEvent_t start = nullptr, stop = nullptr;
     KILN_CUDA_CHECK(cudaEventCreate(&start));
@@ -287,7 +331,7 @@ private:
     StepProfiler p;
     // A warm-up pass names the steps (it records no events: steps is 0).
     p.start(0);
-    cudaError_t status = forward();
+    cudaError_t status = forward(batchSize);
     p.stop();
     KILN_CUDA_CHECK(status);
     KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
@@ -297,7 +341,7 @@ private:
       KILN_CUDA_CHECK(cudaEventCreate(&e));
     for (long r = 1; r <= runs; ++r) {
       p.start(int(r));
-      status = forward();
+      status = forward(batchSize);
       p.stop();
       KILN_CUDA_CHECK(status);
       KILN_CUDA_CHECK(p.status);
@@ -331,51 +375,88 @@ private:
     return true;
   }
 
-  /// Enqueues the model's kernels; the first failing launch's status.
-  cudaError_t forward() {
+  /// Enqueues the model's kernels for |batch| samples; the first failing
+  /// launch's status.
+  cudaError_t forward(int batch) {
     return cudaError_t(cuda.run(prepared, static_cast<const float *>(input),
                                 static_cast<float *>(output), arena, workspace,
-                                stream));
+                                batch, stream));
+  }
+
+  /// The graph of the pass of |batch| samples, captured on first use; null
+  /// with |error| set on failure.
+  cudaGraphExec_t graphFor(int batch, std::string &error) {
+    if (auto it = graphs.find(batch); it != graphs.end())
+      return it->second;
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    if (!check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal),
+               "cudaStreamBeginCapture", error))
+      return nullptr;
+    cudaError_t captured = forward(batch);
+    cudaError_t ended = cudaStreamEndCapture(stream, &graph);
+    bool ok = check(captured, "launching the model's kernels (graph capture)",
+                    error) &&
+              check(ended, "cudaStreamEndCapture", error) &&
+              check(cudaGraphInstantiate(&exec, graph, 0),
+                    "cudaGraphInstantiate", error);
+    if (graph)
+      cudaGraphDestroy(graph);
+    if (!ok)
+      return nullptr;
+    graphs[batch] = exec;
+    return exec;
   }
 
   const rt::ModelInfo &model;
   const rt::CudaModel &cuda;
+  const int device;
   cudaStream_t stream = nullptr;
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
+  /// The instantiated graph of each batch size run so far.
+  std::map<int, cudaGraphExec_t> graphs;
   void *arena = nullptr, *workspace = nullptr, *prepared = nullptr;
   void *input = nullptr, *output = nullptr;
   void *hostInput = nullptr, *hostOutput = nullptr;
-  size_t inputBytes = 0, outputBytes = 0;
+  size_t inputBytes = 0, outputBytes = 0, pending = 0;
+  int batchSize = 1;
 };
 
 } // namespace
 
-std::unique_ptr<rt::DeviceSession>
-kiln::cuda::openSession(const rt::ModelInfo &model,
-                        const std::vector<const float *> &params,
-                        std::string &error, bool &unavailable) {
-  unavailable = false;
+int kiln::cuda::deviceCount(std::string &error) {
   int count = 0;
   cudaError_t status = cudaGetDeviceCount(&count);
-  if (status != cudaSuccess || count == 0) {
-    unavailable = true;
-    if (status == cudaSuccess || status == cudaErrorNoDevice)
-      error = "no CUDA device";
+  if (status == cudaSuccess && count > 0)
+    return count;
+  if (status == cudaSuccess || status == cudaErrorNoDevice)
+    error = "no CUDA device";
 #ifndef KILN_CUDA_EMULATED
-    else if (status == cudaErrorInsufficientDriver)
-      error = "no CUDA device: the NVIDIA driver is missing or older than this "
-              "executable's CUDA runtime (" +
-              std::to_string(CUDART_VERSION / 1000) + "." +
-              std::to_string(CUDART_VERSION % 1000 / 10) + ") needs";
+  else if (status == cudaErrorInsufficientDriver)
+    error = "no CUDA device: the NVIDIA driver is missing or older than this "
+            "executable's CUDA runtime (" +
+            std::to_string(CUDART_VERSION / 1000) + "." +
+            std::to_string(CUDART_VERSION % 1000 / 10) + ") needs";
 #endif
-    else
-      error = std::string("no CUDA device (") + cudaGetErrorString(status) + ")";
-    (void)cudaGetLastError();
+  else
+    error = std::string("no CUDA device (") + cudaGetErrorString(status) + ")";
+  (void)cudaGetLastError();
+  return -1;
+}
+
+std::unique_ptr<rt::DeviceSession>
+kiln::cuda::openSession(const rt::ModelInfo &model,
+                        const std::vector<const float *> &params, int device,
+                        std::string &error, bool &unavailable) {
+  unavailable = false;
+  if (deviceCount(error) <= device) {
+    unavailable = true;
+    if (error.empty())
+      error = "no CUDA device " + std::to_string(device);
     return nullptr;
   }
   cudaDeviceProp props;
-  if (!check(cudaGetDeviceProperties(&props, 0), "cudaGetDeviceProperties", error))
+  if (!check(cudaGetDeviceProperties(&props, device), "cudaGetDeviceProperties",
+             error))
     return nullptr;
   if (props.major < 8) {
     unavailable = true;
@@ -384,7 +465,7 @@ kiln::cuda::openSession(const rt::ModelInfo &model,
             "; kiln's CUDA code needs sm_80 or newer";
     return nullptr;
   }
-  auto session = std::make_unique<CudaSession>(model);
+  auto session = std::make_unique<CudaSession>(model, device);
   session->name = std::string(props.name) + " (sm_" +
                   std::to_string(props.major * 10 + props.minor) + ", " +
                   model.cuda->precision + ")";

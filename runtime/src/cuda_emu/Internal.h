@@ -40,7 +40,8 @@ struct Settings {
   bool abortOnError;     // KILN_EMU_ABORT: abort() on a kernel failure
   bool strict;           // KILN_EMU_STRICT: unwaited cp.async is an error
   bool stats;            // KILN_EMU_STATS: print operation counts at exit
-  int devices;           // KILN_EMU_DEVICES: 1, or 0 to emulate a machine without GPU
+  int devices;           // KILN_EMU_DEVICES: 1 (default) to 16, or 0 to emulate a machine
+                         // without GPU
   size_t totalMem;       // KILN_EMU_MEMORY_MB: device memory (default 80 GiB)
 };
 const Settings &settings();

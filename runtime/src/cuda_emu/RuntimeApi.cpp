@@ -53,6 +53,7 @@ struct GraphNode {
 
 struct CUstream_st {
   unsigned flags = 0;
+  int device = 0; ///< the device current when it was created
   bool capturing = false;
   bool invalidated = false;
   std::vector<std::shared_ptr<GraphNode>> captured;
@@ -70,6 +71,7 @@ struct CUgraph_st {
 
 struct CUgraphExec_st {
   std::vector<std::shared_ptr<GraphNode>> nodes;
+  int device = 0; ///< the device current when it was instantiated
 };
 
 namespace kiln::emu {
@@ -83,7 +85,11 @@ thread_local cudaError_t lastError = cudaSuccess;
 std::atomic<bool> pendingFailure{false};
 std::mutex stateMutex; // allocations, attributes
 std::map<std::uintptr_t, size_t> allocations;
-std::unordered_map<const void *, int> maxDynamicSmem;
+/// cudaFuncAttributeMaxDynamicSharedMemorySize, per device and kernel (the
+/// attribute is per device, as on real GPUs).
+std::map<std::pair<int, const void *>, int> maxDynamicSmem;
+/// The calling thread's device (cudaSetDevice).
+thread_local int currentDevice = 0;
 size_t allocatedBytes = 0;
 
 /// Device memory: 80 GiB unless KILN_EMU_MEMORY_MB says otherwise.
@@ -234,12 +240,15 @@ cudaError_t validateLaunch(const LaunchSpec &spec) {
   size_t limit = kDefaultDynamicSmem;
   {
     std::lock_guard<std::mutex> lock(stateMutex);
-    auto it = maxDynamicSmem.find(spec.fn);
+    auto it = maxDynamicSmem.find({currentDevice, spec.fn});
     if (it != maxDynamicSmem.end())
       limit = size_t(it->second);
   }
   if (spec.smem > limit)
     return cudaErrorInvalidValue;
+  // A kernel runs on the current device, into a stream of that device.
+  if (!isSpecialStream(spec.stream) && spec.stream->device != currentDevice)
+    return cudaErrorInvalidResourceHandle;
   return cudaSuccess;
 }
 
@@ -274,7 +283,7 @@ cudaError_t funcSetAttribute(const void *fn, cudaFuncAttribute attr, int value) 
     if (value < 0 || size_t(value) > kMaxDynamicSmemOptin)
       return setLastError(cudaErrorInvalidValue);
     std::lock_guard<std::mutex> lock(stateMutex);
-    maxDynamicSmem[fn] = value;
+    maxDynamicSmem[{currentDevice, fn}] = value;
     return cudaSuccess;
   }
   if (attr == cudaFuncAttributePreferredSharedMemoryCarveout)
@@ -291,7 +300,7 @@ cudaError_t funcGetAttributes(cudaFuncAttributes *attr, const void *fn) {
   attr->binaryVersion = 90;
   {
     std::lock_guard<std::mutex> lock(stateMutex);
-    auto it = maxDynamicSmem.find(fn);
+    auto it = maxDynamicSmem.find({currentDevice, fn});
     attr->maxDynamicSharedSizeBytes = it != maxDynamicSmem.end() ? it->second : 48 * 1024;
   }
   attr->preferredShmemCarveout = -1;
@@ -415,17 +424,20 @@ cudaError_t cudaGetDeviceCount(int *count) {
 cudaError_t cudaGetDevice(int *device) {
   if (!device)
     return setLastError(cudaErrorInvalidValue);
-  *device = 0;
+  *device = currentDevice;
   return cudaSuccess;
 }
 cudaError_t cudaSetDevice(int device) {
-  return device == 0 ? cudaSuccess : setLastError(cudaErrorInvalidDevice);
+  if (device < 0 || device >= settings().devices)
+    return setLastError(cudaErrorInvalidDevice);
+  currentDevice = device;
+  return cudaSuccess;
 }
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int device) {
   if (!p)
     return setLastError(cudaErrorInvalidValue);
-  if (device != 0)
+  if (device < 0 || device >= settings().devices)
     return setLastError(cudaErrorInvalidDevice);
   std::memset(p, 0, sizeof *p);
   std::snprintf(p->name, sizeof p->name, "kiln SIMT emulator");
@@ -471,10 +483,10 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int device) {
 cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device) {
   if (!value)
     return setLastError(cudaErrorInvalidValue);
-  if (device != 0)
+  if (device < 0 || device >= settings().devices)
     return setLastError(cudaErrorInvalidDevice);
   cudaDeviceProp p;
-  cudaGetDeviceProperties(&p, 0);
+  cudaGetDeviceProperties(&p, device);
   switch (attr) {
   case cudaDevAttrMaxThreadsPerBlock:
     *value = p.maxThreadsPerBlock;
@@ -663,6 +675,7 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags) 
     return setLastError(cudaErrorInvalidValue);
   *stream = new CUstream_st;
   (*stream)->flags = flags;
+  (*stream)->device = currentDevice;
   return cudaSuccess;
 }
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
@@ -774,7 +787,7 @@ cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus *
 cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph, unsigned long long) {
   if (!exec || !graph)
     return setLastError(cudaErrorInvalidValue);
-  *exec = new CUgraphExec_st{graph->nodes};
+  *exec = new CUgraphExec_st{graph->nodes, currentDevice};
   return cudaSuccess;
 }
 cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t *exec, cudaGraph_t graph,
@@ -784,6 +797,10 @@ cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t *exec, cudaGraph_t gra
 
 cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
   if (!exec)
+    return setLastError(cudaErrorInvalidResourceHandle);
+  // A graph runs on the device it was made on, into one of its streams.
+  if (exec->device != currentDevice ||
+      (!isSpecialStream(stream) && stream->device != currentDevice))
     return setLastError(cudaErrorInvalidResourceHandle);
   if (!isSpecialStream(stream) && stream->capturing) {
     // Launching a graph into a capture records its nodes.

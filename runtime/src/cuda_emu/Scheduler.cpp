@@ -89,7 +89,7 @@ const Settings &settings() {
     r.abortOnError = envLong("KILN_EMU_ABORT", 0) != 0;
     r.strict = envLong("KILN_EMU_STRICT", 0) != 0;
     r.stats = envLong("KILN_EMU_STATS", 0) != 0;
-    r.devices = envLong("KILN_EMU_DEVICES", 1) > 0 ? 1 : 0;
+    r.devices = int(std::clamp<long>(envLong("KILN_EMU_DEVICES", 1), 0, 16));
     long mb = envLong("KILN_EMU_MEMORY_MB", 80 * 1024);
     r.totalMem = size_t(std::max(mb, 1L)) << 20;
     if (r.stats)

@@ -36,6 +36,11 @@
 //    output is reduced by one thread in a fixed order, in fp32.
 //  * Kernels call pool.parallel_for, so they must not run inside a task of
 //    the same pool.
+//  * The batch: each entry point takes the samples (rows for linear) to
+//    compute at run time, from 1 to the shape's n (m), defaulting to all of
+//    them; samples are outermost, so the first ones are a prefix of every
+//    tensor. Packed weights must not depend on n (m): one packing serves
+//    every batch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -222,13 +227,16 @@ template <Conv2d S> void conv2d_pack(const float *oihw, float *packed) {
   conv2d_pack(S, oihw, packed);
 }
 /// out = epilogue(conv(in, weights)); bias has o floats, residual is NHWC.
+/// Computes the first |n| samples (1 to S.n).
 template <Conv2d S, Epilogue E>
 void conv2d(const float *in, const float *packed, const float *bias,
-            const float *residual, float *out, ThreadPool &pool) {
+            const float *residual, float *out, ThreadPool &pool, int n = S.n) {
   detail::check_conv<S>();
   static_assert(!E.residual || E.residual_stride >= S.o,
                 "Epilogue: residual_stride is smaller than o");
-  kernels().conv2d(S, E, in, packed, bias, residual, out, pool);
+  Conv2d s = S;
+  s.n = n;
+  kernels().conv2d(s, E, in, packed, bias, residual, out, pool);
 }
 /// For a dense convolution of batch 1: the packed weights of
 /// conv(x · scale[c]) into |scaled| (conv2d_packed_size<S>() floats).
@@ -243,6 +251,7 @@ void conv2d_scale_packed(const float *packed, const float *scale,
 /// Winograd F(m x m, 3 x 3) (kiln/cpu/layout.h): the same convolution as
 /// conv2d<W.conv, E>, with fewer multiplies and its own packed weights
 /// (conv2d_winograd_pack). The output transform applies the epilogue.
+/// Computes the first |n| samples (1 to W.conv.n), as do conv_chain's.
 template <Winograd W> constexpr size_t conv2d_winograd_packed_size() {
   detail::check_conv<W.conv>();
   static_assert(winograd_ok(W.conv, W.m),
@@ -257,11 +266,14 @@ void conv2d_winograd_pack(const float *oihw, float *packed) {
 }
 template <Winograd W, Epilogue E>
 void conv2d_winograd(const float *in, const float *packed, const float *bias,
-                     const float *residual, float *out, ThreadPool &pool) {
+                     const float *residual, float *out, ThreadPool &pool,
+                     int n = W.conv.n) {
   static_assert(conv2d_winograd_packed_size<W>() > 0);
   static_assert(!E.residual || E.residual_stride >= W.conv.o,
                 "Epilogue: residual_stride is smaller than o");
-  kernels().winograd(W, E, in, packed, bias, residual, out, pool);
+  Winograd w = W;
+  w.conv.n = n;
+  kernels().winograd(w, E, in, packed, bias, residual, out, pool);
 }
 
 /// A chain of convolutions as one kernel (ConvChain, kiln/cpu/layout.h):
@@ -273,7 +285,8 @@ template <ConvChain C, Epilogue E0, Epilogue E1, Epilogue E2>
 void conv_chain(const float *in, const float *packed0, const float *bias0,
                 const float *packed1, const float *bias1,
                 const float *packed2, const float *bias2,
-                const float *residual, float *out, ThreadPool &pool) {
+                const float *residual, float *out, ThreadPool &pool,
+                int n = C.expand.n) {
   detail::check_conv<C.expand>();
   detail::check_conv<C.depthwise>();
   detail::check_conv<C.project>();
@@ -288,7 +301,9 @@ void conv_chain(const float *in, const float *packed0, const float *bias0,
   const Epilogue e[3] = {E0, E1, E2};
   const float *const packed[3] = {packed0, packed1, packed2};
   const float *const bias[3] = {bias0, bias1, bias2};
-  kernels().conv_chain(C, e, in, packed, bias, residual, out, pool);
+  ConvChain c = C;
+  c.expand.n = c.depthwise.n = c.project.n = n;
+  kernels().conv_chain(c, e, in, packed, bias, residual, out, pool);
 }
 
 /// Linear (kiln/kernel_types.h): y[m][n] = x[m][:] · W[n][:]; runs as the
@@ -300,34 +315,43 @@ template <Linear S> constexpr size_t linear_packed_size() {
 template <Linear S> void linear_pack(const float *weight, float *packed) {
   conv2d_pack<detail::as_conv(S)>(weight, packed);
 }
+/// Computes the first |m| rows (1 to S.m).
 template <Linear S, Epilogue E>
 void linear(const float *x, const float *packed, const float *bias,
-            const float *residual, float *y, ThreadPool &pool) {
+            const float *residual, float *y, ThreadPool &pool, int m = S.m) {
   static_assert(!E.residual || E.residual_stride == S.n,
                 "linear: the residual's rows are contiguous (stride n)");
-  conv2d<detail::as_conv(S), E>(x, packed, bias, residual, y, pool);
+  conv2d<detail::as_conv(S), E>(x, packed, bias, residual, y, pool, m);
 }
 
-/// Max or average pooling, NHWC, of Pool2d (kiln/kernel_types.h).
+/// Max or average pooling, NHWC, of Pool2d (kiln/kernel_types.h), of the
+/// first |n| samples.
 template <Pool2d S>
-void max_pool2d(const float *in, float *out, ThreadPool &pool) {
+void max_pool2d(const float *in, float *out, ThreadPool &pool, int n = S.n) {
   detail::check_pool<S>();
-  kernels().max_pool2d(S, in, out, pool);
+  Pool2d s = S;
+  s.n = n;
+  kernels().max_pool2d(s, in, out, pool);
 }
 template <Pool2d S>
-void avg_pool2d(const float *in, float *out, ThreadPool &pool) {
+void avg_pool2d(const float *in, float *out, ThreadPool &pool, int n = S.n) {
   detail::check_pool<S>();
   static_assert(S.dh == 1 && S.dw == 1, "avg_pool2d has no dilation");
-  kernels().avg_pool2d(S, in, out, pool);
+  Pool2d s = S;
+  s.n = n;
+  kernels().avg_pool2d(s, in, out, pool);
 }
 
 /// PyTorch's adaptive average pooling, NHWC, of AdaptivePool2d
 /// (kiln/kernel_types.h).
 template <AdaptivePool2d S>
-void adaptive_avg_pool2d(const float *in, float *out, ThreadPool &pool) {
+void adaptive_avg_pool2d(const float *in, float *out, ThreadPool &pool,
+                         int n = S.n) {
   static_assert(S.in_stride >= S.c && S.out_stride >= S.c,
                 "AdaptivePool2d: a pixel stride is smaller than c");
-  kernels().adaptive_avg_pool2d(S, in, out, pool);
+  AdaptivePool2d s = S;
+  s.n = n;
+  kernels().adaptive_avg_pool2d(s, in, out, pool);
 }
 
 } // namespace kiln::cpu

@@ -40,6 +40,14 @@
 //    order (by whichever slice block of a tile finishes last; an atomic
 //    counter only decides which).
 //  * Shapes and schedules are checked with static_assert.
+//  * The batch: each launcher takes the samples (rows for linear) to
+//    compute at run time, from 1 to the shape's n (m), defaulting to all of
+//    them. Samples are outermost in every tensor and the kernels' blocks
+//    walk them in order, so fewer samples launch fewer blocks; the last
+//    block may compute (discarded) values past the samples asked for, never
+//    past the shape's.
+//  * Kernels that raise their shared-memory limit do so once per process
+//    and device (cudaFuncSetAttribute is per device).
 //
 // Kernel families (kernels_impl.cuh dispatches with `if constexpr`):
 //  * gemm.cuh    implicit-GEMM convolution on tensor cores (FMA for F32):
@@ -88,7 +96,7 @@ constexpr size_t conv2d_workspace_bytes(Schedule t);
 template <Conv2d S, Schedule T, Epilogue E, Precision P>
 cudaError_t conv2d(const Act<P> *in, const void *packed, const float *bias,
                    const Act<P> *residual, const float *scale, Act<P> *out,
-                   void *workspace, cudaStream_t stream);
+                   void *workspace, cudaStream_t stream, int n = S.n);
 
 //===----------------------------------------------------------------------===//
 // Linear: the 1x1 convolution of m pixels (the same GEMM kernel)
@@ -107,20 +115,22 @@ constexpr size_t linear_workspace_bytes(Schedule t);
 template <Linear S, Schedule T, Epilogue E, Precision P>
 cudaError_t linear(const Act<P> *x, const void *packed, const float *bias,
                    const Act<P> *residual, Act<P> *y, void *workspace,
-                   cudaStream_t stream);
+                   cudaStream_t stream, int m = S.m);
 
 //===----------------------------------------------------------------------===//
 // Pooling
 //===----------------------------------------------------------------------===//
 
 template <Pool2d S, Precision P>
-cudaError_t max_pool2d(const Act<P> *in, Act<P> *out, cudaStream_t stream);
+cudaError_t max_pool2d(const Act<P> *in, Act<P> *out, cudaStream_t stream,
+                       int n = S.n);
 template <Pool2d S, Precision P>
-cudaError_t avg_pool2d(const Act<P> *in, Act<P> *out, cudaStream_t stream);
+cudaError_t avg_pool2d(const Act<P> *in, Act<P> *out, cudaStream_t stream,
+                       int n = S.n);
 /// |Out| is Act<P>, or float for heads that continue in fp32.
 template <AdaptivePool2d S, Precision P, typename Out = Act<P>>
 cudaError_t adaptive_avg_pool2d(const Act<P> *in, Out *out,
-                                cudaStream_t stream);
+                                cudaStream_t stream, int n = S.n);
 
 //===----------------------------------------------------------------------===//
 // Squeeze-and-excitation gate
@@ -136,7 +146,7 @@ template <SqueezeExcite S> void se_pack_expand(const float *w2, void *packed);
 template <SqueezeExcite S, Precision P>
 cudaError_t se_gate(const Act<P> *x, const void *packed_w1, const float *b1,
                     const void *packed_w2, const float *b2, float *gate,
-                    cudaStream_t stream);
+                    cudaStream_t stream, int n = S.n);
 
 } // namespace kiln::cuda
 

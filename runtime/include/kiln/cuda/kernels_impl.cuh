@@ -64,14 +64,6 @@ inline bool aligned(const void *p, int bytes) {
   return reinterpret_cast<uintptr_t>(p) % uintptr_t(bytes) == 0;
 }
 
-/// Opts a kernel into more than 48 KiB of dynamic shared memory.
-template <typename Kernel> cudaError_t allow_shared(Kernel kernel, int bytes) {
-  if (bytes <= 48 * 1024)
-    return cudaSuccess;
-  return cudaFuncSetAttribute(
-      kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-}
-
 constexpr unsigned grid_1d(long threads, int block) {
   return unsigned(ceil_div(threads, block));
 }
@@ -105,8 +97,10 @@ constexpr size_t conv2d_workspace_bytes(Schedule t) {
 template <Conv2d S, Schedule T, Epilogue E, Precision P>
 cudaError_t conv2d(const Act<P> *in, const void *packed, const float *bias,
                    const Act<P> *residual, const float *scale, Act<P> *out,
-                   void *workspace, cudaStream_t stream) {
+                   void *workspace, cudaStream_t stream, int n) {
   detail::check_conv<S, E>();
+  if (n < 1 || n > S.n)
+    return cudaErrorInvalidValue;
   if (!detail::aligned(in, activation_alignment(S.c, S.in_stride, P)) ||
       !detail::aligned(out, output_alignment(S, P)) ||
       (E.residual &&
@@ -119,25 +113,28 @@ cudaError_t conv2d(const Act<P> *in, const void *packed, const float *bias,
       in,  static_cast<const Act<P> *>(packed), bias, residual, scale,
       out, static_cast<float *>(workspace)};
   if constexpr (conv_uses_gemm(S) && T.warpgroups > 0) {
-    return detail::launch_wgmma<detail::WgmmaConfig<S, T, E, P>>(args, stream);
+    return detail::launch_wgmma<detail::WgmmaConfig<S, T, E, P>>(args, stream, n);
   } else if constexpr (conv_uses_gemm(S)) {
     using C = detail::GemmConfig<S, T, E, P>;
     if (T.split_k > 1 && !detail::aligned(workspace, 16))
       return cudaErrorMisalignedAddress;
     auto kernel = detail::conv_gemm_kernel<C>;
-    // Once per process (and instance): the attribute outlives launches.
-    static const cudaError_t attribute =
-        detail::allow_shared(kernel, C::kSharedBytes);
+    static detail::SharedOnce shared;
+    cudaError_t attribute = shared(kernel, C::kSharedBytes);
     if (attribute != cudaSuccess)
       return attribute;
-    dim3 grid(unsigned(C::kTilesM) * unsigned(C::kTilesN),
-              unsigned(S.groups * T.split_k));
+    // Tiles are M-major (tm = blockIdx.x / kTilesN): n samples' rows are
+    // the first tiles.
+    long rows = long(n) * S.ho * S.wo;
+    unsigned tilesM = unsigned(ceil_div(rows, long(T.bm)));
+    dim3 grid(tilesM * unsigned(C::kTilesN), unsigned(S.groups * T.split_k));
     KILN_LAUNCH(kernel, grid, dim3(C::kThreads), C::kSharedBytes, stream)
     (args);
   } else {
     using C = detail::DirectConfig<S, E, P>;
     auto kernel = detail::direct_conv_kernel<C>;
-    KILN_LAUNCH(kernel, dim3(detail::grid_1d(C::kThreadsTotal, C::kBlock)),
+    long threads = C::kThreadsTotal / S.n * n;
+    KILN_LAUNCH(kernel, dim3(detail::grid_1d(threads, C::kBlock)),
                 dim3(C::kBlock), 0, stream)
     (args);
   }
@@ -169,12 +166,12 @@ constexpr size_t linear_workspace_bytes(Schedule t) {
 template <Linear S, Schedule T, Epilogue E, Precision P>
 cudaError_t linear(const Act<P> *x, const void *packed, const float *bias,
                    const Act<P> *residual, Act<P> *y, void *workspace,
-                   cudaStream_t stream) {
+                   cudaStream_t stream, int m) {
   static_assert(!E.residual || E.residual_stride == S.n,
                 "linear: the residual's rows are contiguous (stride n)");
   static_assert(!E.scale, "linear: no input scale (use a 1x1 conv2d)");
   return conv2d<linear_as_conv(S), T, E, P>(x, packed, bias, residual, nullptr,
-                                            y, workspace, stream);
+                                            y, workspace, stream, m);
 }
 
 //===----------------------------------------------------------------------===//
@@ -184,12 +181,15 @@ cudaError_t linear(const Act<P> *x, const void *packed, const float *bias,
 namespace detail {
 
 template <PoolKind K, auto S, Precision P, typename Out>
-cudaError_t launch_pool(const Act<P> *in, Out *out, cudaStream_t stream) {
+cudaError_t launch_pool(const Act<P> *in, Out *out, cudaStream_t stream,
+                        int n) {
   using Io = PoolIo<K, S, P, Out>;
   if (!aligned(in, Io::kInAlign) || !aligned(out, Io::kOutAlign))
     return cudaErrorMisalignedAddress;
+  if (n < 1 || n > S.n)
+    return cudaErrorInvalidValue;
   auto kernel = pool_kernel<Io>;
-  long threads = long(S.n) * S.ho * S.wo * (S.c / Io::kVec);
+  long threads = long(n) * S.ho * S.wo * (S.c / Io::kVec);
   KILN_LAUNCH(kernel, dim3(grid_1d(threads, 256)), dim3(256), 0, stream)
   (in, out);
   return cudaGetLastError();
@@ -197,13 +197,15 @@ cudaError_t launch_pool(const Act<P> *in, Out *out, cudaStream_t stream) {
 
 template <auto S, Precision P, typename Out>
 cudaError_t launch_mean_reduce(const Act<P> *in, Out *out,
-                               cudaStream_t stream) {
+                               cudaStream_t stream, int n) {
   using B = MeanBlock<S, P, Out>;
   if (!aligned(in, B::Io::kInAlign) || !aligned(out, B::Io::kOutAlign))
     return cudaErrorMisalignedAddress;
+  if (n < 1 || n > S.n)
+    return cudaErrorInvalidValue;
   auto kernel = mean_reduce_kernel<B>;
   dim3 grid(unsigned(ceil_div(B::kVectors, B::kVectorsPerBlock)),
-            unsigned(long(S.n) * S.ho * S.wo));
+            unsigned(long(n) * S.ho * S.wo));
   KILN_LAUNCH(kernel, grid, dim3(B::kThreads), 0, stream)(in, out);
   return cudaGetLastError();
 }
@@ -211,21 +213,23 @@ cudaError_t launch_mean_reduce(const Act<P> *in, Out *out,
 } // namespace detail
 
 template <Pool2d S, Precision P>
-cudaError_t max_pool2d(const Act<P> *in, Act<P> *out, cudaStream_t stream) {
+cudaError_t max_pool2d(const Act<P> *in, Act<P> *out, cudaStream_t stream,
+                       int n) {
   detail::check_pool<S>();
-  return detail::launch_pool<detail::PoolKind::Max, S, P>(in, out, stream);
+  return detail::launch_pool<detail::PoolKind::Max, S, P>(in, out, stream, n);
 }
 
 template <Pool2d S, Precision P>
-cudaError_t avg_pool2d(const Act<P> *in, Act<P> *out, cudaStream_t stream) {
+cudaError_t avg_pool2d(const Act<P> *in, Act<P> *out, cudaStream_t stream,
+                       int n) {
   detail::check_pool<S>();
   static_assert(S.dh == 1 && S.dw == 1, "avg_pool2d has no dilation");
-  return detail::launch_pool<detail::PoolKind::Avg, S, P>(in, out, stream);
+  return detail::launch_pool<detail::PoolKind::Avg, S, P>(in, out, stream, n);
 }
 
 template <AdaptivePool2d S, Precision P, typename Out>
 cudaError_t adaptive_avg_pool2d(const Act<P> *in, Out *out,
-                                cudaStream_t stream) {
+                                cudaStream_t stream, int n) {
   static_assert(S.in_stride >= S.c && S.out_stride >= S.c,
                 "AdaptivePool2d: a pixel stride is smaller than c");
   static_assert(std::is_same_v<Out, Act<P>> || std::is_same_v<Out, float>,
@@ -234,10 +238,10 @@ cudaError_t adaptive_avg_pool2d(const Act<P> *in, Out *out,
   if constexpr (detail::adaptive_window(S.h, S.ho) *
                     detail::adaptive_window(S.w, S.wo) >
                 32)
-    return detail::launch_mean_reduce<S, P>(in, out, stream);
+    return detail::launch_mean_reduce<S, P>(in, out, stream, n);
   else
     return detail::launch_pool<detail::PoolKind::Adaptive, S, P>(in, out,
-                                                                 stream);
+                                                                 stream, n);
 }
 
 //===----------------------------------------------------------------------===//
@@ -257,7 +261,7 @@ template <SqueezeExcite S> void se_pack_expand(const float *w2, void *packed) {
 template <SqueezeExcite S, Precision P>
 cudaError_t se_gate(const Act<P> *x, const void *packed_w1, const float *b1,
                     const void *packed_w2, const float *b2, float *gate,
-                    cudaStream_t stream) {
+                    cudaStream_t stream, int n) {
   static_assert(S.n > 0 && S.h > 0 && S.w > 0 && S.c > 0 && S.r > 0 &&
                     S.in_stride >= S.c,
                 "SqueezeExcite: sizes must be positive, stride >= c");
@@ -265,15 +269,16 @@ cudaError_t se_gate(const Act<P> *x, const void *packed_w1, const float *b1,
   if (!detail::aligned(gate, 16))
     return cudaErrorMisalignedAddress;
   cudaError_t status =
-      detail::launch_mean_reduce<squeeze, P, float>(x, gate, stream);
+      detail::launch_mean_reduce<squeeze, P, float>(x, gate, stream, n);
   if (status != cudaSuccess)
     return status;
   auto kernel = detail::se_dense_kernel<detail::SeConfig<S>>;
   constexpr int shared = (S.c + S.r) * 4;
-  static const cudaError_t attribute = detail::allow_shared(kernel, shared);
+  static detail::SharedOnce once;
+  cudaError_t attribute = once(kernel, shared);
   if (attribute != cudaSuccess)
     return attribute;
-  KILN_LAUNCH(kernel, dim3(S.n), dim3(256), shared, stream)
+  KILN_LAUNCH(kernel, dim3(unsigned(n)), dim3(256), shared, stream)
   (static_cast<const float *>(packed_w1), b1,
    static_cast<const float *>(packed_w2), b2, gate);
   return cudaGetLastError();

@@ -41,6 +41,7 @@
 
 #include "kiln/cuda/gemm.cuh"
 #include "kiln/cuda/intrinsics_sm90.cuh"
+#include "kiln/cuda/shared_once.cuh"
 
 namespace kiln::cuda::detail {
 
@@ -286,9 +287,11 @@ bool wgmma_tensor_maps(const void *in, const void *weights, CUtensorMap *map_a,
   return ra == CUDA_SUCCESS && rb == CUDA_SUCCESS;
 }
 
-/// Launches conv_wgmma_kernel<C, kOmit> (conv2d, for an sm_90a schedule).
+/// Launches conv_wgmma_kernel<C, kOmit> (conv2d, for an sm_90a schedule)
+/// over the M tiles of the first |n| samples (tiles are sample-major).
 template <class C, int kOmit = 0>
-cudaError_t launch_wgmma(const ConvArgs<C::kP> &args, cudaStream_t stream) {
+cudaError_t launch_wgmma(const ConvArgs<C::kP> &args, cudaStream_t stream,
+                         int n = C::kS.n) {
   if (C::kT.split_k > 1 && reinterpret_cast<uintptr_t>(args.workspace) % 16)
     return cudaErrorMisalignedAddress;
   // Tensor maps hold the addresses: made at every call (host only; a
@@ -297,14 +300,14 @@ cudaError_t launch_wgmma(const ConvArgs<C::kP> &args, cudaStream_t stream) {
   if (!wgmma_tensor_maps<C>(args.in, args.weights, &map_a, &map_b))
     return cudaErrorNotSupported;
   auto kernel = conv_wgmma_kernel<C, kOmit>;
-  if (C::kSharedBytes > 48 * 1024) {
-    // Once per process (and instance): the attribute outlives launches.
-    static const cudaError_t attribute = cudaFuncSetAttribute(
-        kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSharedBytes);
-    if (attribute != cudaSuccess)
-      return attribute;
-  }
-  dim3 grid(unsigned(C::kTiles), unsigned(C::kT.split_k));
+  static SharedOnce shared;
+  if (cudaError_t attribute = shared(kernel, C::kSharedBytes);
+      attribute != cudaSuccess)
+    return attribute;
+  constexpr WgmmaGeometry G = C::G;
+  long tiles_m = G.gemm ? ceil_div(long(n) * C::kS.ho * C::kS.wo, long(C::kT.bm))
+                        : ceil_div(long(n), long(G.rn)) * G.th * G.tw;
+  dim3 grid(unsigned(tiles_m * C::kTilesN), unsigned(C::kT.split_k));
   KILN_LAUNCH(kernel, grid, dim3(C::kThreads), C::kSharedBytes, stream)
   (map_a, map_b, args);
   return cudaGetLastError();

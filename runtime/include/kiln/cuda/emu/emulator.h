@@ -38,10 +38,14 @@
 // (abort() on a kernel failure, for a debugger), KILN_EMU_STRICT=1 (a
 // cp.async copy never waited for is an error), KILN_EMU_STATS=1 (print
 // operation counts at exit), KILN_EMU_VERBOSE=1 (also report rejected
-// launch configurations and unwaited copies on stderr), KILN_EMU_DEVICES=0
-// (cudaGetDeviceCount reports no device, like a machine without a GPU) and
-// KILN_EMU_MEMORY_MB (device memory, default 80 GiB): the last two let tests
-// exercise the runtime's no-device and out-of-memory paths.
+// launch configurations and unwaited copies on stderr), KILN_EMU_DEVICES=N
+// (that many devices, 0 to 16, default 1; 0 reports no device, like a
+// machine without a GPU; with several, cudaSetDevice selects the calling
+// thread's device, streams and graphs belong to the device current when
+// they are made and launches into another device's are refused, and kernel
+// attributes are per device) and KILN_EMU_MEMORY_MB (device memory, default
+// 80 GiB, shared by all devices): the last two let tests exercise the
+// runtime's no-device, several-device and out-of-memory paths.
 //
 //===----------------------------------------------------------------------===//
 
