@@ -76,12 +76,12 @@
 // CHECK:       KILN_TRY((adaptive_avg_pool2d<kAdaptivePool2d0, kP, T>(reinterpret_cast<T *>(A + 1024), reinterpret_cast<T *>(A + 2048), stream)));
 
 // CHECK-LABEL: for model 'elementwise_fns' (CUDA, fp32)
-// CHECK:       kiln::cuda::from_f32<T>(0x1p-1f);
-// CHECK:       kiln::cuda::from_f32<T>(in0 - in1);
-// CHECK:       kiln::cuda::from_f32<T>(in0 / in1);
-// CHECK:       kiln::cuda::from_f32<T>(1.0f - 2.0f / (1.0f + expf(2.0f * in0)));
-// CHECK:       kiln::cuda::from_f32<T>((in0 > 0.0f ? in0 : 0x1.99999ap-4f * in0));
-// CHECK:       kiln::cuda::from_f32<float>((in0 > 0.0f ? in0 : 0x1p+1f * (expf(in0) - 1.0f)));
+// CHECK:       kiln::cuda::to_act<kP>(0x1p-1f);
+// CHECK:       kiln::cuda::to_act<kP>(in0 - in1);
+// CHECK:       kiln::cuda::to_act<kP>(in0 / in1);
+// CHECK:       kiln::cuda::to_act<kP>(1.0f - 2.0f / (1.0f + expf(2.0f * in0)));
+// CHECK:       kiln::cuda::to_act<kP>((in0 > 0.0f ? in0 : 0x1.99999ap-4f * in0));
+// CHECK:           o[k] = (in0 > 0.0f ? in0 : 0x1p+1f * (expf(in0) - 1.0f));
 
 // PAD-LABEL: for model 'stem' (CUDA, fp16)
 // The weights are padded from 3 to 8 input channels before packing.
