@@ -577,3 +577,61 @@ func.func @pad_not_4d(%x: tensor<8x4xf32>) {
   %y = kiln.pad %x pads [0, 0, 0, 0] value 0.0 : tensor<8x4xf32> -> tensor<8x4xf32>
   return
 }
+
+// -----
+
+func.func @clamp_unbounded(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.clamp' op needs a 'min' or a 'max' bound}}
+  %y = kiln.clamp %x : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @clamp_inverted(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.clamp' op needs min <= max, got min 2.000000e+00 and max 1.000000e+00}}
+  %y = kiln.clamp %x min 2.0 max 1.0 : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @clamp_infinite(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.clamp' op needs finite bounds (leave an unbounded side out)}}
+  %y = kiln.clamp %x min 0x7FF0000000000000 : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_dim(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.softmax' op 'dim' = 2 is out of range for a tensor of rank 2}}
+  %y = kiln.softmax %x dim 2 : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @upsample_zero(%x: tensor<1x8x4x4xf32>) {
+  // expected-error @+2 {{'scale' must be at least 1, got [0, 2]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.upsample_nearest %x scale [0, 2] : tensor<1x8x4x4xf32> -> tensor<1x8x0x8xf32>
+  return
+}
+
+// -----
+
+func.func @upsample_not_4d(%x: tensor<8x4xf32>) {
+  // expected-error @+2 {{upsample_nearest input must have rank 4, got 'tensor<8x4xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.upsample_nearest %x scale [2, 2] : tensor<8x4xf32> -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_negative_dim(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.softmax' op 'dim' = -1 is out of range for a tensor of rank 2}}
+  %y = kiln.softmax %x dim -1 : tensor<1x8xf32>
+  return
+}
