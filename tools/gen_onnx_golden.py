@@ -10,7 +10,7 @@ which writes opsets 7 to 17) and what PyTorch computes with it:
     output.npy     PyTorch's eval() output, computed in float64, as float32
     manifest.json  (external cases) the state_dict layout of the seeded weights
 
-Two kinds of case:
+Three kinds of case:
   * "external": a torchvision (or kiln seed) network at full width with seeded weights
     (tools/seeded_weights.py), exported with training=TrainingMode.PRESERVE so that batch
     norms stay in the graph and the initializers are exactly the state_dict. The initializers
@@ -21,6 +21,9 @@ Two kinds of case:
     stays a few KB while the weights are the model's real size.
   * "embedded": small networks exported the way most users export (eval mode: the exporter
     folds batch norms into convolutions), the file committed whole.
+  * "handmade": graphs written with onnx.helper for ONNX semantics torch.onnx.export never
+    writes (Softmax's axis coerced to 2-D, Gemm's transA, Upsample, Resize's coordinate
+    modes), the expected output computed by PyTorch ops that say what the ONNX ops mean.
 
 case.json also records `total_params` and `total_mult_adds`: the torchsummaryX totals
 (tools/kiln_torch/summary.py) of the PyTorch module, which `kiln report` of the ONNX file must
@@ -132,6 +135,102 @@ def tiny_newops():
     return TinyNewOps()
 
 
+class TinyConstants(nn.Module):
+    """Constant tensors and the ops classifiers' ONNX exports add: the input normalized by
+    registered buffers (state_dict names), a per-channel scale (an nn.Parameter, like
+    ConvNeXt's layer_scale) and shift, scalars (x * 0.5, 1 - x, x / 3 as MaxViT divides),
+    Clip as Hardtanh and as clamp(min) alone, nearest upsampling, and softmaxes over the
+    channels of N×C×H×W data and over a classifier's logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.layer_scale = nn.Parameter(torch.rand(8, 1, 1) + 0.5)
+        self.shift = nn.Parameter(torch.rand(8, 1, 1) - 0.5)
+        self.act = nn.Hardtanh(-0.5, 0.8)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv2 = nn.Conv2d(8, 6, 3, stride=2)
+        self.fc = nn.Linear(6, 5)
+
+    def forward(self, x):
+        x = (x - self.mean) / self.std
+        y = self.conv(x) * self.layer_scale + self.shift
+        y = self.act(y) * 0.5 + (1.0 - torch.clamp(y, min=-0.2)) / 3
+        y = torch.softmax(self.up(y), dim=1)
+        y = self.conv2(y)
+        return torch.softmax(self.fc(y.mean([2, 3])), dim=1)
+
+
+def tiny_constants():
+    return TinyConstants()
+
+
+# ----------------------------------------------------------------------------- hand-written graphs
+# ONNX semantics torch.onnx.export does not write (it exports a softmax over a middle axis as
+# Transpose-Softmax-Transpose, Linear with transB, Upsample only at opsets <= 9): graphs made
+# with onnx.helper, their expected outputs computed by PyTorch ops that say what ONNX means.
+
+def _f32(rng, *shape):
+    return (rng.random(shape, dtype=np.float32) * 2 - 1).astype(np.float32)
+
+
+def handmade_opset9(x):
+    """Upsample (opset 9: the scales as an input), Clip with attribute bounds, Softmax's
+    default axis 1 on a 4-D tensor (each sample's C×H×W values normalized together)."""
+    from onnx import TensorProto, helper
+    n, c, h, w = x.shape
+    nodes = [
+        helper.make_node("Upsample", ["input", "scales"], ["up"], mode="nearest"),
+        helper.make_node("Clip", ["up"], ["clipped"], min=-0.3, max=0.4),
+        helper.make_node("Softmax", ["clipped"], ["output"]),
+    ]
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 3], np.float32), "scales")
+    graph = helper.make_graph(
+        nodes, "opset9", [helper.make_tensor_value_info("input", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [n, c, 2 * h, 3 * w])],
+        [scales])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)])
+    t = torch.from_numpy(x.astype(np.float64))
+    y = F.interpolate(t, scale_factor=(2, 3), mode="nearest").clamp(-0.3, 0.4)
+    y = torch.softmax(y.reshape(n, -1), 1).reshape(y.shape)
+    return model, y
+
+
+def handmade_opset11(x):
+    """Resize (opset 11: half_pixel, round_prefer_floor, scales 3 x 2), Softmax with axis 1
+    coerced to 2-D, Gemm with transA (its A an activation) and beta, Clip with only a max."""
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(11)
+    n, c, h, w = x.shape
+    k, m = 2 * 3 * h * 2 * w * c // 12, 12   # the softmax's values seen as K x M
+    weight, bias = _f32(rng, k, 7), _f32(rng, 7)
+    nodes = [
+        helper.make_node("Resize", ["input", "roi", "scales"], ["up"], mode="nearest",
+                         coordinate_transformation_mode="half_pixel",
+                         nearest_mode="round_prefer_floor"),
+        helper.make_node("Softmax", ["up"], ["soft"], axis=1),
+        helper.make_node("Reshape", ["soft", "km"], ["a"]),
+        helper.make_node("Gemm", ["a", "weight", "bias"], ["gemm"], transA=1, beta=0.5),
+        helper.make_node("Clip", ["gemm", "", "hi"], ["output"]),
+    ]
+    inits = [numpy_helper.from_array(np.array([], np.float32), "roi"),
+             numpy_helper.from_array(np.array([1, 1, 3, 2], np.float32), "scales"),
+             numpy_helper.from_array(np.array([k, m], np.int64), "km"),
+             numpy_helper.from_array(weight, "weight"), numpy_helper.from_array(bias, "bias"),
+             numpy_helper.from_array(np.array(0.02, np.float32), "hi")]
+    graph = helper.make_graph(
+        nodes, "opset11", [helper.make_tensor_value_info("input", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [m, 7])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+    t = torch.from_numpy(x.astype(np.float64))
+    y = F.interpolate(t, scale_factor=(3, 2), mode="nearest")
+    y = torch.softmax(y.reshape(n, -1), 1).reshape(k, m)
+    y = y.t() @ torch.from_numpy(weight).double() + 0.5 * torch.from_numpy(bias).double()
+    return model, y.clamp(max=0.02)
+
+
 class AsymmetricConv(nn.Module):
     """Convolutions after asymmetric zero padding. PyTorch exports F.pad + Conv; the
     generator folds each such Pad into its Conv's `pads` (and the first one into
@@ -224,6 +323,9 @@ CASES = {
     "tiny_ops": (tiny_ops, [1, 3, 20, 22], 17, "embedded", {}),
     "tiny_newops": (tiny_newops, [2, 3, 9, 10], 13, "embedded", {}),
     "asymmetric_conv": (asymmetric_conv, [1, 3, 10, 12], 13, "embedded", {"fold_pads": True}),
+    "tiny_constants": (tiny_constants, [2, 3, 8, 9], 13, "embedded", {}),
+    "onnx_opset9": (handmade_opset9, [2, 3, 3, 4], 9, "handmade", {}),
+    "onnx_opset11": (handmade_opset11, [2, 3, 2, 3], 11, "handmade", {}),
 }
 
 
@@ -279,7 +381,7 @@ def externalize(onnx_bytes, manifest, weights):
 
 def write_case(root, name):
     ctor, shape, opset, kind, options = CASES[name]
-    model = ctor().eval()
+    model = ctor().eval() if kind != "handmade" else None
     d = os.path.join(root, name)
     os.makedirs(d, exist_ok=True)
     x = seeded_input(shape)
@@ -296,6 +398,11 @@ def write_case(root, name):
         load(reference, weights)
         with torch.no_grad():
             y = reference(torch.from_numpy(x.astype(np.float64))).numpy().astype(np.float32)
+    elif kind == "handmade":
+        model_proto, y = ctor(x)
+        onnx.checker.check_model(model_proto)
+        data = model_proto.SerializeToString()
+        y = y.numpy().astype(np.float32)
     else:
         torch.manual_seed(0)
         model = ctor().eval()
@@ -316,8 +423,9 @@ def write_case(root, name):
         model = model.float()
     if options.get("dynamic_batch"):
         case["dynamic_batch"] = True
-    s = summary(ctor().eval(), torch.from_numpy(x))
-    case["total_params"], case["total_mult_adds"] = s["total_params"], s["total_mult_adds"]
+    if kind != "handmade":
+        s = summary(ctor().eval(), torch.from_numpy(x))
+        case["total_params"], case["total_mult_adds"] = s["total_params"], s["total_mult_adds"]
     with open(os.path.join(d, "model.onnx"), "wb") as f:
         f.write(data)
     with open(os.path.join(d, "case.json"), "w") as f:

@@ -109,6 +109,8 @@ private:
   Tensor avgPool(AvgPool2dOp op);
   Tensor adaptiveAvgPool(AdaptiveAvgPool2dOp op);
   Tensor mean(MeanOp op);
+  Tensor softmax(SoftmaxOp op);
+  Tensor upsample(UpsampleNearestOp op);
   Tensor transpose(TransposeOp op);
   Tensor concat(ConcatOp op);
   /// Copies |sizes| elements along |dim| starting at |start| with |step|.
@@ -370,6 +372,38 @@ Tensor Interpreter::adaptiveAvgPool(AdaptiveAvgPool2dOp op) {
   return y;
 }
 
+/// softmax along one dimension: exp(x - max) / sum(exp(x - max)).
+Tensor Interpreter::softmax(SoftmaxOp op) {
+  const Tensor &x = get(op.getInput());
+  Tensor y = makeTensor(op.getResult());
+  int64_t dim = op.getDim(), size = x.shape[dim];
+  int64_t inner = stridesOf(x.shape)[dim], outer = numel(x.shape) / (size * inner);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      int64_t base = o * size * inner + i;
+      double max = -std::numeric_limits<double>::infinity(), sum = 0;
+      for (int64_t k = 0; k < size; ++k)
+        max = std::max(max, x.data[base + k * inner]);
+      for (int64_t k = 0; k < size; ++k)
+        sum += std::exp(x.data[base + k * inner] - max);
+      for (int64_t k = 0; k < size; ++k)
+        y.data[base + k * inner] = std::exp(x.data[base + k * inner] - max) / sum;
+    }
+  return y;
+}
+
+Tensor Interpreter::upsample(UpsampleNearestOp op) {
+  const Tensor &x = get(op.getInput());
+  Tensor y = makeTensor(op.getResult());
+  int64_t sh = op.getScale()[0], sw = op.getScale()[1];
+  int64_t h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
+  for (int64_t plane = 0; plane < x.dim(0) * x.dim(1); ++plane)
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j)
+        y.data[(plane * oh + i) * ow + j] = x.data[(plane * h + i / sh) * w + j / sw];
+  return y;
+}
+
 Tensor Interpreter::mean(MeanOp op) {
   const Tensor &x = get(op.getInput());
   Tensor y = makeTensor(op.getResult());
@@ -507,6 +541,15 @@ LogicalResult Interpreter::eval(Operation *op) {
         double a = e.getAlpha().convertToDouble();
         return set(unary(op, [a](double x) { return x > 0 ? x : a * std::expm1(x); }));
       })
+      .Case([&](ClampOp c) {
+        double lo = c.getMinAttr() ? c.getMinAttr().getValueAsDouble()
+                                   : -std::numeric_limits<double>::infinity();
+        double hi = c.getMaxAttr() ? c.getMaxAttr().getValueAsDouble()
+                                   : std::numeric_limits<double>::infinity();
+        return set(unary(op, [lo, hi](double x) { return std::min(std::max(x, lo), hi); }));
+      })
+      .Case([&](SoftmaxOp s) { return set(softmax(s)); })
+      .Case([&](UpsampleNearestOp u) { return set(upsample(u)); })
       .Case([&](PadOp p) {
         const Tensor &x = get(p.getInput());
         Tensor y = makeTensor(p.getResult());

@@ -194,18 +194,39 @@ private:
     return op->getAttrOfType<IntegerAttr>(KilnDialect::getWinogradAttrName());
   }
 
+  /// What an elementwise kernel takes besides its function and buffers.
+  struct Extras {
+    std::optional<Activation> act;
+    std::optional<double> alpha, beta;
+    /// A constant operand and its position among the function's operands.
+    Value weight;
+    int64_t weightPosition = 0;
+  };
+
+  void elementwise(Operation *op, ElementwiseFn fn, const Buffer &out,
+                   ArrayRef<Buffer> ins, const Extras &extras) {
+    SmallVector<Attribute> inputs;
+    for (const Buffer &in : ins)
+      inputs.push_back(in.attr(context()));
+    auto f64 = [&](std::optional<double> v) {
+      return v ? builder.getF64FloatAttr(*v) : FloatAttr();
+    };
+    builder.create<kernel::ElementwiseOp>(
+        op->getLoc(), extras.weight, fn,
+        extras.act ? ActivationAttr::get(context(), *extras.act) : ActivationAttr(),
+        builder.getArrayAttr(inputs), out.attr(context()), f64(extras.alpha),
+        f64(extras.beta),
+        extras.weight ? builder.getI64IntegerAttr(extras.weightPosition)
+                      : IntegerAttr());
+  }
   void elementwise(Operation *op, ElementwiseFn fn, const Buffer &out,
                    ArrayRef<Buffer> ins,
                    std::optional<Activation> act = std::nullopt,
                    std::optional<double> alpha = std::nullopt) {
-    SmallVector<Attribute> inputs;
-    for (const Buffer &in : ins)
-      inputs.push_back(in.attr(context()));
-    builder.create<kernel::ElementwiseOp>(
-        op->getLoc(), fn,
-        act ? ActivationAttr::get(context(), *act) : ActivationAttr(),
-        builder.getArrayAttr(inputs), out.attr(context()),
-        alpha ? builder.getF64FloatAttr(*alpha) : FloatAttr());
+    Extras extras;
+    extras.act = act;
+    extras.alpha = alpha;
+    elementwise(op, fn, out, ins, extras);
   }
 
   LogicalResult lowerOp(Operation *op);
@@ -219,7 +240,90 @@ private:
   LogicalResult lowerMean(MeanOp op);
   LogicalResult lowerConvertLayout(ConvertLayoutOp op);
   LogicalResult lowerPad(PadOp op);
+  LogicalResult lowerElementwise(Operation *op);
+  LogicalResult lowerSoftmax(SoftmaxOp op);
+  LogicalResult lowerUpsample(UpsampleNearestOp op);
 };
+
+/// The elementwise ops that are no fused epilogue, and adds and multiplies
+/// that were not fused: one kernel each. An operand that is a weight (a
+/// constant tensor) is the kernel's weight, the others its buffers.
+LogicalResult Lowering::lowerElementwise(Operation *op) {
+  auto out = result(op);
+  if (failed(out))
+    return failure();
+  Extras extras;
+  extras.act = activationOf(op);
+  SmallVector<Buffer, 2> ins;
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isWeightValue(operand.get())) {
+      ins.push_back(buffers.lookup(operand.get()));
+      continue;
+    }
+    if (extras.weight)
+      return op->emitError("no kernel computes an elementwise op of two "
+                           "constant tensors (fold them first)");
+    extras.weight = operand.get();
+    extras.weightPosition = operand.getOperandNumber();
+  }
+  ElementwiseFn fn = ElementwiseFn::activation;
+  llvm::TypeSwitch<Operation *>(op)
+      .Case([&](AddOp) { fn = ElementwiseFn::add; })
+      .Case([&](MulOp) { fn = ElementwiseFn::mul; })
+      .Case([&](SubOp) { fn = ElementwiseFn::sub; })
+      .Case([&](DivOp) { fn = ElementwiseFn::div; })
+      .Case([&](TanhOp) { fn = ElementwiseFn::tanh; })
+      .Case([&](LeakyReluOp l) {
+        fn = ElementwiseFn::leaky_relu;
+        extras.alpha = l.getAlpha().convertToDouble();
+      })
+      .Case([&](EluOp e) {
+        fn = ElementwiseFn::elu;
+        extras.alpha = e.getAlpha().convertToDouble();
+      })
+      .Case([&](ClampOp c) {
+        fn = ElementwiseFn::clamp;
+        if (c.getMinAttr())
+          extras.alpha = c.getMinAttr().getValueAsDouble();
+        if (c.getMaxAttr())
+          extras.beta = c.getMaxAttr().getValueAsDouble();
+      });
+  elementwise(op, fn, *out, ins, extras);
+  buffers[op->getResult(0)] = *out;
+  return success();
+}
+
+/// Softmax: one kernel that reduces each row to its maximum and sum.
+LogicalResult Lowering::lowerSoftmax(SoftmaxOp op) {
+  auto out = result(op);
+  if (failed(out))
+    return failure();
+  builder.create<kernel::SoftmaxOp>(
+      op.getLoc(), buffers.lookup(op.getInput()).attr(context()),
+      out->attr(context()), op.getDimAttr());
+  buffers[op.getResult()] = *out;
+  return success();
+}
+
+/// Nearest upsampling by whole factors is one copy: the output seen as
+/// N x C x H x sh x W x sw, the input broadcast along sh and sw.
+LogicalResult Lowering::lowerUpsample(UpsampleNearestOp op) {
+  auto out = result(op);
+  if (failed(out))
+    return failure();
+  Buffer in = buffers.lookup(op.getInput());
+  int64_t sh = op.getScale()[0], sw = op.getScale()[1];
+  Buffer dst = *out, src = in;
+  ArrayRef<int64_t> x = in.shape;
+  ArrayRef<int64_t> o = out->strides, i = in.strides;
+  dst.shape = {x[0], x[1], x[2], sh, x[3], sw};
+  dst.strides = {o[0], o[1], o[2] * sh, o[2], o[3] * sw, o[3]};
+  src.shape = {x[0], x[1], x[2], 1, x[3], 1};
+  src.strides = {i[0], i[1], i[2], 0, i[3], 0};
+  elementwise(op, ElementwiseFn::copy, dst, {src});
+  buffers[op.getResult()] = *out;
+  return success();
+}
 
 /// Pad: the constant everywhere, then the input into the interior.
 LogicalResult Lowering::lowerPad(PadOp op) {
@@ -482,45 +586,11 @@ LogicalResult Lowering::lowerOp(Operation *op) {
   }
   if (auto convert = dyn_cast<ConvertLayoutOp>(op))
     return lowerConvertLayout(convert);
-  std::optional<Activation> act = activationOf(op);
-  if (isa<SubOp, DivOp, TanhOp, LeakyReluOp, EluOp>(op)) {
-    auto out = result(op);
-    if (failed(out))
-      return failure();
-    SmallVector<Buffer, 2> ins;
-    for (Value operand : op->getOperands())
-      ins.push_back(buffers.lookup(operand));
-    std::optional<double> alpha;
-    if (auto leaky = dyn_cast<LeakyReluOp>(op))
-      alpha = leaky.getAlpha().convertToDouble();
-    if (auto elu = dyn_cast<EluOp>(op))
-      alpha = elu.getAlpha().convertToDouble();
-    ElementwiseFn fn = isa<SubOp>(op)         ? ElementwiseFn::sub
-                       : isa<DivOp>(op)       ? ElementwiseFn::div
-                       : isa<TanhOp>(op)      ? ElementwiseFn::tanh
-                       : isa<LeakyReluOp>(op) ? ElementwiseFn::leaky_relu
-                                              : ElementwiseFn::elu;
-    elementwise(op, fn, *out, ins, std::nullopt, alpha);
-    buffers[op->getResult(0)] = *out;
-    return success();
-  }
   if (auto pad = dyn_cast<PadOp>(op))
     return lowerPad(pad);
-  if (act || isa<AddOp, MulOp>(op)) {
-    auto out = result(op);
-    if (failed(out))
-      return failure();
-    SmallVector<Buffer, 2> ins;
-    for (Value operand : op->getOperands())
-      ins.push_back(buffers.lookup(operand));
-    elementwise(op,
-                act               ? ElementwiseFn::activation
-                : isa<AddOp>(op) ? ElementwiseFn::add
-                                  : ElementwiseFn::mul,
-                *out, ins, act);
-    buffers[op->getResult(0)] = *out;
-    return success();
-  }
+  if (activationOf(op) ||
+      isa<AddOp, MulOp, SubOp, DivOp, TanhOp, LeakyReluOp, EluOp, ClampOp>(op))
+    return lowerElementwise(op);
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](Conv2dOp c) { return lowerConv(c); })
       .Case([&](LinearOp l) { return lowerLinear(l); })
@@ -542,6 +612,8 @@ LogicalResult Lowering::lowerOp(Operation *op) {
                                  a.getOutputSize()[1]);
       })
       .Case([&](MeanOp m) { return lowerMean(m); })
+      .Case([&](SoftmaxOp m) { return lowerSoftmax(m); })
+      .Case([&](UpsampleNearestOp u) { return lowerUpsample(u); })
       .Case([&](ConcatOp c) {
         auto out = result(c);
         if (failed(out))

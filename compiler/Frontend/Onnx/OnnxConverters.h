@@ -21,6 +21,8 @@ namespace kiln::onnx {
 
 /// Prints |values| as "[a, b, c]".
 std::string str(llvm::ArrayRef<int64_t> values);
+/// Prints |v| as "%g" does ("1.5", "-1", "inf").
+std::string num(double v);
 /// The shortest decimal that rounds to |f| in float32, as a double: ONNX
 /// stores PyTorch's eps = 1e-5 as the float nearest it, and the double 1e-5
 /// is what PyTorch (and a model spec) computes with.
@@ -67,6 +69,8 @@ mlir::LogicalResult convertMatMul(NodeContext &c);
 mlir::LogicalResult convertPool(NodeContext &c);
 mlir::LogicalResult convertGlobalPool(NodeContext &c);
 mlir::LogicalResult convertReduceMean(NodeContext &c);
+mlir::LogicalResult convertSoftmax(NodeContext &c);
+mlir::LogicalResult convertResize(NodeContext &c);
 
 mlir::LogicalResult convertAdd(NodeContext &c);
 mlir::LogicalResult convertMul(NodeContext &c);

@@ -2,9 +2,10 @@
 //
 // This file implements the converters of the elementwise ONNX ops, and the
 // patterns exporters write for one PyTorch op: Mul(x, Sigmoid(x)) is SiLU,
-// Mul(x, HardSigmoid(x)) is Hardswish, Clip(0, 6) is ReLU6 and Clip(0, inf)
-// ReLU, and a MatMul (or bias-less Conv) then Add of a constant is the
-// layer's bias.
+// Mul(x, HardSigmoid(x)) is Hardswish, Clip(0, 6) is ReLU6, Clip(0, inf)
+// ReLU and other Clips clamp, and a MatMul (or bias-less Conv) then Add of
+// a constant is the layer's bias. Other constant operands of Add, Sub, Mul
+// and Div are weights of the graph.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,27 +28,24 @@ namespace kiln::onnx {
 
 /// Add(layer(x), constant): the constant as the bias of a MatMul's or a
 /// bias-less Conv's layer when it has one value per output feature and the
-/// layer's result has no other reader.
-static LogicalResult addBias(NodeContext &c, size_t layerInput, const Constant &k) {
+/// layer's result has no other reader. Returns nothing when the add is not
+/// such a bias.
+static std::optional<LogicalResult> tryAddBias(NodeContext &c, size_t layerInput,
+                                               const Constant &k) {
   Value v = c.inputs[layerInput].value;
   Operation *def = v.getDefiningOp();
   RankedTensorType type = c.typeOf(v);
   int64_t features = isa_and_nonnull<Conv2dOp>(def) ? type.getDimSize(1)
                                                     : type.getShape().back();
   bool oneReader = consumers(c, c.node.inputs[layerInput]) == 1;
-  auto fail = [&] {
-    c.error() << "adding a constant " << str(k.dims)
-              << " is supported only as the bias of a MatMul or Conv (one "
-                 "value per output feature)";
-    return failure();
-  };
   if (!oneReader || k.numel() != features || !def || !def->use_empty())
-    return fail();
+    return std::nullopt;
   // The constant must lie along the feature dimension.
   auto linear = dyn_cast<LinearOp>(def);
   auto conv = dyn_cast<Conv2dOp>(def);
   if (linear && !linear.getBias() && !linear.getResidual() &&
-      (k.dims.empty() || k.dims.back() == features)) {
+      (k.dims.empty() || k.dims.back() == features) &&
+      int64_t(k.dims.size()) <= type.getRank()) {
     OpBuilder::InsertionGuard guard(c.builder());
     c.builder().setInsertionPoint(linear);
     Value bias = c.param("bias", {features}, floatsOf(k));
@@ -63,7 +61,8 @@ static LogicalResult addBias(NodeContext &c, size_t layerInput, const Constant &
     linear.erase();
     return produce(c, fused);
   }
-  bool perChannel = k.dims.size() >= 3 && k.dims[k.dims.size() - 3] == features &&
+  bool perChannel = k.dims.size() >= 3 && k.dims.size() <= 4 &&
+                    k.dims[k.dims.size() - 3] == features &&
                     k.dims[k.dims.size() - 1] == 1 && k.dims[k.dims.size() - 2] == 1;
   if (conv && !conv.getBias() && !conv.getResidual() && !conv.getScale() &&
       perChannel) {
@@ -84,7 +83,22 @@ static LogicalResult addBias(NodeContext &c, size_t layerInput, const Constant &
     conv.erase();
     return produce(c, fused);
   }
-  return fail();
+  return std::nullopt;
+}
+
+/// A binary op of an activation and a constant (or of two activations):
+/// the constant becomes a weight of the graph (NodeContext::constantParam)
+/// read by the kiln op in its place.
+template <typename OpT>
+static LogicalResult binaryWithConstants(NodeContext &c) {
+  if (!c.hasInput(0) || !c.hasInput(1)) {
+    c.error() << "needs two inputs";
+    return failure();
+  }
+  Value operands[2];
+  for (size_t i = 0; i < 2; ++i)
+    operands[i] = c.inputs[i].value ? c.inputs[i].value : c.constantParam(i);
+  return produce(c, c.create<OpT>({operands[0], operands[1]}), false);
 }
 
 LogicalResult convertAdd(NodeContext &c) {
@@ -94,11 +108,12 @@ LogicalResult convertAdd(NodeContext &c) {
     c.error() << "needs two inputs";
     return failure();
   }
-  if (c.inputs[0].value && c.inputs[1].value)
-    return produce(c, c.create<AddOp>({c.inputs[0].value, c.inputs[1].value}),
-                   false);
-  size_t act = c.inputs[0].value ? 0 : 1;
-  return addBias(c, act, *c.inputs[1 - act].constant);
+  if (!c.inputs[0].value || !c.inputs[1].value) {
+    size_t act = c.inputs[0].value ? 0 : 1;
+    if (auto bias = tryAddBias(c, act, *c.inputs[1 - act].constant))
+      return *bias;
+  }
+  return binaryWithConstants<AddOp>(c);
 }
 
 LogicalResult convertMul(NodeContext &c) {
@@ -109,31 +124,23 @@ LogicalResult convertMul(NodeContext &c) {
     return failure();
   }
   Value a = c.inputs[0].value, b = c.inputs[1].value;
-  if (!a || !b) {
-    c.error() << "multiplying by a constant is not supported (kiln "
-                 "multiplies activations)";
-    return failure();
-  }
   // x · sigmoid(x) is SiLU; x · hardsigmoid(x) is Hardswish.
   for (auto [x, gate] : {std::pair(a, b), std::pair(b, a)}) {
-    Operation *def = gate.getDefiningOp();
+    Operation *def = gate ? gate.getDefiningOp() : nullptr;
     if (def && def->getOperand(0) == x && isa<SigmoidOp>(def))
       return produce(c, c.create<SiluOp>({x}));
     if (def && def->getOperand(0) == x && isa<HardSigmoidOp>(def))
       return produce(c, c.create<HardSwishOp>({x}));
   }
-  return produce(c, c.create<MulOp>({a, b}), false);
+  return binaryWithConstants<MulOp>(c);
 }
 
 LogicalResult convertSubDiv(NodeContext &c) {
   if (failed(c.expectAttributes({})))
     return failure();
-  auto a = c.activation(0, "A"), b = c.activation(1, "B");
-  if (failed(a) || failed(b))
-    return failure();
   if (c.node.opType == "Sub")
-    return produce(c, c.create<SubOp>({*a, *b}), false);
-  return produce(c, c.create<DivOp>({*a, *b}), false);
+    return binaryWithConstants<SubOp>(c);
+  return binaryWithConstants<DivOp>(c);
 }
 
 /// LeakyRelu (alpha 0.01) and Elu (alpha 1).
@@ -197,18 +204,32 @@ LogicalResult convertClip(NodeContext &c) {
       (i == 1 ? lo : hi) = float((*k)->at(0));
     }
   }
+  if (std::isnan(lo) || std::isnan(hi)) {
+    c.error() << "its bounds must be numbers";
+    return failure();
+  }
   if (lo == 0 && hi == 6)
     return produce(c, c.create<Relu6Op>({*x}));
   if (lo == 0 && std::isinf(hi) && hi > 0)
     return produce(c, c.create<ReluOp>({*x}));
-  auto num = [](float v) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%g", double(v));
-    return std::string(text);
-  };
-  c.error() << "Clip to [" << num(lo) << ", " << num(hi) << "] is not supported (kiln clips as ReLU [0, inf) and ReLU6 "
-               "[0, 6])";
-  return failure();
+  if (std::isinf(lo) && lo < 0 && std::isinf(hi) && hi > 0) {
+    c.outputs.push_back({*x, nullptr}); // no bounds: the identity
+    return success();
+  }
+  if (lo > hi || (std::isinf(lo) && lo > 0) || (std::isinf(hi) && hi < 0)) {
+    c.error() << "Clip to [" << num(lo) << ", " << num(hi)
+              << "] is not supported (min must not exceed max)";
+    return failure();
+  }
+  // The bounds as PyTorch wrote them (ONNX stores float32).
+  SmallVector<NamedAttribute, 2> bounds;
+  if (!std::isinf(lo))
+    bounds.push_back(c.builder().getNamedAttr(
+        "min", c.builder().getF64FloatAttr(shortestDecimal(lo))));
+  if (!std::isinf(hi))
+    bounds.push_back(c.builder().getNamedAttr(
+        "max", c.builder().getF64FloatAttr(shortestDecimal(hi))));
+  return produce(c, c.create<ClampOp>({*x}, bounds));
 }
 
 LogicalResult convertDropout(NodeContext &c) {

@@ -105,6 +105,13 @@ public:
                     std::vector<float> data,
                     ParamRole role = ParamRole::parameter);
 
+  /// Input |i|, a constant, as a weight of the graph (an operand of an
+  /// elementwise op: a per-channel scale, a normalization constant): a
+  /// `kiln.param` named by the initializer when its name is a state_dict
+  /// key (`features.1.0.layer_scale`), else `<weightPath>.constant`; a
+  /// scalar has shape [1].
+  mlir::Value constantParam(size_t i);
+
   /// Creates an |OpT| after inferring its result types; a shape error is
   /// reported at the node and the result is null.
   template <typename OpT>

@@ -293,16 +293,25 @@ LogicalResult convertGemm(NodeContext &c) {
   if (failed(a) || failed(b) || failed(alpha) || failed(beta) ||
       failed(transA) || failed(transB))
     return failure();
-  if (*transA) {
-    c.error() << "transA = 1 is not supported (the activation must be M×K)";
-    return failure();
-  }
   if (c.typeOf(*a).getRank() != 2 || (*b)->dims.size() != 2) {
     c.error() << "expects a 2-D A and B, got " << c.typeOf(*a) << " and "
               << str((*b)->dims);
     return failure();
   }
-  int64_t k = c.typeOf(*a).getDimSize(1);
+  Value x = *a;
+  if (*transA) {
+    // Aᵀ, copied into M×K rows (a reshape of the transposed view copies).
+    ArrayRef<int64_t> shape = c.typeOf(x).getShape();
+    auto t = c.create<TransposeOp>({x}, {c.array("dims", {0, 1})});
+    if (!t)
+      return failure();
+    auto rows = c.create<ReshapeOp>({t.getResult()},
+                                    {c.array("shape", {shape[1], shape[0]})});
+    if (!rows)
+      return failure();
+    x = rows.getResult();
+  }
+  int64_t k = c.typeOf(x).getDimSize(1);
   std::vector<float> w = floatsOf(**b);
   int64_t rows = (*b)->dims[0], cols = (*b)->dims[1];
   if (!*transB) {
@@ -334,7 +343,7 @@ LogicalResult convertGemm(NodeContext &c) {
     for (int64_t i = 0; i < rows; ++i)
       (*bias)[i] = *beta * data[n == 1 ? 0 : i];
   }
-  return buildLinear(c, *a, {rows, cols}, std::move(w), std::move(bias));
+  return buildLinear(c, x, {rows, cols}, std::move(w), std::move(bias));
 }
 
 LogicalResult convertMatMul(NodeContext &c) {
@@ -356,6 +365,44 @@ LogicalResult convertMatMul(NodeContext &c) {
   return buildLinear(c, *a, {b.dims[1], b.dims[0]},
                      transposed(floatsOf(b), b.dims[0], b.dims[1]),
                      std::nullopt);
+}
+
+/// Softmax along one axis. Before opset 13 the input is seen as a matrix,
+/// the dimensions before `axis` (default 1) its rows and the others its
+/// columns, and each row is normalized: a softmax over `axis` when the
+/// dimensions after it are 1 (a classifier's N×C), else one over the
+/// flattened columns (reshaped there and back). From opset 13 `axis`
+/// (default -1) is the one dimension normalized.
+LogicalResult convertSoftmax(NodeContext &c) {
+  if (failed(c.expectAttributes({"axis"})))
+    return failure();
+  bool coerced = c.importer.model.opset < 13;
+  auto x = c.activation(0, "input");
+  auto axisAttr = c.getInt("axis", coerced ? 1 : -1);
+  if (failed(x) || failed(axisAttr))
+    return failure();
+  RankedTensorType type = c.typeOf(*x);
+  auto axis = resolveAxis(c, *axisAttr, type.getRank());
+  if (failed(axis))
+    return failure();
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t after = 1;
+  for (int64_t d : shape.drop_front(*axis + 1))
+    after *= d;
+  if (!coerced || after == 1)
+    return produce(c, c.create<SoftmaxOp>({*x}, {c.i64("dim", *axis)}));
+  int64_t rows = 1;
+  for (int64_t d : shape.take_front(*axis))
+    rows *= d;
+  auto matrix = c.create<ReshapeOp>({*x}, {c.array("shape", {rows, after * shape[*axis]})});
+  if (!matrix)
+    return failure();
+  auto soft = c.create<SoftmaxOp>({matrix.getResult()}, {c.i64("dim", 1)});
+  if (!soft)
+    return failure();
+  c.layerOp = soft;
+  return produce(c, c.create<ReshapeOp>({soft.getResult()}, {c.array("shape", shape)}),
+                 false);
 }
 
 //===----------------------------------------------------------------------===//

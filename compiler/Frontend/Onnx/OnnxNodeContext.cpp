@@ -199,6 +199,46 @@ Value NodeContext::param(StringRef suffix, ArrayRef<int64_t> dims,
       ParamRoleAttr::get(builder().getContext(), role));
 }
 
+/// Whether |name| reads as a state_dict key: names of letters, digits and
+/// '_' joined by dots, the first not starting with a digit.
+static bool isStateDictKey(StringRef name) {
+  SmallVector<StringRef, 8> parts;
+  name.split(parts, '.');
+  return !name.empty() && !llvm::isDigit(name[0]) &&
+         llvm::all_of(parts, [](StringRef part) {
+           return !part.empty() && llvm::all_of(part, [](char ch) {
+             return llvm::isAlnum(ch) || ch == '_';
+           });
+         });
+}
+
+Value NodeContext::constantParam(size_t i) {
+  const Constant &k = *inputs[i].constant;
+  std::vector<int64_t> dims = k.dims.empty() ? std::vector<int64_t>{1} : k.dims;
+  std::vector<float> data = k.isFloat ? k.floats : std::vector<float>();
+  if (!k.isFloat)
+    for (int64_t v : k.ints)
+      data.push_back(float(v));
+  const std::string &source = node.inputs[i];
+  bool initializer = llvm::any_of(importer.model.graph.initializers,
+                                  [&](const onnx::Tensor &t) { return t.name == source; });
+  std::string name;
+  if (initializer && isStateDictKey(source)) {
+    // The same tensor read twice is one weight; another tensor of that name
+    // (a layer's weight) keeps it.
+    auto known = importer.weights.find(source);
+    if (known == importer.weights.end() || known->second == data)
+      name = source;
+  }
+  if (name.empty())
+    name = weightPath() + ".constant";
+  importer.weights[name] = std::move(data);
+  auto type = RankedTensorType::get(dims, builder().getF32Type());
+  return builder().create<ParamOp>(
+      loc, type, builder().getStringAttr(name),
+      ParamRoleAttr::get(builder().getContext(), ParamRole::buffer));
+}
+
 NamedAttribute NodeContext::i64(StringRef name, int64_t value) {
   return builder().getNamedAttr(name, builder().getI64IntegerAttr(value));
 }

@@ -30,6 +30,12 @@ std::string str(ArrayRef<int64_t> values) {
   return s + "]";
 }
 
+std::string num(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v);
+  return text;
+}
+
 /// The shortest decimal that rounds to |f| in float32, as a double: ONNX
 /// stores PyTorch's eps = 1e-5 as the float nearest it, and the double 1e-5
 /// is what PyTorch (and a model spec) computes with.
@@ -166,6 +172,8 @@ Converter kiln::onnx::lookupConverter(StringRef opType) {
       .Cases("MaxPool", "AveragePool", convertPool)
       .Cases("GlobalAveragePool", "GlobalMaxPool", convertGlobalPool)
       .Case("ReduceMean", convertReduceMean)
+      .Case("Softmax", convertSoftmax)
+      .Cases("Resize", "Upsample", convertResize)
       .Case("Concat", convertConcat)
       .Case("Split", convertSplit)
       .Case("Slice", convertSlice)
@@ -195,6 +203,9 @@ const char *kiln::onnx::moduleClassOf(const Node &node, Operation *op) {
       .Case([](TanhOp) { return "Tanh"; })
       .Case([](LeakyReluOp) { return "LeakyReLU"; })
       .Case([](EluOp) { return "ELU"; })
+      .Case([](ClampOp) { return "Hardtanh"; })
+      .Case([](SoftmaxOp) { return "Softmax"; })
+      .Case([](UpsampleNearestOp) { return "Upsample"; })
       .Case([&](MaxPool2dOp) {
         return node.opType == "GlobalMaxPool" ? "AdaptiveMaxPool2d"
                                               : "MaxPool2d";

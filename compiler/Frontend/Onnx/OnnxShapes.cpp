@@ -350,3 +350,104 @@ LogicalResult convertShape(NodeContext &c) {
 }
 
 } // namespace kiln::onnx
+
+namespace kiln::onnx {
+
+/// Resize (opsets 10 to 17) and Upsample in nearest mode by whole factors
+/// of H and W: kiln.upsample_nearest, whose output pixel i reads input
+/// pixel floor(i / s). The coordinate modes that pick that pixel for every
+/// whole factor s are accepted: asymmetric with floor (what PyTorch
+/// exports, and all Upsample and opset-10 Resize does), half_pixel and
+/// pytorch_half_pixel with either rounding, tf_half_pixel_for_nn with
+/// floor, and asymmetric with round_prefer_floor for factors up to 2.
+LogicalResult convertResize(NodeContext &c) {
+  bool upsample = c.node.opType == "Upsample";
+  if (failed(c.expectAttributes(
+          upsample ? ArrayRef<StringRef>{"mode", "scales"}
+                   : ArrayRef<StringRef>{"mode", "coordinate_transformation_mode",
+                                         "nearest_mode", "cubic_coeff_a",
+                                         "exclude_outside", "extrapolation_value"})))
+    return failure();
+  auto x = c.activation(0, "X");
+  auto mode = c.getString("mode", "nearest");
+  bool legacy = upsample || c.importer.model.opset < 11;
+  auto transform = c.getString("coordinate_transformation_mode",
+                               legacy ? "asymmetric" : "half_pixel");
+  auto rounding = c.getString("nearest_mode", legacy ? "floor" : "round_prefer_floor");
+  if (failed(x) || failed(mode) || failed(transform) || failed(rounding))
+    return failure();
+  if (*mode != "nearest") {
+    c.error() << "mode '" << *mode << "' is not supported (kiln resizes in "
+              << "nearest mode by whole factors)";
+    return failure();
+  }
+  RankedTensorType type = c.typeOf(*x);
+  if (type.getRank() != 4) {
+    c.error() << "expects an N×C×H×W input, got " << type;
+    return failure();
+  }
+  ArrayRef<int64_t> in = type.getShape();
+  // The factors: the `scales` attribute (Upsample before opset 9), the
+  // scales input (#1 for Upsample and opset-10 Resize, #2 after), or the
+  // output sizes (#3).
+  std::vector<double> scales;
+  if (const onnx::Attribute *a = c.attr("scales")) {
+    if (a->kind != onnx::Attribute::Kind::Floats) {
+      c.error() << "attribute 'scales' must be a list of floats";
+      return failure();
+    }
+    scales.assign(a->floats.begin(), a->floats.end());
+  }
+  size_t scalesInput = legacy ? 1 : 2;
+  if (c.hasInput(scalesInput)) {
+    auto k = c.constant(scalesInput, "scales");
+    if (failed(k))
+      return failure();
+    for (int64_t i = 0; i < (*k)->numel(); ++i)
+      scales.push_back((*k)->at(i));
+  }
+  if (scales.empty() && !legacy && c.hasInput(3)) {
+    auto k = c.constant(3, "sizes");
+    if (failed(k))
+      return failure();
+    if ((*k)->numel() == 4)
+      for (int64_t i = 0; i < 4; ++i)
+        scales.push_back((*k)->at(i) / double(in[i]));
+  }
+  if (scales.size() != 4) {
+    c.error() << "needs 4 scales or sizes (N, C, H, W), got " << scales.size();
+    return failure();
+  }
+  std::vector<int64_t> factors;
+  for (double s : scales) {
+    if (!(s >= 1 && s <= double(kMaxWindow)) || s != std::floor(s)) {
+      c.error() << "scales [" << num(scales[0]) << ", " << num(scales[1]) << ", "
+                << num(scales[2]) << ", " << num(scales[3])
+                << "] are not supported (kiln upsamples H and W by whole factors)";
+      return failure();
+    }
+    factors.push_back(int64_t(s));
+  }
+  if (factors[0] != 1 || factors[1] != 1) {
+    c.error() << "resizing the batch or channel dimension is not supported";
+    return failure();
+  }
+  const std::string &t = *transform, &r = *rounding;
+  bool halfPixel = t == "half_pixel" || t == "pytorch_half_pixel";
+  bool floorPixel =
+      (t == "asymmetric" && r == "floor") ||
+      (halfPixel && (r == "round_prefer_floor" || r == "round_prefer_ceil")) ||
+      (t == "tf_half_pixel_for_nn" && r == "floor") ||
+      (t == "asymmetric" && r == "round_prefer_floor" && factors[2] <= 2 &&
+       factors[3] <= 2);
+  if (!floorPixel) {
+    c.error() << "coordinate_transformation_mode '" << t << "' with nearest_mode '"
+              << r << "' is not supported for scales " << str(factors)
+              << " (kiln's nearest upsampling reads input pixel floor(i / scale))";
+    return failure();
+  }
+  return produce(c, c.create<UpsampleNearestOp>(
+                        {*x}, {c.array("scale", {factors[2], factors[3]})}));
+}
+
+} // namespace kiln::onnx

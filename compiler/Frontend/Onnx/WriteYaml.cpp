@@ -163,6 +163,12 @@ private:
     std::string why;
   };
 
+  /// The name item |index| of |g| has in the spec ("" for a function).
+  std::string itemName(Group *g, size_t index) const;
+  /// The `as:` field of item |index| of |g|, if it needs one.
+  std::optional<std::string> asField(
+      const std::map<std::pair<Group *, size_t>, std::string> &aliases, Group *g,
+      size_t index) const;
   std::string ref(Pass &p, Value v, Group *at);
   std::string aliasOf(Pass &p, Group *g, size_t index);
   std::string opLayer(Pass &p, Group *g, size_t index, Value &running);
@@ -183,7 +189,50 @@ private:
   std::set<std::string> blockNames;
 
   void addWeights(Operation *op, StringRef path);
+
+  /// Constant operands of arithmetic (an initializer multiplied in) are
+  /// written as `buffer` layers of the group that reads them, just before
+  /// the reader, under these names.
+  DenseMap<Operation *, std::string> bufferNames;
+  void placeBuffers(Operation &op, Group *g);
 };
+
+/// Whether |op| reads constant tensors as operands (written as `buffer`
+/// layers), rather than owning weights as a module does.
+static bool readsBuffers(Operation *op) {
+  return isa<AddOp, SubOp, MulOp, DivOp>(op);
+}
+
+void Writer::placeBuffers(Operation &op, Group *g) {
+  if (!readsBuffers(&op))
+    return;
+  for (Value v : op.getOperands()) {
+    auto param = v.getDefiningOp<ParamOp>();
+    if (!param || where.count(param))
+      continue;
+    // The last component of its name, unique in the group.
+    std::string base = sanitizePath(lastOf(param.getName()));
+    if (!isModuleName(base) || llvm::isDigit(base[0]))
+      base = "constant";
+    std::string name = base;
+    auto taken = [&](StringRef n) {
+      return llvm::any_of(g->items, [&](const Item &item) {
+        if (item.group)
+          return item.group->name == n;
+        auto it = bufferNames.find(item.op);
+        if (it != bufferNames.end())
+          return it->second == n;
+        auto layer = item.op->getAttrOfType<LayerAttr>(KilnDialect::getLayerAttrName());
+        return layer && sanitizePath(lastOf(layer.getPath())) == n;
+      });
+    };
+    for (int k = 1; taken(name); ++k)
+      name = base + "_" + std::to_string(k);
+    bufferNames[param] = name;
+    where[param] = {g, g->items.size()};
+    g->items.push_back({param, nullptr});
+  }
+}
 
 LogicalResult Writer::build() {
   Block &body = func.getBody().front();
@@ -233,6 +282,7 @@ LogicalResult Writer::build() {
       cur->items.push_back({nullptr, std::move(g)});
       cur = raw;
     }
+    placeBuffers(op, cur);
     where[&op] = {cur, cur->items.size()};
     cur->items.push_back({&op, nullptr});
   }
@@ -248,11 +298,12 @@ Value Writer::outputOf(Group *g) {
                  : outputOf(last.group.get());
 }
 
-/// The name item |index| of |g| has in the spec ("" for a function).
-static std::string itemName(Group *g, size_t index) {
+std::string Writer::itemName(Group *g, size_t index) const {
   const Item &item = g->items[index];
   if (item.group)
     return item.group->name;
+  if (auto it = bufferNames.find(item.op); it != bufferNames.end())
+    return it->second;
   if (auto layer =
           item.op->getAttrOfType<LayerAttr>(KilnDialect::getLayerAttrName()))
     return sanitizePath(lastOf(layer.getPath()));
@@ -277,10 +328,9 @@ std::string Writer::aliasOf(Pass &p, Group *g, size_t index) {
   return p.aliases[key] = "t" + std::to_string(p.next++);
 }
 
-/// The `as:` field of item |index| of |g|, if it needs one.
-static std::optional<std::string> asField(
+std::optional<std::string> Writer::asField(
     const std::map<std::pair<Group *, size_t>, std::string> &aliases, Group *g,
-    size_t index) {
+    size_t index) const {
   auto it = aliases.find({g, index});
   if (it == aliases.end() || it->second == itemName(g, index))
     return std::nullopt;
@@ -390,8 +440,27 @@ void Writer::addWeights(Operation *op, StringRef path) {
 std::string Writer::opLayer(Pass &p, Group *g, size_t index, Value &running) {
   Operation *op = g->items[index].op;
   std::vector<std::string> fields;
+  if (auto param = dyn_cast<ParamOp>(op)) {
+    // A buffer layer: bound to its name; the running value goes on.
+    std::string name = bufferNames.lookup(op);
+    std::string path = g->path.empty() ? name : g->path + "." + name;
+    auto it = weights.find(param.getName());
+    if (!p.block && it != weights.end() &&
+        llvm::none_of(out.tensors, [&](auto &t) { return t.first == path; })) {
+      out.tensors.push_back({path, &it->second});
+      ArrayRef<int64_t> shape = param.getType().getShape();
+      out.shapes.emplace_back(shape.begin(), shape.end());
+    }
+    std::vector<std::string> head = {"name: " + quoteName(name)};
+    if (auto as = asField(p.aliases, g, index))
+      head.push_back(*as);
+    head.push_back(std::string("op: ") +
+                   (param.getRole() == ParamRole::buffer ? "buffer" : "parameter"));
+    head.push_back("shape: " + listText(param.getType().getShape()));
+    return "{" + llvm::join(head, ", ") + "}";
+  }
   auto layer = op->getAttrOfType<LayerAttr>(KilnDialect::getLayerAttrName());
-  bool hasParams = llvm::any_of(op->getOperands(), [](Value v) {
+  bool hasParams = !readsBuffers(op) && llvm::any_of(op->getOperands(), [](Value v) {
     return v.getDefiningOp<ParamOp>() != nullptr;
   });
   std::string name;
@@ -418,7 +487,7 @@ std::string Writer::opLayer(Pass &p, Group *g, size_t index, Value &running) {
   // Inputs: the running value is implicit.
   SmallVector<Value> acts;
   for (Value v : op->getOperands())
-    if (!v.getDefiningOp<ParamOp>())
+    if (!v.getDefiningOp<ParamOp>() || readsBuffers(op))
       acts.push_back(v);
   std::string inputField;
   if (isa<AddOp, MulOp, SubOp, DivOp, ConcatOp>(op)) {
@@ -462,6 +531,14 @@ std::string Writer::opLayer(Pass &p, Group *g, size_t index, Value &running) {
         f("negative_slope", floatText(l.getAlpha().convertToDouble()));
       })
       .Case([&](EluOp e) { f("alpha", floatText(e.getAlpha().convertToDouble())); })
+      .Case([&](ClampOp c) {
+        if (c.getMinAttr())
+          f("min", floatText(c.getMinAttr().getValueAsDouble()));
+        if (c.getMaxAttr())
+          f("max", floatText(c.getMaxAttr().getValueAsDouble()));
+      })
+      .Case([&](SoftmaxOp s) { f("dim", std::to_string(s.getDim())); })
+      .Case([&](UpsampleNearestOp u) { f("scale_factor", pairText(u.getScale())); })
       .Case([&](PadOp pad) {
         ArrayRef<int64_t> p = pad.getPads(); // top, left, bottom, right
         f("pad", listText({p[1], p[3], p[0], p[2]}));

@@ -117,12 +117,21 @@ LogicalResult Importer::processLayer(const Node &layer, Scope &scope) {
     inputs = scope.current;
   }
 
+  // A module's own tensor (`op: buffer` or `parameter`) is bound to its
+  // name but is no step of the sequence: the running value goes on.
+  const OpSpec *spec = opNode ? lookupOp(opNode->value) : nullptr;
+  bool tensorOnly = spec && spec->arity == Arity::None;
+  if (tensorOnly)
+    if (const Node *node = layer.find("repeat"))
+      return error(*node) << "'" << spec->name
+                          << "' defines one tensor; it cannot be repeated";
   auto bind = [&](const Values &values) {
     if (!name.empty())
       scope.names[name] = values;
     if (!alias.empty())
       scope.names[alias] = values;
-    scope.current = values;
+    if (!tensorOnly)
+      scope.current = values;
   };
 
   // A layer whose condition is false is skipped: the running value does not
@@ -139,6 +148,8 @@ LogicalResult Importer::processLayer(const Node &layer, Scope &scope) {
       return error(*cond) << "'if' must be true or false, got "
                           << value->typeName() << " (" << value->str() << ")";
     if (!value->boolean) {
+      if (tensorOnly)
+        return success();
       if (inputs.size() == 1) {
         if (!name.empty())
           scope.names.try_emplace(name, inputs);
@@ -251,12 +262,20 @@ FailureOr<Values> Importer::buildOp(const Node &layer, const OpSpec &spec,
                                     Scope &scope, const Env &env,
                                     const Node *overrides) {
   const Node &at = layer.find("name") ? *layer.find("name") : layer;
-  if (spec.hasParams && name.empty())
+  if (spec.arity == Arity::None) {
+    if (name.empty())
+      return error(layer) << "'" << spec.name
+                          << "' needs a 'name': the attribute the module "
+                             "holds it in, which ends its state_dict key";
+    for (StringRef key : {"input", "inputs", "class"})
+      if (const Node *node = layer.find(key))
+        return error(*node) << "'" << spec.name << "' takes no '" << key << "'";
+  } else if (spec.hasParams && name.empty())
     return error(layer) << "'" << spec.name
                         << "' has parameters, so it needs a 'name' (its "
                            "PyTorch module name, which prefixes its "
                            "state_dict keys)";
-  if (!spec.moduleClass && !name.empty())
+  if (!spec.moduleClass && !name.empty() && spec.arity != Arity::None)
     return error(at) << "'" << spec.name
                      << "' is a function, not a module, so it has no "
                         "'name'; use 'as' to refer to its result";
@@ -267,6 +286,8 @@ FailureOr<Values> Importer::buildOp(const Node &layer, const OpSpec &spec,
                         : layer.find("input") ? *layer.find("input")
                                               : layer;
   switch (spec.arity) {
+  case Arity::None:
+    break;
   case Arity::One:
     if (inputsNode)
       return error(*inputsNode) << "'" << spec.name
@@ -341,8 +362,9 @@ FailureOr<Values> Importer::buildOp(const Node &layer, const OpSpec &spec,
     if (failed(registerModule(path, {true, &spec, ctx.moduleClass, ctx.loc},
                               at)))
       return failure();
-    op->setAttr(KilnDialect::getLayerAttrName(),
-                LayerAttr::get(&context, path, ctx.moduleClass));
+    if (spec.arity != Arity::None)
+      op->setAttr(KilnDialect::getLayerAttrName(),
+                  LayerAttr::get(&context, path, ctx.moduleClass));
   }
   return Values(op->getResults().begin(), op->getResults().end());
 }

@@ -150,6 +150,12 @@ std::optional<Value> Importer::coerce(const Node &node, Value value,
     if (value.kind == Value::Kind::Int || value.kind == Value::Kind::Float)
       return Value::ofFloat(value.toDouble());
     return mismatch("a number");
+  case FieldType::FloatOrNone:
+    if (value.kind == Value::Kind::Int || value.kind == Value::Kind::Float)
+      return Value::ofFloat(value.toDouble());
+    if (value.kind == Value::Kind::None)
+      return value;
+    return mismatch("a number or null");
   }
   return std::nullopt;
 }

@@ -12,6 +12,7 @@
 #include "llvm/ADT/StringExtras.h"
 
 #include <cmath>
+#include <cstdio>
 
 using namespace mlir;
 using namespace kiln;
@@ -251,6 +252,70 @@ Operation *buildScalarParam(OpBuildContext &c, StringRef field) {
   }
   return c.create<OpT>(c.inputs,
                        {c.attr("alpha", c.builder.getF64FloatAttr(alpha))});
+}
+
+/// clamp (min, max) and hardtanh (min_val, max_val): finite bounds, at
+/// least one of them, min <= max.
+Operation *buildClamp(OpBuildContext &c, StringRef minField,
+                      StringRef maxField) {
+  SmallVector<NamedAttribute, 2> attrs;
+  std::optional<double> lo, hi;
+  for (StringRef field : {minField, maxField}) {
+    if (!c.has(field))
+      continue;
+    double v = c.getFloat(field);
+    if (!std::isfinite(v)) {
+      c.emitError(field) << "'" << field << "' must be a finite number";
+      return nullptr;
+    }
+    (field == minField ? lo : hi) = v;
+    attrs.push_back(c.attr(field == minField ? "min" : "max",
+                           c.builder.getF64FloatAttr(v)));
+  }
+  if (!lo && !hi) {
+    c.emitError() << "'clamp' needs '" << minField << "' or '" << maxField << "'";
+    return nullptr;
+  }
+  if (lo && hi && *lo > *hi) {
+    auto text = [](double v) {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%g", v);
+      return std::string(buffer);
+    };
+    c.emitError(minField) << "'" << minField << "' (" << text(*lo)
+                          << ") must not exceed '" << maxField << "' ("
+                          << text(*hi) << ")";
+    return nullptr;
+  }
+  return c.create<ClampOp>(c.inputs, attrs);
+}
+
+Operation *buildSoftmax(OpBuildContext &c) {
+  auto dim = resolveDim(c, "dim", c.inputType().getRank(), c.getInt("dim"));
+  if (failed(dim))
+    return nullptr;
+  return c.create<SoftmaxOp>(c.inputs, {c.i64("dim", *dim)});
+}
+
+Operation *buildUpsample(OpBuildContext &c) {
+  if (failed(expectInputRank(c, 4, "an N×C×H×W")) ||
+      failed(checkAtLeast(c, "scale_factor", 1)))
+    return nullptr;
+  auto [sh, sw] = c.getPair("scale_factor");
+  return c.create<UpsampleNearestOp>(c.inputs, {c.array("scale", {sh, sw})});
+}
+
+/// buffer and parameter: a tensor of the enclosing module, named by the
+/// layer (its state_dict key is the module's path and that name).
+Operation *buildTensor(OpBuildContext &c, ParamRole role) {
+  if (failed(checkAtLeast(c, "shape", 1)))
+    return nullptr;
+  SmallVector<int64_t> shape = c.getInts("shape");
+  auto type = RankedTensorType::get(shape, c.builder.getF32Type());
+  if (failed(c.checkSize(type)))
+    return nullptr;
+  return c.builder.create<ParamOp>(c.loc, type, c.builder.getStringAttr(c.path),
+                                   ParamRoleAttr::get(c.builder.getContext(), role));
 }
 
 Operation *buildPad(OpBuildContext &c) {
@@ -494,6 +559,23 @@ std::vector<OpSpec> makeTable() {
       {"pad", nullptr, Arity::One, false,
        {{"pad", F::IntList, nullptr}, {"value", F::Float, "0.0"}},
        buildPad},
+      {"clamp", "Hardtanh", Arity::One, false,
+       {{"min", F::FloatOrNone, "null"}, {"max", F::FloatOrNone, "null"}},
+       [](OpBuildContext &c) { return buildClamp(c, "min", "max"); }},
+      {"hardtanh", "Hardtanh", Arity::One, false,
+       {{"min_val", F::FloatOrNone, "-1.0"},
+        {"max_val", F::FloatOrNone, "1.0"},
+        kInplace},
+       [](OpBuildContext &c) { return buildClamp(c, "min_val", "max_val"); }},
+      {"softmax", "Softmax", Arity::One, false, {{"dim", F::Int, nullptr}},
+       buildSoftmax},
+      {"upsample_nearest", "Upsample", Arity::One, false,
+       {{"scale_factor", F::IntPair, nullptr}},
+       buildUpsample},
+      {"buffer", nullptr, Arity::None, true, {{"shape", F::IntList, nullptr}},
+       [](OpBuildContext &c) { return buildTensor(c, ParamRole::buffer); }},
+      {"parameter", nullptr, Arity::None, true, {{"shape", F::IntList, nullptr}},
+       [](OpBuildContext &c) { return buildTensor(c, ParamRole::parameter); }},
       {"dropout", "Dropout", Arity::One, false,
        {{"p", F::Float, "0.5"}, kInplace},
        buildDropout},

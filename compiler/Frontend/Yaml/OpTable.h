@@ -32,6 +32,7 @@ enum class FieldType {
   Bool,    ///< true or false
   Float,   ///< a number
   IntOrNone, ///< an integer or null (Python None)
+  FloatOrNone, ///< a number or null
 };
 
 struct FieldSpec {
@@ -43,6 +44,7 @@ struct FieldSpec {
 
 /// How a layer names its inputs.
 enum class Arity {
+  None, ///< no tensor: a module's own buffer or parameter, bound to its name
   One,  ///< one tensor, by default the previous layer's output
   Two,  ///< `inputs: [a, b]`
   Many, ///< `inputs: [a, b, ...]`, at least one

@@ -11,6 +11,7 @@
 
 #include "compiler/Graph/Transforms/Passes.h"
 
+#include "compiler/Graph/Analysis/GraphQueries.h"
 #include "compiler/Graph/Transforms/LayerParts.h"
 
 #include "mlir/IR/Builders.h"
@@ -38,9 +39,10 @@ Operation *absorb(Operation *layer, Operation *user) {
   } else if (auto add = dyn_cast<AddOp>(user)) {
     Value self = layer->getResult(0);
     Value other = add.getLhs() == self ? add.getRhs() : add.getLhs();
-    // Same shapes (no broadcast either way), not the layer's result twice.
+    // Same shapes (no broadcast either way), not the layer's result twice,
+    // and an activation: a constant tensor is no residual.
     if (parts.residual || other == self || other.getType() != add.getType() ||
-        self.getType() != add.getType())
+        self.getType() != add.getType() || isWeightValue(other))
       return nullptr;
     parts.residual = other;
   } else {

@@ -74,6 +74,16 @@ std::string kiln::elementwiseExpr(kernel::ElementwiseOp op,
            std::string(t.exp) + "(in0) - 1.0f))";
   case kernel::ElementwiseFn::fill:
     return floatLiteral(op.getAlpha()->convertToDouble());
+  case kernel::ElementwiseFn::clamp: {
+    std::string v = "in0";
+    if (op.getAlpha())
+      v = std::string(t.max) + "(" + v + ", " +
+          floatLiteral(op.getAlpha()->convertToDouble()) + ")";
+    if (op.getBeta())
+      v = std::string(t.min) + "(" + v + ", " +
+          floatLiteral(op.getBeta()->convertToDouble()) + ")";
+    return v;
+  }
   }
   return "in0";
 }
@@ -195,7 +205,23 @@ LogicalResult EmitterCore::emitOp(Operation *op) {
         SmallVector<Storage, 3> ins;
         for (Attribute in : e.getInputs())
           ins.push_back(storageOf(cast<kernel::BufferAttr>(in)));
+        if (e.getWeight()) {
+          // A constant operand: its prepared copy, row-major (dimensions of
+          // one element broadcast).
+          auto data = vector(e, e.getWeight());
+          if (failed(data))
+            return failure();
+          Storage w;
+          w.base = *data;
+          w.shape = shapeOf(e.getWeight());
+          w.strides = rowMajorStrides(w.shape);
+          ins.insert(ins.begin() + *e.getWeightPosition(), std::move(w));
+        }
         emitElementwise(storageOf(e.getOutput()), ins, elementwiseExpr(e, scalars));
+        return success();
+      })
+      .Case([&](kernel::SoftmaxOp s) {
+        emitSoftmax(storageOf(s.getOutput()), storageOf(s.getInput()), s.getDim());
         return success();
       })
       .Case([&](kernel::ReduceOp r) {

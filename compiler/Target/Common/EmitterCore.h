@@ -6,8 +6,10 @@
 // op of the body in program order:
 //   * weight ops (params, batch-norm folds) print nothing here: the
 //     prepare step reads them on demand (WeightCode);
-//   * kernel.elementwise, kernel.batch_norm and kernel.reduce become loops,
-//     their scalar work written with the target's ScalarTable;
+//   * kernel.elementwise (a constant operand as a prepared vector),
+//     kernel.batch_norm and kernel.reduce become loops, their scalar work
+//     written with the target's ScalarTable; kernel.softmax goes to the
+//     target's row-reduction printer;
 //   * the other kernels (convolutions, linear layers, pooling, the SE gate,
 //     channel padding) go to the target's printers, the virtual functions
 //     below.
@@ -79,6 +81,10 @@ protected:
   virtual void emitReduce(const Storage &out, const Storage &in,
                           llvm::ArrayRef<int64_t> dims, bool keepdim,
                           double scale) = 0;
+  /// Writes the softmax of |in| along |dim| to |out| (of |in|'s shape):
+  /// each row's maximum, then the sum of exp(x - max), then the quotients.
+  virtual void emitSoftmax(const Storage &out, const Storage &in,
+                           int64_t dim) = 0;
   /// |floats| floats of prepared weights, in the target's size units.
   virtual std::string floatsSize(int64_t floats) const = 0;
   /// The prepared item at |dst| as a (const) float pointer.

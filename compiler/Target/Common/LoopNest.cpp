@@ -72,11 +72,12 @@ void LoopNest::print(llvm::raw_ostream &os, int indent) const {
   // Split the outermost loop into a few ranges run as pool tasks when
   // there is enough work (a task per iteration would cost more than it
   // does).
-  int64_t tasks = trips() >= (1 << 15) ? std::min<int64_t>(extents[0], 16) : 1;
+  int64_t tasks =
+      trips() * tripCost >= (1 << 15) ? std::min<int64_t>(extents[0], 16) : 1;
   if (tasks > 1)
     os << pad << "pool.parallel_for(" << tasks << ", [&](int64_t task) {\n";
   for (size_t i = 0; i < extents.size(); ++i) {
-    if (i + 1 == extents.size())
+    if (i + 1 == extents.size() && body.empty())
       os << pad << std::string(2 * i, ' ') << "#pragma GCC ivdep\n";
     std::string begin = "0", end = std::to_string(extents[i]);
     if (i == 0 && !outerExtent.empty())
@@ -89,9 +90,20 @@ void LoopNest::print(llvm::raw_ostream &os, int indent) const {
        << begin << "; i" << i << " < " << end << "; ++i" << i << ") {\n";
   }
   std::string inner = pad + std::string(2 * extents.size(), ' ');
-  for (size_t k = 0; k < ins.size(); ++k)
-    os << inner << "const float in" << k << " = " << index(ins[k]) << ";\n";
-  os << inner << index(out) << (accumulate ? " += " : " = ") << expr << ";\n";
+  if (!body.empty()) {
+    for (size_t k = 0; k < ins.size(); ++k)
+      os << inner << "const float *const in" << k << "_row = &" << index(ins[k])
+         << ";\n";
+    os << inner << "float *const out_row = &" << index(out) << ";\n";
+    llvm::SmallVector<llvm::StringRef, 8> lines;
+    llvm::StringRef(body).split(lines, '\n', -1, /*KeepEmpty=*/false);
+    for (llvm::StringRef line : lines)
+      os << inner << line << "\n";
+  } else {
+    for (size_t k = 0; k < ins.size(); ++k)
+      os << inner << "const float in" << k << " = " << index(ins[k]) << ";\n";
+    os << inner << index(out) << (accumulate ? " += " : " = ") << expr << ";\n";
+  }
   for (size_t i = extents.size(); i-- > 0;)
     os << pad << std::string(2 * i, ' ') << "}\n";
   if (tasks > 1)

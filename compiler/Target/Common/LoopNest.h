@@ -41,6 +41,13 @@ struct LoopNest {
   /// expression evaluated at run time (a batch: fewer samples than
   /// extents[0] covers); extents[0] is its largest value.
   std::string outerExtent;
+  /// When set, the innermost statements instead of the store of |expr|:
+  /// code that reads `in0_row`, ... and writes `out_row`, pointers to the
+  /// operands' elements at the loops' indices (a row kernel: softmax).
+  std::string body;
+  /// The work of one trip relative to one element's (a row's length), for
+  /// the decision to split the nest into parallel tasks.
+  int64_t tripCost = 1;
 
   int64_t trips() const;
   /// Drops unit loops and merges adjacent loops that every operand walks

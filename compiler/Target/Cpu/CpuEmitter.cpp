@@ -94,6 +94,7 @@ private:
                     std::string expr, bool accumulate);
   void emitReduce(const Storage &out, const Storage &in, ArrayRef<int64_t> dims,
                   bool keepdim, double scale) override;
+  void emitSoftmax(const Storage &out, const Storage &in, int64_t dim) override;
 
   /// The arena at byte |bytes|, or "" when there is none.
   static std::string scratch(std::optional<uint64_t> bytes) {
@@ -446,6 +447,42 @@ void CpuEmitter::emitReduce(const Storage &out, const Storage &x,
   emitElementwise(out, {}, "0.0f");
   emitLoopNest(acc, {x}, "in0", /*accumulate=*/true);
   emitElementwise(out, {out}, "in0 * " + floatLiteral(scale));
+}
+
+void CpuEmitter::emitSoftmax(const Storage &out, const Storage &x, int64_t dim) {
+  // A loop nest over the rows (every dimension but |dim|, at extent 1 in
+  // the nest's view), whose body reduces its row twice and then stores it.
+  LoopNest nest;
+  size_t rank = out.shape.size();
+  SmallVector<size_t, 6> order(rank);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return out.strides[a] > out.strides[b];
+  });
+  nest.out.base = ptr(out);
+  StridedOperand source;
+  source.base = ptr(x);
+  for (size_t d : order) {
+    nest.extents.push_back(d == size_t(dim) ? 1 : out.shape[d]);
+    nest.out.strides.push_back(d == size_t(dim) ? 0 : out.strides[d]);
+    source.strides.push_back(d == size_t(dim) ? 0 : x.strides[d]);
+  }
+  nest.ins.push_back(std::move(source));
+  int64_t n = x.shape[dim];
+  nest.tripCost = 3 * n;
+  std::string in = "in0_row[k * " + std::to_string(x.strides[dim]) + "]";
+  std::string o = "out_row[k * " + std::to_string(out.strides[dim]) + "]";
+  std::string loop = "for (int64_t k = 0; k < " + std::to_string(n) + "; ++k)";
+  nest.body = llvm::formatv(
+      "float max = in0_row[0];\n"
+      "{0}\n  max = {3}(max, {1});\n"
+      "double sum = 0.0;\n"
+      "{0} {{\n  const float e = {4}({1} - max);\n  {2} = e;\n  sum += e;\n}\n"
+      "{0}\n  {2} = float({2} / sum);\n",
+      loop, in, o, kCpuScalars.max, kCpuScalars.exp);
+  nest.simplify();
+  llvm::raw_string_ostream os(run);
+  nest.print(os, 2);
 }
 
 //===----------------------------------------------------------------------===//

@@ -150,6 +150,7 @@ private:
                        std::string expr) override;
   void emitReduce(const Storage &out, const Storage &in, ArrayRef<int64_t> dims,
                   bool keepdim, double scale) override;
+  void emitSoftmax(const Storage &out, const Storage &in, int64_t dim) override;
 
   /// The arena at byte |bytes| as a T pointer, or "" when there is none.
   static std::string scratch(std::optional<uint64_t> bytes) {
@@ -461,6 +462,58 @@ void CudaEmitter::emitReduce(const Storage &out, const Storage &in,
                        " *__restrict__ in0_, " + typeName(out.type) +
                        " *__restrict__ out_";
   launch(defineKernel(params, body), numel(out.shape), {ptr(in), ptr(out)});
+}
+
+void CudaEmitter::emitSoftmax(const Storage &out, const Storage &in,
+                              int64_t dim) {
+  // One warp per row: its lanes stride along the row to the maximum and
+  // then the sum of exp(x - max), each reduced across the warp with
+  // shuffles, then store exp(x - max) / sum. Rows are whole warps of a
+  // block (256 threads), so a warp past the last row returns as a whole.
+  SmallVector<size_t, 6> kept;
+  for (size_t d = 0; d < in.shape.size(); ++d)
+    if (int64_t(d) != dim)
+      kept.push_back(d);
+  int64_t rows = numel(in.shape) / in.shape[dim], n = in.shape[dim];
+  std::string body = llvm::formatv(
+      "  const long row = (long(blockIdx.x) * 256 + long(threadIdx.x)) / 32;\n"
+      "  const int lane = int(threadIdx.x) % 32;\n"
+      "  if (row >= {0}l)\n    return;\n  long r = row;\n",
+      rows);
+  for (size_t k = kept.size(); k-- > 0;) {
+    size_t d = kept[k];
+    if (k == 0)
+      body += llvm::formatv("  const long j{0} = r;\n", d);
+    else
+      body += llvm::formatv("  const long j{0} = r % {1}l;\n  r /= {1}l;\n", d,
+                            in.shape[d]);
+  }
+  std::string inBase = "0", outBase = "0";
+  for (size_t d : kept) {
+    inBase += " + j" + std::to_string(d) + " * " + std::to_string(in.strides[d]) + "l";
+    outBase += " + j" + std::to_string(d) + " * " + std::to_string(out.strides[d]) + "l";
+  }
+  body += llvm::formatv(
+      "  const auto *x = in0_ + ({0});\n"
+      "  auto *y = out_ + ({1});\n"
+      "  float max = kiln::cuda::to_f32(x[0]);\n"
+      "  for (long k = lane; k < {2}l; k += 32)\n"
+      "    max = fmaxf(max, kiln::cuda::to_f32(x[k * {3}l]));\n"
+      "  for (int d = 16; d > 0; d /= 2)\n"
+      "    max = fmaxf(max, __shfl_xor_sync(0xffffffffu, max, d));\n"
+      "  float sum = 0.0f;\n"
+      "  for (long k = lane; k < {2}l; k += 32)\n"
+      "    sum += expf(kiln::cuda::to_f32(x[k * {3}l]) - max);\n"
+      "  for (int d = 16; d > 0; d /= 2)\n"
+      "    sum += __shfl_xor_sync(0xffffffffu, sum, d);\n"
+      "  for (long k = lane; k < {2}l; k += 32)\n"
+      "    y[k * {4}l] = kiln::cuda::{5}(expf(kiln::cuda::to_f32(x[k * {3}l]) - max) / sum);\n",
+      inBase, outBase, n, in.strides[dim], out.strides[dim],
+      out.type == ElementType::Activation ? "to_act<kP>" : "from_f32<float>");
+  std::string params = "const " + std::string(typeName(in.type)) +
+                       " *__restrict__ in0_, " + typeName(out.type) +
+                       " *__restrict__ out_";
+  launch(defineKernel(params, body), rows * 32, {ptr(in), ptr(out)});
 }
 
 //===----------------------------------------------------------------------===//

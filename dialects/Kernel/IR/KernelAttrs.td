@@ -45,7 +45,8 @@ def Kernel_ElementwiseFn : I32EnumAttr<"ElementwiseFn",
       I32EnumAttrCase<"tanh", 7>,
       I32EnumAttrCase<"leaky_relu", 8>,
       I32EnumAttrCase<"elu", 9>,
-      I32EnumAttrCase<"fill", 10>
+      I32EnumAttrCase<"fill", 10>,
+      I32EnumAttrCase<"clamp", 11>
     ]> {
   let cppNamespace = "::kiln::kernel";
   let genSpecializedAttr = 0;

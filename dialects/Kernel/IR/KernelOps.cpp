@@ -307,6 +307,18 @@ LogicalResult ReduceOp::verify() {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
+/// Whether a tensor of shape |x| broadcasts to |y|, aligned from the right.
+static bool broadcastsTo(ArrayRef<int64_t> x, ArrayRef<int64_t> y) {
+  if (x.size() > y.size())
+    return false;
+  for (size_t i = 0; i < x.size(); ++i) {
+    int64_t d = y[y.size() - x.size() + i];
+    if (x[i] != d && x[i] != 1)
+      return false;
+  }
+  return true;
+}
+
 LogicalResult ElementwiseOp::verify() {
   ElementwiseFn fn = getFn();
   unsigned arity = fn == ElementwiseFn::zero || fn == ElementwiseFn::fill ? 0
@@ -314,32 +326,55 @@ LogicalResult ElementwiseOp::verify() {
                            fn == ElementwiseFn::sub || fn == ElementwiseFn::div
                        ? 2
                        : 1;
-  if (getInputs().size() != arity)
+  unsigned buffers = arity - (getWeight() ? 1 : 0);
+  if (getWeight() && arity == 0)
+    return emitOpError() << "'" << stringifyElementwiseFn(fn)
+                         << "' takes no weight";
+  if (getInputs().size() != buffers)
     return emitOpError() << "'" << stringifyElementwiseFn(fn) << "' takes "
                          << arity << " inputs";
+  if (bool(getWeight()) != bool(getWeightPosition()))
+    return emitOpError("has a weight exactly when it has a weight_position");
+  if (getWeightPosition() && *getWeightPosition() >= arity)
+    return emitOpError() << "reads its weight as operand " << *getWeightPosition()
+                         << " of a function of " << arity;
+  bool clamp = fn == ElementwiseFn::clamp;
   bool takesAlpha = fn == ElementwiseFn::leaky_relu || fn == ElementwiseFn::elu ||
                     fn == ElementwiseFn::fill;
-  if (bool(getAlpha()) != takesAlpha)
+  if (!clamp && bool(getAlpha()) != takesAlpha)
     return emitOpError() << "'" << stringifyElementwiseFn(fn) << "' "
                          << (takesAlpha ? "needs" : "takes no") << " alpha";
-  if (getAlpha() && !std::isfinite(getAlpha()->convertToDouble()))
-    return emitOpError("needs a finite alpha");
+  if (!clamp && getBeta())
+    return emitOpError() << "'" << stringifyElementwiseFn(fn) << "' takes no beta";
+  if (clamp && !getAlpha() && !getBeta())
+    return emitOpError("'clamp' needs a bound: alpha (min) or beta (max)");
+  if ((getAlpha() && !std::isfinite(getAlpha()->convertToDouble())) ||
+      (getBeta() && !std::isfinite(getBeta()->convertToDouble())))
+    return emitOpError("needs a finite alpha and beta");
+  if (clamp && getAlpha() && getBeta() &&
+      getAlpha()->convertToDouble() > getBeta()->convertToDouble())
+    return emitOpError("'clamp' needs alpha (min) <= beta (max)");
   if (bool(getActivation()) != (getFn() == ElementwiseFn::activation))
     return emitOpError("names an activation exactly when its function is one");
   if (getActivation() && *getActivation() == kiln::Activation::none)
     return emitOpError("needs an activation other than none");
   ArrayRef<int64_t> y = getOutput().getShape();
-  for (Attribute a : getInputs()) {
-    ArrayRef<int64_t> x = cast<BufferAttr>(a).getShape();
-    // Inputs broadcast to the output, aligned from the right.
-    bool fits = x.size() <= y.size();
-    for (size_t i = 0; fits && i < x.size(); ++i) {
-      int64_t d = y[y.size() - x.size() + i];
-      fits = x[i] == d || x[i] == 1;
-    }
-    if (!fits)
+  for (Attribute a : getInputs())
+    if (!broadcastsTo(cast<BufferAttr>(a).getShape(), y))
       return emitOpError("has an input that does not broadcast to the output");
-  }
+  if (getWeight() && !broadcastsTo(tensorShape(getWeight()), y))
+    return emitOpError("has a weight that does not broadcast to the output");
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  BufferAttr in = getInput(), out = getOutput();
+  if (in.getShape() != out.getShape())
+    return emitOpError("needs an input and an output of one shape");
+  int64_t dim = getDim();
+  if (dim < 0 || dim >= in.getRank())
+    return emitOpError() << "reduces dimension " << dim << " of a rank-"
+                         << in.getRank() << " input";
   return success();
 }
 

@@ -178,20 +178,52 @@ def Kernel_ElementwiseOp : Kernel_BufferOp<"elementwise"> {
     as in PyTorch): `zero` or `fill` with `alpha` (no inputs), `copy`
     (layout conversions, concat and channel-shuffle copies, pads, the result
     into the output), `add`, `sub`, `mul`, `div`, an `activation`, `tanh`,
-    or `leaky_relu` / `elu` with their parameter `alpha`.
+    `leaky_relu` / `elu` with their parameter `alpha`, or `clamp` to
+    [`alpha`, `beta`] (either bound may be absent).
+
+    An operand of `fn` may be a constant tensor instead of a buffer: the
+    optional `weight` (a per-channel scale, a model's normalization
+    constants) is operand `weight_position` of `fn`, broadcast to the
+    output like the inputs, which fill the other positions in order.
 
     ```mlir
     kernel.elementwise copy {
         inputs = [#kernel.buffer<input[0, 0], f32, [1, 3, 8, 8], [192, 64, 8, 1]>],
         output = #kernel.buffer<arena[0, 0], act, [1, 3, 8, 8], [192, 1, 24, 3]>}
+    kernel.elementwise sub %mean {weight_position = 1 : i64,
+        inputs = [#kernel.buffer<input[0, 0], f32, [1, 3, 8, 8], [192, 64, 8, 1]>],
+        output = #kernel.buffer<arena[0, 0], act, [1, 3, 8, 8], [192, 1, 24, 3]>}
+        : tensor<1x3x1x1xf32>
     ```
   }];
-  let arguments = (ins Kernel_ElementwiseFnAttr:$fn,
+  let arguments = (ins Optional<Kernel_Weight>:$weight,
+                       Kernel_ElementwiseFnAttr:$fn,
                        OptionalAttr<Kiln_ActivationAttr>:$activation,
                        TypedArrayAttrBase<Kernel_BufferAttr, "buffers">:$inputs,
                        Kernel_BufferAttr:$output,
-                       OptionalAttr<F64Attr>:$alpha);
-  let assemblyFormat = "`` $fn attr-dict";
+                       OptionalAttr<F64Attr>:$alpha,
+                       OptionalAttr<F64Attr>:$beta,
+                       OptionalAttr<I64Attr>:$weight_position);
+  let assemblyFormat = "`` $fn ($weight^)? attr-dict (`:` type($weight)^)?";
+}
+
+def Kernel_SoftmaxOp : Kernel_BufferOp<"softmax"> {
+  let summary = "A softmax along one dimension of a buffer.";
+  let description = [{
+    For every index of the other dimensions, the row of `input` along
+    `dim` is reduced twice, to its maximum and then to the sum of
+    `exp(x - max)`, and `output` (of the input's shape, in any strides)
+    gets `exp(x - max) / sum`.
+
+    ```mlir
+    kernel.softmax {dim = 1 : i64,
+        input = #kernel.buffer<arena[0, 0], act, [1, 1000], [1000, 1]>,
+        output = #kernel.buffer<output[0, 0], f32, [1, 1000], [1000, 1]>}
+    ```
+  }];
+  let arguments = (ins Kernel_BufferAttr:$input, Kernel_BufferAttr:$output,
+                       I64Attr:$dim);
+  let assemblyFormat = "attr-dict";
 }
 
 def Kernel_BatchNormOp : Kernel_BufferOp<"batch_norm"> {

@@ -427,6 +427,29 @@ LogicalResult EluOp::verify() {
   return verifyScalarParam(*this, getAlpha().convertToDouble());
 }
 
+LogicalResult ClampOp::verify() {
+  std::optional<double> lo, hi;
+  if (auto min = getMinAttr())
+    lo = min.getValueAsDouble();
+  if (auto max = getMaxAttr())
+    hi = max.getValueAsDouble();
+  if (!lo && !hi)
+    return emitOpError("needs a 'min' or a 'max' bound");
+  if ((lo && !std::isfinite(*lo)) || (hi && !std::isfinite(*hi)))
+    return emitOpError("needs finite bounds (leave an unbounded side out)");
+  if (lo && hi && *lo > *hi)
+    return emitOpError("needs min <= max, got min ") << *lo << " and max " << *hi;
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  int64_t rank = getInput().getType().getRank(), dim = getDim();
+  if (dim < 0 || dim >= rank)
+    return emitOpError("'dim' = ")
+           << dim << " is out of range for a tensor of rank " << rank;
+  return success();
+}
+
 /// The broadcast of two shapes, PyTorch style.
 static LogicalResult inferBroadcast(StringRef opName, Value lhs, Value rhs,
                                     MaybeLoc loc,
@@ -710,6 +733,20 @@ KILN_INFER_WITH_ADAPTOR(PadOp, [](PadOp::Adaptor op, MaybeLoc loc,
   SmallVector<int64_t> shape(input->getShape());
   shape[2] += p[0] + p[2];
   shape[3] += p[1] + p[3];
+  types.push_back(RankedTensorType::get(shape, input->getElementType()));
+  return success();
+})
+
+KILN_INFER_WITH_ADAPTOR(UpsampleNearestOp, [](UpsampleNearestOp::Adaptor op,
+                                              MaybeLoc loc,
+                                              SmallVectorImpl<Type> &types) {
+  auto input = expectRank(loc, op.getInput(), "upsample_nearest input", 4);
+  if (failed(input) || failed(expectPair(loc, "scale", op.getScale(), 1)))
+    return failure();
+  SmallVector<int64_t> shape(input->getShape());
+  for (int i = 0; i < 2; ++i)
+    if (__builtin_mul_overflow(shape[2 + i], op.getScale()[i], &shape[2 + i]))
+      return emitOptionalError(loc, "upsample_nearest: the result is too large");
   types.push_back(RankedTensorType::get(shape, input->getElementType()));
   return success();
 })

@@ -288,6 +288,43 @@ def Kiln_LeakyReluOp : Kiln_ScalarParamOp<"leaky_relu", "negative_slope",
 def Kiln_EluOp : Kiln_ScalarParamOp<"elu", "alpha",
     "x if x > 0 else alpha · (exp(x) − 1)", "torch.nn.ELU">;
 
+def Kiln_ClampOp : Kiln_InferOp<"clamp", [SameOperandsAndResultType]> {
+  let summary = "Clamps every element into [min, max] (torch.clamp, nn.Hardtanh).";
+  let description = [{
+    `y = min(max(x, min), max)`; a bound that is absent does not apply
+    (`torch.clamp(x, min=-1)`), at least one is given, both are finite and
+    `min <= max`. ReLU and ReLU6 are `kiln.relu` and `kiln.relu6`, which
+    layers fuse; ONNX's Clip with other bounds becomes this op.
+
+    ```mlir
+    %y = kiln.clamp %x min -1.000000e+00 max 1.000000e+00 : tensor<1x64x56x56xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, OptionalAttr<F64Attr>:$min,
+                       OptionalAttr<F64Attr>:$max);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input (`min` $min^)? (`max` $max^)? attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Kiln_SoftmaxOp : Kiln_InferOp<"softmax", [SameOperandsAndResultType]> {
+  let summary = "Softmax over one dimension (torch.nn.Softmax).";
+  let description = [{
+    `y = exp(x - max) / sum(exp(x - max))` along dimension `dim` (0 <=
+    dim < rank), computed stably: the maximum along `dim` is subtracted
+    before the exponentials. A classifier's probabilities (`dim` 1 after a
+    linear layer), or a softmax over the channels of an N×C×H×W tensor.
+
+    ```mlir
+    %p = kiln.softmax %logits dim 1 : tensor<1x1000xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$dim);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `dim` $dim attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
 def Kiln_DropoutOp : Kiln_InferOp<"dropout"> {
   let summary = "Dropout; the identity at inference (torch.nn.Dropout).";
   let description = [{
@@ -566,6 +603,25 @@ def Kiln_PadOp : Kiln_InferOp<"pad"> {
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = [{
     $input `pads` $pads `value` $value attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
+def Kiln_UpsampleNearestOp : Kiln_InferOp<"upsample_nearest"> {
+  let summary = "Nearest-neighbour upsampling by whole factors (nn.Upsample).";
+  let description = [{
+    `scale` is [sh, sw], each at least 1: the N×C×H×W input becomes
+    N×C×(sh·H)×(sw·W) with `y[n, c, i, j] = x[n, c, i / sh, j / sw]`
+    (`nn.Upsample(scale_factor=(sh, sw), mode='nearest')`; ONNX Resize and
+    Upsample in nearest mode with whole scales).
+
+    ```mlir
+    %y = kiln.upsample_nearest %x scale [2, 2] : tensor<1x16x8x8xf32> -> tensor<1x16x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$scale);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = [{
+    $input `scale` $scale attr-dict `:` type($input) `->` type($result)
   }];
 }
 

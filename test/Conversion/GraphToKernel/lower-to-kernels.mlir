@@ -141,3 +141,30 @@ func.func @chain(%in: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> attributes {
       : (tensor<1x96x8x8xf32>, tensor<16x96x1x1xf32>, tensor<16xf32>, tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32>
   return %p : tensor<1x16x8x8xf32>
 }
+
+// -----
+
+// Tests the ops ONNX models brought: a constant operand is the elementwise
+// kernel's weight at its position (the mean subtracted, a scalar divided by
+// the activation), clamp keeps its bounds, the upsampling is one copy into
+// the output seen as N x C x H x 2 x W x 2, and the softmax is one kernel
+// writing the model's output.
+// CHECK-LABEL: func.func @onnx_ops
+// CHECK:         %[[M:.*]] = kiln.param "mean" buffer : tensor<1x3x1x1xf32>
+// CHECK:         kernel.elementwise sub %[[M]] {inputs = [#kernel.buffer<input[0, 0], f32, [1, 3, 4, 4], [48, 16, 4, 1]>], output = #kernel.buffer<arena[[[S:[0-9]+]], 0], act, [1, 3, 4, 4], [48, 1, 12, 3]>, weight_position = 1 : i64} : tensor<1x3x1x1xf32>
+// CHECK:         %[[H:.*]] = kiln.param "half" buffer : tensor<1xf32>
+// CHECK:         kernel.elementwise div %[[H]] {inputs = [#kernel.buffer<arena[[[S]], 0], {{.*}}], output = #kernel.buffer<arena[[[D:[0-9]+]], 0], {{.*}}, weight_position = 0 : i64} : tensor<1xf32>
+// CHECK:         kernel.elementwise clamp {alpha = -1.000000e+00 : f64, beta = 5.000000e-01 : f64, inputs = [#kernel.buffer<arena[[[D]], 0], {{.*}}], output = #kernel.buffer<arena[[[C:[0-9]+]], 0]
+// CHECK:         kernel.elementwise copy {inputs = [#kernel.buffer<arena[[[C]], 0], act, [1, 3, 4, 1, 4, 1], [48, 1, 12, 0, 3, 0]>], output = #kernel.buffer<arena[[[U:[0-9]+]], 0], act, [1, 3, 4, 2, 4, 2], [192, 1, 48, 24, 6, 3]>}
+// CHECK:         kernel.softmax {dim = 1 : i64, input = #kernel.buffer<arena[[[F:[0-9]+]], 0], act, [1, 192], [192, 1]>, output = #kernel.buffer<output[0, 0], f32, [1, 192], [192, 1]>}
+func.func @onnx_ops(%x: tensor<1x3x4x4xf32>) -> tensor<1x192xf32> attributes {kiln.model = "net"} {
+  %m = kiln.param "mean" buffer : tensor<1x3x1x1xf32>
+  %s = kiln.sub %x, %m : tensor<1x3x4x4xf32>, tensor<1x3x1x1xf32> -> tensor<1x3x4x4xf32>
+  %h = kiln.param "half" buffer : tensor<1xf32>
+  %d = kiln.div %h, %s : tensor<1xf32>, tensor<1x3x4x4xf32> -> tensor<1x3x4x4xf32>
+  %c = kiln.clamp %d min -1.0 max 0.5 : tensor<1x3x4x4xf32>
+  %u = kiln.upsample_nearest %c scale [2, 2] : tensor<1x3x4x4xf32> -> tensor<1x3x8x8xf32>
+  %f = kiln.flatten %u start_dim 1 end_dim 3 : tensor<1x3x8x8xf32> -> tensor<1x192xf32>
+  %y = kiln.softmax %f dim 1 : tensor<1x192xf32>
+  return %y : tensor<1x192xf32>
+}

@@ -180,6 +180,92 @@ func.func @elementwise() {
 
 // -----
 
+func.func @elementwise(%w: tensor<16xf32>) {
+  // expected-error @below {{has a weight exactly when it has a weight_position}}
+  kernel.elementwise mul %w {inputs = [#kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>],
+      output = #kernel.buffer<arena[4096, 0], act, [2, 16], [16, 1]>} : tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @elementwise(%w: tensor<16xf32>) {
+  // expected-error @below {{reads its weight as operand 2 of a function of 2}}
+  kernel.elementwise sub %w {weight_position = 2 : i64,
+      inputs = [#kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>],
+      output = #kernel.buffer<arena[4096, 0], act, [2, 16], [16, 1]>} : tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @elementwise(%w: tensor<8xf32>) {
+  // expected-error @below {{has a weight that does not broadcast to the output}}
+  kernel.elementwise add %w {weight_position = 1 : i64,
+      inputs = [#kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>],
+      output = #kernel.buffer<arena[4096, 0], act, [2, 16], [16, 1]>} : tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @elementwise(%w: tensor<16xf32>) {
+  // expected-error @below {{'add' takes 2 inputs}}
+  kernel.elementwise add %w {weight_position = 1 : i64,
+      inputs = [#kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>, #kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>],
+      output = #kernel.buffer<arena[4096, 0], act, [2, 16], [16, 1]>} : tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @elementwise() {
+  // expected-error @below {{'clamp' needs a bound: alpha (min) or beta (max)}}
+  kernel.elementwise clamp {inputs = [#kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>],
+      output = #kernel.buffer<arena[4096, 0], act, [2, 16], [16, 1]>}
+  return
+}
+
+// -----
+
+func.func @elementwise() {
+  // expected-error @below {{'clamp' needs alpha (min) <= beta (max)}}
+  kernel.elementwise clamp {alpha = 1.0 : f64, beta = -1.0 : f64,
+      inputs = [#kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>],
+      output = #kernel.buffer<arena[4096, 0], act, [2, 16], [16, 1]>}
+  return
+}
+
+// -----
+
+func.func @elementwise() {
+  // expected-error @below {{'tanh' takes no beta}}
+  kernel.elementwise tanh {beta = 1.0 : f64,
+      inputs = [#kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>],
+      output = #kernel.buffer<arena[4096, 0], act, [2, 16], [16, 1]>}
+  return
+}
+
+// -----
+
+func.func @softmax() {
+  // expected-error @below {{needs an input and an output of one shape}}
+  kernel.softmax {dim = 1 : i64, input = #kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>,
+      output = #kernel.buffer<arena[4096, 0], act, [2, 8], [8, 1]>}
+  return
+}
+
+// -----
+
+func.func @softmax() {
+  // expected-error @below {{reduces dimension 2 of a rank-2 input}}
+  kernel.softmax {dim = 2 : i64, input = #kernel.buffer<arena[0, 0], act, [2, 16], [16, 1]>,
+      output = #kernel.buffer<arena[4096, 0], act, [2, 16], [16, 1]>}
+  return
+}
+
+// -----
+
 func.func @bn(%s: tensor<8xf32>) {
   // expected-error @below {{needs statistics of 16 channels}}
   kernel.batch_norm %s, %s, %s, %s {epsilon = 1.0e-5 : f64,

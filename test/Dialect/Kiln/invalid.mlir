@@ -615,9 +615,67 @@ func.func @winograd_grouped(%x: tensor<1x8x8x8xf32>, %w: tensor<8x4x3x3xf32>) {
 
 // -----
 
+func.func @clamp_unbounded(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.clamp' op needs a 'min' or a 'max' bound}}
+  %y = kiln.clamp %x : tensor<1x8xf32>
+  return
+}
+
+// -----
+
 func.func @chain_not_between_pointwise(%x: tensor<1x16x8x8xf32>, %w: tensor<16x1x3x3xf32>, %b: tensor<16xf32>) {
   // expected-error @+1 {{'kiln.chain' marks a depthwise kiln.conv2d between two 1x1 ones}}
   %y = kiln.conv2d %x, %w bias %b stride [1, 1] padding [1, 1] dilation [1, 1] groups 16 {kiln.chain}
       : (tensor<1x16x8x8xf32>, tensor<16x1x3x3xf32>, tensor<16xf32>) -> tensor<1x16x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @clamp_inverted(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.clamp' op needs min <= max, got min 2.000000e+00 and max 1.000000e+00}}
+  %y = kiln.clamp %x min 2.0 max 1.0 : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @clamp_infinite(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.clamp' op needs finite bounds (leave an unbounded side out)}}
+  %y = kiln.clamp %x min 0x7FF0000000000000 : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_dim(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.softmax' op 'dim' = 2 is out of range for a tensor of rank 2}}
+  %y = kiln.softmax %x dim 2 : tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @upsample_zero(%x: tensor<1x8x4x4xf32>) {
+  // expected-error @+2 {{'scale' must be at least 1, got [0, 2]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.upsample_nearest %x scale [0, 2] : tensor<1x8x4x4xf32> -> tensor<1x8x0x8xf32>
+  return
+}
+
+// -----
+
+func.func @upsample_not_4d(%x: tensor<8x4xf32>) {
+  // expected-error @+2 {{upsample_nearest input must have rank 4, got 'tensor<8x4xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = kiln.upsample_nearest %x scale [2, 2] : tensor<8x4xf32> -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_negative_dim(%x: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.softmax' op 'dim' = -1 is out of range for a tensor of rank 2}}
+  %y = kiln.softmax %x dim -1 : tensor<1x8xf32>
   return
 }

@@ -183,3 +183,20 @@ func.func @elementwise_fns(%x: tensor<1x8x4x4xf32>, %y: tensor<1x8x1x1xf32>) -> 
   %p = kiln.pad %e pads [0, 1, 2, 2] value 0.0 : tensor<1x8x4x4xf32> -> tensor<1x8x6x7xf32>
   return %p : tensor<1x8x6x7xf32>
 }
+
+// CHECK-LABEL: func.func @onnx_ops
+func.func @onnx_ops(%x: tensor<1x8x4x4xf32>) -> (tensor<1x8x8x12xf32>, tensor<1x8x4x4xf32>) {
+  // CHECK: kiln.clamp %{{.*}} min -1.000000e+00 max 5.000000e-01 : tensor<1x8x4x4xf32>
+  %c = kiln.clamp %x min -1.0 max 0.5 : tensor<1x8x4x4xf32>
+  // CHECK: kiln.clamp %{{.*}} max 2.000000e+00 : tensor<1x8x4x4xf32>
+  %d = kiln.clamp %c max 2.0 : tensor<1x8x4x4xf32>
+  // CHECK: kiln.softmax %{{.*}} dim 1 : tensor<1x8x4x4xf32>
+  %s = kiln.softmax %d dim 1 : tensor<1x8x4x4xf32>
+  // CHECK: kiln.upsample_nearest %{{.*}} scale [2, 3] : tensor<1x8x4x4xf32> -> tensor<1x8x8x12xf32>
+  %u = kiln.upsample_nearest %s scale [2, 3] : tensor<1x8x4x4xf32> -> tensor<1x8x8x12xf32>
+  // A constant operand of arithmetic.
+  // CHECK: kiln.mul %{{.*}}, %{{.*}} : tensor<1x8x4x4xf32>, tensor<8x1x1xf32> -> tensor<1x8x4x4xf32>
+  %k = kiln.param "layer_scale" parameter : tensor<8x1x1xf32>
+  %m = kiln.mul %x, %k : tensor<1x8x4x4xf32>, tensor<8x1x1xf32> -> tensor<1x8x4x4xf32>
+  return %u, %m : tensor<1x8x8x12xf32>, tensor<1x8x4x4xf32>
+}

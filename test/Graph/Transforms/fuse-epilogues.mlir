@@ -278,3 +278,20 @@ func.func @partial_flatten(%x: tensor<1x16x8x8xf32>) -> tensor<1x16x10xf32> {
   %y = kiln.linear %f, %w : (tensor<1x16x1xf32>, tensor<10x1xf32>) -> tensor<1x16x10xf32>
   return %y : tensor<1x16x10xf32>
 }
+
+// -----
+
+// Tests that a constant tensor of the layer's shape added to its result is
+// not a residual (a residual is an activation the kernel reads).
+// CHECK-LABEL: @add_constant
+// CHECK:         %[[CONV:.*]] = kiln.conv2d %arg0, %{{.*}} stride [1, 1] padding [1, 1] dilation [1, 1] groups 1 :
+// CHECK:         %[[ADD:.*]] = kiln.add %[[CONV]], %{{.*}} : tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32> -> tensor<1x16x8x8xf32>
+// CHECK:         return %[[ADD]]
+func.func @add_constant(%x: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> {
+  %w = kiln.param "conv.weight" parameter : tensor<16x16x3x3xf32>
+  %c = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1
+      : (tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) -> tensor<1x16x8x8xf32>
+  %t = kiln.param "pos" buffer : tensor<1x16x8x8xf32>
+  %a = kiln.add %c, %t : tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32> -> tensor<1x16x8x8xf32>
+  return %a : tensor<1x16x8x8xf32>
+}

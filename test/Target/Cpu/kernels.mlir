@@ -79,6 +79,42 @@
 // CHECK:       (A + 128)[i0] = (in0 > 0.0f ? in0 : 0x1.99999ap-4f * in0);
 // CHECK:       output[i0 * 16 + i1] = (in0 > 0.0f ? in0 : 0x1p+1f * (std::exp(in0) - 1.0f));
 
+// Constant operands are prepared vectors read with their own strides (the
+// mean per channel, the scalar broadcast); clamps print their bounds; the
+// upsampling is one copy; each softmax row is reduced to its maximum, then
+// its sum (in double), then divided.
+// CHECK-LABEL: for model 'onnx_ops'
+// CHECK:       std::copy_n(p[0], 3, (w + kP0));
+// CHECK-NEXT:  std::copy_n(p[1], 1, (w + kP1));
+// CHECK:       const float in0 = input[i0 + i1 * 16];
+// CHECK-NEXT:  const float in1 = (w + kP0)[i1];
+// CHECK-NEXT:  A[i0 * 3 + i1] = in0 - in1;
+// CHECK:       const float in0 = (w + kP1)[0];
+// CHECK-NEXT:  const float in1 = A[i0];
+// CHECK-NEXT:  (A + 64)[i0] = in0 / in1;
+// CHECK:       A[i0] = std::min(std::max(in0, -0x1p+0f), 0x1p-1f);
+// CHECK:       (A + 64)[i0] = std::min(in0, 0x1p+1f);
+// CHECK:       const float in0 = (A + 64)[i0 * 12 + i2 * 3 + i4];
+// CHECK-NEXT:  (A + 128)[i0 * 48 + i1 * 24 + i2 * 6 + i3 * 3 + i4] = in0;
+// CHECK:       for (int64_t i0 = 0; i0 < 16; ++i0) {
+// CHECK-NEXT:    const float *const in0_row = &A[i0 * 3];
+// CHECK-NEXT:    float *const out_row = &(A + 384)[i0 * 3];
+// CHECK-NEXT:    float max = in0_row[0];
+// CHECK-NEXT:    for (int64_t k = 0; k < 3; ++k)
+// CHECK-NEXT:      max = std::max(max, in0_row[k * 1]);
+// CHECK-NEXT:    double sum = 0.0;
+// CHECK-NEXT:    for (int64_t k = 0; k < 3; ++k) {
+// CHECK-NEXT:      const float e = std::exp(in0_row[k * 1] - max);
+// CHECK-NEXT:      out_row[k * 1] = e;
+// CHECK-NEXT:      sum += e;
+// CHECK-NEXT:    }
+// CHECK-NEXT:    for (int64_t k = 0; k < 3; ++k)
+// CHECK-NEXT:      out_row[k * 1] = float(out_row[k * 1] / sum);
+// CHECK-NEXT:  }
+// CHECK:       float *const out_row = &output[i0 * 48];
+// CHECK:       for (int64_t k = 0; k < 48; ++k)
+// CHECK-NEXT:    max = std::max(max, in0_row[k * 1]);
+
 // Negative cases.
 
 // expected-error @below {{the CPU target needs kernel-level IR with an arena}}

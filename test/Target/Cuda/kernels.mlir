@@ -83,6 +83,36 @@
 // CHECK:       kiln::cuda::to_act<kP>((in0 > 0.0f ? in0 : 0x1.99999ap-4f * in0));
 // CHECK:           o[k] = (in0 > 0.0f ? in0 : 0x1p+1f * (expf(in0) - 1.0f));
 
+// A constant operand is an fp32 prepared vector; each softmax row is one
+// warp: the maximum and the sum reduced across its lanes with shuffles.
+// CHECK-LABEL: for model 'onnx_ops' (CUDA, fp16)
+// CHECK:       kernel0(const float *__restrict__ in0_, const float *__restrict__ in1_, T *__restrict__ out_)
+// CHECK:         const float in1 = kiln::cuda::to_f32(in1_[j1]);
+// CHECK-NEXT:    out_[j2 * 12u + j3 * 3u + j1] = kiln::cuda::to_act<kP>(in0 - in1);
+// CHECK:       kernel1(const float *__restrict__ in0_, const T *__restrict__ in1_, T *__restrict__ out_)
+// CHECK:         const float in0 = kiln::cuda::to_f32(in0_[0]);
+// CHECK:         kiln::cuda::to_act<kP>(in0 / in1);
+// CHECK:         kiln::cuda::to_act<kP>(fminf(fmaxf(in0, -0x1p+0f), 0x1p-1f));
+// CHECK:         kiln::cuda::to_act<kP>(fminf(in0, 0x1p+1f));
+// CHECK:         out_[j2 * 48u + j3 * 24u + j4 * 6u + j5 * 3u + j1] = kiln::cuda::to_act<kP>(in0);
+// CHECK:       kernel5(const T *__restrict__ in0_, T *__restrict__ out_)
+// CHECK-NEXT:    const long row = (long(blockIdx.x) * 256 + long(threadIdx.x)) / 32;
+// CHECK-NEXT:    const int lane = int(threadIdx.x) % 32;
+// CHECK-NEXT:    if (row >= 16l)
+// CHECK:         const auto *x = in0_ + (0 + j0 * 48l + j2 * 12l + j3 * 3l);
+// CHECK:         for (long k = lane; k < 3l; k += 32)
+// CHECK-NEXT:      max = fmaxf(max, kiln::cuda::to_f32(x[k * 1l]));
+// CHECK-NEXT:    for (int d = 16; d > 0; d /= 2)
+// CHECK-NEXT:      max = fmaxf(max, __shfl_xor_sync(0xffffffffu, max, d));
+// CHECK:           sum += expf(kiln::cuda::to_f32(x[k * 1l]) - max);
+// CHECK-NEXT:    for (int d = 16; d > 0; d /= 2)
+// CHECK-NEXT:      sum += __shfl_xor_sync(0xffffffffu, sum, d);
+// CHECK:           y[k * 1l] = kiln::cuda::to_act<kP>(expf(kiln::cuda::to_f32(x[k * 1l]) - max) / sum);
+// CHECK:       kernel6(const T *__restrict__ in0_, float *__restrict__ out_)
+// CHECK:           y[k * 1l] = kiln::cuda::from_f32<float>(
+// Sixteen rows are two blocks of eight warps.
+// CHECK:       KILN_LAUNCH(kernel5, dim3(2), dim3(256), 0, stream)
+
 // PAD-LABEL: for model 'stem' (CUDA, fp16)
 // The weights are padded from 3 to 8 input channels before packing.
 // PAD:       std::vector<float> padded(16 * 8 * 9, 0.0f);

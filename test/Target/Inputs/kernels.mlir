@@ -142,3 +142,36 @@ func.func @elementwise_fns(%in: memref<1x2x2x2xf32>, %out: memref<1x2x4x4xf32>)
       output = #kernel.buffer<output[0, 0], f32, [1, 2, 4, 4], [32, 16, 4, 1]>}
   return
 }
+
+// -----
+
+// What ONNX models add: constant operands (a normalization's mean, a
+// scalar divided by an activation), clamps, a nearest upsampling by 2 as
+// one copy (the output seen as N x C x H x 2 x W x 2, the input broadcast
+// along the factors), and softmaxes over the channels of NHWC data and
+// along a row into the output.
+func.func @onnx_ops(%in: memref<1x3x4x4xf32>, %out: memref<1x48xf32>)
+    attributes {kiln.model = "onnx_ops", kiln.arena_bytes = 4096 : i64, kernel.precision = #kernel<precision fp16>} {
+  %mean = kiln.param "mean" buffer : tensor<1x3x1x1xf32>
+  %c = kiln.param "scale.constant" buffer : tensor<1xf32>
+  kernel.elementwise sub %mean {weight_position = 1 : i64,
+      inputs = [#kernel.buffer<input[0, 0], f32, [1, 3, 4, 4], [48, 16, 4, 1]>],
+      output = #kernel.buffer<arena[0, 0], act, [1, 3, 4, 4], [48, 1, 12, 3]>} : tensor<1x3x1x1xf32>
+  kernel.elementwise div %c {weight_position = 0 : i64,
+      inputs = [#kernel.buffer<arena[0, 0], act, [1, 3, 4, 4], [48, 1, 12, 3]>],
+      output = #kernel.buffer<arena[256, 0], act, [1, 3, 4, 4], [48, 1, 12, 3]>} : tensor<1xf32>
+  kernel.elementwise clamp {alpha = -1.0 : f64, beta = 5.0e-01 : f64,
+      inputs = [#kernel.buffer<arena[256, 0], act, [1, 3, 4, 4], [48, 1, 12, 3]>],
+      output = #kernel.buffer<arena[0, 0], act, [1, 3, 4, 4], [48, 1, 12, 3]>}
+  kernel.elementwise clamp {beta = 2.0 : f64,
+      inputs = [#kernel.buffer<arena[0, 0], act, [1, 3, 4, 4], [48, 1, 12, 3]>],
+      output = #kernel.buffer<arena[256, 0], act, [1, 3, 4, 4], [48, 1, 12, 3]>}
+  kernel.elementwise copy {
+      inputs = [#kernel.buffer<arena[256, 0], act, [1, 3, 4, 1, 4, 1], [48, 1, 12, 0, 3, 0]>],
+      output = #kernel.buffer<arena[512, 0], act, [1, 3, 4, 2, 4, 2], [192, 1, 48, 24, 6, 3]>}
+  kernel.softmax {dim = 1 : i64, input = #kernel.buffer<arena[0, 0], act, [1, 3, 4, 4], [48, 1, 12, 3]>,
+      output = #kernel.buffer<arena[1536, 0], act, [1, 3, 4, 4], [48, 1, 12, 3]>}
+  kernel.softmax {dim = 1 : i64, input = #kernel.buffer<arena[1536, 0], act, [1, 48], [48, 1]>,
+      output = #kernel.buffer<output[0, 0], f32, [1, 48], [48, 1]>}
+  return
+}

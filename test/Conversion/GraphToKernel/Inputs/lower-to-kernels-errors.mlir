@@ -23,3 +23,14 @@ module {
     return %x : tensor<1x4xf32>
   }
 }
+
+// -----
+
+func.func @two_weights(%x: tensor<1x4xf32>) -> tensor<1x4xf32>
+    attributes {kiln.model = "m", kiln.arena_bytes = 1024 : i64} {
+  %a = kiln.param "a" buffer : tensor<1x4xf32>
+  %b = kiln.param "b" buffer : tensor<1x4xf32>
+  // expected-error @below {{no kernel computes an elementwise op of two constant tensors (fold them first)}}
+  %s = kiln.add %a, %b {kiln.offset = 0 : i64} : tensor<1x4xf32>, tensor<1x4xf32> -> tensor<1x4xf32>
+  return %s : tensor<1x4xf32>
+}
