@@ -41,7 +41,12 @@
 // launch configurations and unwaited copies on stderr), KILN_EMU_DEVICES=0
 // (cudaGetDeviceCount reports no device, like a machine without a GPU) and
 // KILN_EMU_MEMORY_MB (device memory, default 80 GiB): the last two let tests
-// exercise the runtime's no-device and out-of-memory paths.
+// exercise the runtime's no-device and out-of-memory paths. KILN_EMU_CC
+// (default 9.0, an H100) is the compute capability the device reports:
+// 7.0, 7.5, 8.0 (an A100), 8.6, 8.7, 8.9, 9.0, 10.0, 10.3, 12.0 or 12.1,
+// with that part's SM count and shared-memory opt-in limit; sm_90a's
+// instructions (wgmma, cp.async.bulk.tensor, mbarrier expect_tx) fail on
+// any but 9.0, so tests can run one executable as each GPU would.
 //
 //===----------------------------------------------------------------------===//
 
