@@ -43,7 +43,7 @@ LogicalResult kiln::runPipeline(ModuleOp module, Phase last,
     // Tiles depend on the planned pixel strides of channel slices.
     if (!options.cudaPrecision.empty())
       func.addPass(createChooseSchedulePass(
-          {options.cudaPrecision, options.smCount, options.sm90a}));
+          {options.cudaPrecision, options.smCount, options.sm90a, options.generic}));
   }
   return pm.run(module);
 }

@@ -54,6 +54,18 @@ LogicalResult checkPairs(Operation *op,
   return success();
 }
 
+/// The mma.sync kernel's `schedule` has no warpgroups; the wgmma kernel's
+/// `sm90a_schedule` has them.
+LogicalResult checkSchedules(Operation *op, ScheduleAttr schedule,
+                             ScheduleAttr sm90aSchedule) {
+  if (schedule && schedule.getWarpgroups() != 0)
+    return op->emitOpError("'schedule' is the mma.sync kernel's (no warpgroups); an sm_90a "
+                           "schedule is 'sm90a_schedule'");
+  if (sm90aSchedule && sm90aSchedule.getWarpgroups() < 1)
+    return op->emitOpError("'sm90a_schedule' needs warpgroups");
+  return success();
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -112,7 +124,7 @@ LogicalResult Conv2dOp::verify() {
         !scale->isRowMajor() || scale->getElement() != ElementKind::f32)
       return emitOpError("needs a dense N x C fp32 input scale");
   }
-  return success();
+  return checkSchedules(*this, getScheduleAttr(), getSm90aScheduleAttr());
 }
 
 //===----------------------------------------------------------------------===//
@@ -143,7 +155,7 @@ LogicalResult LinearOp::verify() {
   if (auto residual = getResidual())
     if (residual->getShape() != out.getShape())
       return emitOpError("needs a residual of the output's shape");
-  return success();
+  return checkSchedules(*this, getScheduleAttr(), getSm90aScheduleAttr());
 }
 
 //===----------------------------------------------------------------------===//

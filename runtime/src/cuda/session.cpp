@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/cuda/arch.h"
 #include "kiln/cuda/profile.h"
 #include "kiln/runtime.h"
 
@@ -141,7 +142,9 @@ StepProfiler *StepProfiler::active = nullptr;
 
 class CudaSession : public rt::DeviceSession {
 public:
-  CudaSession(const rt::ModelInfo &model) : model(model), cuda(*model.cuda) {}
+  CudaSession(const rt::ModelInfo &model, int variant)
+      : model(model), cuda(*model.cuda), variant(variant),
+        plan(model.cuda->variants[variant]) {}
 
   ~CudaSession() override {
     if (exec)
@@ -166,9 +169,9 @@ public:
         sizeof(float) * size_t(product(model.output_shape, model.output_rank));
     // cudaMalloc rejects 0 bytes on some versions: allocate at least 256.
     auto bytes = [](size_t n) { return std::max<size_t>(n, 256); };
-    if (!allocate(&prepared, bytes(cuda.prepared_bytes), "the weights", error) ||
+    if (!allocate(&prepared, bytes(plan.prepared_bytes), "the weights", error) ||
         !allocate(&arena, bytes(cuda.arena_bytes), "the activations", error) ||
-        !allocate(&workspace, bytes(cuda.workspace_bytes),
+        !allocate(&workspace, bytes(plan.workspace_bytes),
                   "the split-K workspace", error) ||
         !allocate(&input, inputBytes, "the input", error) ||
         !allocate(&output, outputBytes, "the output", error))
@@ -178,9 +181,9 @@ public:
 
     // Weights: prepared on the host in pinned memory, uploaded once.
     void *staging = nullptr;
-    KILN_CUDA_CHECK(cudaMallocHost(&staging, bytes(cuda.prepared_bytes)));
-    cuda.prepare(params.data(), staging);
-    bool ok = check(cudaMemcpy(prepared, staging, cuda.prepared_bytes,
+    KILN_CUDA_CHECK(cudaMallocHost(&staging, bytes(plan.prepared_bytes)));
+    cuda.prepare(params.data(), staging, variant);
+    bool ok = check(cudaMemcpy(prepared, staging, plan.prepared_bytes,
                                cudaMemcpyHostToDevice),
                     "cudaMemcpy(weights)", error);
     cudaFreeHost(staging);
@@ -188,7 +191,7 @@ public:
       return false;
 
     // Split-K tile counters start at zero (the kernels leave them so).
-    KILN_CUDA_CHECK(cudaMemsetAsync(workspace, 0, bytes(cuda.workspace_bytes), stream));
+    KILN_CUDA_CHECK(cudaMemsetAsync(workspace, 0, bytes(plan.workspace_bytes), stream));
     // One eager run (kernels configure themselves), then the capture.
     KILN_CUDA_CHECK(cudaMemsetAsync(input, 0, inputBytes, stream));
     if (!check(forward(), "launching the model's kernels", error))
@@ -335,11 +338,14 @@ private:
   cudaError_t forward() {
     return cudaError_t(cuda.run(prepared, static_cast<const float *>(input),
                                 static_cast<float *>(output), arena, workspace,
-                                stream));
+                                stream, variant));
   }
 
   const rt::ModelInfo &model;
   const rt::CudaModel &cuda;
+  /// The launch variant this device runs (kiln/cuda/arch.h) and its sizes.
+  const int variant;
+  const rt::CudaVariant &plan;
   cudaStream_t stream = nullptr;
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
@@ -348,6 +354,28 @@ private:
   void *hostInput = nullptr, *hostOutput = nullptr;
   size_t inputBytes = 0, outputBytes = 0;
 };
+
+/// The variant of |model| the device of |props| runs: the one of the code
+/// image the driver loads there (kiln/cuda/arch.h), or -1 with |error| set
+/// when the executable holds no code the device runs.
+int chooseVariant(const rt::CudaModel &model, const cudaDeviceProp &props,
+                  std::string &error) {
+  std::vector<cuda::CodeImage> images;
+  if (!cuda::parse_images(model.images, images)) {
+    error = std::string("internal: bad CUDA image list '") + model.images + "'";
+    return -1;
+  }
+  auto set = [](const char *name) {
+    const char *v = std::getenv(name);
+    return v && std::strcmp(v, "1") == 0;
+  };
+  cuda::JitPolicy policy{set("CUDA_FORCE_PTX_JIT"), set("CUDA_DISABLE_PTX_JIT")};
+  std::vector<bool> sm90a;
+  for (int v = 0; v < model.num_variants; ++v)
+    sm90a.push_back(model.variants[v].sm90a);
+  return cuda::choose_variant(images, sm90a, props.major * 10 + props.minor, props.name,
+                              policy, error);
+}
 
 } // namespace
 
@@ -384,10 +412,16 @@ kiln::cuda::openSession(const rt::ModelInfo &model,
             "; kiln's CUDA code needs sm_80 or newer";
     return nullptr;
   }
-  auto session = std::make_unique<CudaSession>(model);
+  int variant = chooseVariant(*model.cuda, props, error);
+  if (variant < 0) {
+    unavailable = true;
+    return nullptr;
+  }
+  auto session = std::make_unique<CudaSession>(model, variant);
   session->name = std::string(props.name) + " (sm_" +
                   std::to_string(props.major * 10 + props.minor) + ", " +
-                  model.cuda->precision + ")";
+                  model.cuda->precision +
+                  (model.cuda->variants[variant].sm90a ? ", sm_90a kernels" : "") + ")";
   if (!session->init(params, error))
     return nullptr;
   return session;

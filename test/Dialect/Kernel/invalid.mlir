@@ -168,3 +168,28 @@ func.func @pad() {
                        output = #kernel.buffer<arena[0, 0], act, [1, 8, 4, 8], [256, 1, 64, 8]>}
   return
 }
+
+// -----
+
+func.func @conv(%w: tensor<16x8x3x3xf32>) {
+  // expected-error @below {{'schedule' is the mma.sync kernel's (no warpgroups); an sm_90a schedule is 'sm90a_schedule'}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 0], act, [1, 8, 8, 8], [512, 1, 64, 8]>,
+      output = #kernel.buffer<arena[4096, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      padding = array<i64: 1, 1>, stride = array<i64: 1, 1>,
+      schedule = #kernel.schedule<bm = 64, bn = 64, bk = 64, warps_m = 4, warps_n = 1, stages = 3, split_k = 1, warpgroups = 1>}
+      : tensor<16x8x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @linear(%w: tensor<10x16xf32>) {
+  // expected-error @below {{'sm90a_schedule' needs warpgroups}}
+  kernel.linear %w {activation = #kiln<activation none>,
+      input = #kernel.buffer<arena[0, 0], act, [1, 16], [16, 1]>,
+      output = #kernel.buffer<arena[4096, 0], act, [1, 10], [10, 1]>,
+      sm90a_schedule = #kernel.schedule<bm = 32, bn = 32, bk = 32, warps_m = 2, warps_n = 1, stages = 2, split_k = 1>}
+      : tensor<10x16xf32>
+  return
+}
