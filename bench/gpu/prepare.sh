@@ -35,11 +35,13 @@
 #   --cpu ARCH          -march of the executables' CPU code (default x86-64-v3:
 #                       AVX2+FMA, runs on any H100/H200 host; the kiln default,
 #                       'native', would be this build machine's CPU)
-#   --cuda-arch L       passed as --cuda-arch (default 90a: the H100/H200, with
-#                       its wgmma/TMA kernels; '' = kiln's default, sm_80+sm_90)
+#   --cuda-arch L       passed as kiln's --cuda-arch (default: none, so the
+#                       executables are the ones users get: sm_80 and sm_90a
+#                       SASS and compute_80 PTX, the wgmma/TMA variant picked on
+#                       an H100/H200 at start-up; e.g. sm_90a for Hopper alone)
 #   --emulated          testing without a GPU: `--target all-emulated`, the CUDA
-#                       code (for --cuda-arch: by default the sm_90a kernels)
-#                       runs on kiln's SIMT emulator (run.py --allow-cpu)
+#                       code runs on kiln's SIMT emulator (run.py --allow-cpu),
+#                       which presents an H100 (KILN_EMU_CC picks another GPU)
 #   --cpu-only          testing without CUDA: `--target cpu`, fp32 only
 #   --max-mib N         fail when the packed executables exceed N MiB (56)
 #   -j N                compile N executables at once (default 2)
@@ -66,7 +68,7 @@ bench_models_csv="resnet50,ghostnet"
 check_batch=2
 kiln="$root/build/bin/kiln"
 cpu_arch="x86-64-v3"
-cuda_arch="90a"
+cuda_arch=""
 cpu_only=0
 emulated=0
 max_mib=56
@@ -123,14 +125,11 @@ use --emulated or --cpu-only to prepare executables for testing run.py --allow-c
 fi
 common=(--target "$target")
 has_flag cpu && common+=(--cpu "$cpu_arch")
-if ((!cpu_only)) && [[ -n "$cuda_arch" ]] && has_flag cuda-arch; then
-  digits="${cuda_arch//sm_/}"
-  [[ "$digits" =~ ^[0-9]+a?(,[0-9]+a?)*$ ]] || die "bad --cuda-arch '$cuda_arch' (e.g. 90 or 80,90)"
-  if grep -q -- "--cuda-arch=<int>" <<< "$help"; then
-    common+=(--cuda-arch "$digits")          # kiln takes SM numbers: 80,90
-  else
-    common+=(--cuda-arch "sm_${digits//,/,sm_}")
-  fi
+if ((!cpu_only)) && [[ -n "$cuda_arch" ]]; then
+  has_flag cuda-arch || die "this kiln has no --cuda-arch flag"
+  [[ "$cuda_arch" =~ ^((sm_|compute_)?[0-9]+a?)(,(sm_|compute_)?[0-9]+a?)*$ ]] ||
+    die "bad --cuda-arch '$cuda_arch' (e.g. sm_90a or sm_80,sm_90a,compute_80)"
+  common+=(--cuda-arch "$cuda_arch")
 fi
 
 # ------------------------------------------------------------------ the build list

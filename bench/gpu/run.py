@@ -215,6 +215,15 @@ def device_line(stderr, kiln_device):
     return m.group(1).strip() if m else kiln_device
 
 
+def check_variant(device, precision):
+    """The default executables hold the mma.sync kernels and, in the tensor-core
+    precisions, the sm_90a (TMA/wgmma) variant, which an sm_90 GPU (H100, H200) must run
+    (kiln/cuda/arch.h; the runtime's "running on ..." line says "sm_90a kernels")."""
+    if precision != "fp32" and "(sm_90," in device and "sm_90a kernels" not in device:
+        raise Failure(f"an sm_90 GPU ran the mma.sync kernels ({device}): the executable "
+                      "lacks its sm_90a code (prepare.sh without --cuda-arch builds it)")
+
+
 def kiln_bench(out, exe, kiln_device, runs, timeout):
     p = run_cmd(out, [exe, "--device", kiln_device, "--bench", str(runs)], timeout)
     m = BENCH_LINE.search(p.stdout)
@@ -549,6 +558,7 @@ def run_checks(torch, a, entries, ctx, out):
                 p = run_cmd(out, [exe, "--device", ctx.kiln_device, "--input", paths["x.npy"],
                                   "--output", paths["gpu.npy"]], min(a.timeout, ctx.left()))
                 row["kiln_device"] = device_line(p.stderr, ctx.kiln_device)
+                check_variant(row["kiln_device"], prec)
                 y_cpu, y_gpu = np.load(paths["cpu.npy"]), np.load(paths["gpu.npy"])
 
                 from kiln_torch.models import build
@@ -690,6 +700,7 @@ def run_bench(torch, a, entries, ctx, out):
         try:
             row["kiln"] = kiln_bench(out, exe, ctx.kiln_device, a.runs,
                                      min(a.timeout, ctx.left()))
+            check_variant(row["kiln"]["device"], prec)
         except Failure as err:
             row["kiln"] = {"error": "FAIL: " + str(err)}
             failures += 1
@@ -937,6 +948,10 @@ def report(out, a, ctx, rows):
                    f"cuDNN {env['cudnn']}")
     header += f"; torch {env['torch']}; {env['date']}; kiln {env['kiln_commit']}"
     lines += [header, f"kiln --device {ctx.kiln_device}; command: `{env['command']}`"]
+    ran = sorted({r["kiln_device"] for r in out.data["check"] if "kiln_device" in r}
+                 | {(r["kiln"] or {}).get("device") for r in rows} - {None})
+    if ran:
+        lines.append("kiln ran on: " + "; ".join(ran))
     if out.data["check"]:
         crows = []
         for r in out.data["check"]:
@@ -1075,6 +1090,9 @@ def main(argv=None):
     env = out.data["environment"]
     out.say(f"GPU: {env['gpu']}; torch {env['torch']}; kiln {env['kiln_commit']}; budget "
             f"{a.budget:.0f} s; results in {out.dir}")
+    if "--cuda-arch" in (manifest.get("flags") or ""):
+        out.say(f"note: the executables were built with {manifest['flags']}: not the "
+                "default ones (sm_80, sm_90a, compute_80) users get")
     failures = 0
     checks = [e for e in entries if e["purpose"] == "check"]
     benches = [e for e in entries if e["purpose"] == "bench"]

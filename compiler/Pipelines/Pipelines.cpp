@@ -54,7 +54,7 @@ LogicalResult kiln::runPipeline(ModuleOp module, Phase last,
     // Tiles depend on the planned pixel strides of channel slices.
     if (!options.cudaPrecision.empty())
       func.addPass(createChooseSchedulePass(
-          {options.cudaPrecision, options.smCount, options.sm90a}));
+          {options.cudaPrecision, options.smCount, options.sm90a, options.generic}));
     // Winograd tiles for the CPU's 3x3 layers: the epilogues are final.
     if (!options.winograd.empty())
       func.addPass(createChooseWinogradPass({options.winograd}));

@@ -35,8 +35,10 @@ struct PipelineOptions {
   /// --kiln-choose-schedule records after planning; empty: none.
   std::string cudaPrecision;
   int smCount = 132;
-  /// Every GPU is sm_90a (H100/H200): the wgmma kernel's schedules.
-  bool sm90a = false;
+  /// The variants of the executable (kiln/cuda/arch.h): the sm_90a one
+  /// (the wgmma kernel's schedules where a layer allows them) and the one
+  /// of every other GPU; the default executable has both.
+  bool sm90a = true, generic = true;
   /// For the CPU target: which 3x3 layers run as Winograd
   /// (--kiln-choose-winograd's tile: auto, 2, 4 or none); empty: not run.
   std::string winograd;

@@ -12,7 +12,9 @@
 #include "compiler/Pipelines/ToolchainConfig.h"
 #include "kiln/cpu/cpu_features.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -250,14 +252,71 @@ bool kiln::haveNvcc() {
   return *KILN_NVCC && llvm::sys::fs::can_execute(KILN_NVCC);
 }
 
-std::string kiln::newestArch(const std::vector<std::string> &archs) {
-  std::string newest;
-  auto number = [](const std::string &a) { return std::atoi(a.c_str()); };
-  for (const std::string &a : archs)
-    if (newest.empty() || number(a) > number(newest) ||
-        (number(a) == number(newest) && a.size() > newest.size()))
-      newest = a;
-  return newest;
+LogicalResult kiln::parseCudaArchs(llvm::ArrayRef<std::string> names,
+                                   std::vector<cuda::CodeImage> &images,
+                                   std::string &error) {
+  images.clear();
+  if (names.empty())
+    return success(cuda::parse_images(cuda::kDefaultImages, images));
+  bool ptx = false;
+  for (StringRef name : names) {
+    std::string spelled = name.str();
+    if (!name.empty() && llvm::isDigit(name.front()))
+      spelled = "sm_" + spelled; // "90a" is sm_90a
+    cuda::CodeImage image;
+    if (!cuda::parse_image(spelled, image)) {
+      error = "--cuda-arch '" + name.str() +
+              "': expected sm_NN, NN or compute_NN, e.g. sm_80, sm_90a or compute_80";
+      return failure();
+    }
+    if (image.arch < 80 || image.arch > 121) {
+      error = "--cuda-arch " + name.str() +
+              ": kiln's CUDA kernels need sm_80 or newer (e.g. sm_80,sm_86,sm_90a)";
+      return failure();
+    }
+    if (image.specific && image.arch != 90) {
+      error = "--cuda-arch " + name.str() +
+              ": kiln has architecture-specific kernels for sm_90a (H100, H200) only";
+      return failure();
+    }
+    // Hopper runs its own kernels: sm_90 is sm_90a.
+    if (image.arch == 90 && !image.ptx)
+      image.specific = true;
+    ptx = ptx || image.ptx;
+    if (!llvm::is_contained(images, image))
+      images.push_back(image);
+  }
+  if (!ptx) {
+    // PTX of the newest, for the GPUs after it.
+    cuda::CodeImage newest = images.front();
+    for (const cuda::CodeImage &i : images)
+      if (i.arch > newest.arch)
+        newest = i;
+    newest.ptx = true;
+    images.push_back(newest);
+  }
+  return success();
+}
+
+std::string kiln::cudaImageNames(llvm::ArrayRef<cuda::CodeImage> images, StringRef sep) {
+  std::string names;
+  for (const cuda::CodeImage &i : images)
+    names += (names.empty() ? "" : sep.str()) + i.name();
+  return names;
+}
+
+std::vector<std::string> kiln::cudaVirtualArchs(llvm::ArrayRef<cuda::CodeImage> images) {
+  std::vector<cuda::CodeImage> sorted(images.begin(), images.end());
+  llvm::stable_sort(sorted, [](const cuda::CodeImage &a, const cuda::CodeImage &b) {
+    return a.arch < b.arch || (a.arch == b.arch && !a.specific && b.specific);
+  });
+  std::vector<std::string> archs;
+  for (const cuda::CodeImage &i : sorted) {
+    std::string arch = std::to_string(i.arch) + (i.specific ? "a" : "");
+    if (!llvm::is_contained(archs, arch))
+      archs.push_back(arch);
+  }
+  return archs;
 }
 
 LogicalResult kiln::compilePtx(const std::string &cudaUnit, const std::string &arch,
@@ -440,12 +499,17 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
         return failure();
       }
       job.args = nvccCommand(cxx);
-      for (const std::string &a : options.cudaArchs)
+      // Each virtual architecture once: its SASS and PTX images together.
+      for (const std::string &arch : cudaVirtualArchs(options.cudaImages)) {
+        std::vector<cuda::CodeImage> codes;
+        for (const cuda::CodeImage &i : options.cudaImages)
+          if (std::to_string(i.arch) + (i.specific ? "a" : "") == arch)
+            codes.push_back(i);
+        std::string code = cudaImageNames(codes, ",");
         job.args.insert(job.args.end(),
-                        {"-gencode", "arch=compute_" + a + ",code=sm_" + a});
-      std::string a = newestArch(options.cudaArchs);
-      job.args.insert(job.args.end(),
-                      {"-gencode", "arch=compute_" + a + ",code=compute_" + a});
+                        {"-gencode", "arch=compute_" + arch + ",code=" +
+                                         (codes.size() > 1 ? "[" + code + "]" : code)});
+      }
       if (options.verbose) {
         // ptxas reports registers, spills and shared memory per kernel.
         job.args.insert(job.args.end(), {"-Xptxas", "-v"});

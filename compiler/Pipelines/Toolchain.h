@@ -10,6 +10,7 @@
 #define KILN_COMPILER_PIPELINES_TOOLCHAIN_H
 
 #include "compiler/Target/Cpu/CpuEmitter.h"
+#include "kiln/cuda/arch.h"
 
 #include "mlir/Support/LogicalResult.h"
 
@@ -22,7 +23,7 @@ namespace kiln {
 /// How the CUDA code of an executable is built.
 enum class CudaBuild {
   None,     ///< CPU only
-  Nvcc,     ///< nvcc: SASS for each of cudaArchs, PTX for the newest
+  Nvcc,     ///< nvcc: the SASS and PTX images of cudaImages
   Emulated, ///< the host compiler against kiln's SIMT emulator (tests)
 };
 
@@ -75,14 +76,28 @@ struct BuildOptions {
   CudaBuild cuda = CudaBuild::None;
   /// The CUDA translation unit (CudaEmitter), when cuda != None.
   std::string cudaUnit;
-  /// SM versions to generate SASS for as nvcc spells them ("80" = sm_80,
-  /// "90a" = sm_90a); PTX is embedded for the newest, so that later GPUs can
-  /// JIT it (sm_90a's PTX runs on sm_90 parts only).
-  std::vector<std::string> cudaArchs = {"80", "90"};
+  /// The device code nvcc embeds (parseCudaArchs).
+  std::vector<cuda::CodeImage> cudaImages;
 };
 
-/// The newest of |archs| ("90a" over "90" over "86"...).
-std::string newestArch(const std::vector<std::string> &archs);
+/// The device code of `kiln compile --cuda-arch |names|`: SASS for each
+/// sm_NN[a] (or NN[a]) and PTX for each compute_NN[a]; without a
+/// compute_ entry, PTX for the newest SASS too (later GPUs compile it when
+/// the program starts). sm_90 is sm_90a: Hopper gets its own kernels. No
+/// names: the default, sm_80 (every GPU from the A100, by SASS
+/// compatibility), sm_90a (H100, H200) and compute_80 (later GPUs). Fails
+/// with |error| on a name nvcc or kiln's kernels do not take.
+mlir::LogicalResult parseCudaArchs(llvm::ArrayRef<std::string> names,
+                                   std::vector<cuda::CodeImage> &images,
+                                   std::string &error);
+
+/// |images| as nvcc names them, separated by |sep|: "sm_80 sm_90a compute_80".
+std::string cudaImageNames(llvm::ArrayRef<cuda::CodeImage> images,
+                           llvm::StringRef sep = " ");
+
+/// The virtual architectures nvcc compiles for |images| ("80", "90a"),
+/// each once, oldest first: the PTX --emit=ptx prints.
+std::vector<std::string> cudaVirtualArchs(llvm::ArrayRef<cuda::CodeImage> images);
 
 /// Whether this kiln found nvcc when it was built.
 bool haveNvcc();

@@ -21,9 +21,13 @@ With --cuda fp32|tf32|fp16|bf16 it checks the CUDA code instead: compiled with
 `--target cuda-emulated --precision P` (the generated CUDA C++, built by the host compiler
 against kiln's SIMT emulator) and run on the CPU, against PyTorch and against the
 interpreter, with the precision's tolerance (relative L2: fp32 1e-5, tf32 5e-3,
-fp16/bf16 1e-2). With --cuda-arch sm_90a as well, the CUDA code is the sm_90a kernels' (TMA,
-mbarrier pipelines, wgmma), emulated likewise; KILN_EMU_STRICT=1 makes any copy or multiply
-never waited for an error.
+fp16/bf16 1e-2). The executable holds, by default, both variants of the CUDA code (the
+sm_90a kernels -- TMA, mbarrier pipelines, wgmma -- that run on an H100/H200, and the
+mma.sync kernels of every other GPU; kiln/cuda/arch.h); --emu-cc 8.0,9.0 runs the one
+executable on an emulated GPU of each compute capability (KILN_EMU_CC; the emulator's
+default is 9.0), checking each run and naming the GPU and the variant it ran. --cuda-arch
+passes kiln compile's (e.g. sm_90a: the sm_90a variant alone). KILN_EMU_STRICT=1 makes any
+copy or multiply never waited for an error.
 With --state-dict f32|f64 it checks the weights contract instead: the weights are written as
 `safetensors.torch.save_file(model.state_dict(), path)` writes them (of `model.double()` for
 f64): the whole state_dict of the case's state_dict.json, num_batches_tracked I64 scalars
@@ -36,6 +40,7 @@ Prints one line per check; exits 1 on the first failure.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -44,8 +49,9 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 TOOLS = os.path.join(ROOT, "tools")
 
 
-def run(cmd):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def run(cmd, env=None):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       env=env)
     if r.returncode != 0:
         print("FAILED:", " ".join(cmd))
         print(r.stdout)
@@ -70,6 +76,9 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--cuda", choices=sorted(TOLERANCE))
     ap.add_argument("--cuda-arch", help="kiln compile --cuda-arch (e.g. sm_90a)")
+    ap.add_argument("--emu-cc", default="",
+                    help="compute capabilities of the emulated GPU to run on (KILN_EMU_CC), "
+                         "comma-separated, e.g. 8.0,9.0")
     ap.add_argument("--qemu", choices=["x86-64", "aarch64"])
     ap.add_argument("--state-dict", choices=["f32", "f64"])
     a = ap.parse_args()
@@ -107,15 +116,25 @@ def main():
         arch = ["--cuda-arch", a.cuda_arch] if a.cuda_arch else []
         run([a.compiler, "compile", model, "--input-shape", shape, "--target",
              "cuda-emulated", "--precision", a.cuda, *arch, "-o", w("model.exe")])
-        run([w("model.exe"), "--weights", w("weights.safetensors"), "--device", "cuda",
-             "--input", os.path.join(golden, "input.npy"), "--output", w("cuda.npy")])
         run([a.compiler, "run", model, "--input-shape", shape, "--weights",
              w("weights.safetensors"), "--input", os.path.join(golden, "input.npy"),
              "--output", w("interpreted.npy")])
         tol = TOLERANCE[a.cuda]
-        label = f"cuda {a.cuda}" + (f" {a.cuda_arch}" if a.cuda_arch else "")
-        compare(w("cuda.npy"), os.path.join(golden, "output.npy"), f"{label} vs PyTorch", tol)
-        compare(w("cuda.npy"), w("interpreted.npy"), f"{label} vs interpreter", tol)
+        for cc in a.emu_cc.split(",") if a.emu_cc else [None]:
+            env = dict(os.environ, **({"KILN_EMU_CC": cc} if cc else {}))
+            out = run([w("model.exe"), "--weights", w("weights.safetensors"), "--device", "cuda",
+                       "--input", os.path.join(golden, "input.npy"), "--output", w("cuda.npy")],
+                      env)
+            # "running on kiln SIMT emulator (sm_90, fp16, sm_90a kernels)"
+            where = re.search(r"running on .*\((sm_\d+), \w+(, sm_90a kernels)?\)", out)
+            if not where:
+                print("FAILED: no 'running on' line:\n" + out)
+                sys.exit(1)
+            label = (f"cuda {a.cuda}" + (f" {a.cuda_arch}" if a.cuda_arch else "") +
+                     f" on {where.group(1)}" + (" (sm_90a kernels)" if where.group(2) else ""))
+            compare(w("cuda.npy"), os.path.join(golden, "output.npy"), f"{label} vs PyTorch",
+                    tol)
+            compare(w("cuda.npy"), w("interpreted.npy"), f"{label} vs interpreter", tol)
         return
     run([a.compiler, "compile", model, "--input-shape", shape, "--target", "cpu",
          "-o", w("model.exe")])

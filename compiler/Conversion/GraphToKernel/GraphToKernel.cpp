@@ -174,16 +174,23 @@ private:
   IntegerAttr scratchOf(Operation *op) {
     return op->getAttrOfType<IntegerAttr>(KilnDialect::getScratchAttrName());
   }
-  /// The GPU tile schedule choose-schedule gave |op|, for the CUDA target.
-  kernel::ScheduleAttr scheduleOf(Operation *op) {
+  /// The GPU tile schedule choose-schedule gave |op| in attribute |name|
+  /// (kiln.schedule or kiln.schedule_sm90a), for the CUDA target.
+  kernel::ScheduleAttr scheduleOf(Operation *op, StringRef name) {
     if (!cuda())
       return nullptr;
-    auto t = op->getAttrOfType<DenseI32ArrayAttr>(KilnDialect::getScheduleAttrName());
+    auto t = op->getAttrOfType<DenseI32ArrayAttr>(name);
     if (!t || (t.size() != 7 && t.size() != 8))
       return nullptr;
     ArrayRef<int32_t> s = t.asArrayRef();
     return kernel::ScheduleAttr::get(context(), s[0], s[1], s[2], s[3], s[4],
                                      s[5], s[6], t.size() == 8 ? s[7] : 0);
+  }
+  kernel::ScheduleAttr scheduleOf(Operation *op) {
+    return scheduleOf(op, KilnDialect::getScheduleAttrName());
+  }
+  kernel::ScheduleAttr sm90aScheduleOf(Operation *op) {
+    return scheduleOf(op, KilnDialect::getScheduleSm90aAttrName());
   }
 
   /// The Winograd tile choose-winograd gave |op|, for the CPU target (the
@@ -394,7 +401,8 @@ LogicalResult Lowering::lowerConv(Conv2dOp op) {
       op.getLoc(), op.getWeight(), op.getBias(), input.attr(context()),
       out->attr(context()), residual, scale, op.getStrideAttr(),
       op.getPaddingAttr(), op.getDilationAttr(), op.getGroupsAttr(),
-      op.getActivationAttr(), scratchOf(op), scheduleOf(op), winogradOf(op));
+      op.getActivationAttr(), scratchOf(op), scheduleOf(op), sm90aScheduleOf(op),
+      winogradOf(op));
   buffers[op.getResult()] = *out;
   return success();
 }
@@ -453,7 +461,7 @@ LogicalResult Lowering::lowerLinear(LinearOp op) {
   builder.create<kernel::LinearOp>(op.getLoc(), op.getWeight(), op.getBias(),
                                    input.attr(context()), out->attr(context()),
                                    residual, op.getActivationAttr(), pool,
-                                   scheduleOf(op));
+                                   scheduleOf(op), sm90aScheduleOf(op));
   buffers[op.getResult()] = *out;
   return success();
 }

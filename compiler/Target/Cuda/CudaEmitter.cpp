@@ -22,6 +22,14 @@
 // one block (byte offsets kP<i>, 256-byte aligned) that the runtime
 // uploads once.
 //
+// Variants. An executable with sm_90a code runs the layers that have an
+// sm90a_schedule on the wgmma kernel there, and on mma.sync elsewhere
+// (kiln/cuda/arch.h): run() and prepare() take the variant, a layer whose
+// variants differ is an `if (variant == 0)` of its two launches (the
+// mma.sync one marked Images::NotSm90a, which the sm_90a image leaves
+// empty), and its two packings are prepared weights of their variant only,
+// after the shared ones and overlapping the other variant's.
+//
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Target/Cuda/CudaEmitter.h"
@@ -32,6 +40,7 @@
 #include "compiler/Target/Common/WeightCode.h"
 #include "compiler/Weights/ParamSpecs.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
+#include "kiln/cuda/arch.h"
 #include "kiln/cuda/schedule.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -77,6 +86,16 @@ std::string scheduleText(const cuda::Schedule &t) {
       .str();
 }
 
+/// |code| (lines) indented one level more.
+std::string indented(StringRef code) {
+  SmallVector<StringRef> lines;
+  code.split(lines, '\n', -1, false);
+  std::string text;
+  for (StringRef line : lines)
+    text += "  " + line.str() + "\n";
+  return text;
+}
+
 /// The kernels' Epilogue: a residual when |residualStride| > 0.
 std::string epilogueText(bool bias, int64_t residualStride, Activation act,
                          bool scale) {
@@ -91,17 +110,33 @@ std::string epilogueText(bool bias, int64_t residualStride, Activation act,
 
 class CudaEmitter : public EmitterCore {
 public:
-  CudaEmitter(func::FuncOp func, const ModelParams &params, PrecisionInfo p)
-      : EmitterCore(func, params, kCudaScalars, "CUDA", ""), precision(p) {}
+  CudaEmitter(func::FuncOp func, const ModelParams &params, PrecisionInfo p,
+              StringRef images)
+      : EmitterCore(func, params, kCudaScalars, "CUDA", ""), precision(p),
+        images(images) {}
   LogicalResult emit(CudaSource &source);
 
 private:
   PrecisionInfo precision;
+  /// The device code the executable holds, as rt::CudaModel::images.
+  std::string images;
   /// The generated kernels, named once per distinct body.
   std::string kernelText;
   std::map<std::string, std::string> kernelNames;
   int64_t arenaBytes = 0;
-  size_t workspaceBytes = 0;
+
+  /// The launch variants of the forward pass (kiln/cuda/arch.h): with a
+  /// GEMM layer that has an sm90a_schedule, variant 0 is the sm_90a one
+  /// (it runs those schedules) and, if every GEMM layer also has a
+  /// mma.sync schedule, variant 1 the one of every other GPU; else one
+  /// variant. run() and prepare() take the variant's index.
+  struct Variant {
+    bool sm90a = false;
+    size_t workspaceBytes = 0;
+  };
+  SmallVector<Variant, 2> variants;
+  /// The variant each prepared item is for, by index; absent: all.
+  std::map<size_t, int> preparedVariant;
 
   bool sixteenBit() const {
     return precision.precision == cuda::Precision::F16 ||
@@ -244,6 +279,18 @@ private:
 
   FailureOr<cuda::Schedule> scheduleOf(Operation *op, kernel::ScheduleAttr attr,
                                        const cuda::Conv2d &shape);
+  /// Emits a layer that may run as an implicit GEMM (|shape|): in each
+  /// variant with its schedule (|generic|, or |sm90a| in the sm_90a
+  /// variant), one launch for all variants where they agree. |weights|
+  /// adds the layer's weights packed for a schedule (Schedule{} for a
+  /// direct convolution) and returns their pointer; |call| prints the
+  /// launch for a schedule, the weights and the kernel's Images argument.
+  LogicalResult emitGemm(
+      Operation *op, kernel::ScheduleAttr generic, kernel::ScheduleAttr sm90a,
+      const cuda::Conv2d &shape,
+      function_ref<FailureOr<std::string>(const cuda::Schedule &)> weights,
+      function_ref<std::string(const cuda::Schedule &, StringRef, StringRef)> call);
+  void printPrepared(llvm::raw_ostream &os) const;
   std::string adaptivePoolCall(const Storage &in, int64_t stride,
                                StringRef out, ElementType outType, int64_t oh,
                                int64_t ow);
@@ -536,9 +583,54 @@ FailureOr<cuda::Schedule> CudaEmitter::scheduleOf(Operation *op,
                            << s.bk << ", " << s.warps_m << ", " << s.warps_n
                            << ", " << s.stages << ", " << s.split_k
                            << "] is not valid for this layer in " << precision.name;
-  workspaceBytes = std::max(
-      workspaceBytes, cuda::conv2d_workspace_size(shape, precision.precision, s));
   return s;
+}
+
+LogicalResult CudaEmitter::emitGemm(
+    Operation *op, kernel::ScheduleAttr generic, kernel::ScheduleAttr sm90a,
+    const cuda::Conv2d &shape,
+    function_ref<FailureOr<std::string>(const cuda::Schedule &)> weights,
+    function_ref<std::string(const cuda::Schedule &, StringRef, StringRef)> call) {
+  // The schedule attribute of each variant.
+  SmallVector<kernel::ScheduleAttr, 2> attrs;
+  for (const Variant &v : variants) {
+    kernel::ScheduleAttr attr = v.sm90a && sm90a ? sm90a : generic;
+    attrs.push_back(attr);
+  }
+  ++kernels;
+  if (llvm::all_equal(attrs)) {
+    auto s = scheduleOf(op, attrs.front(), shape);
+    if (failed(s))
+      return failure();
+    for (Variant &v : variants)
+      v.workspaceBytes = std::max(
+          v.workspaceBytes, cuda::conv2d_workspace_size(shape, precision.precision, *s));
+    auto w = weights(*s);
+    if (failed(w))
+      return failure();
+    run += call(*s, *w, "");
+    return success();
+  }
+  // Two variants, two kernels: the sm_90a variant's (variant 0), and the
+  // mma.sync kernel of the other GPUs, which the sm_90a image leaves out.
+  std::string branches[2];
+  for (int i = 0; i < 2; ++i) {
+    auto s = scheduleOf(op, attrs[i], shape);
+    if (failed(s))
+      return failure();
+    variants[i].workspaceBytes =
+        std::max(variants[i].workspaceBytes,
+                 cuda::conv2d_workspace_size(shape, precision.precision, *s));
+    size_t first = prepared.size();
+    auto w = weights(*s);
+    if (failed(w))
+      return failure();
+    for (size_t item = first; item < prepared.size(); ++item)
+      preparedVariant[item] = i;
+    branches[i] = indented(call(*s, *w, i == 0 ? "" : ", Images::NotSm90a"));
+  }
+  run += "  if (variant == 0) {\n" + branches[0] + "  } else {\n" + branches[1] + "  }\n";
+  return success();
 }
 
 LogicalResult CudaEmitter::emitConv(kernel::Conv2dOp op) {
@@ -560,18 +652,16 @@ LogicalResult CudaEmitter::emitConv(kernel::Conv2dOp op) {
                      int(p[1]), int(d[0]), int(d[1]), int(op.getGroups()),
                      int(y[2]), int(y[3]), int(inStride), int(outStride),
                      int(outStep)};
-  auto schedule = scheduleOf(op, op.getScheduleAttr(), shape);
-  if (failed(schedule))
-    return failure();
   std::string name = constant("Conv2d", conv2dInit(op, x[0]));
-  FailureOr<std::string> weights;
-  if (pad) {
+  auto weights = [&](const cuda::Schedule &schedule) -> FailureOr<std::string> {
+    if (!pad)
+      return packed(op, op.getWeight(), "conv2d", name, schedule);
     auto raw = weightCode.data(op, op.getWeight());
     if (failed(raw))
       return failure();
     int64_t taps = wt[2] * wt[3], padded = x[1];
-    std::string args = packArgs(name, *schedule);
-    weights = addPrepared("conv2d_packed_bytes<" + args + ">()", [&](StringRef dst) {
+    std::string args = packArgs(name, schedule);
+    return addPrepared("conv2d_packed_bytes<" + args + ">()", [&](StringRef dst) {
       return llvm::formatv("  {{\n"
                       "    std::vector<float> padded({0} * {1} * {2}, 0.0f);\n"
                       "    for (int64_t o = 0; o < {0}; ++o)\n"
@@ -582,11 +672,7 @@ LogicalResult CudaEmitter::emitConv(kernel::Conv2dOp op) {
                       wt[0], padded, taps, wt[1], *raw, args, dst)
           .str();
     });
-  } else {
-    weights = packed(op, op.getWeight(), "conv2d", name, *schedule);
-  }
-  if (failed(weights))
-    return failure();
+  };
   std::string residual = "nullptr", scale = "nullptr";
   int64_t residualStride = 0;
   auto bias = optionalVector(op, op.getBias());
@@ -600,15 +686,17 @@ LogicalResult CudaEmitter::emitConv(kernel::Conv2dOp op) {
   }
   if (auto gate = op.getScale())
     scale = ptr(storageOf(*gate));
-  run += llvm::formatv(
-      "  KILN_TRY((conv2d<{0}, {1}, {2}, kP>(\n"
-      "      {3}, {4}, {5}, {6}, {7}, {8}, workspace, stream{9})));\n",
-      name, scheduleText(*schedule),
-      epilogueText(bool(op.getBias()), residualStride, op.getActivation(),
-                   bool(op.getScale())),
-      ptr(input), *weights, *bias, residual, scale, ptr(out), rowsArg(x[0]));
-  ++kernels;
-  return success();
+  std::string epilogue = epilogueText(bool(op.getBias()), residualStride,
+                                      op.getActivation(), bool(op.getScale()));
+  return emitGemm(op, op.getScheduleAttr(), op.getSm90aScheduleAttr(), shape, weights,
+                  [&](const cuda::Schedule &schedule, StringRef w, StringRef images) {
+                    return llvm::formatv(
+                               "  KILN_TRY((conv2d<{0}, {1}, {2}, kP{3}>(\n"
+                               "      {4}, {5}, {6}, {7}, {8}, {9}, workspace, stream{10})));\n",
+                               name, scheduleText(schedule), epilogue, images, ptr(input),
+                               w, *bias, residual, scale, ptr(out), rowsArg(x[0]))
+                        .str();
+                  });
 }
 
 std::string CudaEmitter::adaptivePoolCall(const Storage &in, int64_t stride,
@@ -644,14 +732,8 @@ LogicalResult CudaEmitter::emitLinear(kernel::LinearOp op) {
   }
   int64_t m = numel(out.shape) / n;
   cuda::Linear shape{int(m), int(k), int(n)};
-  auto schedule = scheduleOf(op, op.getScheduleAttr(), cuda::linear_as_conv(shape));
-  if (failed(schedule))
-    return failure();
   std::string name = constant(
       "Linear", llvm::formatv("{{.m = {0}, .k = {1}, .n = {2}}", m, k, n));
-  auto weights = packed(op, op.getWeight(), "linear", name, *schedule);
-  if (failed(weights))
-    return failure();
   std::string residual = "nullptr";
   auto bias = optionalVector(op, op.getBias());
   if (failed(bias))
@@ -661,18 +743,23 @@ LogicalResult CudaEmitter::emitLinear(kernel::LinearOp op) {
       return failure();
     residual = ptr(storageOf(*r));
   }
-  run += llvm::formatv(
-      "  KILN_TRY((linear<{0}, {1}, {2}, kP>(\n"
-      "      {3}, {4}, {5}, {6}, {7}, workspace, stream{8})));\n",
-      name, scheduleText(*schedule),
-      epilogueText(bool(op.getBias()), op.getResidual() ? n : 0,
-                   op.getActivation(), false),
-      x, *weights, *bias, residual,
-      out.type == ElementType::Activation ? ptr(out)
-                                          : "reinterpret_cast<T *>(" + ptr(out) + ")",
-      rowsArg(m));
-  ++kernels;
-  return success();
+  std::string epilogue = epilogueText(bool(op.getBias()), op.getResidual() ? n : 0,
+                                      op.getActivation(), false);
+  std::string y = out.type == ElementType::Activation
+                      ? ptr(out)
+                      : "reinterpret_cast<T *>(" + ptr(out) + ")";
+  return emitGemm(
+      op, op.getScheduleAttr(), op.getSm90aScheduleAttr(), cuda::linear_as_conv(shape),
+      [&](const cuda::Schedule &schedule) {
+        return packed(op, op.getWeight(), "linear", name, schedule);
+      },
+      [&](const cuda::Schedule &schedule, StringRef w, StringRef images) {
+        return llvm::formatv("  KILN_TRY((linear<{0}, {1}, {2}, kP{3}>(\n"
+                             "      {4}, {5}, {6}, {7}, {8}, workspace, stream{9})));\n",
+                             name, scheduleText(schedule), epilogue, images, x, w, *bias,
+                             residual, y, rowsArg(m))
+            .str();
+      });
 }
 
 LogicalResult CudaEmitter::emitSeGate(kernel::SqueezeExciteGateOp op) {
@@ -799,29 +886,65 @@ std::string CudaEmitter::print() {
      << "constexpr size_t align256(size_t n) { return (n + 255) / 256 * 256; }\n\n";
   for (const std::string &c : constants)
     os << c << "\n";
-  os << "\n// Prepared weights: byte offsets.\n";
-  printPreparedOffsets(os, prepared, "align256", "kPreparedBytes");
-
-  os << "void prepare(const float *const *p, void *prepared) {\n"
+  printPrepared(os);
+  os << "void prepare(const float *const *p, void *prepared, int variant) {\n"
      << "  char *const w = static_cast<char *>(prepared);\n"
+     << "  (void)variant;\n"
      << weightCode.transforms();
-  for (const PreparedItem &item : prepared)
-    os << item.code;
+  for (size_t i = 0; i < prepared.size(); ++i)
+    if (!preparedVariant.count(i))
+      os << prepared[i].code;
+  for (size_t v = 0; v < variants.size(); ++v) {
+    std::string code;
+    for (auto [item, variant] : preparedVariant)
+      if (variant == int(v))
+        code += prepared[item].code;
+    if (!code.empty())
+      os << "  if (variant == " << v << ") {\n" << indented(code) << "  }\n";
+  }
   os << "}\n\n" << kernelText;
   os << "int run(const void *prepared, const float *input, float *output, "
-        "void *arena,\n        void *workspace, int batch, void *stream_) {\n"
+        "void *arena,\n        void *workspace, int batch, void *stream_, int variant) {\n"
      << "  const char *const w = static_cast<const char *>(prepared);\n"
      << "  char *const A = static_cast<char *>(arena);\n"
      << "  cudaStream_t stream = static_cast<cudaStream_t>(stream_);\n"
      << "  (void)w;\n  (void)A;\n  (void)input;\n  (void)output;\n"
-     << "  (void)workspace;\n  (void)batch;\n"
-     << stepsText() << "  return 0;\n}\n\n} // namespace\n\n";
+     << "  (void)workspace;\n  (void)batch;\n  (void)variant;\n"
+     << stepsText() << "  return 0;\n}\n\n";
+  os << "// The variants of the forward pass: sm_90a (wgmma kernels), split-K\n"
+     << "// workspace, prepared weights.\n"
+     << "const kiln::rt::CudaVariant kVariants[] = {\n";
+  for (size_t v = 0; v < variants.size(); ++v)
+    os << "    {" << (variants[v].sm90a ? "true" : "false") << ", "
+       << variants[v].workspaceBytes << ", kPreparedBytes" << v << "},\n";
+  os << "};\n\n} // namespace\n\n";
   os << "extern const kiln::rt::CudaModel kiln_cuda_model;\n"
      << "const kiln::rt::CudaModel kiln_cuda_model = {\n"
-     << "    \"" << precision.name << "\", " << arena << ", " << workspaceBytes
-     << ", kPreparedBytes,\n"
-     << "    prepare, run, kiln::cuda::openSession, kiln::cuda::deviceCount};\n";
+     << "    \"" << precision.name << "\", \"" << images << "\", " << arena << ",\n"
+     << "    " << variants.size() << ", kVariants, prepare, run, kiln::cuda::openSession,\n"
+     << "    kiln::cuda::deviceCount};\n";
   return out;
+}
+
+void CudaEmitter::printPrepared(llvm::raw_ostream &os) const {
+  // Items every variant uses first, then each variant's after them (the
+  // variants' overlap: a session prepares one).
+  os << "\n// Prepared weights: byte offsets.\n";
+  auto chain = [&](int variant, StringRef start, StringRef total) {
+    std::string end = start.str();
+    for (size_t i = 0; i < prepared.size(); ++i) {
+      auto it = preparedVariant.find(i);
+      if ((it == preparedVariant.end() ? -1 : it->second) != variant)
+        continue;
+      os << "constexpr size_t kP" << i << " = " << end << ";\n";
+      end = "align256(kP" + std::to_string(i) + " + " + prepared[i].size + ")";
+    }
+    os << "constexpr size_t " << total << " = " << end << ";\n";
+  };
+  chain(-1, "0", "kPreparedShared");
+  for (size_t v = 0; v < variants.size(); ++v)
+    chain(int(v), "kPreparedShared", "kPreparedBytes" + std::to_string(v));
+  os << "\n";
 }
 
 std::string CudaEmitter::stepsText() const {
@@ -844,6 +967,22 @@ LogicalResult CudaEmitter::emit(CudaSource &source) {
     return func.emitError("the CUDA target needs kernel-level IR with an "
                           "arena (run --kiln-lower-to-kernels)");
   arenaBytes = arena.getInt();
+  // The variants: an sm_90a one if a layer has an sm_90a schedule, and one
+  // for the other GPUs if every GEMM layer has a mma.sync schedule.
+  bool sm90a = false, generic = true;
+  func.walk([&](Operation *op) {
+    if (auto conv = dyn_cast<kernel::Conv2dOp>(op)) {
+      sm90a = sm90a || conv.getSm90aSchedule();
+      generic = generic && (conv.isDirect() || conv.getSchedule());
+    } else if (auto linear = dyn_cast<kernel::LinearOp>(op)) {
+      sm90a = sm90a || linear.getSm90aSchedule();
+      generic = generic && linear.getSchedule();
+    }
+  });
+  if (sm90a)
+    variants.push_back({/*sm90a=*/true});
+  if (generic || !sm90a)
+    variants.push_back({/*sm90a=*/false});
   if (failed(emitBody(func.getBody().front())))
     return failure();
   if (batchFailure)
@@ -851,19 +990,24 @@ LogicalResult CudaEmitter::emit(CudaSource &source) {
                           "the batch outermost, which kiln.batch promises");
   source.unit = print();
   source.arenaBytes = size_t(arenaBytes);
-  source.workspaceBytes = workspaceBytes;
+  for (const Variant &v : variants)
+    source.workspaceBytes = std::max(source.workspaceBytes, v.workspaceBytes);
   source.kernels = kernels;
+  source.variants = int(variants.size());
   return success();
 }
 
 } // namespace
 
 LogicalResult kiln::emitCudaSource(func::FuncOp func, const ModelParams &params,
-                                   CudaSource &source) {
+                                   CudaSource &source, StringRef images) {
   auto precision = func->getAttrOfType<kernel::PrecisionAttr>(
       kernel::KernelDialect::getPrecisionAttrName());
   if (!precision)
     return func.emitError("the CUDA target needs kernels lowered for it (run "
                           "--kiln-lower-to-kernels=target=cuda)");
-  return CudaEmitter(func, params, precisionOf(precision.getValue())).emit(source);
+  std::vector<cuda::CodeImage> parsed;
+  if (!cuda::parse_images(images.str(), parsed))
+    return func.emitError() << "invalid CUDA image list '" << images << "'";
+  return CudaEmitter(func, params, precisionOf(precision.getValue()), images).emit(source);
 }

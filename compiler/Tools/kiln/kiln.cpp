@@ -113,7 +113,7 @@ cl::opt<Emit> emit(
                clEnumValN(Emit::Source, "source",
                           "the generated C++ (and CUDA C++)"),
                clEnumValN(Emit::Ptx, "ptx",
-                          "the PTX of the CUDA kernels (newest --cuda-arch)")),
+                          "the PTX of the CUDA kernels (each architecture's)")),
     cl::sub(compileCmd), cl::cat(category));
 cl::opt<bool> fixedBatch(
     "fixed-batch",
@@ -162,10 +162,11 @@ cl::opt<Precision> precision(
     cl::sub(compileCmd), cl::cat(category));
 cl::list<std::string> cudaArchs(
     "cuda-arch",
-    cl::desc("GPU architectures to generate SASS for (default sm_80,sm_90: "
-             "the mma.sync kernels; \"90\" also works); PTX is embedded for "
-             "the newest. Hopper alone (sm_90 or sm_90a) builds the sm_90a "
-             "kernels: TMA, mbarrier pipelines and wgmma, for the H100/H200 only"),
+    cl::desc("GPU code to embed: SASS for sm_NN (or NN), PTX for compute_NN "
+             "(else for the newest sm_NN). Default sm_80,sm_90a,compute_80: the "
+             "mma.sync kernels for every GPU from the A100 and Hopper's own "
+             "(TMA, mbarrier pipelines, wgmma) for the H100/H200, chosen at "
+             "start-up. sm_90 means sm_90a"),
     cl::CommaSeparated, cl::sub(compileCmd), cl::cat(category));
 cl::opt<int> smCount("sm-count",
                      cl::desc("SMs of the target GPU, for the tile "
@@ -429,37 +430,10 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
     return fail("--target " + std::string(t == Target::All ? "all" : "cuda") +
                 " needs nvcc, and this kiln was built without a CUDA toolkit "
                 "(use --target cpu)");
-  // SM versions as nvcc spells them ("80", "90a"). Hopper alone (sm_90 or
-  // sm_90a) is sm_90a: the wgmma/TMA kernels, whose SASS runs on the H100
-  // and H200 only; a list with other GPUs gets the mma.sync kernels.
-  std::vector<std::string> archs;
-  bool hopperOnly = true, explicitA = false;
-  for (StringRef name : cudaArchs) {
-    StringRef digits = name;
-    digits.consume_front("sm_");
-    bool a = digits.consume_back("a");
-    unsigned arch = 0;
-    if (digits.getAsInteger(10, arch))
-      return fail("--cuda-arch '" + name + "': expected sm_NN or NN, e.g. sm_90 or sm_90a");
-    if (arch < 80 || arch > 120)
-      return fail("--cuda-arch " + name +
-                  ": kiln's CUDA kernels need sm_80 or newer (e.g. sm_80,sm_86,sm_89,sm_90a)");
-    if (a && arch != 90)
-      return fail("--cuda-arch " + name + ": kiln has architecture-specific kernels for "
-                  "sm_90a (H100, H200) only");
-    explicitA = explicitA || a;
-    hopperOnly = hopperOnly && arch == 90;
-    archs.push_back(std::to_string(arch) + (a ? "a" : ""));
-  }
-  if (archs.empty()) {
-    archs = {"80", "90"};
-    hopperOnly = false;
-  }
-  if (explicitA && !hopperOnly)
-    return fail("--cuda-arch sm_90a builds kernels that run on the H100 and H200 only: "
-                "give it alone (a list with other GPUs builds the sm_80 kernels for all)");
-  if (hopperOnly)
-    archs = {"90a"};
+  // The device code: SASS and PTX images, as nvcc names them.
+  std::vector<kiln::cuda::CodeImage> images;
+  if (std::string error; failed(kiln::parseCudaArchs(cudaArchs, images, error)))
+    return fail(error);
   if (smCount < 1)
     return fail("--sm-count must be positive");
   if (winograd != "auto" && winograd != "2" && winograd != "4" &&
@@ -513,7 +487,10 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
   if (cuda) {
     pipeline.cudaPrecision = precisionName();
     pipeline.smCount = smCount;
-    pipeline.sm90a = hopperOnly;
+    // The variants: sm_90a where the executable holds sm_90a code, and the
+    // one of every other GPU where it holds any other.
+    pipeline.sm90a = llvm::any_of(images, [](auto &i) { return i.specific; });
+    pipeline.generic = llvm::any_of(images, [](auto &i) { return !i.specific; });
   }
   if (cpuCode) {
     pipeline.winograd = winograd;
@@ -574,8 +551,8 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
                                  emitOptions, source)))
     return 1;
   kiln::CudaSource cudaSource;
-  if (cuda && failed(kiln::emitCudaSource(kiln::findModelFunc(*cudaKernels),
-                                          params, cudaSource)))
+  if (cuda && failed(kiln::emitCudaSource(kiln::findModelFunc(*cudaKernels), params,
+                                          cudaSource, kiln::cudaImageNames(images))))
     return 1;
   if (emit == Emit::Source || emit == Emit::Ptx) {
     std::string text;
@@ -590,9 +567,13 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
         if (keepTemps.empty())
           sys::fs::remove_directories(dir);
       });
-      if (failed(kiln::compilePtx(cudaSource.unit, kiln::newestArch(archs), dir, verbose,
-                                  text)))
-        return 1;
+      // One PTX module per virtual architecture the build compiles.
+      for (const std::string &arch : kiln::cudaVirtualArchs(images)) {
+        std::string ptx;
+        if (failed(kiln::compilePtx(cudaSource.unit, arch, dir, verbose, ptx)))
+          return 1;
+        text += "//\n// kiln --emit=ptx: compute_" + arch + "\n//\n" + ptx;
+      }
     } else {
       for (const std::string &unit : source.units)
         text += unit;
@@ -627,7 +608,7 @@ int runCompile(mlir::MLIRContext &context, SourceMgr &sourceMgr) {
                    ? kiln::CudaBuild::Emulated
                                        : kiln::CudaBuild::Nvcc;
   build.cudaUnit = cudaSource.unit;
-  build.cudaArchs = archs;
+  build.cudaImages = images;
   if (build.workDir.empty()) {
     if (failed(kiln::makeTempDir(build.workDir)))
       return 1;

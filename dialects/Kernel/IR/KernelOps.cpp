@@ -56,6 +56,18 @@ LogicalResult checkPairs(Operation *op,
   return success();
 }
 
+/// The mma.sync kernel's `schedule` has no warpgroups; the wgmma kernel's
+/// `sm90a_schedule` has them.
+LogicalResult checkSchedules(Operation *op, ScheduleAttr schedule,
+                             ScheduleAttr sm90aSchedule) {
+  if (schedule && schedule.getWarpgroups() != 0)
+    return op->emitOpError("'schedule' is the mma.sync kernel's (no warpgroups); an sm_90a "
+                           "schedule is 'sm90a_schedule'");
+  if (sm90aSchedule && sm90aSchedule.getWarpgroups() < 1)
+    return op->emitOpError("'sm90a_schedule' needs warpgroups");
+  return success();
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -121,12 +133,13 @@ LogicalResult Conv2dOp::verify() {
     if (*m != 2 && *m != 4)
       return emitOpError("'winograd' must be 2 or 4");
     if (wt[2] != 3 || wt[3] != 3 || !ones(getStride()) || !ones(getDilation()) ||
-        groups != 1 || wt[1] != x[1] || getScale() || getSchedule())
+        groups != 1 || wt[1] != x[1] || getScale() || getSchedule() ||
+        getSm90aSchedule())
       return emitOpError("'winograd' needs a dense 3x3 convolution with "
                          "stride 1, no dilation, no channel padding, no input "
                          "scale and no GPU schedule");
   }
-  return success();
+  return checkSchedules(*this, getScheduleAttr(), getSm90aScheduleAttr());
 }
 
 //===----------------------------------------------------------------------===//
@@ -203,7 +216,7 @@ LogicalResult LinearOp::verify() {
   if (auto residual = getResidual())
     if (residual->getShape() != out.getShape())
       return emitOpError("needs a residual of the output's shape");
-  return success();
+  return checkSchedules(*this, getScheduleAttr(), getSm90aScheduleAttr());
 }
 
 //===----------------------------------------------------------------------===//

@@ -33,9 +33,11 @@ def Kernel_Conv2dOp : Kernel_BufferOp<"conv2d"> {
     optional operand, `residual` a buffer of the output's shape, `scale`
     a dense `N x C` fp32 gate multiplied into the input channels per
     image. A dense convolution runs as an implicit GEMM (on a GPU with the
-    tile `schedule`), a depthwise or narrow grouped one directly
-    (`isDirect`); on the CPU, a dense 3x3 stride-1 one may run as Winograd
-    F(m x m, 3 x 3) with `winograd = m` (2 or 4). An input with more channels than the weights' (and one
+    mma.sync kernel's tile `schedule`, and in an executable's sm_90a
+    variant with the wgmma kernel's `sm90a_schedule` where it has one), a
+    depthwise or narrow grouped one directly (`isDirect`); on the CPU, a
+    dense 3x3 stride-1 one may run as Winograd F(m x m, 3 x 3) with
+    `winograd = m` (2 or 4). An input with more channels than the weights' (and one
     group) is zero-padded: its weights are padded to match.
 
     ```mlir
@@ -56,6 +58,7 @@ def Kernel_Conv2dOp : Kernel_BufferOp<"conv2d"> {
                        Kiln_ActivationAttr:$activation,
                        OptionalAttr<I64Attr>:$scratch,
                        OptionalAttr<Kernel_ScheduleAttr>:$schedule,
+                       OptionalAttr<Kernel_ScheduleAttr>:$sm90a_schedule,
                        OptionalAttr<I64Attr>:$winograd);
   let assemblyFormat = [{
     $weight (`,` $bias^)? attr-dict `:` type($weight) (`,` type($bias)^)?
@@ -80,7 +83,8 @@ def Kernel_LinearOp : Kernel_BufferOp<"linear"> {
                        OptionalAttr<Kernel_BufferAttr>:$residual,
                        Kiln_ActivationAttr:$activation,
                        OptionalAttr<I64Attr>:$pool_scratch,
-                       OptionalAttr<Kernel_ScheduleAttr>:$schedule);
+                       OptionalAttr<Kernel_ScheduleAttr>:$schedule,
+                       OptionalAttr<Kernel_ScheduleAttr>:$sm90a_schedule);
   let assemblyFormat = [{
     $weight (`,` $bias^)? attr-dict `:` type($weight) (`,` type($bias)^)?
   }];

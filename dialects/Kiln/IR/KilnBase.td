@@ -73,11 +73,17 @@ def Kiln_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getLiveBytesAttrName() {
       return ::llvm::StringLiteral("kiln.live_bytes");
     }
-    /// The GPU tile schedule of a convolution or linear layer that runs as
-    /// an implicit GEMM (choose-schedule): array<i32: bm, bn, bk, warps_m,
-    /// warps_n, stages, split_k>; and the function's precision.
+    /// The GPU tile schedules of a convolution or linear layer that runs as
+    /// an implicit GEMM (choose-schedule): of the mma.sync (FMA in fp32)
+    /// kernel, array<i32: bm, bn, bk, warps_m, warps_n, stages, split_k>;
+    /// of the sm_90a (wgmma) kernel, the same and warpgroups (>= 1), where
+    /// the executable has an sm_90a variant and the kernel runs the layer;
+    /// and the function's precision.
     static constexpr ::llvm::StringLiteral getScheduleAttrName() {
       return ::llvm::StringLiteral("kiln.schedule");
+    }
+    static constexpr ::llvm::StringLiteral getScheduleSm90aAttrName() {
+      return ::llvm::StringLiteral("kiln.schedule_sm90a");
     }
     static constexpr ::llvm::StringLiteral getPrecisionAttrName() {
       return ::llvm::StringLiteral("kiln.precision");

@@ -112,17 +112,16 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
     }
     return success();
   }
-  if (name == getScheduleAttrName()) {
-    // The 8th entry, warpgroups, selects the sm_90a kernel (0 or absent:
-    // the mma.sync / FMA kernel).
+  if (name == getScheduleAttrName() || name == getScheduleSm90aAttrName()) {
+    // The sm_90a kernel's schedule has an 8th entry, warpgroups.
+    bool sm90a = name == getScheduleSm90aAttrName();
     auto tile = dyn_cast<DenseI32ArrayAttr>(attr.getValue());
-    if (!tile || (tile.size() != 7 && tile.size() != 8) ||
-        llvm::any_of(tile.asArrayRef().take_front(7), [](int32_t v) { return v < 1; }) ||
-        (tile.size() == 8 && tile.asArrayRef()[7] < 0) || !isa<Conv2dOp, LinearOp>(op))
-      return op->emitError() << "'" << name
-                             << "' must be array<i32: bm, bn, bk, warps_m, "
-                                "warps_n, stages, split_k[, warpgroups]> (all positive, "
-                                "warpgroups >= 0) on a kiln.conv2d or kiln.linear";
+    if (!tile || tile.size() != (sm90a ? 8 : 7) ||
+        llvm::any_of(tile.asArrayRef(), [](int32_t v) { return v < 1; }) ||
+        !isa<Conv2dOp, LinearOp>(op))
+      return op->emitError() << "'" << name << "' must be array<i32: bm, bn, bk, warps_m, "
+                             << "warps_n, stages, split_k" << (sm90a ? ", warpgroups" : "")
+                             << "> (all positive) on a kiln.conv2d or kiln.linear";
     return success();
   }
   if (name == getWinogradAttrName()) {

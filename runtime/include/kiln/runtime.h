@@ -46,22 +46,38 @@ public:
                      std::string &error) = 0;
 };
 
+/// A launch variant of a model's forward pass (kiln/cuda/arch.h).
+struct CudaVariant {
+  /// The sm_90a variant: its GEMM layers run the wgmma/TMA kernels, which
+  /// exist in the sm_90a image only (compute capability 9.0).
+  bool sm90a;
+  /// Device memory of the split-K workspace and of the prepared weights.
+  size_t workspace_bytes, prepared_bytes;
+};
+
 /// The CUDA code of a model (kiln compile --target cuda or all).
 struct CudaModel {
   /// "fp32", "tf32", "fp16" or "bf16".
   const char *precision;
-  /// Device memory: activations, split-K workspace, prepared weights.
-  size_t arena_bytes, workspace_bytes, prepared_bytes;
-  /// Host: converts and packs the loaded weights into |prepared|
-  /// (prepared_bytes of host memory), which the session uploads.
-  void (*prepare)(const float *const *params, void *prepared);
-  /// Enqueues one forward pass of |batch| samples on |stream| (a
-  /// cudaStream_t); all pointers are device memory; input and output are
+  /// The device code the executable holds, as nvcc names it, space
+  /// separated ("sm_80 sm_90a compute_80"): the runtime picks the variant
+  /// the device's image runs from it (kiln/cuda/arch.h).
+  const char *images;
+  /// Device memory of the activations (every variant's).
+  size_t arena_bytes;
+  int num_variants;
+  const CudaVariant *variants;
+  /// Host: converts and packs the loaded weights for |variant| into
+  /// |prepared| (its prepared_bytes of host memory), which the session
+  /// uploads.
+  void (*prepare)(const float *const *params, void *prepared, int variant);
+  /// Enqueues one forward pass of |variant| of |batch| samples on |stream|
+  /// (a cudaStream_t); all pointers are device memory; input and output are
   /// float32 in PyTorch's order. |batch| is the compiled batch unless
   /// ModelInfo::flexible_batch. Returns the first failing launch's
   /// cudaError_t, or 0.
   int (*run)(const void *prepared, const float *input, float *output,
-             void *arena, void *workspace, int batch, void *stream);
+             void *arena, void *workspace, int batch, void *stream, int variant);
   /// Opens a session on CUDA device |device|. On failure returns null with
   /// |error| set; |unavailable| tells a missing or unsupported device (then
   /// --device auto falls back to the CPU) from a real error.

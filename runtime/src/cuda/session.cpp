@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/cuda/arch.h"
 #include "kiln/cuda/profile.h"
 #include "kiln/runtime.h"
 
@@ -168,8 +169,9 @@ private:
 
 class CudaSession : public rt::DeviceSession {
 public:
-  CudaSession(const rt::ModelInfo &model, int device)
-      : model(model), cuda(*model.cuda), device(device) {}
+  CudaSession(const rt::ModelInfo &model, int device, int variant)
+      : model(model), cuda(*model.cuda), device(device), variant(variant),
+        plan(model.cuda->variants[variant]) {}
 
   ~CudaSession() override {
     DeviceScope scope(device);
@@ -198,9 +200,9 @@ public:
         sizeof(float) * size_t(product(model.output_shape, model.output_rank));
     // cudaMalloc rejects 0 bytes on some versions: allocate at least 256.
     auto bytes = [](size_t n) { return std::max<size_t>(n, 256); };
-    if (!allocate(&prepared, bytes(cuda.prepared_bytes), "the weights", error) ||
+    if (!allocate(&prepared, bytes(plan.prepared_bytes), "the weights", error) ||
         !allocate(&arena, bytes(cuda.arena_bytes), "the activations", error) ||
-        !allocate(&workspace, bytes(cuda.workspace_bytes),
+        !allocate(&workspace, bytes(plan.workspace_bytes),
                   "the split-K workspace", error) ||
         !allocate(&input, inputBytes, "the input", error) ||
         !allocate(&output, outputBytes, "the output", error))
@@ -210,9 +212,9 @@ public:
 
     // Weights: prepared on the host in pinned memory, uploaded once.
     void *staging = nullptr;
-    KILN_CUDA_CHECK(cudaMallocHost(&staging, bytes(cuda.prepared_bytes)));
-    cuda.prepare(params.data(), staging);
-    bool ok = check(cudaMemcpy(prepared, staging, cuda.prepared_bytes,
+    KILN_CUDA_CHECK(cudaMallocHost(&staging, bytes(plan.prepared_bytes)));
+    cuda.prepare(params.data(), staging, variant);
+    bool ok = check(cudaMemcpy(prepared, staging, plan.prepared_bytes,
                                cudaMemcpyHostToDevice),
                     "cudaMemcpy(weights)", error);
     cudaFreeHost(staging);
@@ -220,7 +222,7 @@ public:
       return false;
 
     // Split-K tile counters start at zero (the kernels leave them so).
-    KILN_CUDA_CHECK(cudaMemsetAsync(workspace, 0, bytes(cuda.workspace_bytes), stream));
+    KILN_CUDA_CHECK(cudaMemsetAsync(workspace, 0, bytes(plan.workspace_bytes), stream));
     // One eager run (kernels configure themselves), then the capture.
     KILN_CUDA_CHECK(cudaMemsetAsync(input, 0, inputBytes, stream));
     if (!check(forward(batchSize), "launching the model's kernels", error))
@@ -380,7 +382,7 @@ private:
   cudaError_t forward(int batch) {
     return cudaError_t(cuda.run(prepared, static_cast<const float *>(input),
                                 static_cast<float *>(output), arena, workspace,
-                                batch, stream));
+                                batch, stream, variant));
   }
 
   /// The graph of the pass of |batch| samples, captured on first use; null
@@ -411,6 +413,9 @@ private:
   const rt::ModelInfo &model;
   const rt::CudaModel &cuda;
   const int device;
+  /// The launch variant this device runs (kiln/cuda/arch.h) and its sizes.
+  const int variant;
+  const rt::CudaVariant &plan;
   cudaStream_t stream = nullptr;
   /// The instantiated graph of each batch size run so far.
   std::map<int, cudaGraphExec_t> graphs;
@@ -420,6 +425,28 @@ private:
   size_t inputBytes = 0, outputBytes = 0, pending = 0;
   int batchSize = 1;
 };
+
+/// The variant of |model| the device of |props| runs: the one of the code
+/// image the driver loads there (kiln/cuda/arch.h), or -1 with |error| set
+/// when the executable holds no code the device runs.
+int chooseVariant(const rt::CudaModel &model, const cudaDeviceProp &props,
+                  std::string &error) {
+  std::vector<cuda::CodeImage> images;
+  if (!cuda::parse_images(model.images, images)) {
+    error = std::string("internal: bad CUDA image list '") + model.images + "'";
+    return -1;
+  }
+  auto set = [](const char *name) {
+    const char *v = std::getenv(name);
+    return v && std::strcmp(v, "1") == 0;
+  };
+  cuda::JitPolicy policy{set("CUDA_FORCE_PTX_JIT"), set("CUDA_DISABLE_PTX_JIT")};
+  std::vector<bool> sm90a;
+  for (int v = 0; v < model.num_variants; ++v)
+    sm90a.push_back(model.variants[v].sm90a);
+  return cuda::choose_variant(images, sm90a, props.major * 10 + props.minor, props.name,
+                              policy, error);
+}
 
 } // namespace
 
@@ -465,10 +492,16 @@ kiln::cuda::openSession(const rt::ModelInfo &model,
             "; kiln's CUDA code needs sm_80 or newer";
     return nullptr;
   }
-  auto session = std::make_unique<CudaSession>(model, device);
+  int variant = chooseVariant(*model.cuda, props, error);
+  if (variant < 0) {
+    unavailable = true;
+    return nullptr;
+  }
+  auto session = std::make_unique<CudaSession>(model, device, variant);
   session->name = std::string(props.name) + " (sm_" +
                   std::to_string(props.major * 10 + props.minor) + ", " +
-                  model.cuda->precision + ")";
+                  model.cuda->precision +
+                  (model.cuda->variants[variant].sm90a ? ", sm_90a kernels" : "") + ")";
   if (!session->init(params, error))
     return nullptr;
   return session;

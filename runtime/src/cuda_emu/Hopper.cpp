@@ -458,6 +458,24 @@ void Runner::hopperThreadExited(Thread &t) {
   t.wgmmaFenced = false;
 }
 
+namespace {
+
+/// The running kernel's Runner, for an instruction that only compute
+/// capability 9.0 has (sm_90a's wgmma, the tensor memory accelerator,
+/// mbarrier transaction counts): on an emulated device of another
+/// compute capability (KILN_EMU_CC) it fails, as the instruction cannot be
+/// in the code a GPU of that kind runs (nvcc leaves it out or traps).
+Runner &inSm90aKernel(const char *what) {
+  Runner &r = Runner::inKernel(what);
+  const int cc = settings().cc;
+  if (cc != 90)
+    r.fail(std::string(what) + " needs sm_90a (compute capability 9.0), and the emulated " +
+           "device is sm_" + std::to_string(cc) + " (KILN_EMU_CC)");
+  return r;
+}
+
+} // namespace
+
 namespace detail {
 
 std::uint32_t sharedAddress(const void *p) {
@@ -469,7 +487,8 @@ void mbarrierInit(std::uint64_t *bar, unsigned count) {
   r.mbarrierInit(r.sharedAddress(bar, 8, "mbarrier.init"), count);
 }
 void mbarrierArrive(std::uint64_t *bar, std::uint32_t txBytes) {
-  Runner &r = Runner::inKernel("mbarrier.arrive");
+  Runner &r = txBytes ? inSm90aKernel("mbarrier.arrive.expect_tx")
+                      : Runner::inKernel("mbarrier.arrive");
   r.mbarrierArrive(r.sharedAddress(bar, 8, "mbarrier.arrive"), txBytes);
 }
 void mbarrierWait(std::uint64_t *bar, unsigned parity) {
@@ -479,7 +498,7 @@ void mbarrierWait(std::uint64_t *bar, unsigned parity) {
 void fenceAsync() { (void)Runner::inKernel("fence.proxy.async / fence.mbarrier_init"); }
 
 void tmaLoad(void *dst, const void *map, int rank, const int *coords, std::uint64_t *bar) {
-  Runner &r = Runner::inKernel("cp.async.bulk.tensor");
+  Runner &r = inSm90aKernel("cp.async.bulk.tensor");
   TensorMapData data;
   std::memcpy(&data, map, sizeof data);
   if (data.magic == kTensorMapMagic && int(data.rank) != rank)
@@ -489,12 +508,12 @@ void tmaLoad(void *dst, const void *map, int rank, const int *coords, std::uint6
             r.sharedAddress(bar, 8, "cp.async.bulk.tensor's mbarrier"));
 }
 
-void wgmmaFence() { Runner::inKernel("wgmma.fence").wgmmaFence(); }
-void wgmmaCommit() { Runner::inKernel("wgmma.commit_group").wgmmaCommit(); }
-void wgmmaWait(unsigned n) { Runner::inKernel("wgmma.wait_group").wgmmaWait(n); }
+void wgmmaFence() { inSm90aKernel("wgmma.fence").wgmmaFence(); }
+void wgmmaCommit() { inSm90aKernel("wgmma.commit_group").wgmmaCommit(); }
+void wgmmaWait(unsigned n) { inSm90aKernel("wgmma.wait_group").wgmmaWait(n); }
 void wgmma(WgmmaKind kind, unsigned n, float *d, std::uint64_t descA, std::uint64_t descB,
            int scaleD) {
-  Runner::inKernel("wgmma.mma_async")
+  inSm90aKernel("wgmma.mma_async")
       .wgmmaIssue(WgmmaOp{d, descA, descB, std::uint16_t(n), std::uint8_t(kind), scaleD != 0,
                           false});
 }

@@ -25,11 +25,13 @@ namespace kiln::emu {
 
 using detail::LaunchSpec;
 
-/// Limits of the emulated device (an sm_90 part).
+/// Limits of the emulated device (those of every part from sm_80; the
+/// shared memory a block may opt into depends on the compute capability:
+/// Settings::smemOptin, at most kMaxDynamicSmemOptin).
 constexpr unsigned kMaxThreadsPerBlock = 1024;
 constexpr unsigned kMaxWarps = kMaxThreadsPerBlock / 32;
 constexpr size_t kDefaultDynamicSmem = 48 * 1024;
-constexpr size_t kMaxDynamicSmemOptin = 232448; // 227 KiB
+constexpr size_t kMaxDynamicSmemOptin = 232448; // 227 KiB (sm_90, sm_100)
 constexpr size_t kDynamicSmemAlign = 128;
 
 /// Process-wide settings read once from the environment.
@@ -43,6 +45,9 @@ struct Settings {
   int devices;           // KILN_EMU_DEVICES: 1 (default) to 16, or 0 to emulate a machine
                          // without GPU
   size_t totalMem;       // KILN_EMU_MEMORY_MB: device memory (default 80 GiB)
+  int cc;                // KILN_EMU_CC: compute capability, major * 10 + minor (default 90)
+  size_t smemOptin;      //   its largest dynamic shared memory a block may opt into
+  int sms;               //   and its SMs (those of an A100, H100, ...)
 };
 const Settings &settings();
 

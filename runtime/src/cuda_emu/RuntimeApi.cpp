@@ -280,7 +280,7 @@ cudaError_t funcSetAttribute(const void *fn, cudaFuncAttribute attr, int value) 
   if (!fn)
     return setLastError(cudaErrorInvalidDeviceFunction);
   if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize) {
-    if (value < 0 || size_t(value) > kMaxDynamicSmemOptin)
+    if (value < 0 || size_t(value) > settings().smemOptin)
       return setLastError(cudaErrorInvalidValue);
     std::lock_guard<std::mutex> lock(stateMutex);
     maxDynamicSmem[{currentDevice, fn}] = value;
@@ -296,8 +296,8 @@ cudaError_t funcGetAttributes(cudaFuncAttributes *attr, const void *fn) {
     return setLastError(cudaErrorInvalidValue);
   std::memset(attr, 0, sizeof *attr);
   attr->maxThreadsPerBlock = int(kMaxThreadsPerBlock);
-  attr->ptxVersion = 90;
-  attr->binaryVersion = 90;
+  attr->ptxVersion = settings().cc;
+  attr->binaryVersion = settings().cc;
   {
     std::lock_guard<std::mutex> lock(stateMutex);
     auto it = maxDynamicSmem.find({currentDevice, fn});
@@ -455,11 +455,11 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int device) {
   p->maxGridSize[2] = 65535;
   p->clockRate = 1755000;
   p->totalConstMem = 65536;
-  p->major = 9;
-  p->minor = 0;
+  p->major = settings().cc / 10;
+  p->minor = settings().cc % 10;
   p->textureAlignment = 512;
   p->deviceOverlap = 1;
-  p->multiProcessorCount = 132;
+  p->multiProcessorCount = settings().sms;
   p->canMapHostMemory = 1;
   p->concurrentKernels = 1;
   p->asyncEngineCount = 1;
@@ -470,11 +470,11 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int device) {
   p->maxThreadsPerMultiProcessor = 2048;
   p->globalL1CacheSupported = 1;
   p->localL1CacheSupported = 1;
-  p->sharedMemPerMultiprocessor = 233472;
+  p->sharedMemPerMultiprocessor = settings().smemOptin + 1024;
   p->regsPerMultiprocessor = 65536;
   p->managedMemory = 1;
   p->cooperativeLaunch = 1;
-  p->sharedMemPerBlockOptin = kMaxDynamicSmemOptin;
+  p->sharedMemPerBlockOptin = settings().smemOptin;
   p->maxBlocksPerMultiProcessor = 32;
   p->reservedSharedMemPerBlock = 1024;
   return cudaSuccess;

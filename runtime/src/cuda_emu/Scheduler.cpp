@@ -76,6 +76,43 @@ static long envLong(const char *name, long fallback) {
   return end && *end == 0 ? r : fallback;
 }
 
+/// The parts KILN_EMU_CC may name: compute capability, the dynamic shared
+/// memory a block may opt into, SMs (V100, T4, A100, A10, Orin, L4, H100,
+/// B200, B300, RTX 5090, GB10).
+struct Part {
+  int cc;
+  size_t smemOptin;
+  int sms;
+};
+constexpr Part kParts[] = {{70, 98304, 80},   {75, 65536, 40},   {80, 166912, 108},
+                           {86, 101376, 72},  {87, 166912, 16},  {89, 101376, 58},
+                           {90, 232448, 132}, {100, 232448, 148}, {103, 232448, 148},
+                           {120, 101376, 170}, {121, 101376, 48}};
+
+/// KILN_EMU_CC: "9.0" or "90"; exits with a message on anything else.
+static const Part &emulatedPart() {
+  const char *v = std::getenv("KILN_EMU_CC");
+  std::string text = v ? v : "";
+  int cc = 90;
+  if (!text.empty()) {
+    std::string digits = text;
+    if (size_t dot = digits.find('.'); dot != std::string::npos && dot + 2 == digits.size())
+      digits.erase(dot, 1);
+    char *end = nullptr;
+    long n = std::strtol(digits.c_str(), &end, 10);
+    cc = end && *end == 0 && !digits.empty() && digits[0] != '-' ? int(n) : -1;
+  }
+  for (const Part &p : kParts)
+    if (p.cc == cc)
+      return p;
+  std::string known;
+  for (const Part &p : kParts)
+    known += (known.empty() ? "" : ", ") + std::to_string(p.cc / 10) + "." +
+             std::to_string(p.cc % 10);
+  diagnostic("error", "KILN_EMU_CC='" + text + "': expected a compute capability: " + known);
+  std::exit(2);
+}
+
 const Settings &settings() {
   static const Settings s = [] {
     Settings r;
@@ -92,6 +129,10 @@ const Settings &settings() {
     r.devices = int(std::clamp<long>(envLong("KILN_EMU_DEVICES", 1), 0, 16));
     long mb = envLong("KILN_EMU_MEMORY_MB", 80 * 1024);
     r.totalMem = size_t(std::max(mb, 1L)) << 20;
+    const Part &part = emulatedPart();
+    r.cc = part.cc;
+    r.smemOptin = part.smemOptin;
+    r.sms = part.sms;
     if (r.stats)
       std::atexit(printStats);
     return r;

@@ -21,6 +21,8 @@
 //              subnormals) against an independent reference
 //   runtime    memory checks, errors, device properties, streams, events,
 //              graph capture and replay, bad launch configurations
+//   device     the part KILN_EMU_CC presents (compute capability, SMs, the
+//              shared memory a block may opt into, enforced)
 // Commands whose kernels are wrong, and that must fail (exit status 1):
 //   missing-sync      reads other threads' shared memory without a barrier
 //   missing-wait      reads cp.async data without waiting for it
@@ -767,6 +769,35 @@ template <typename K> int expect_failure(K kernel, const char *name, dim3 block)
 
 } // namespace
 
+//===----------------------------------------------------------------------===//
+// device
+//===----------------------------------------------------------------------===//
+
+/// The part KILN_EMU_CC makes the emulator present: its compute capability,
+/// SMs and shared-memory opt-in limit, reported alike by the properties and
+/// the attributes, and enforced.
+void device() {
+  cudaDeviceProp p;
+  check(cudaGetDeviceProperties(&p, 0) == cudaSuccess, "cudaGetDeviceProperties");
+  int major = 0, minor = 0, sms = 0, optin = 0;
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0);
+  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0);
+  cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0);
+  check(major == p.major && minor == p.minor && sms == p.multiProcessorCount &&
+            size_t(optin) == p.sharedMemPerBlockOptin,
+        "the attributes agree with the properties");
+  std::printf("device: %s, sm_%d%d, %d SMs, %d bytes of shared memory a block may opt into\n",
+              p.name, major, minor, sms, optin);
+  check(cudaFuncSetAttribute(add_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin) ==
+            cudaSuccess,
+        "a kernel may opt into all of it");
+  check(cudaFuncSetAttribute(add_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             optin + 1) == cudaErrorInvalidValue,
+        "one byte more is refused");
+  cudaGetLastError();
+}
+
 int main(int argc, char **argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const std::string cmd = argc == 2 ? argv[1] : "";
@@ -786,6 +817,8 @@ int main(int argc, char **argv) {
     fp16();
   else if (cmd == "runtime")
     runtime();
+  else if (cmd == "device")
+    device();
   else if (cmd == "missing-sync")
     return missing_sync();
   else if (cmd == "missing-wait")
@@ -801,7 +834,7 @@ int main(int argc, char **argv) {
   else {
     std::fprintf(stderr,
                  "usage: %s <command>\nChecks kiln's SIMT emulator. Commands: barriers shared "
-                 "warp mma ldmatrix cp-async fp16 runtime; failing on purpose: missing-sync "
+                 "warp mma ldmatrix cp-async fp16 runtime device; failing on purpose: missing-sync "
                  "missing-wait deadlock skipped-barrier bad-mask trap\n",
                  argv[0]);
     return 2;

@@ -1,5 +1,6 @@
 // RUN: kiln-opt --split-input-file --kiln-choose-layout --kiln-plan-memory --kiln-lower-to-kernels %s | FileCheck %s
 // RUN: kiln-opt --split-input-file --kiln-choose-layout --kiln-plan-memory --kiln-choose-schedule=precision=fp16 --kiln-lower-to-kernels=target=cuda %s | FileCheck %s --check-prefix=CUDA
+// RUN: kiln-opt --split-input-file --kiln-choose-layout --kiln-plan-memory --kiln-choose-schedule="precision=fp16 sm90a=true" --kiln-lower-to-kernels=target=cuda %s | FileCheck %s --check-prefix=SM90A
 // RUN: kiln-opt --split-input-file --verify-diagnostics --kiln-lower-to-kernels %S/Inputs/lower-to-kernels-errors.mlir
 // RUN: not kiln-opt --kiln-choose-layout --kiln-plan-memory --kiln-lower-to-kernels=target=tpu %s 2>&1 | FileCheck %s --check-prefix=TARGET
 
@@ -36,6 +37,11 @@
 // CUDA:         kernel.linear {{.*}}output = #kernel.buffer<arena[[[STAGE:[0-9]+]], 0], act, [1, 10], [10, 1]>, schedule
 // CUDA-NEXT:    kernel.elementwise copy {inputs = [#kernel.buffer<arena[[[STAGE]], 0], act, [1, 10], [10, 1]>], output = #kernel.buffer<output[0, 0], f32, [1, 10], [10, 1]>}
 // CUDA-NEXT:    return
+
+// Both variants' schedules (kiln.schedule, kiln.schedule_sm90a) become the
+// kernel ops' schedule and sm90a_schedule:
+// SM90A-LABEL: func.func @net(
+// SM90A:         kernel.conv2d {{.*}}schedule = #kernel.schedule<{{.*}}split_k = {{[0-9]+}}>, sm90a_schedule = #kernel.schedule<{{.*}}, warpgroups = {{[12]}}>
 
 // TARGET: unknown target 'tpu' (expected cpu or cuda)
 func.func @net(%x: tensor<1x3x8x8xf32>) -> tensor<1x10xf32> attributes {kiln.model = "net"} {

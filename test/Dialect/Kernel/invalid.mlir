@@ -297,6 +297,19 @@ func.func @winograd_tile(%w: tensor<16x3x3x3xf32>) {
 
 // -----
 
+func.func @conv(%w: tensor<16x8x3x3xf32>) {
+  // expected-error @below {{'schedule' is the mma.sync kernel's (no warpgroups); an sm_90a schedule is 'sm90a_schedule'}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 0], act, [1, 8, 8, 8], [512, 1, 64, 8]>,
+      output = #kernel.buffer<arena[4096, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
+      padding = array<i64: 1, 1>, stride = array<i64: 1, 1>,
+      schedule = #kernel.schedule<bm = 64, bn = 64, bk = 64, warps_m = 4, warps_n = 1, stages = 3, split_k = 1, warpgroups = 1>}
+      : tensor<16x8x3x3xf32>
+  return
+}
+
+// -----
+
 func.func @winograd_strided(%w: tensor<16x3x3x3xf32>) {
   // expected-error @below {{'winograd' needs a dense 3x3 convolution with stride 1, no dilation, no channel padding, no input scale and no GPU schedule}}
   kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
@@ -356,5 +369,17 @@ func.func @chain_output(%we: tensor<48x16x1x1xf32>, %be: tensor<48xf32>, %wd: te
       output = #kernel.buffer<arena[8192, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
       padding = array<i64: 1, 1>, project_activation = #kiln<activation none>, stride = array<i64: 2, 2>}
       : tensor<48x16x1x1xf32>, tensor<48xf32>, tensor<48x1x3x3xf32>, tensor<48xf32>, tensor<16x48x1x1xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @linear(%w: tensor<10x16xf32>) {
+  // expected-error @below {{'sm90a_schedule' needs warpgroups}}
+  kernel.linear %w {activation = #kiln<activation none>,
+      input = #kernel.buffer<arena[0, 0], act, [1, 16], [16, 1]>,
+      output = #kernel.buffer<arena[4096, 0], act, [1, 10], [10, 1]>,
+      sm90a_schedule = #kernel.schedule<bm = 32, bn = 32, bk = 32, warps_m = 2, warps_n = 1, stages = 2, split_k = 1>}
+      : tensor<10x16xf32>
   return
 }

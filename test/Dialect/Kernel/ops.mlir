@@ -21,12 +21,13 @@ func.func @kernels(%in: memref<1x3x8x8xf32>, %out: memref<1x10xf32>)
   // CHECK: kernel.pad_channels {input = #kernel.buffer<input[0, 0], f32, [1, 3, 8, 8], [192, 64, 8, 1]>, output = #kernel.buffer<arena[0, 0], act, [1, 8, 8, 8], [512, 1, 64, 8]>}
   kernel.pad_channels {input = #kernel.buffer<input[0, 0], f32, [1, 3, 8, 8], [192, 64, 8, 1]>,
                        output = #kernel.buffer<arena[0, 0], act, [1, 8, 8, 8], [512, 1, 64, 8]>}
-  // CHECK: kernel.conv2d %{{.*}}, %{{.*}} {activation = #kiln<activation relu>, {{.*}}schedule = #kernel.schedule<bm = 64, bn = 16, bk = 32, warps_m = 2, warps_n = 1, stages = 3, split_k = 1>, stride = array<i64: 1, 1>} : tensor<16x3x3x3xf32>, tensor<16xf32>
+  // CHECK: kernel.conv2d %{{.*}}, %{{.*}} {activation = #kiln<activation relu>, {{.*}}schedule = #kernel.schedule<bm = 64, bn = 16, bk = 32, warps_m = 2, warps_n = 1, stages = 3, split_k = 1>, sm90a_schedule = #kernel.schedule<bm = 64, bn = 64, bk = 64, warps_m = 4, warps_n = 1, stages = 4, split_k = 1, warpgroups = 1>, stride = array<i64: 1, 1>} : tensor<16x3x3x3xf32>, tensor<16xf32>
   kernel.conv2d %w, %b {activation = #kiln<activation relu>, dilation = array<i64: 1, 1>, groups = 1 : i64,
       input = #kernel.buffer<arena[0, 0], act, [1, 8, 8, 8], [512, 1, 64, 8]>,
       output = #kernel.buffer<arena[4096, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
       padding = array<i64: 1, 1>, stride = array<i64: 1, 1>,
-      schedule = #kernel.schedule<bm = 64, bn = 16, bk = 32, warps_m = 2, warps_n = 1, stages = 3, split_k = 1>}
+      schedule = #kernel.schedule<bm = 64, bn = 16, bk = 32, warps_m = 2, warps_n = 1, stages = 3, split_k = 1>,
+      sm90a_schedule = #kernel.schedule<bm = 64, bn = 64, bk = 64, warps_m = 4, warps_n = 1, stages = 4, split_k = 1, warpgroups = 1>}
       : tensor<16x3x3x3xf32>, tensor<16xf32>
   // CHECK: kernel.conv2d %{{.*}}, %{{.*}} {{{.*}}stride = array<i64: 1, 1>, winograd = 4 : i64} : tensor<16x3x3x3xf32>, tensor<16xf32>
   kernel.conv2d %w, %b {activation = #kiln<activation relu>, dilation = array<i64: 1, 1>, groups = 1 : i64,

@@ -13,8 +13,8 @@
 // CHECK-LABEL: for model 'conv' (CUDA, fp16)
 // CHECK:       constexpr Precision kP = Precision::F16;
 // CHECK:       constexpr Conv2d kConv2d0{.n = 1, .h = 8, .w = 8, .c = 16, .o = 16, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1, .groups = 1, .ho = 8, .wo = 8, .in_stride = 16, .out_stride = 16};
-// CHECK:       conv2d_pack<kConv2d0, kP>(p[0], (w + kP0));
-// CHECK-NEXT:  std::copy_n(p[1], 16, reinterpret_cast<float *>((w + kP1)));
+// CHECK:       std::copy_n(p[1], 16, reinterpret_cast<float *>((w + kP0)));
+// CHECK-NEXT:  conv2d_pack<kConv2d0, kP>(p[0], (w + kP1));
 // The fp32 NCHW input converted to T in NHWC order: a thread writes 8
 // channels (16 bytes) of a pixel, gathered from the input's channel planes.
 // CHECK:       kernel0(const float *__restrict__ in0_, T *__restrict__ out_)
@@ -27,9 +27,12 @@
 // CHECK:         kiln::cuda::ew_store<4>(out_ + (j1 * 64u + j2 * 8u + j3), o);
 // CHECK:       KILN_LAUNCH(kernel0, dim3(1), dim3(256), 0, stream)(input, reinterpret_cast<T *>(A + 0));
 // CHECK:       KILN_TRY((conv2d<kConv2d0, Schedule{64, 16, 32, 2, 1, 3, 1, 0}, Epilogue{.bias = true, .residual = true, .residual_stride = 16, .act = Activation::Relu, .scale = false}, kP>(
-// CHECK-NEXT:      reinterpret_cast<T *>(A + 0), (w + kP0), reinterpret_cast<const float *>(w + kP1), reinterpret_cast<T *>(A + 0), nullptr, reinterpret_cast<T *>(A + 4096), workspace, stream)));
+// CHECK-NEXT:      reinterpret_cast<T *>(A + 0), (w + kP1), reinterpret_cast<const float *>(w + kP0), reinterpret_cast<T *>(A + 0), nullptr, reinterpret_cast<T *>(A + 4096), workspace, stream)));
 // CHECK:       KILN_LAUNCH(kernel1, dim3(1), dim3(256), 0, stream)(reinterpret_cast<T *>(A + 4096), output);
-// CHECK:       "fp16", 12288, 0, kPreparedBytes,
+// One variant (no layer has an sm_90a schedule), no split-K workspace:
+// CHECK:       {false, 0, kPreparedBytes0},
+// CHECK:       "fp16", "sm_80 sm_90a compute_80", 12288,
+// CHECK-NEXT:  1, kVariants, prepare, run, kiln::cuda::openSession};
 
 // A direct (depthwise) convolution needs no schedule; its channel-stepped
 // output starts one element into the buffer.
@@ -56,7 +59,7 @@
 // The classifier pools into its scratch, then multiplies.
 // CHECK:       KILN_TRY((adaptive_avg_pool2d<kAdaptivePool2d3, kP, T>(reinterpret_cast<T *>(A + 5120), reinterpret_cast<T *>(A + 5632), stream)));
 // CHECK-NEXT:  KILN_TRY((linear<kLinear4, Schedule{32, 16, 32, 2, 1, 2, 1, 0}, Epilogue{.bias = true, {{.*}}, kP>(
-// CHECK-NEXT:      reinterpret_cast<T *>(A + 5632), (w + kP5), reinterpret_cast<const float *>(w + kP6), nullptr, reinterpret_cast<T *>(A + 6144), workspace, stream)));
+// CHECK-NEXT:      reinterpret_cast<T *>(A + 5632), (w + kP6), reinterpret_cast<const float *>(w + kP5), nullptr, reinterpret_cast<T *>(A + 6144), workspace, stream)));
 
 // CHECK-LABEL: for model 'loops' (CUDA, fp32)
 // The batch norm's scale and shift are fp32 prepared vectors, one value of

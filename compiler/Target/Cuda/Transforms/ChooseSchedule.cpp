@@ -75,6 +75,11 @@ struct ChooseSchedulePass
       func.emitError() << "--kiln-choose-schedule: sm-count must be positive";
       return signalPassFailure();
     }
+    if (!generic && !sm90a) {
+      func.emitError() << "--kiln-choose-schedule: no variant to schedule for "
+                          "(generic=false needs sm90a=true)";
+      return signalPassFailure();
+    }
     Builder b(func.getContext());
     func->setAttr(KilnDialect::getPrecisionAttrName(), b.getStringAttr(precision));
     auto walk = func.walk([&](Operation *op) -> WalkResult {
@@ -95,41 +100,70 @@ struct ChooseSchedulePass
         return WalkResult::advance();
       if (!cuda::conv_uses_gemm(shape)) {
         op->removeAttr(KilnDialect::getScheduleAttrName());
+        op->removeAttr(KilnDialect::getScheduleSm90aAttrName());
+        return WalkResult::advance();
+      }
+      // The sm_90a kernel reads its input with the tensor memory
+      // accelerator: no SE scale on the way.
+      bool scaled = conv && conv.getScale();
+      bool wgmmaRuns = cuda::wgmma_shape_ok(shape, *p) && !scaled;
+      auto set = [&](StringRef name, const cuda::Schedule &s) {
+        SmallVector<int32_t, 8> tile = {s.bm,      s.bn,     s.bk,     s.warps_m,
+                                        s.warps_n, s.stages, s.split_k};
+        if (s.warpgroups > 0)
+          tile.push_back(s.warpgroups);
+        op->setAttr(name, b.getDenseI32ArrayAttr(tile));
+      };
+      auto check = [&](ArrayRef<int32_t> t, const cuda::Schedule &s) {
+        if (cuda::schedule_ok(shape, *p, s))
+          return true;
+        op->emitError() << "the schedule [" << t << "] is not valid for this layer in "
+                        << precision << " (see schedule_ok in kiln/cuda/schedule.h)";
+        return false;
+      };
+
+      // The sm_90a variant's schedule, where the layer has that kernel.
+      bool hasSm90a = false;
+      if (auto given = op->getAttrOfType<DenseI32ArrayAttr>(
+              KilnDialect::getScheduleSm90aAttrName())) {
+        ArrayRef<int32_t> t = given.asArrayRef();
+        if (!sm90a) {
+          op->emitError() << "'" << KilnDialect::getScheduleSm90aAttrName()
+                          << "' where the executable has no sm_90a variant (sm90a=false)";
+          return WalkResult::interrupt();
+        }
+        if (scaled) {
+          op->emitError() << "the sm_90a kernel has no input scale (SE gate): this layer "
+                             "has no '"
+                          << KilnDialect::getScheduleSm90aAttrName() << "'";
+          return WalkResult::interrupt();
+        }
+        if (!check(t, {t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]}))
+          return WalkResult::interrupt();
+        hasSm90a = true;
+      } else if (sm90a && wgmmaRuns) {
+        cuda::Schedule s = cuda::wgmma_default_schedule(shape, *p, smCount);
+        if (s.bm != 0) {
+          set(KilnDialect::getScheduleSm90aAttrName(), s);
+          hasSm90a = true;
+        }
+      }
+
+      // The mma.sync (FMA) kernel's schedule: for the variant of the other
+      // GPUs, and for the sm_90a variant where the layer has no wgmma one.
+      if (!generic && hasSm90a) {
+        op->removeAttr(KilnDialect::getScheduleAttrName());
         return WalkResult::advance();
       }
       if (auto given = op->getAttrOfType<DenseI32ArrayAttr>(
               KilnDialect::getScheduleAttrName())) {
         ArrayRef<int32_t> t = given.asArrayRef();
-        cuda::Schedule s{t[0], t[1], t[2], t[3], t[4], t[5], t[6],
-                         t.size() > 7 ? t[7] : 0};
-        if (s.warpgroups > 0 && !sm90a) {
-          op->emitError() << "the schedule [" << t
-                          << "] is for the sm_90a kernel; this pass targets older "
-                             "GPUs too (sm90a=false)";
+        if (!check(t, {t[0], t[1], t[2], t[3], t[4], t[5], t[6], 0}))
           return WalkResult::interrupt();
-        }
-        if (s.warpgroups > 0 && conv && conv.getScale()) {
-          op->emitError() << "the sm_90a kernel has no input scale (SE gate): "
-                             "use a schedule without warpgroups";
-          return WalkResult::interrupt();
-        }
-        if (!cuda::schedule_ok(shape, *p, s)) {
-          op->emitError() << "the schedule [" << t
-                          << "] is not valid for this layer in " << precision
-                          << " (see schedule_ok in kiln/cuda/schedule.h)";
-          return WalkResult::interrupt();
-        }
         return WalkResult::advance();
       }
-      // The sm_90a kernel reads its input with the tensor memory
-      // accelerator: no SE scale on the way.
-      bool wgmma = sm90a && !(conv && conv.getScale());
-      cuda::Schedule s = cuda::default_schedule(shape, *p, smCount, wgmma);
-      SmallVector<int32_t, 8> tile = {s.bm,      s.bn,     s.bk,     s.warps_m,
-                                      s.warps_n, s.stages, s.split_k};
-      if (s.warpgroups > 0)
-        tile.push_back(s.warpgroups);
-      op->setAttr(KilnDialect::getScheduleAttrName(), b.getDenseI32ArrayAttr(tile));
+      set(KilnDialect::getScheduleAttrName(),
+          cuda::default_schedule(shape, *p, smCount, /*sm90a=*/false));
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())

@@ -29,12 +29,24 @@ def ChooseSchedulePass : Pass<"kiln-choose-schedule", "mlir::func::FuncOp"> {
     kernel's rules (`schedule_ok`) and kept, so schedules can be tuned by
     hand in the IR.
 
-    With `sm90a` (every GPU of the executable is an H100/H200: `kiln compile
-    --cuda-arch sm_90a`), layers the sm_90a kernel can run (tensor-core
-    precisions, one group, 16-byte aligned input pixels, no SE input scale)
-    get its schedules instead: an 8th entry, warpgroups, the consumer
-    warpgroups of the warp-specialised TMA/wgmma kernel
-    (`wgmma_default_schedule`).
+    An executable holds one or two variants of the forward pass (the
+    runtime launches the one the device runs, kiln/cuda/arch.h): with
+    `sm90a` (it holds sm_90a code: `kiln compile` by default, or with
+    sm_90a in `--cuda-arch`), layers the sm_90a kernel can run (tensor-core
+    precisions, one group, 16-byte aligned input pixels, no SE input
+    scale) also get `kiln.schedule_sm90a`, that kernel's schedule: the
+    same entries and an 8th, warpgroups, the consumer warpgroups of the
+    warp-specialised TMA/wgmma kernel (`wgmma_default_schedule`). The
+    sm_90a variant runs them with it and every other layer with
+    `kiln.schedule`; the variant of every other GPU runs every layer with
+    `kiln.schedule`. With `generic=false` (an executable for the H100/H200
+    alone) a layer with an sm_90a schedule gets no `kiln.schedule`. Both
+    are checked when given.
+
+    ```mlir
+    kiln.conv2d %x, %w ... {kiln.schedule = array<i32: 128, 64, 64, 2, 2, 3, 1>,
+                            kiln.schedule_sm90a = array<i32: 128, 128, 64, 8, 1, 4, 1, 2>}
+    ```
   }];
   let options = [
     Option<"precision", "precision", "std::string", /*default=*/"\"fp32\"",
@@ -42,7 +54,11 @@ def ChooseSchedulePass : Pass<"kiln-choose-schedule", "mlir::func::FuncOp"> {
     Option<"smCount", "sm-count", "int", /*default=*/"132",
            "streaming multiprocessors of the target GPU (H100 SXM: 132)">,
     Option<"sm90a", "sm90a", "bool", /*default=*/"false",
-           "schedules for the sm_90a (wgmma) kernel where a layer allows it">,
+           "the executable has an sm_90a variant: schedules for the sm_90a "
+           "(wgmma) kernel where a layer allows it">,
+    Option<"generic", "generic", "bool", /*default=*/"true",
+           "the executable has the variant of GPUs other than the H100/H200 "
+           "(mma.sync schedules for every layer)">,
   ];
   let dependentDialects = ["::kiln::KilnDialect"];
 }

@@ -91,7 +91,8 @@ __device__ __forceinline__ int swizzle_add(int swizzled, int off, int d) {
 /// Everything the kernels derive from the template arguments.
 /// (Kernels take this type, not the class-type values themselves: nvcc's
 /// host stubs cannot spell class-type template arguments of a __global__.)
-template <Conv2d S, Schedule T, Epilogue E, Precision P> struct GemmConfig {
+template <Conv2d S, Schedule T, Epilogue E, Precision P, Images I = Images::All>
+struct GemmConfig {
   static constexpr Conv2d kS = S;
   static constexpr Schedule kT = T;
   static constexpr Epilogue kE = E;
@@ -112,6 +113,8 @@ template <Conv2d S, Schedule T, Epilogue E, Precision P> struct GemmConfig {
   /// fragments' float2 stores conflict-free, +4 the FMA grid's floats.
   static constexpr int kStageLd = T.bn + (P == Precision::F32 ? 4 : 8);
   static constexpr int kVec = G.out_vec; ///< epilogue elements per thread
+  /// The kernel has code in this device pass (types.h, Images).
+  static constexpr bool kCompiled = !(I == Images::NotSm90a && KILN_SM90A);
 
   static_assert(schedule_ok(S, P, T), "conv2d: unsupported schedule "
                                       "(see schedule_ok in schedule.h)");
@@ -564,9 +567,10 @@ __device__ __forceinline__ void store_tile(ConvArgs<C::kP> args, unsigned char *
 // The kernel
 //===----------------------------------------------------------------------===//
 
+/// The kernel's body (conv_gemm_kernel, below, is empty where its
+/// configuration is not compiled).
 template <class C>
-__global__ void __launch_bounds__(C::kThreads, 1)
-    conv_gemm_kernel(ConvArgs<C::kP> args) {
+__device__ __forceinline__ void conv_gemm_body(const ConvArgs<C::kP> &args) {
   constexpr Conv2d S = C::kS;
   constexpr Schedule T = C::kT;
   constexpr Epilogue E = C::kE;
@@ -631,6 +635,19 @@ __global__ void __launch_bounds__(C::kThreads, 1)
   __syncthreads();
   store_tile<C>(args, smem, group, slice, n0,
                 [&](int r) { return m0 + r < G.m ? m0 + r : -1l; }, tid);
+}
+
+template <class C>
+__global__ void __launch_bounds__(C::kThreads, 1)
+    conv_gemm_kernel(ConvArgs<C::kP> args) {
+  if constexpr (!C::kCompiled) {
+    (void)args;
+#if defined(__CUDA_ARCH__)
+    __trap();
+#endif
+  } else {
+    conv_gemm_body<C>(args);
+  }
 }
 
 } // namespace kiln::cuda::detail

@@ -42,6 +42,8 @@
 //   KILN_DEVICE_CODE      1 where kernels are compiled to run (nvcc's device
 //                         pass, or the emulator), 0 in nvcc's host pass
 //   KILN_EMULATED         1 under the emulator, 0 under nvcc
+//   KILN_SM90A            1 in nvcc's device pass for sm_90a (wgmma, TMA),
+//                         0 elsewhere (other device passes, host, emulator)
 //   KILN_DEVICE_INLINE    __device__ __forceinline__
 //   KILN_HOST_DEVICE_INLINE  __host__ __device__ __forceinline__
 //   KILN_SHARED(T, name, dims)   shared array, poisoned per block when emulated
@@ -73,6 +75,12 @@
 #define KILN_DEVICE_CODE 1
 #else
 #define KILN_DEVICE_CODE 0
+#endif
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ == 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define KILN_SM90A 1
+#else
+#define KILN_SM90A 0
 #endif
 
 #define KILN_DEVICE_INLINE __device__ __forceinline__

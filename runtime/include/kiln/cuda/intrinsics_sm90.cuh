@@ -14,9 +14,10 @@
 //   wgmma_descriptor(p, lbo, sbo, swizzle)             the 64-bit matrix descriptor
 //   get_tensor_map_encoder()     cuTensorMapEncodeTiled, from the driver at run time
 //
-// Under nvcc the device code needs sm_90a (`-gencode arch=compute_90a,...`):
-// wgmma has no sm_90 or older form; a kernel that uses these functions in
-// another device pass traps.
+// Under nvcc the device code needs sm_90a (`-gencode arch=compute_90a,...`;
+// KILN_SM90A, intrinsics.cuh): wgmma has no sm_90 or older form; a kernel
+// that uses these functions in another device pass traps (wgmma.cuh's
+// kernel is empty there).
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,12 +28,6 @@
 #include "kiln/cuda/types.h"
 
 #include <cuda.h>
-
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ == 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define KILN_SM90A 1
-#else
-#define KILN_SM90A 0
-#endif
 
 namespace kiln::cuda {
 

@@ -92,8 +92,9 @@ template <Conv2d S, Precision P>
 constexpr size_t conv2d_workspace_bytes(Schedule t);
 
 /// out = epilogue(conv(in * scale, weights)): bias has o floats, residual is
-/// NHWC with E.residual_stride, scale (if E.scale) is N x C fp32.
-template <Conv2d S, Schedule T, Epilogue E, Precision P>
+/// NHWC with E.residual_stride, scale (if E.scale) is N x C fp32. |I|: the
+/// device images that hold the kernel's code (types.h).
+template <Conv2d S, Schedule T, Epilogue E, Precision P, Images I = Images::All>
 cudaError_t conv2d(const Act<P> *in, const void *packed, const float *bias,
                    const Act<P> *residual, const float *scale, Act<P> *out,
                    void *workspace, cudaStream_t stream, int n = S.n);
@@ -112,7 +113,7 @@ template <Linear S, Precision P>
 constexpr size_t linear_workspace_bytes(Schedule t);
 /// y[m][:] = epilogue(W x[m][:]); rows of x, y and residual are contiguous
 /// (E.residual_stride == n).
-template <Linear S, Schedule T, Epilogue E, Precision P>
+template <Linear S, Schedule T, Epilogue E, Precision P, Images I = Images::All>
 cudaError_t linear(const Act<P> *x, const void *packed, const float *bias,
                    const Act<P> *residual, Act<P> *y, void *workspace,
                    cudaStream_t stream, int m = S.m);

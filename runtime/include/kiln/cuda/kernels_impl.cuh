@@ -94,7 +94,7 @@ constexpr size_t conv2d_workspace_bytes(Schedule t) {
   return conv2d_workspace_size(S, P, t);
 }
 
-template <Conv2d S, Schedule T, Epilogue E, Precision P>
+template <Conv2d S, Schedule T, Epilogue E, Precision P, Images I>
 cudaError_t conv2d(const Act<P> *in, const void *packed, const float *bias,
                    const Act<P> *residual, const float *scale, Act<P> *out,
                    void *workspace, cudaStream_t stream, int n) {
@@ -115,7 +115,7 @@ cudaError_t conv2d(const Act<P> *in, const void *packed, const float *bias,
   if constexpr (conv_uses_gemm(S) && T.warpgroups > 0) {
     return detail::launch_wgmma<detail::WgmmaConfig<S, T, E, P>>(args, stream, n);
   } else if constexpr (conv_uses_gemm(S)) {
-    using C = detail::GemmConfig<S, T, E, P>;
+    using C = detail::GemmConfig<S, T, E, P, I>;
     if (T.split_k > 1 && !detail::aligned(workspace, 16))
       return cudaErrorMisalignedAddress;
     auto kernel = detail::conv_gemm_kernel<C>;
@@ -163,15 +163,15 @@ constexpr size_t linear_workspace_bytes(Schedule t) {
   return conv2d_workspace_size(linear_as_conv(S), P, t);
 }
 
-template <Linear S, Schedule T, Epilogue E, Precision P>
+template <Linear S, Schedule T, Epilogue E, Precision P, Images I>
 cudaError_t linear(const Act<P> *x, const void *packed, const float *bias,
                    const Act<P> *residual, Act<P> *y, void *workspace,
                    cudaStream_t stream, int m) {
   static_assert(!E.residual || E.residual_stride == S.n,
                 "linear: the residual's rows are contiguous (stride n)");
   static_assert(!E.scale, "linear: no input scale (use a 1x1 conv2d)");
-  return conv2d<linear_as_conv(S), T, E, P>(x, packed, bias, residual, nullptr,
-                                            y, workspace, stream, m);
+  return conv2d<linear_as_conv(S), T, E, P, I>(x, packed, bias, residual, nullptr,
+                                               y, workspace, stream, m);
 }
 
 //===----------------------------------------------------------------------===//

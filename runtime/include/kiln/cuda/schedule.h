@@ -32,9 +32,14 @@ KILN_HOST_DEVICE constexpr int gcd(int a, int b) {
   return b == 0 ? a : gcd(b, a % b);
 }
 
-/// Largest dynamic shared memory a block may use on every target GPU (the
-/// A100's 163 KiB opt-in limit; the H100 allows 227 KiB).
-inline constexpr int kMaxSharedBytes = 166912;
+/// Largest dynamic shared memory a block of the mma.sync (and FMA) kernels
+/// may use: 99 KiB, the opt-in limit of the sm_86, sm_89 and sm_12x parts
+/// they also run on (the A100 allows 163 KiB, the H100 227 KiB).
+inline constexpr int kMaxSharedBytes = 101376;
+
+/// Shared memory of an SM, for the cost model's count of resident blocks
+/// (an A100's 164 KiB less the 1 KiB each block reserves).
+inline constexpr int kSharedBytesPerSm = 166912;
 
 /// Bytes at the start of a split-K workspace that hold one counter per
 /// output tile (4096 tiles): the slices of a tile count themselves in there
@@ -399,7 +404,7 @@ constexpr double schedule_cost(const Conv2d &s, Precision p, const Schedule &t,
       double(t.bm) * t.bn * t.bk * k_steps / (sm.macs_per_clock * eff);
   // Blocks resident per SM, by shared memory and threads (registers allow
   // about as many as threads do at these tile sizes).
-  long resident = kMaxSharedBytes / schedule_shared_bytes(t, p);
+  long resident = kSharedBytesPerSm / schedule_shared_bytes(t, p);
   long by_threads = 1024 / schedule_threads(t);
   resident = resident < by_threads ? resident : by_threads;
   resident = resident < 1 ? 1 : resident;

@@ -99,6 +99,13 @@ struct Schedule {
   int warpgroups = 0;
 };
 
+/// Which device images of an executable (kiln/cuda/arch.h) hold a GEMM
+/// kernel's code; the others hold an empty kernel that traps. In an
+/// executable with an sm_90a variant, a layer that variant runs on wgmma
+/// also has a mma.sync kernel, which only the variant of the other GPUs
+/// launches: NotSm90a leaves it out of the sm_90a image.
+enum class Images { All, NotSm90a };
+
 } // namespace kiln::cuda
 
 #endif // KILN_RUNTIME_CUDA_TYPES_H

@@ -136,10 +136,11 @@ enum WgmmaOmit : int {
   kOmitEmptyWait = 16 ///< the producer refills stages without waiting
 };
 
-template <class C, int kOmit = 0>
-__global__ void __launch_bounds__(C::kThreads, 1)
-    conv_wgmma_kernel(const __grid_constant__ CUtensorMap map_a,
-                      const __grid_constant__ CUtensorMap map_b, ConvArgs<C::kP> args) {
+/// The kernel's body (conv_wgmma_kernel, below, is empty outside sm_90a).
+template <class C, int kOmit>
+__device__ __forceinline__ void conv_wgmma_body(const CUtensorMap &map_a,
+                                                const CUtensorMap &map_b,
+                                                const ConvArgs<C::kP> &args) {
   constexpr Schedule T = C::kT;
   constexpr Precision P = C::kP;
   constexpr WgmmaGeometry G = C::G;
@@ -238,6 +239,21 @@ __global__ void __launch_bounds__(C::kThreads, 1)
   __syncthreads();
 
   store_tile<C>(args, smem, 0, slice, n0, [&](int r) { return wgmma_pixel<C>(tm, r); }, tid);
+}
+
+/// The kernel: code in nvcc's sm_90a device pass (and the emulator's) only;
+/// in the others (sm_80, PTX for later GPUs) it traps, as their variant
+/// never launches it (kiln/cuda/arch.h).
+template <class C, int kOmit = 0>
+__global__ void __launch_bounds__(C::kThreads, 1)
+    conv_wgmma_kernel(const __grid_constant__ CUtensorMap map_a,
+                      const __grid_constant__ CUtensorMap map_b, ConvArgs<C::kP> args) {
+#if KILN_SM90A || !defined(__CUDA_ARCH__)
+  conv_wgmma_body<C, kOmit>(map_a, map_b, args);
+#else
+  (void)map_a, (void)map_b, (void)args;
+  __trap();
+#endif
 }
 
 /// The tensor maps of a launch: A over the input (2-D for gemm, else the

@@ -46,6 +46,12 @@
 // attributes are per device) and KILN_EMU_MEMORY_MB (device memory, default
 // 80 GiB, shared by all devices): the last two let tests exercise the
 // runtime's no-device, several-device and out-of-memory paths.
+// KILN_EMU_CC
+// (default 9.0, an H100) is the compute capability the devices report:
+// 7.0, 7.5, 8.0 (an A100), 8.6, 8.7, 8.9, 9.0, 10.0, 10.3, 12.0 or 12.1,
+// with that part's SM count and shared-memory opt-in limit; sm_90a's
+// instructions (wgmma, cp.async.bulk.tensor, mbarrier expect_tx) fail on
+// any but 9.0, so tests can run one executable as each GPU would.
 //
 //===----------------------------------------------------------------------===//
 

@@ -27,7 +27,7 @@ func.func @split(%x: tensor<1x32x8x8xf32>) -> tensor<1x32x8x8xf32> attributes {k
 // A malformed attribute is rejected by the dialect's verifier.
 func.func @malformed(%x: tensor<1x32x8x8xf32>) -> tensor<1x32x8x8xf32> attributes {kiln.model = "m"} {
   %w = kiln.param "conv.weight" parameter : tensor<32x32x3x3xf32>
-  // expected-error @+1 {{'kiln.schedule' must be array<i32: bm, bn, bk, warps_m, warps_n, stages, split_k[, warpgroups]> (all positive, warpgroups >= 0) on a kiln.conv2d or kiln.linear}}
+  // expected-error @+1 {{'kiln.schedule' must be array<i32: bm, bn, bk, warps_m, warps_n, stages, split_k> (all positive) on a kiln.conv2d or kiln.linear}}
   %y = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1
       {kiln.schedule = array<i32: 32, 32, 32>}
       : (tensor<1x32x8x8xf32>, tensor<32x32x3x3xf32>) -> tensor<1x32x8x8xf32>
