@@ -32,7 +32,8 @@
 // One variant (no layer has an sm_90a schedule), no split-K workspace:
 // CHECK:       {false, 0, kPreparedBytes0},
 // CHECK:       "fp16", "sm_80 sm_90a compute_80", 12288,
-// CHECK-NEXT:  1, kVariants, prepare, run, kiln::cuda::openSession};
+// CHECK-NEXT:  1, kVariants, prepare, run, kiln::cuda::openSession,
+// CHECK-NEXT:  kiln::cuda::deviceCount};
 
 // A direct (depthwise) convolution needs no schedule; its channel-stepped
 // output starts one element into the buffer.
