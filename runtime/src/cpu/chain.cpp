@@ -74,7 +74,10 @@ void conv_chain(const ConvChain &C, const Epilogue *E, const float *in,
   const GemmLayout gx = gemm_layout(X, kShape), gp = gemm_layout(P, kShape);
   const LaneLayout ld = lane_layout(D, kLanes);
   const DwRowFns dw = depthwise_row_fns(D);
-  const auto [x_lo, x_hi] = interior_columns(D);
+  // (Not a structured binding: lambdas below use them, which clang < 16
+  // cannot capture.)
+  const DwColumns columns = interior_columns(D);
+  const int x_lo = columns.lo, x_hi = columns.hi;
   // Bands of at least two output rows; about 4 tasks per thread.
   const int want = pool.size() == 1 ? 1 : 4 * pool.size();
   int bands = std::clamp(ceil_div(want, D.n), 1, std::max(1, D.ho / 2));

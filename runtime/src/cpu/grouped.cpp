@@ -23,7 +23,10 @@ void conv_lanes(const Conv2d &S, const Epilogue &E, const float *in,
     std::abort(); // lane_shared() admits no other shape
   const DwRowFns dw = depthwise_row_fns(S);
   // Output columns [x_lo, x_hi) read no horizontal padding at any tap.
-  const auto [x_lo, x_hi] = interior_columns(S);
+  // (Not a structured binding: lambdas below use them, which clang < 16
+  // cannot capture.)
+  const DwColumns columns = interior_columns(S);
+  const int x_lo = columns.lo, x_hi = columns.hi;
   const int rows = S.n * S.ho;
   int want = pool.size() == 1 ? 1 : 4 * pool.size();
   int ranges = std::clamp(ceil_div(want, rows), 1, P.blocks);
