@@ -534,13 +534,28 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
     jobs.push_back(std::move(job));
   }
   if (!options.weightsBlob.empty()) {
-    // The weights become a read-only section of the executable.
+    // The weights become a read-only section of the executable. On x86-64
+    // it is a large one (.lrodata, SHF_X86_64_LARGE), which the linker puts
+    // after every other section: blobs over 2 GiB (regnet_y_128gf's 2.6 GB)
+    // would otherwise push the code's 32-bit PC-relative references out of
+    // range. Code reaches the blob's start only (through a 64-bit data
+    // relocation); its size is a constant beside it.
+#if defined(__aarch64__)
+    const bool x86 = false;
+#else
+    const bool x86 = cpu.crossArch.empty();
+#endif
     std::string asmFile = file("weights.S");
     std::string text =
-        "  .section .rodata\n  .balign 64\n"
+        std::string(x86 ? "  .section .lrodata,\"al\",@progbits\n"
+                        : "  .section .rodata\n") +
+        "  .balign 64\n"
         "  .globl kiln_embedded_weights_begin\nkiln_embedded_weights_begin:\n"
         "  .incbin \"" + options.weightsBlob + "\"\n"
-        "  .globl kiln_embedded_weights_end\nkiln_embedded_weights_end:\n"
+        "kiln_embedded_weights_end:\n"
+        "  .section .rodata\n  .balign 8\n"
+        "  .globl kiln_embedded_weights_size\nkiln_embedded_weights_size:\n"
+        "  .quad kiln_embedded_weights_end - kiln_embedded_weights_begin\n"
         "  .section .note.GNU-stack,\"\",@progbits\n";
     if (failed(writeFile(asmFile, text)))
       return failure();

@@ -632,7 +632,7 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
     os << "extern const kiln::rt::CudaModel kiln_cuda_model;\n\n";
   if (options.embeddedWeights)
     os << "extern \"C\" const unsigned char kiln_embedded_weights_begin[];\n"
-       << "extern \"C\" const unsigned char kiln_embedded_weights_end[];\n\n";
+       << "extern \"C\" const unsigned long long kiln_embedded_weights_size;\n\n";
   auto shape = [&](Type t) {
     ArrayRef<int64_t> s = cast<ShapedType>(t).getShape();
     std::string text = std::to_string(s.size()) + ", {";
@@ -657,7 +657,7 @@ std::vector<std::string> CpuEmitter::print(const CpuEmitOptions &options,
      << "    kParams, " << params.specs.size() << ",\n";
   if (options.embeddedWeights)
     os << "    kiln_embedded_weights_begin,\n"
-       << "    size_t(kiln_embedded_weights_end - kiln_embedded_weights_begin),\n";
+       << "    size_t(kiln_embedded_weights_size),\n";
   else
     os << "    nullptr, 0,\n";
   os << "    " << (imagenet ? "true" : "false") << ", "
