@@ -535,11 +535,13 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
   }
   if (!options.weightsBlob.empty()) {
     // The weights become a read-only section of the executable. On x86-64
-    // it is a large one (.lrodata, SHF_X86_64_LARGE), which the linker puts
-    // after every other section: blobs over 2 GiB (regnet_y_128gf's 2.6 GB)
-    // would otherwise push the code's 32-bit PC-relative references out of
-    // range. Code reaches the blob's start only (through a 64-bit data
-    // relocation); its size is a constant beside it.
+    // it is the large-data section .lrodata, which the linker script puts
+    // after every other section, by its name (GNU as also marks it
+    // SHF_X86_64_LARGE; clang 14 knows no flag for that): blobs over 2 GiB
+    // (regnet_y_128gf's 2.6 GB) would otherwise push the code's 32-bit
+    // PC-relative references out of range. Code reaches the blob's start
+    // only (through a 64-bit data relocation); its size is a constant
+    // beside it.
 #if defined(__aarch64__)
     const bool x86 = false;
 #else
@@ -547,7 +549,7 @@ LogicalResult kiln::buildExecutable(const CpuSource &source,
 #endif
     std::string asmFile = file("weights.S");
     std::string text =
-        std::string(x86 ? "  .section .lrodata,\"al\",@progbits\n"
+        std::string(x86 ? "  .section .lrodata,\"a\",@progbits\n"
                         : "  .section .rodata\n") +
         "  .balign 64\n"
         "  .globl kiln_embedded_weights_begin\nkiln_embedded_weights_begin:\n"
