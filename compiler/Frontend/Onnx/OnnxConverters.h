@@ -36,6 +36,11 @@ std::vector<float> floatsOf(const Constant &k);
 /// A constant's data as integers, or an error naming |what|.
 mlir::FailureOr<std::vector<int64_t>> intsOf(NodeContext &c, const Constant &k,
                                              llvm::StringRef what);
+/// Input |index| (a constant integer tensor named |what|) where the node
+/// has it, else |fallback| (the attribute older opsets used).
+mlir::FailureOr<std::vector<int64_t>>
+intsInputOr(NodeContext &c, int index, llvm::StringRef what,
+            std::vector<int64_t> fallback);
 /// Resolves an ONNX axis (negative counts from the end) of a rank-|rank|
 /// tensor, or reports it.
 mlir::FailureOr<int64_t> resolveAxis(NodeContext &c, int64_t axis,

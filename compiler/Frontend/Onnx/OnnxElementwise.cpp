@@ -270,17 +270,11 @@ LogicalResult convertPad(NodeContext &c) {
   auto attrValue = c.getFloat("value", 0.0f);
   if (failed(x) || failed(mode) || failed(attrPads) || failed(attrValue))
     return failure();
-  std::vector<int64_t> pads = *attrPads;
+  auto padsOrInput = intsInputOr(c, 1, "pads", *attrPads);
+  if (failed(padsOrInput))
+    return failure();
+  std::vector<int64_t> pads = *padsOrInput;
   double value = *attrValue;
-  if (c.hasInput(1)) {
-    auto k = c.constant(1, "pads");
-    if (failed(k))
-      return failure();
-    auto ints = intsOf(c, **k, "pads");
-    if (failed(ints))
-      return failure();
-    pads = *ints;
-  }
   if (c.hasInput(2)) {
     auto k = c.constant(2, "constant_value");
     if (failed(k))

@@ -485,18 +485,12 @@ LogicalResult convertReduceMean(NodeContext &c) {
     return failure();
   auto x = c.activation(0, "data");
   auto keep = c.getInt("keepdims", 1);
-  auto axes = c.getInts("axes", {});
-  if (failed(x) || failed(keep) || failed(axes))
+  auto attrAxes = c.getInts("axes", {});
+  if (failed(x) || failed(keep) || failed(attrAxes))
     return failure();
-  if (c.hasInput(1)) { // opset 18
-    auto k = c.constant(1, "axes");
-    if (failed(k))
-      return failure();
-    auto ints = intsOf(c, **k, "axes");
-    if (failed(ints))
-      return failure();
-    axes = *ints;
-  }
+  auto axes = intsInputOr(c, 1, "axes", *attrAxes); // an input from opset 18
+  if (failed(axes))
+    return failure();
   int64_t rank = c.typeOf(*x).getRank();
   SmallVector<int64_t> dims;
   if (axes->empty())

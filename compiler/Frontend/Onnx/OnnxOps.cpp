@@ -78,6 +78,19 @@ FailureOr<std::vector<int64_t>> intsOf(NodeContext &c, const Constant &k,
   return failure();
 }
 
+/// Input |index| (a constant integer tensor named |what|) where the node
+/// has it, else |fallback| (the attribute older opsets used).
+FailureOr<std::vector<int64_t>> intsInputOr(NodeContext &c, int index,
+                                            StringRef what,
+                                            std::vector<int64_t> fallback) {
+  if (!c.hasInput(index))
+    return fallback;
+  auto k = c.constant(index, what);
+  if (failed(k))
+    return failure();
+  return intsOf(c, **k, what);
+}
+
 /// Resolves an ONNX axis (negative counts from the end) of a rank-|rank|
 /// tensor, or reports it.
 FailureOr<int64_t> resolveAxis(NodeContext &c, int64_t axis, int64_t rank,

@@ -58,16 +58,10 @@ LogicalResult convertSplit(NodeContext &c) {
   auto dim = resolveAxis(c, *axis, c.typeOf(*x).getRank());
   if (failed(dim))
     return failure();
-  std::vector<int64_t> sizes = *split;
-  if (c.hasInput(1)) {
-    auto k = c.constant(1, "split");
-    if (failed(k))
-      return failure();
-    auto ints = intsOf(c, **k, "split");
-    if (failed(ints))
-      return failure();
-    sizes = *ints;
-  }
+  auto splitOrInput = intsInputOr(c, 1, "split", *split);
+  if (failed(splitOrInput))
+    return failure();
+  std::vector<int64_t> sizes = *splitOrInput;
   int64_t size = c.typeOf(*x).getDimSize(*dim);
   size_t pieces = c.node.outputs.size();
   if (sizes.empty()) {
@@ -287,16 +281,10 @@ LogicalResult convertSqueeze(NodeContext &c) {
   auto attrAxes = c.getInts("axes", {});
   if (failed(x) || failed(attrAxes))
     return failure();
-  std::vector<int64_t> axes = *attrAxes;
-  if (c.hasInput(1)) {
-    auto k = c.constant(1, "axes");
-    if (failed(k))
-      return failure();
-    auto ints = intsOf(c, **k, "axes");
-    if (failed(ints))
-      return failure();
-    axes = *ints;
-  }
+  auto axesOrInput = intsInputOr(c, 1, "axes", *attrAxes);
+  if (failed(axesOrInput))
+    return failure();
+  std::vector<int64_t> axes = *axesOrInput;
   ArrayRef<int64_t> in = c.typeOf(*x).getShape();
   bool unsqueeze = c.node.opType == "Unsqueeze";
   int64_t rank = int64_t(in.size()) + (unsqueeze ? int64_t(axes.size()) : 0);
