@@ -77,6 +77,12 @@ private:
   bool pass(const float *input, int batch, float *output, Status &status);
   /// One pass on the CPU of |batch| samples (N unless flexible).
   void cpuPass(const float *input, int batch, float *output);
+  /// Any number of samples on the CPU (flexible batch, or N = 1): each
+  /// thread runs its share through the whole network, in passes of
+  /// microBatch_ samples, in an arena of its own; see cpuRun in session.cpp.
+  void cpuRun(const float *input, int64_t batch, float *output);
+  /// Whether cpuRun can take a batch: the kernels take any batch up to N.
+  bool cpuSplits() const;
 
   const ModelInfo &model_;
   /// The compiled batch, and floats per sample of the input and output.
@@ -93,6 +99,12 @@ private:
   };
   std::unique_ptr<char, Aligned> prepared_, arena_;
   std::unique_ptr<ThreadPool> pool_;
+  /// Samples per pass of one thread (cpuRun), and what the threads after the
+  /// first need to run passes of their own: an arena each (allocated when
+  /// first needed) and a pool of one, which runs the kernels' tasks inline.
+  int microBatch_ = 1;
+  std::vector<std::unique_ptr<char, Aligned>> workerArenas_;
+  std::vector<std::unique_ptr<ThreadPool>> serialPools_;
 
   // GPUs: a session per device; every pass splits its batch evenly.
   std::vector<std::unique_ptr<DeviceSession>> gpus_;

@@ -189,7 +189,9 @@ void printHelp(const kiln_model_info &m) {
       "                       is one, else the CPU)\n"
       "  --devices 0,1|all    GPUs to split each batch across (one arena and\n"
       "                       CUDA graph per GPU, outputs gathered in order)\n"
-      "  --threads N          CPU threads, 1 to 1024 (default: all)\n"
+      "  --threads N          CPU threads, 1 to 1024 (default: all); with at\n"
+      "                       least N samples, each thread runs its own\n"
+      "                       share of them through the whole network\n"
       "  --bench N            time N runs (1 to 100000) after a warm-up of\n"
       "                       N/10 (3 to 100): median, p10, p90, images/s\n"
       "  --quiet              no progress, no notes (errors only)\n"
@@ -199,7 +201,9 @@ void printHelp(const kiln_model_info &m) {
       (long long)(m.input_rank == 4 ? m.input_shape[3] : 0));
   if (*m.cpu_kernels)
     std::printf("\nCPU kernels: %s; this CPU: %s\n"
-                "  KILN_CPU=NAME        use the kernel set NAME (one of the above)\n",
+                "  KILN_CPU=NAME        use the kernel set NAME (one of the above)\n"
+                "  KILN_CPU_SAMPLES=K   samples each thread runs through the network\n"
+                "                       at a time (default: as many as fit the cache)\n",
                 m.cpu_kernels, *m.cpu_selected ? m.cpu_selected : "none of them");
   if (*m.cuda_precision)
     std::printf("CUDA code: %s\n", m.cuda_precision);
