@@ -126,6 +126,26 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
   const size_t partial_floats =
       blocked ? size_t(range_tiles) * (P.tile_lo + 1) * partial_stride : 0;
 
+  // The weights of (chunk, K block) of group g, for the prefetch of the
+  // next ones while a task computes: the next K block of its chunk, else
+  // the first of the chunk it is likely to take next (tasks of whole
+  // chunks go round the threads in order). Of a chunk of several panels
+  // that is K-blocked, the first panel's slice only (one range).
+  auto weights_of = [&](int g, int chunk, int kb, size_t &floats) {
+    const float *base = packed + g * P.group_floats +
+                        size_t(chunk) * P.chunk_panels * P.panel_floats;
+    if (!blocked) {
+      int panels = std::min(P.panels - chunk * P.chunk_panels, P.chunk_panels);
+      floats = size_t(panels) * P.panel_floats;
+      return base;
+    }
+    KBlock k = kblocks[kb];
+    k.kc = std::min(k.kc, P.kc - k.c0), k.taps = std::min(k.taps, P.taps - k.tap0);
+    floats = size_t(k.taps - 1) * P.kc * P.nr + size_t(k.kc) * P.nr;
+    return base + (size_t(k.tap0) * P.kc + k.c0) * P.nr;
+  };
+  const int chunk_step = tile_ranges == 1 ? pool.size() : 0;
+
   pool.parallel_for(int64_t(per_chunk) * tile_ranges, [&](int64_t task) {
     int range = int(task % tile_ranges);
     int chunk = int(task / tile_ranges % P.chunks);
@@ -146,6 +166,18 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
       KBlock k = blocked ? kblocks[kb] : KBlock{};
       if (blocked)
         k.kc = std::min(k.kc, P.kc - k.c0), k.taps = std::min(k.taps, P.taps - k.tap0);
+      // What comes next, spread over this block's tile x panel calls.
+      const char *next = nullptr;
+      size_t next_floats = 0;
+      if (blocked && kb + 1 < kblocks.count)
+        next = reinterpret_cast<const char *>(
+            weights_of(g, chunk, kb + 1, next_floats));
+      else if (chunk_step > 0 && chunk + chunk_step < P.chunks)
+        next = reinterpret_cast<const char *>(
+            weights_of(g, chunk + chunk_step, 0, next_floats));
+      const size_t calls = size_t(last_tile - first_tile) * (last_panel - first_panel);
+      const size_t lines = (next_floats * sizeof(float) + 63) / 64;
+      const size_t lines_per_call = (lines + calls - 1) / calls;
       for (int tile = first_tile; tile < last_tile; ++tile) {
         int count = P.tile_lo + (tile < P.tile_rem);
         int p0 = tile * P.tile_lo + std::min(tile, P.tile_rem);
@@ -171,6 +203,13 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
             o.partial_in = kb > 0 ? sums : nullptr;
             o.partial_out = kb + 1 < kblocks.count ? sums : nullptr;
             o.partial_stride = partial_stride;
+          }
+          if (next) {
+            size_t call = size_t(tile - first_tile) * (last_panel - first_panel) +
+                          (panel - first_panel);
+            size_t line = std::min(call * lines_per_call, lines);
+            o.prefetch = next + line * 64;
+            o.prefetch_lines = int(std::min(lines_per_call, lines - line));
           }
           fn(rows + size_t(k.tap0) * count, k.taps, k.kc, g * P.kc + k.c0,
              packed + g * P.group_floats + panel * P.panel_floats +

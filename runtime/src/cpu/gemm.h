@@ -61,6 +61,11 @@ struct TileOut {
   const float *partial_in = nullptr;
   float *partial_out = nullptr;
   int partial_stride = 0;
+  /// Weights the caller reads next (conv_gemm: the next K block or chunk),
+  /// that the tile pulls towards L2 a cache line per reduction step while
+  /// it computes, for |prefetch_lines| lines; null for none.
+  const char *prefetch = nullptr;
+  int prefetch_lines = 0;
 };
 
 /// Applies the epilogue to the accumulated vector |acc| of channels
@@ -122,12 +127,18 @@ KILN_NOINLINE void gemm_tile(const float *const *rows, int taps, int kc,
                       ? load(o.partial_in + r * o.partial_stride + v * kLanes)
                       : zero();
 
+  const char *ahead = o.prefetch;
+  const char *ahead_end = ahead + size_t(o.prefetch_lines) * 64;
   for (int t = 0; t < taps; ++t) {
     const float *a[MR];
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r)
       a[r] = rows[t * MR + r] + a_offset;
     for (int k = 0; k < kc; ++k, b += NV * kLanes) {
+      if (ahead < ahead_end) {
+        __builtin_prefetch(ahead, 0, 2);
+        ahead += 64;
+      }
       Vec w[NV];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v)
