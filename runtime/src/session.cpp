@@ -119,10 +119,10 @@ char *alignedAlloc(size_t bytes) {
 }
 
 /// Samples per pass of one CPU thread (Session::cpuRun): as many as keep
-/// one pass's activations within kPassBytes (a little more than the L2
-/// cache of one core), at least one, at most N; $KILN_CPU_SAMPLES sets it.
-/// The arena is the activations of N samples and a little scratch, so
-/// arena_bytes / N approximates one sample's. Measured on Zen 5 (2 MiB L2),
+/// one pass's activations within kiln/cpu/layout.h's kCpuPassBytes (a
+/// little more than the L2 cache of one core), at least one, at most N;
+/// $KILN_CPU_SAMPLES sets it. The arena is the activations of N samples and
+/// a little scratch, so arena_bytes / N approximates one sample's. Measured on Zen 5 (2 MiB L2),
 /// batch 32: one sample a pass was fastest for ResNet-50, MobileNetV2,
 /// GhostNet and ShuffleNetV2 on one thread (1.1x to 1.9x faster a sample
 /// than one pass of 32), within 5% of two on two threads. A model whose
@@ -131,7 +131,6 @@ char *alignedAlloc(size_t bytes) {
 /// positive number.
 bool cpuMicroBatch(const ModelInfo &m, int64_t batch, int &samples,
                    std::string &error) {
-  constexpr double kPassBytes = 4.0 * 1024 * 1024;
   if (const char *forced = std::getenv("KILN_CPU_SAMPLES")) {
     char *end = nullptr;
     long n = std::strtol(forced, &end, 10);
@@ -143,9 +142,8 @@ bool cpuMicroBatch(const ModelInfo &m, int64_t batch, int &samples,
     samples = int(std::min<int64_t>(n, batch));
     return true;
   }
-  double sample = double(m.arena_bytes) / double(batch);
-  int64_t n = sample > 0 ? int64_t(kPassBytes / sample) : batch;
-  samples = int(std::clamp<int64_t>(n, 1, batch));
+  samples = cpu::cpu_pass_samples(double(m.arena_bytes) / double(batch),
+                                   int(batch));
   return true;
 }
 

@@ -86,6 +86,25 @@ std::optional<cpu::Conv2d> describe(Conv2dOp op) {
   return c;
 }
 
+/// The samples a CPU thread runs per pass of |func| (kiln/cpu/layout.h's
+/// cpu_pass_samples), one sample measured by the largest layer's input and
+/// output: a batch of ResNet-50 runs a sample a pass, so its 7x7x512
+/// layers read their weights for one sample's tiles whatever the batch.
+int passSamples(func::FuncOp func) {
+  int64_t batch = 1, largest = 0;
+  func.walk([&](Conv2dOp op) {
+    auto in = cast<RankedTensorType>(op.getInput().getType());
+    auto out = cast<RankedTensorType>(op.getResult().getType());
+    if (!in.hasStaticShape() || !out.hasStaticShape() || out.getDimSize(0) < 1)
+      return;
+    int64_t n = out.getDimSize(0);
+    batch = std::max(batch, n);
+    int64_t floats = (in.getNumElements() + out.getNumElements()) / n;
+    largest = std::max<int64_t>(largest, floats * sizeof(float));
+  });
+  return cpu::cpu_pass_samples(double(largest), int(batch));
+}
+
 struct ChooseWinogradPass
     : public kiln::impl::ChooseWinogradPassBase<ChooseWinogradPass> {
   using ChooseWinogradPassBase::ChooseWinogradPassBase;
@@ -100,6 +119,7 @@ struct ChooseWinogradPass
     }
     Builder b(func.getContext());
     StringRef attr = KilnDialect::getWinogradAttrName();
+    const int samples = passSamples(func);
     func.walk([&](Conv2dOp op) {
       op->removeAttr(attr);
       std::optional<cpu::Conv2d> shape = describe(op);
@@ -107,7 +127,10 @@ struct ChooseWinogradPass
         return;
       int m = forced;
       if (!m) {
-        Costs c = costOf(*shape);
+        // The layer runs on the samples of one pass, not the whole batch.
+        cpu::Conv2d pass = *shape;
+        pass.n = std::min(pass.n, samples);
+        Costs c = costOf(pass);
         double best = std::min(c.f2, c.f4);
         if (best * kMinGain > c.direct)
           return;

@@ -59,6 +59,24 @@ inline constexpr VectorShape kArchShapes[] = {kAvx512Shape, kAvx2Shape,
 
 constexpr int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
+/// Activations one CPU thread's pass may hold: a little more than the L2
+/// cache of one core. A batch runs in passes of as many samples as fit
+/// (kiln::rt::Session::cpuRun), each thread its own, so that a layer's
+/// output is still in cache when the next layer reads it.
+inline constexpr double kCpuPassBytes = 4.0 * 1024 * 1024;
+
+/// Samples per pass of a model compiled for |batch| samples, of which one
+/// sample's activations take |sample_bytes|: at least one, at most batch.
+/// The runtime measures a sample by the arena (arena_bytes / batch); the
+/// Winograd choice, which comes before the memory plan, by its largest
+/// layer (input and output).
+constexpr int cpu_pass_samples(double sample_bytes, int batch) {
+  if (batch < 1)
+    return 1;
+  double n = sample_bytes > 0 ? kCpuPassBytes / sample_bytes : batch;
+  return n < 1 ? 1 : n > batch ? batch : int(n);
+}
+
 /// The register tile: MR pixels x NV vectors of output channels.
 struct GemmTile {
   int mr, nv;

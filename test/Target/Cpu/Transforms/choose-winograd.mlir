@@ -80,3 +80,28 @@ func.func @given(%x: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> attributes {k
 }
 
 // TILE: error: --kiln-choose-winograd: unknown tile '8' (auto, 2, 4 or none)
+
+// -----
+
+// Tests that the choice is for the samples of one pass (a thread runs a
+// batch through the network a few samples at a time, as many as keep a
+// pass's activations within 4 MB: kiln/cpu/layout.h): beside a 56x56x256
+// layer (6.4 MB a sample in and out) a batch of 32 runs a sample a pass,
+// and the 7x7x512 layer stays direct, as at batch 1; F(4x4) still pays on
+// the 56x56x64 layer.
+// CHECK-LABEL: func.func @passes(
+// CHECK:         kiln.conv2d {{[^{]*}} -> tensor<32x512x7x7xf32>
+// CHECK:         kiln.conv2d {{.*}} {kiln.winograd = 4 : i64} : {{.*}} -> tensor<32x64x56x56xf32>
+// CHECK:         kiln.conv2d {{[^{]*}} -> tensor<32x256x56x56xf32>
+func.func @passes(%x: tensor<32x512x7x7xf32>, %y: tensor<32x64x56x56xf32>) attributes {kiln.model = "m"} {
+  %w = kiln.param "conv.weight" parameter : tensor<512x512x3x3xf32>
+  %a = kiln.conv2d %x, %w stride [1, 1] padding [1, 1] dilation [1, 1] groups 1
+      : (tensor<32x512x7x7xf32>, tensor<512x512x3x3xf32>) -> tensor<32x512x7x7xf32>
+  %w2 = kiln.param "b.weight" parameter : tensor<64x64x3x3xf32>
+  %b = kiln.conv2d %y, %w2 stride [1, 1] padding [1, 1] dilation [1, 1] groups 1
+      : (tensor<32x64x56x56xf32>, tensor<64x64x3x3xf32>) -> tensor<32x64x56x56xf32>
+  %w3 = kiln.param "c.weight" parameter : tensor<256x64x1x1xf32>
+  %c = kiln.conv2d %b, %w3 stride [1, 1] padding [0, 0] dilation [1, 1] groups 1
+      : (tensor<32x64x56x56xf32>, tensor<256x64x1x1xf32>) -> tensor<32x256x56x56xf32>
+  return
+}
