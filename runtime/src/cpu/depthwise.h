@@ -12,7 +12,9 @@
 //    for each kernel row, the (NX - 1) * SW + K input columns those pixels
 //    read are loaded once and each feeds up to K accumulators (a sliding
 //    window: 6 loads for 12 FMAs at 3x3, stride 1, NX = 4);
-//  * the few pixels at the row's ends take the checked path, one at a time;
+//  * the interior's last pixels go 4, 2 and 1 at a time the same way; only
+//    the pixels whose taps reach into the horizontal padding (one or two at
+//    each end) take the checked path, one at a time;
 //  * kernel rows in the vertical padding are skipped by the caller passing
 //    no row for them (AllRows = false is the instance that checks).
 //
@@ -29,6 +31,8 @@
 #define KILN_RUNTIME_CPU_DEPTHWISE_H
 
 #include "gemm.h"
+
+#include <type_traits>
 
 namespace kiln::cpu::KILN_CPU_ISA {
 
@@ -57,7 +61,6 @@ template <int K, int SW, bool AllRows, Fast F>
 KILN_INLINE void depthwise_row_with(const Conv2d &S, const DwRow &r,
                                     Activation act) {
   constexpr int NX = kDepthwiseNx;
-  constexpr int kCols = (NX - 1) * SW + K;
   const ptrdiff_t stride = S.in_stride;
   Vec w[K * K];
   KILN_UNROLL
@@ -88,13 +91,14 @@ KILN_INLINE void depthwise_row_with(const Conv2d &S, const DwRow &r,
     store_pixel(ox, acc);
   };
 
-  int ox = 0;
-  for (; ox < r.x_lo; ++ox)
-    checked(ox);
-  for (; ox + NX <= r.x_hi; ox += NX) {
-    Vec acc[NX];
+  // N interior pixels from ox: the (N - 1) * SW + K input columns of each
+  // kernel row loaded once, each feeding up to K accumulators.
+  auto interior = [&](int ox, auto n) KILN_INLINE_LAMBDA {
+    constexpr int N = decltype(n)::value;
+    constexpr int kCols = (N - 1) * SW + K;
+    Vec acc[N];
     KILN_UNROLL
-    for (int x = 0; x < NX; ++x)
+    for (int x = 0; x < N; ++x)
       acc[x] = zero();
     const ptrdiff_t ix0 = ptrdiff_t(ox) * SW - S.pw;
     KILN_UNROLL
@@ -110,12 +114,33 @@ KILN_INLINE void depthwise_row_with(const Conv2d &S, const DwRow &r,
       KILN_UNROLL
       for (int kx = 0; kx < K; ++kx)
         KILN_UNROLL
-        for (int x = 0; x < NX; ++x)
+        for (int x = 0; x < N; ++x)
           acc[x] = fma(v[x * SW + kx], w[ky * K + kx], acc[x]);
     }
     KILN_UNROLL
-    for (int x = 0; x < NX; ++x)
+    for (int x = 0; x < N; ++x)
       store_pixel(ox + x, acc[x]);
+  };
+
+  int ox = 0;
+  for (; ox < r.x_lo; ++ox)
+    checked(ox);
+  for (; ox + NX <= r.x_hi; ox += NX)
+    interior(ox, std::integral_constant<int, NX>{});
+  // The interior's last few pixels in smaller steps, not the checked path
+  // (a 14-pixel row has 12 interior pixels, a 7-pixel one 5 or 6).
+  if constexpr (NX > 4)
+    if (ox + 4 <= r.x_hi) {
+      interior(ox, std::integral_constant<int, 4>{});
+      ox += 4;
+    }
+  if (ox + 2 <= r.x_hi) {
+    interior(ox, std::integral_constant<int, 2>{});
+    ox += 2;
+  }
+  if (ox < r.x_hi) {
+    interior(ox, std::integral_constant<int, 1>{});
+    ++ox;
   }
   for (; ox < S.wo; ++ox)
     checked(ox);
