@@ -54,8 +54,9 @@ struct KBlock {
 struct KBlocks {
   int count, per_tap; ///< blocks; blocks per tap (0: blocks of whole taps)
   int taps_per, channels_per;
+  int layer_taps, layer_kc; ///< where the last block of a run stops
 
-  KBlocks(const GemmLayout &P) {
+  KBlocks(const GemmLayout &P) : layer_taps(P.taps), layer_kc(P.kc) {
     size_t tap_bytes = size_t(P.kc) * P.nr * sizeof(float);
     auto blocks_of = [](size_t bytes) {
       return int((bytes + kKBlockBytes - 1) / kKBlockBytes);
@@ -72,10 +73,12 @@ struct KBlocks {
     }
   }
   KBlock operator[](int b) const {
-    if (per_tap == 0)
-      return {b * taps_per, taps_per, 0, channels_per};
+    if (per_tap == 0) {
+      int tap0 = b * taps_per;
+      return {tap0, std::min(taps_per, layer_taps - tap0), 0, channels_per};
+    }
     int c0 = b % per_tap * channels_per;
-    return {b / per_tap, 1, c0, channels_per};
+    return {b / per_tap, 1, c0, std::min(channels_per, layer_kc - c0)};
   }
 };
 
@@ -140,7 +143,6 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
       return base;
     }
     KBlock k = kblocks[kb];
-    k.kc = std::min(k.kc, P.kc - k.c0), k.taps = std::min(k.taps, P.taps - k.tap0);
     floats = size_t(k.taps - 1) * P.kc * P.nr + size_t(k.kc) * P.nr;
     return base + (size_t(k.tap0) * P.kc + k.c0) * P.nr;
   };
@@ -164,8 +166,6 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
     int range_p0 = first_tile * P.tile_lo + std::min(first_tile, P.tile_rem);
     for (int kb = 0; kb < (blocked ? kblocks.count : 1); ++kb) {
       KBlock k = blocked ? kblocks[kb] : KBlock{};
-      if (blocked)
-        k.kc = std::min(k.kc, P.kc - k.c0), k.taps = std::min(k.taps, P.taps - k.tap0);
       // What comes next, spread over this block's tile x panel calls.
       const char *next = nullptr;
       size_t next_floats = 0;
