@@ -122,13 +122,13 @@ char *alignedAlloc(size_t bytes) {
 /// one pass's activations within kiln/cpu/layout.h's kCpuPassBytes (a
 /// little more than the L2 cache of one core), at least one, at most N;
 /// $KILN_CPU_SAMPLES sets it. The arena is the activations of N samples and
-/// a little scratch, so arena_bytes / N approximates one sample's. Measured on Zen 5 (2 MiB L2),
-/// batch 32: one sample a pass was fastest for ResNet-50, MobileNetV2,
-/// GhostNet and ShuffleNetV2 on one thread (1.1x to 1.9x faster a sample
-/// than one pass of 32), within 5% of two on two threads. A model whose
-/// activations are small (an MLP) keeps whole passes, and shares its
-/// weights among them. False, with |error|, if $KILN_CPU_SAMPLES is not a
-/// positive number.
+/// a little scratch, so arena_bytes / N approximates one sample's. Measured
+/// on Zen 5 (2 MiB L2), batch 32: one sample a pass was fastest for
+/// ResNet-50, MobileNetV2, GhostNet and ShuffleNetV2 on one thread (1.1x to
+/// 1.9x faster a sample than one pass of 32), within 5% of two on two
+/// threads. A model whose activations are small (an MLP) keeps whole
+/// passes, and shares its weights among them. False, with |error|, if
+/// $KILN_CPU_SAMPLES is not a positive number.
 bool cpuMicroBatch(const ModelInfo &m, int64_t batch, int &samples,
                    std::string &error) {
   if (const char *forced = std::getenv("KILN_CPU_SAMPLES")) {
@@ -322,6 +322,9 @@ bool Session::openCpu(int threads, Status &status) {
   const CpuChoice &choice = cpuChoice();
   if (!choice.table)
     return status.fail(KILN_ERROR_DEVICE, choice.error);
+  std::string error;
+  if (!cpuMicroBatch(m, batch_, microBatch_, error))
+    return status.fail(KILN_ERROR_ARGUMENT, error);
   try {
     pool_ = std::make_unique<ThreadPool>(threads);
   } catch (const std::system_error &e) {
@@ -339,9 +342,6 @@ bool Session::openCpu(int threads, Status &status) {
                            " bytes for the prepared weights and activations)");
   std::vector<const float *> params = weights_->pointers();
   m.prepare(params.data(), reinterpret_cast<float *>(prepared_.get()), *pool_);
-  std::string error;
-  if (!cpuMicroBatch(m, batch_, microBatch_, error))
-    return status.fail(KILN_ERROR_ARGUMENT, error);
   device_ = std::to_string(pool_->size()) + " threads, cpu " + choice.description;
   return true;
 }
@@ -351,9 +351,13 @@ void Session::cpuPass(const float *input, int batch, float *output) {
              arena_.get(), *pool_, batch);
 }
 
+bool Session::perSampleOutput() const {
+  return outSample_ == sampleFloats(model_.output_shape, model_.output_rank);
+}
+
 bool Session::cpuSplits() const {
-  return (model_.flexible_batch || batch_ == 1) &&
-         outSample_ == sampleFloats(model_.output_shape, model_.output_rank);
+  return gpus_.empty() && (model_.flexible_batch || batch_ == 1) &&
+         perSampleOutput();
 }
 
 /// A batch on the CPU, in one of two ways:
@@ -385,9 +389,8 @@ void Session::cpuRun(const float *input, int64_t batch, float *output) {
   if (threads > 1 && each > 0) {
     // The first thread uses the session's arena; the others get theirs
     // once. Without the memory, the layers are split instead.
-    const ModelInfo &m = model_;
     while (int(workerArenas_.size()) < threads - 1) {
-      std::unique_ptr<char, Aligned> arena(alignedAlloc(m.arena_bytes));
+      std::unique_ptr<char, Aligned> arena(alignedAlloc(model_.arena_bytes));
       if (!arena)
         break;
       workerArenas_.push_back(std::move(arena));
@@ -408,6 +411,10 @@ void Session::cpuRun(const float *input, int64_t batch, float *output) {
 
 bool Session::pass(const float *input, int batch, float *output,
                    Status &status) {
+  if (cpuSplits()) {
+    cpuRun(input, batch, output);
+    return true;
+  }
   const bool whole = batch == batch_ || model_.flexible_batch;
   if (gpus_.empty()) {
     if (whole) {
@@ -486,19 +493,19 @@ bool Session::run(const float *input, int64_t batch, float *output,
                        "the batch must be at least 1, got " +
                            std::to_string(batch));
   const ModelInfo &m = model_;
-  if (outSample_ != sampleFloats(m.output_shape, m.output_rank) &&
-      batch != batch_)
+  if (!perSampleOutput() && batch != batch_)
     return status.fail(KILN_ERROR_ARGUMENT,
                        "this model's output " +
                            shapeString(m.output_shape, m.output_rank) +
                            " is not per sample: it runs batches of exactly " +
                            std::to_string(batch_) + ", got " +
                            std::to_string(batch));
-  if (gpus_.empty() && cpuSplits()) {
+  // The CPU takes any number of samples at once (threads share them out);
+  // otherwise passes of at most N samples per device.
+  if (cpuSplits()) {
     cpuRun(input, batch, output);
     return true;
   }
-  // Passes of at most N samples per device.
   const int64_t most = batch_ * int64_t(std::max<size_t>(gpus_.size(), 1));
   for (int64_t done = 0; done < batch;) {
     int take = int(std::min(batch - done, most));
@@ -537,9 +544,7 @@ bool Session::bench(int64_t batch, int warmup, int runs, double *milliseconds,
   std::vector<float> out(size_t(batch) * outSample_);
   for (int i = 0; i < warmup + runs; ++i) {
     auto start = std::chrono::steady_clock::now();
-    if (gpus_.empty() && cpuSplits())
-      cpuRun(in.data(), batch, out.data());
-    else if (!pass(in.data(), int(batch), out.data(), status))
+    if (!pass(in.data(), int(batch), out.data(), status))
       return false;
     if (i >= warmup)
       milliseconds[i - warmup] = std::chrono::duration<double, std::milli>(

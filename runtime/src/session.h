@@ -81,8 +81,11 @@ private:
   /// thread runs its share through the whole network, in passes of
   /// microBatch_ samples, in an arena of its own; see cpuRun in session.cpp.
   void cpuRun(const float *input, int64_t batch, float *output);
-  /// Whether cpuRun can take a batch: the kernels take any batch up to N.
+  /// Whether cpuRun takes the batches: the CPU, and kernels that take any
+  /// batch up to N, with an output per sample.
   bool cpuSplits() const;
+  /// Whether the output's first dimension is the batch.
+  bool perSampleOutput() const;
 
   const ModelInfo &model_;
   /// The compiled batch, and floats per sample of the input and output.
