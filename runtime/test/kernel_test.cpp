@@ -630,6 +630,17 @@ void conv_cases() {
       "depthwise");
   conv_case<conv(1, 12, 25, 16, 16, 3, 3, 2, 1, 1, 1, 1, 1, 16),
             epi(true, A::None)>("depthwise");
+  // A partial last vector of channels on the row kernels' masked instance:
+  // GhostNet's cheap operations, 8 to 20 channels written beside their
+  // primary ones into one concatenated buffer; a residual.
+  conv_case<sq(1, 13, 20, 8, 8, 3, 1, 1, 1, 8, 8, 8), epi(true, A::Relu)>(
+      "depthwise");
+  conv_case<sq(1, 9, 21, 20, 20, 5, 2, 2, 1, 20, 4, 20),
+            epi(true, A::HardSwish)>("depthwise");
+  conv_case<sq(2, 10, 17, 12, 12, 3, 1, 1, 1, 12, 12, 12),
+            res(true, A::None, 24)>("depthwise");
+  conv_case<sq(1, 11, 13, 36, 36, 3, 2, 1, 1, 36), epi(false, A::Relu6)>(
+      "depthwise");
   conv_case<sq(1, 9, 9, 12, 24, 3, 1, 1, 1, 12), epi(true, A::Relu)>(
       "multiplier");
   conv_case<sq(1, 9, 8, 5, 15, 3, 1, 1, 1, 5), epi(true, A::Relu)>(

@@ -12,7 +12,8 @@ namespace kiln::cpu::KILN_CPU_ISA {
 
 namespace {
 template <int K, int SW> DwRowFns row_fns() {
-  return {&depthwise_row<K, SW, true>, &depthwise_row<K, SW, false>};
+  return {&depthwise_row<K, SW, true>, &depthwise_row<K, SW, false>,
+          &depthwise_row<K, SW, false, true>};
 }
 } // namespace
 

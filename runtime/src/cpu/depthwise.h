@@ -4,8 +4,9 @@
 // one output channel per group) for the geometries the depthwise networks
 // use: KxK taps with K = 3 or 5, horizontal stride 1 or 2, no dilation.
 //
-// One call computes one output row of one full vector of channels (kLanes
-// consecutive channels, NHWC, so one vector load per pixel and tap):
+// One call computes one output row of one vector of channels (kLanes
+// consecutive channels, NHWC, so one vector load per pixel and tap; the last
+// vector of a layer whose channels are not a multiple of kLanes is masked):
 //
 //  * the KxK weight vectors are loaded once per row;
 //  * interior pixels (no tap in the horizontal padding) go NX at a time:
@@ -19,8 +20,7 @@
 //    no row for them (AllRows = false is the instance that checks).
 //
 // The general lane-shared block (grouped.h) still serves everything else:
-// other geometries, grouped convolution, and a partial last vector of
-// channels. Accumulation order per output is the same as there (kernel row,
+// other geometries and grouped convolution. Accumulation order per output is the same as there (kernel row,
 // then column), so results do not depend on the path.
 //
 // Included by the kernel sources of src/cpu only.
@@ -39,7 +39,7 @@ namespace kiln::cpu::KILN_CPU_ISA {
 /// The largest kernel the row kernel takes.
 inline constexpr int kMaxDepthwiseK = 5;
 
-/// One output row of one full kLanes-channel block.
+/// One output row of one kLanes-channel block.
 struct DwRow {
   /// Input row of each kernel row, at the block's first channel, or null
   /// where the kernel row falls in the vertical padding.
@@ -51,17 +51,28 @@ struct DwRow {
   int x_lo, x_hi; ///< output columns [x_lo, x_hi) read no horizontal padding
   int residual_stride;
   bool has_residual;
+  /// The block's channels (Masked instances only: the others load and store
+  /// all kLanes).
+  Mask mask;
 };
 
 /// Pixels per interior step: NX accumulators, the step's input columns and
 /// one weight stay in registers.
 inline constexpr int kDepthwiseNx = kRegisters >= 32 ? 8 : 4;
 
-template <int K, int SW, bool AllRows, Fast F>
+template <int K, int SW, bool AllRows, bool Masked, Fast F>
 KILN_INLINE void depthwise_row_with(const Conv2d &S, const DwRow &r,
                                     Activation act) {
   constexpr int NX = kDepthwiseNx;
   const ptrdiff_t stride = S.in_stride;
+  // A partial block reads only its own channels: the lanes past them may be
+  // past the end of the input.
+  auto in = [&](const float *p) KILN_INLINE_LAMBDA {
+    if constexpr (Masked)
+      return load(p, r.mask);
+    else
+      return load(p);
+  };
   Vec w[K * K];
   KILN_UNROLL
   for (int t = 0; t < K * K; ++t)
@@ -70,7 +81,8 @@ KILN_INLINE void depthwise_row_with(const Conv2d &S, const DwRow &r,
   auto store_pixel = [&](int ox, Vec acc) KILN_INLINE_LAMBDA {
     store_epilogue<F>(r.out + size_t(ox) * S.out_stride, acc, r.bias,
                       r.residual + size_t(ox) * r.residual_stride,
-                      r.has_residual, kAll, S.out_step, act);
+                      r.has_residual, Masked ? r.mask : kAll, S.out_step,
+                      act);
   };
   // One pixel, skipping taps outside the input on either side.
   auto checked = [&](int ox) KILN_INLINE_LAMBDA {
@@ -85,7 +97,7 @@ KILN_INLINE void depthwise_row_with(const Conv2d &S, const DwRow &r,
       for (int kx = 0; kx < K; ++kx) {
         int ix = ix0 + kx;
         if (ix >= 0 && ix < S.w)
-          acc = fma(load(row + ix * stride), w[ky * K + kx], acc);
+          acc = fma(in(row + ix * stride), w[ky * K + kx], acc);
       }
     }
     store_pixel(ox, acc);
@@ -110,7 +122,7 @@ KILN_INLINE void depthwise_row_with(const Conv2d &S, const DwRow &r,
       Vec v[kCols];
       KILN_UNROLL
       for (int j = 0; j < kCols; ++j)
-        v[j] = load(p + j * stride);
+        v[j] = in(p + j * stride);
       KILN_UNROLL
       for (int kx = 0; kx < K; ++kx)
         KILN_UNROLL
@@ -147,20 +159,21 @@ KILN_INLINE void depthwise_row_with(const Conv2d &S, const DwRow &r,
 }
 
 /// depthwise_row_with for the activation of the layer, chosen once a row.
-template <int K, int SW, bool AllRows>
+template <int K, int SW, bool AllRows, bool Masked = false>
 KILN_NOINLINE void depthwise_row(const Conv2d &S, const DwRow &r,
                                  Activation act) {
   with_activation(act, [&](auto a) {
-    depthwise_row_with<K, SW, AllRows, decltype(a)::value>(S, r, act);
+    depthwise_row_with<K, SW, AllRows, Masked, decltype(a)::value>(S, r, act);
   });
 }
 
 using DwRowFn = void (*)(const Conv2d &S, const DwRow &r, Activation act);
 
 /// The row kernels of one geometry: every kernel row inside the input, or
-/// some in the padding.
+/// some in the padding; and for a partial block of channels (DwRow::mask),
+/// with kernel rows in the padding or not.
 struct DwRowFns {
-  DwRowFn all_rows, some_rows;
+  DwRowFn all_rows, some_rows, masked;
 };
 
 /// The row kernels for |S|, or nulls if the fast path does not take it

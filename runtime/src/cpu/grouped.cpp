@@ -12,8 +12,9 @@ namespace kiln::cpu::KILN_CPU_ISA {
 
 /// The lane-shared convolution. Tasks are (output row, range of channel
 /// blocks); rows give large layers their parallelism, channel blocks small
-/// ones. Full channel blocks of the common depthwise geometries take the
-/// row kernels of depthwise.h, everything else lane_block.
+/// ones. The channel blocks of the common depthwise geometries take the
+/// row kernels of depthwise.h (a partial last block its masked one),
+/// everything else lane_block.
 void conv_lanes(const Conv2d &S, const Epilogue &E, const float *in,
                        const float *packed, const float *bias,
                        const float *residual, float *out, ThreadPool &pool) {
@@ -40,7 +41,8 @@ void conv_lanes(const Conv2d &S, const Epilogue &E, const float *in,
     int last_block = std::min(P.blocks, (range + 1) * range_blocks);
     for (int b = range * range_blocks; b < last_block; ++b) {
       int cbase = b * kLanes / P.cout * P.cin, obase = b * kLanes;
-      if (dw.all_rows && obase + kLanes <= S.o) {
+      if (dw.all_rows) {
+        const bool full = obase + kLanes <= S.o;
         DwRow d{};
         const float *image =
             in + size_t(img) * S.h * S.w * S.in_stride + cbase;
@@ -57,12 +59,13 @@ void conv_lanes(const Conv2d &S, const Epilogue &E, const float *in,
         d.residual = E.residual
                          ? residual + pixel * E.residual_stride + obase
                          : nullptr;
-        d.bias = E.bias ? load(bias + obase) : zero();
+        d.mask = first(S.o - obase);
+        d.bias = E.bias ? load(bias + obase, d.mask) : zero();
         d.x_lo = x_lo;
         d.x_hi = x_hi;
         d.residual_stride = E.residual ? E.residual_stride : 0;
         d.has_residual = E.residual;
-        (all ? dw.all_rows : dw.some_rows)(S, d, E.act);
+        (!full ? dw.masked : all ? dw.all_rows : dw.some_rows)(S, d, E.act);
         continue;
       }
       Mask out_mask = first(S.o - obase);
