@@ -207,6 +207,54 @@ struct RowPlan {
   const float *zeros; ///< at least kw * c zeros when padded
 };
 
+/// tile_rows for |count| pixels of one output row: image |img|, row |oy|,
+/// columns [ox0, ox0 + count).
+KILN_NOINLINE inline TileRows tile_rows_in_row(const Conv2d &S,
+                                               const RowPlan &R,
+                                               const float *in, int img,
+                                               int oy, int ox0, int count,
+                                               const float **rows) {
+  const float *base = in + size_t(img) * S.h * S.w * S.in_stride;
+  const ptrdiff_t step = ptrdiff_t(S.sw) * S.in_stride; // pixel to pixel
+  const int iy0 = oy * S.sh - S.ph, ix0 = ox0 * S.sw - S.pw;
+  const int ix_last = ix0 + (count - 1) * S.sw; // the last pixel's ix0
+  const bool merged = R.merge_rows && ix0 >= 0 && ix_last + S.kw <= S.w;
+  for (int ky = 0; ky < S.kh; ++ky) {
+    const int iy = iy0 + ky * S.dh;
+    const bool row_inside = !R.padded || (iy >= 0 && iy < S.h);
+    const float **out = rows + size_t(ky) * (merged ? 1 : S.kw) * count;
+    if (!row_inside) {
+      for (int t = 0; t < (merged ? 1 : S.kw) * count; ++t)
+        out[t] = R.zeros;
+      continue;
+    }
+    const float *row = base + size_t(iy) * S.w * S.in_stride;
+    if (merged) {
+      const float *p = row + ptrdiff_t(ix0) * S.in_stride;
+      for (int r = 0; r < count; ++r)
+        out[r] = p + r * step;
+      continue;
+    }
+    for (int kx = 0; kx < S.kw; ++kx, out += count) {
+      const int ix = ix0 + kx * S.dw;
+      if (!R.padded || (ix >= 0 && ix_last + kx * S.dw < S.w)) {
+        const float *p = row + ptrdiff_t(ix) * S.in_stride;
+        for (int r = 0; r < count; ++r)
+          out[r] = p + r * step;
+        continue;
+      }
+      for (int r = 0; r < count; ++r) {
+        const int x = ix + r * S.sw;
+        out[r] = x >= 0 && x < S.w ? row + ptrdiff_t(x) * S.in_stride
+                                   : R.zeros;
+      }
+    }
+  }
+  if (merged)
+    return {S.kh, S.kw * S.c};
+  return {S.kh * S.kw, S.c / S.groups};
+}
+
 /// Fills rows[tap * count + r] with the input row of pixel p0 + r at each
 /// tap (channel 0 of the whole input; groups add their offset later), and
 /// returns the taps' shape: kh*kw taps of c/groups floats, or kh merged taps
@@ -238,6 +286,13 @@ inline TileRows tile_rows(const Conv2d &S, const RowPlan &R, const float *in,
       }
     }
   }
+  // The common case, all pixels in one output row: each tap's rows are a
+  // fixed step apart, with no per-pixel coordinates to keep (a loop GCC
+  // otherwise compiles with its counters spilled to the stack, as costly as
+  // a 3-channel stem tile's arithmetic).
+  if (px[0].img == px[count - 1].img && px[0].oy == px[count - 1].oy)
+    return tile_rows_in_row(S, R, in, px[0].img, px[0].oy, px[0].ox, count,
+                            rows);
   bool merged = R.merge_rows;
   if (merged)
     for (int r = 0; r < count; ++r) {
