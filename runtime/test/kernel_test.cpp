@@ -785,6 +785,14 @@ void pool_cases() {
   max_pool_case<pool2d(2, 14, 13, 24, 3, 2, 0, true)>();
   max_pool_case<pool2d(1, 11, 12, 17, 3, 2, 1, true, false, 2)>();
   max_pool_case<pool2d(1, 9, 9, 33, 2, 2, 0, false, false, 1, 5, 3)>();
+  // Rows long enough for whole groups of pixels to share the accumulators
+  // (8 pixels of one vector, 4 of two, 2 of four), more vectors than
+  // accumulators, and a width whose last group is cut short.
+  max_pool_case<pool2d(1, 9, 40, 16, 3, 2, 1, false)>();
+  max_pool_case<pool2d(2, 8, 45, 24, 3, 2, 1, false)>();
+  max_pool_case<pool2d(1, 7, 29, 64, 3, 2, 1, false, false, 1, 8, 0)>();
+  max_pool_case<pool2d(1, 6, 21, 150, 3, 1, 1, false)>();
+  avg_pool_case<pool2d(1, 9, 37, 40, 3, 1, 1, false, true)>();
   // Average: DenseNet's 2x2, Inception's 3x3 s1 p1 with and without the
   // padding, and ceil_mode windows that start in the left padding and end
   // past the right one (the divisor counts only the padded input).

@@ -45,6 +45,10 @@ constexpr void clip_taps(int start, int taps, int step, int size, int &first,
 
 enum class Reduce { Max, Mean };
 
+/// Independent accumulators of the pooling loop: (pixel, channel vector)
+/// pairs reduced together, tap by tap.
+inline constexpr int kPoolAcc = 8;
+
 /// Pools |rows| = n * ho output rows of |wo| pixels, |c| channels; the
 /// window of output pixel (oy, ox) is window(oy, ox). Tasks are ranges of
 /// rows and of channel vectors (global pooling has a single row).
@@ -64,33 +68,70 @@ void pool_driver(const float *in, float *out, int n, int h, int w, int c,
          ++row) {
       int img = row / ho, oy = row % ho;
       const float *image = in + size_t(img) * h * w * in_stride;
-      for (int ox = 0; ox < wo; ++ox) {
+      for (int ox = 0; ox < wo;) {
         Window win = window(oy, ox);
-        float *dst = out + (size_t(row) * wo + ox) * out_stride;
-        for (int v = v0; v < v1; ++v) {
-          Mask m = first(c - v * kLanes);
-          Vec acc = R == Reduce::Max
-                        ? splat(-std::numeric_limits<float>::infinity())
-                        : zero();
-          for (int i = 0; i < win.ny; ++i) {
-            const float *src = image +
-                               (size_t(win.y0 + i * win.dy) * w + win.x0) *
-                                   in_stride +
-                               v * kLanes;
-            for (int j = 0; j < win.nx; ++j) {
-              Vec x = load(src + size_t(j) * win.dx * in_stride, m);
-              if constexpr (R == Reduce::Max)
-                acc = max(acc, x);
-              else
-                acc = add(acc, x);
-            }
-          }
-          // An empty average window (not produced by PyTorch's sizes) is 0.
-          if constexpr (R == Reduce::Mean)
-            acc = win.ny > 0 && win.nx > 0 ? div(acc, splat(win.divisor))
-                                           : zero();
-          store(dst + v * kLanes, acc, m);
+        // The next pixels whose windows have this one's shape, their input
+        // a fixed step apart, join it while accumulators are free: a 24- or
+        // 64-channel layer's few vectors alone would leave each
+        // accumulator's chain of max or add latencies back to back.
+        int pixels = 1, step = 0;
+        const int max_pixels = v1 - v0 >= kPoolAcc ? 1 : kPoolAcc / (v1 - v0);
+        while (pixels < max_pixels && ox + pixels < wo) {
+          Window next = window(oy, ox + pixels);
+          int d = next.x0 - win.x0;
+          if (next.y0 != win.y0 || next.ny != win.ny || next.nx != win.nx ||
+              next.divisor != win.divisor ||
+              (pixels == 1 ? d <= 0 : d != pixels * step))
+            break;
+          step = pixels == 1 ? d : step;
+          ++pixels;
         }
+        float *dst = out + (size_t(row) * wo + ox) * out_stride;
+        for (int vg = v0; vg < v1; vg += kPoolAcc) {
+          // Accumulator a: pixel a / group, vector vg + a % group.
+          const int group = std::min(kPoolAcc, v1 - vg);
+          const int used = pixels * group;
+          Vec acc[kPoolAcc];
+          Mask m[kPoolAcc];
+          size_t at[kPoolAcc];
+          KILN_UNROLL
+          for (int a = 0; a < kPoolAcc; ++a) {
+            int p = a / group, v = vg + a % group;
+            m[a] = first(c - v * kLanes);
+            at[a] = size_t(p) * step * in_stride + v * kLanes;
+            acc[a] = R == Reduce::Max
+                         ? splat(-std::numeric_limits<float>::infinity())
+                         : zero();
+          }
+          for (int i = 0; i < win.ny; ++i) {
+            const float *src =
+                image + (size_t(win.y0 + i * win.dy) * w + win.x0) * in_stride;
+            for (int j = 0; j < win.nx; ++j, src += size_t(win.dx) * in_stride)
+              KILN_UNROLL
+              for (int a = 0; a < kPoolAcc; ++a) {
+                if (a >= used)
+                  break;
+                Vec x = load(src + at[a], m[a]);
+                if constexpr (R == Reduce::Max)
+                  acc[a] = max(acc[a], x);
+                else
+                  acc[a] = add(acc[a], x);
+              }
+          }
+          KILN_UNROLL
+          for (int a = 0; a < kPoolAcc; ++a) {
+            if (a >= used)
+              break;
+            // An empty average window (not produced by PyTorch's sizes) is 0.
+            if constexpr (R == Reduce::Mean)
+              acc[a] = win.ny > 0 && win.nx > 0
+                           ? div(acc[a], splat(win.divisor))
+                           : zero();
+            int p = a / group, v = vg + a % group;
+            store(dst + size_t(p) * out_stride + v * kLanes, acc[a], m[a]);
+          }
+        }
+        ox += pixels;
       }
     }
   });
