@@ -13,9 +13,11 @@
 //    for each kernel row, the (NX - 1) * SW + K input columns those pixels
 //    read are loaded once and each feeds up to K accumulators (a sliding
 //    window: 6 loads for 12 FMAs at 3x3, stride 1, NX = 4);
-//  * the interior's last pixels go 4, 2 and 1 at a time the same way; only
-//    the pixels whose taps reach into the horizontal padding (one or two at
-//    each end) take the checked path, one at a time;
+//  * the pixels whose taps reach into the horizontal padding (one or two at
+//    each end) go the same way, their columns in the padding zeros rather
+//    than loads: at stride 1 in a group with their interior neighbours (a
+//    row starts with one such group and ends with groups of 4, 2 and 1
+//    pixels), at stride 2 one at a time;
 //  * kernel rows in the vertical padding are skipped by the caller passing
 //    no row for them (AllRows = false is the instance that checks).
 //
@@ -84,29 +86,12 @@ KILN_INLINE void depthwise_row_with(const Conv2d &S, const DwRow &r,
                       r.has_residual, Masked ? r.mask : kAll, S.out_step,
                       act);
   };
-  // One pixel, skipping taps outside the input on either side.
-  auto checked = [&](int ox) KILN_INLINE_LAMBDA {
-    Vec acc = zero();
-    const int ix0 = ox * SW - S.pw;
-    KILN_UNROLL
-    for (int ky = 0; ky < K; ++ky) {
-      const float *row = r.rows[ky];
-      if (!AllRows && !row)
-        continue;
-      KILN_UNROLL
-      for (int kx = 0; kx < K; ++kx) {
-        int ix = ix0 + kx;
-        if (ix >= 0 && ix < S.w)
-          acc = fma(in(row + ix * stride), w[ky * K + kx], acc);
-      }
-    }
-    store_pixel(ox, acc);
-  };
-
-  // N interior pixels from ox: the (N - 1) * SW + K input columns of each
-  // kernel row loaded once, each feeding up to K accumulators.
-  auto interior = [&](int ox, auto n) KILN_INLINE_LAMBDA {
+  // N pixels from ox: the (N - 1) * SW + K input columns of each kernel row
+  // loaded once, each feeding up to K accumulators. Checked: columns outside
+  // the input (the horizontal padding) are zeros, not loads.
+  auto group = [&](int ox, auto n, auto checked) KILN_INLINE_LAMBDA {
     constexpr int N = decltype(n)::value;
+    constexpr bool Checked = decltype(checked)::value;
     constexpr int kCols = (N - 1) * SW + K;
     Vec acc[N];
     KILN_UNROLL
@@ -118,11 +103,13 @@ KILN_INLINE void depthwise_row_with(const Conv2d &S, const DwRow &r,
       const float *row = r.rows[ky];
       if (!AllRows && !row)
         continue;
-      const float *p = row + ix0 * stride;
       Vec v[kCols];
       KILN_UNROLL
-      for (int j = 0; j < kCols; ++j)
-        v[j] = in(p + j * stride);
+      for (int j = 0; j < kCols; ++j) {
+        const ptrdiff_t ix = ix0 + j;
+        v[j] = !Checked || (ix >= 0 && ix < S.w) ? in(row + ix * stride)
+                                                 : zero();
+      }
       KILN_UNROLL
       for (int kx = 0; kx < K; ++kx)
         KILN_UNROLL
@@ -133,29 +120,47 @@ KILN_INLINE void depthwise_row_with(const Conv2d &S, const DwRow &r,
     for (int x = 0; x < N; ++x)
       store_pixel(ox + x, acc[x]);
   };
-
-  int ox = 0;
-  for (; ox < r.x_lo; ++ox)
-    checked(ox);
-  for (; ox + NX <= r.x_hi; ox += NX)
-    interior(ox, std::integral_constant<int, NX>{});
-  // The interior's last few pixels in smaller steps, not the checked path
-  // (a 14-pixel row has 12 interior pixels, a 7-pixel one 5 or 6).
-  if constexpr (NX > 4)
-    if (ox + 4 <= r.x_hi) {
-      interior(ox, std::integral_constant<int, 4>{});
-      ox += 4;
+  // Pixels [ox, end) in groups of NX, 4, 2 and 1.
+  auto groups = [&](int ox, int end, auto checked) KILN_INLINE_LAMBDA {
+    using I = std::integral_constant<int, NX>;
+    for (; ox + NX <= end; ox += NX)
+      group(ox, I{}, checked);
+    if constexpr (NX > 4)
+      if (ox + 4 <= end) {
+        group(ox, std::integral_constant<int, 4>{}, checked);
+        ox += 4;
+      }
+    if (ox + 2 <= end) {
+      group(ox, std::integral_constant<int, 2>{}, checked);
+      ox += 2;
     }
-  if (ox + 2 <= r.x_hi) {
-    interior(ox, std::integral_constant<int, 2>{});
-    ox += 2;
+    if (ox < end)
+      group(ox, std::integral_constant<int, 1>{}, checked);
+  };
+  using Checked = std::true_type;
+  using Unchecked = std::false_type;
+
+  // At stride 1 the pixels reading the left padding go in one checked group
+  // with the interior pixels after them, rather than one at a time: alone,
+  // a pixel's taps are one chain of dependent FMAs, as long as the whole
+  // row's interior on a 14-pixel row. The interior's whole groups follow;
+  // its last few pixels go in checked groups with the right edge. (At
+  // stride 2 a wide checked group's columns cost more than that: the edge
+  // pixels go alone there.)
+  if constexpr (SW == 1) {
+    int ox = 0;
+    if (r.x_lo > 0) {
+      ox = std::min(S.wo, std::max(r.x_lo, NX));
+      groups(0, ox, Checked{});
+    }
+    int interior_end = ox + (std::max(r.x_hi - ox, 0) / NX) * NX;
+    groups(ox, interior_end, Unchecked{});
+    groups(interior_end, S.wo, Checked{});
+  } else {
+    groups(0, r.x_lo, Checked{});
+    groups(r.x_lo, r.x_hi, Unchecked{});
+    groups(r.x_hi, S.wo, Checked{});
   }
-  if (ox < r.x_hi) {
-    interior(ox, std::integral_constant<int, 1>{});
-    ++ox;
-  }
-  for (; ox < S.wo; ++ox)
-    checked(ox);
 }
 
 /// depthwise_row_with for the activation of the layer, chosen once a row.
