@@ -261,7 +261,7 @@ LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
     os << llvm::formatv(
         "  static_assert({14}() <= {1}, \"scratch\");\n"
         "  for (int64_t n = 0; n < {2}; ++n) {{\n"
-        "    {15}({3}, {4} + n * {5}, {6});\n"
+        "    {15}({3}, {4} + n * {5}, {6}, pool);\n"
         "    {16}({8} + n * {9}, {6}, {10}, {11}, {12} + n * {13}, pool);\n"
         "  }\n",
         name, wt[1] * wt[2] * wt[3] * ((wt[0] + 63) / 64 * 64), rows(x[0]), *weights,

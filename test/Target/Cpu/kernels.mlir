@@ -41,7 +41,7 @@
 // CHECK-NEXT:  kiln::cpu::linear<kLinear1, kiln::cpu::Epilogue{.bias = true, .act = kiln::cpu::Act::HardSigmoid}>(((A + 320) + 16), (w + kP1), (w + kP3), nullptr, (A + 256), pool);
 // CHECK-NEXT:  static_assert(kiln::cpu::conv2d_packed_size<kConv2d3>() <= 1024, "scratch");
 // CHECK-NEXT:  for (int64_t n = 0; n < 1; ++n) {
-// CHECK-NEXT:    kiln::cpu::conv2d_scale_packed<kConv2d3>((w + kP4), (A + 256) + n * 16, (A + 2048));
+// CHECK-NEXT:    kiln::cpu::conv2d_scale_packed<kConv2d3>((w + kP4), (A + 256) + n * 16, (A + 2048), pool);
 // CHECK-NEXT:    kiln::cpu::conv2d<kConv2d3, {{.*}}>(A + n * 256, (A + 2048), nullptr, nullptr, (A + 512) + n * 256, pool);
 // CHECK:       kiln::cpu::avg_pool2d<kPool2d4>((A + 512), (A + 1280), pool);
 // CHECK-NEXT:  kiln::cpu::adaptive_avg_pool2d<kAdaptivePool2d5>((A + 1280), (A + 1408), pool);

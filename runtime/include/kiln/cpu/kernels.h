@@ -153,7 +153,7 @@ void conv2d_pack(const Conv2d &s, const float *oihw, float *packed);
 /// multiplied by scale[c] (a squeeze-and-excitation gate applied as a
 /// prologue).
 void conv2d_scale_packed(const Conv2d &s, const float *packed,
-                         const float *scale, float *scaled);
+                         const float *scale, float *scaled, ThreadPool &pool);
 
 /// Transforms OIHW 3x3 weights [o][c][3][3] of |w| into the Winograd domain
 /// (G g G^T, in double) and packs them, winograd_packed_floats(w) floats,
@@ -242,10 +242,10 @@ void conv2d(const float *in, const float *packed, const float *bias,
 /// conv(x · scale[c]) into |scaled| (conv2d_packed_size<S>() floats).
 template <Conv2d S>
 void conv2d_scale_packed(const float *packed, const float *scale,
-                         float *scaled) {
+                         float *scaled, ThreadPool &pool) {
   detail::check_conv<S>();
   static_assert(S.groups == 1, "conv2d_scale_packed: dense convolutions only");
-  conv2d_scale_packed(S, packed, scale, scaled);
+  conv2d_scale_packed(S, packed, scale, scaled, pool);
 }
 
 /// Winograd F(m x m, 3 x 3) (kiln/cpu/layout.h): the same convolution as
