@@ -22,8 +22,9 @@
 //    no row for them (AllRows = false is the instance that checks).
 //
 // The general lane-shared block (grouped.h) still serves everything else:
-// other geometries and grouped convolution. Accumulation order per output is the same as there (kernel row,
-// then column), so results do not depend on the path.
+// other geometries and grouped convolution. Accumulation order per output
+// is the same as there (kernel row, then column; a tap in the padding adds a
+// zero), so results do not depend on the path.
 //
 // Included by the kernel sources of src/cpu only.
 //

@@ -207,31 +207,62 @@ struct RowPlan {
   const float *zeros; ///< at least kw * c zeros when padded
 };
 
-/// tile_rows for |count| pixels of one output row: image |img|, row |oy|,
-/// columns [ox0, ox0 + count).
-KILN_NOINLINE inline TileRows tile_rows_in_row(const Conv2d &S,
-                                               const RowPlan &R,
-                                               const float *in, int img,
-                                               int oy, int ox0, int count,
-                                               const float **rows) {
-  const float *base = in + size_t(img) * S.h * S.w * S.in_stride;
+/// The output pixels of a tile that lie in one output row: image |img|, row
+/// |oy|, columns [ox0, ox0 + count); pixels [r0, r0 + count) of the tile.
+struct RowRun {
+  int img, oy, ox0, count, r0;
+};
+
+/// The runs of a tile's pixels [p0, p0 + count), one per output row they
+/// touch (most tiles lie in one); the coordinates are divided out of p0 once
+/// and stepped from there.
+struct RowRuns {
+  int img, oy, ox, count;
+  RowRuns(const Conv2d &S, int p0, int count)
+      : img(p0 / S.wo / S.ho), oy(p0 / S.wo % S.ho), ox(p0 % S.wo),
+        count(count) {}
+  template <typename Fn>
+  KILN_INLINE void for_each(const Conv2d &S, Fn fn) const {
+    int y = oy, x = ox, i = img;
+    for (int r0 = 0; r0 < count;) {
+      int n = std::min(count - r0, S.wo - x);
+      fn(RowRun{i, y, x, n, r0});
+      r0 += n, x = 0;
+      if (++y == S.ho)
+        y = 0, ++i;
+    }
+  }
+};
+
+/// Writes the row pointers of run |u| of a tile of |count| pixels:
+/// rows[tap * count + u.r0 + r] for each of its pixels r, with one tap per
+/// kernel row if |merged| (RowPlan::merge_rows), else kw. Within one output row each tap's
+/// pointers are a fixed step apart, which keeps this loop's counters in
+/// registers (a per-pixel loop inlined into conv_gemm had them spilled to
+/// the stack, as costly as a 3-channel stem tile's arithmetic).
+KILN_NOINLINE inline void row_pointers(const Conv2d &S, const RowPlan &R,
+                                       const float *in, const RowRun &u,
+                                       int count, bool merged,
+                                       const float **rows) {
+  const float *base = in + size_t(u.img) * S.h * S.w * S.in_stride;
   const ptrdiff_t step = ptrdiff_t(S.sw) * S.in_stride; // pixel to pixel
-  const int iy0 = oy * S.sh - S.ph, ix0 = ox0 * S.sw - S.pw;
-  const int ix_last = ix0 + (count - 1) * S.sw; // the last pixel's ix0
-  const bool merged = R.merge_rows && ix0 >= 0 && ix_last + S.kw <= S.w;
+  const int iy0 = u.oy * S.sh - S.ph, ix0 = u.ox0 * S.sw - S.pw;
+  const int ix_last = ix0 + (u.count - 1) * S.sw; // the last pixel's ix0
+  const int taps_per_row = merged ? 1 : S.kw;
+  rows += u.r0;
   for (int ky = 0; ky < S.kh; ++ky) {
     const int iy = iy0 + ky * S.dh;
-    const bool row_inside = !R.padded || (iy >= 0 && iy < S.h);
-    const float **out = rows + size_t(ky) * (merged ? 1 : S.kw) * count;
-    if (!row_inside) {
-      for (int t = 0; t < (merged ? 1 : S.kw) * count; ++t)
-        out[t] = R.zeros;
+    const float **out = rows + size_t(ky) * taps_per_row * count;
+    if (R.padded && (iy < 0 || iy >= S.h)) {
+      for (int t = 0; t < taps_per_row; ++t)
+        for (int r = 0; r < u.count; ++r)
+          out[t * count + r] = R.zeros;
       continue;
     }
     const float *row = base + size_t(iy) * S.w * S.in_stride;
-    if (merged) {
+    if (merged) { // every pixel's kernel row is inside the input
       const float *p = row + ptrdiff_t(ix0) * S.in_stride;
-      for (int r = 0; r < count; ++r)
+      for (int r = 0; r < u.count; ++r)
         out[r] = p + r * step;
       continue;
     }
@@ -239,20 +270,17 @@ KILN_NOINLINE inline TileRows tile_rows_in_row(const Conv2d &S,
       const int ix = ix0 + kx * S.dw;
       if (!R.padded || (ix >= 0 && ix_last + kx * S.dw < S.w)) {
         const float *p = row + ptrdiff_t(ix) * S.in_stride;
-        for (int r = 0; r < count; ++r)
+        for (int r = 0; r < u.count; ++r)
           out[r] = p + r * step;
         continue;
       }
-      for (int r = 0; r < count; ++r) {
+      for (int r = 0; r < u.count; ++r) {
         const int x = ix + r * S.sw;
         out[r] = x >= 0 && x < S.w ? row + ptrdiff_t(x) * S.in_stride
                                    : R.zeros;
       }
     }
   }
-  if (merged)
-    return {S.kh, S.kw * S.c};
-  return {S.kh * S.kw, S.c / S.groups};
 }
 
 /// Fills rows[tap * count + r] with the input row of pixel p0 + r at each
@@ -267,59 +295,17 @@ inline TileRows tile_rows(const Conv2d &S, const RowPlan &R, const float *in,
       rows[r] = in + size_t(p0 + r) * S.in_stride;
     return {1, kc};
   }
-  // The pixels' coordinates, stepped from p0's rather than divided out per
-  // pixel: three divisions a pixel cost more than the arithmetic of a tile
-  // of a 3-channel stem.
-  struct Pixel {
-    int img, oy, ox;
-  };
-  Pixel px[kMaxMr];
-  {
-    int ox = p0 % S.wo, rest = p0 / S.wo;
-    Pixel at{rest / S.ho, rest % S.ho, ox};
-    for (int r = 0; r < count; ++r) {
-      px[r] = at;
-      if (++at.ox == S.wo) {
-        at.ox = 0;
-        if (++at.oy == S.ho)
-          at.oy = 0, ++at.img;
-      }
-    }
-  }
-  // The common case, all pixels in one output row: each tap's rows are a
-  // fixed step apart, with no per-pixel coordinates to keep (a loop GCC
-  // otherwise compiles with its counters spilled to the stack, as costly as
-  // a 3-channel stem tile's arithmetic).
-  if (px[0].img == px[count - 1].img && px[0].oy == px[count - 1].oy)
-    return tile_rows_in_row(S, R, in, px[0].img, px[0].oy, px[0].ox, count,
-                            rows);
+  const RowRuns runs(S, p0, count);
+  // Merged only if every pixel sees its whole kernel row inside the input.
   bool merged = R.merge_rows;
   if (merged)
-    for (int r = 0; r < count; ++r) {
-      int ix0 = px[r].ox * S.sw - S.pw;
-      merged &= ix0 >= 0 && ix0 + S.kw <= S.w;
-    }
-  for (int r = 0; r < count; ++r) {
-    const int img = px[r].img, oy = px[r].oy, ox = px[r].ox;
-    const float *base = in + size_t(img) * S.h * S.w * S.in_stride;
-    int iy0 = oy * S.sh - S.ph, ix0 = ox * S.sw - S.pw;
-    for (int ky = 0; ky < S.kh; ++ky) {
-      int iy = iy0 + ky * S.dh;
-      bool row_inside = !R.padded || (iy >= 0 && iy < S.h);
-      if (merged) {
-        rows[ky * count + r] =
-            row_inside ? base + (size_t(iy) * S.w + ix0) * S.in_stride
-                       : R.zeros;
-        continue;
-      }
-      for (int kx = 0; kx < S.kw; ++kx) {
-        int ix = ix0 + kx * S.dw;
-        bool inside = row_inside && (!R.padded || (ix >= 0 && ix < S.w));
-        rows[(ky * S.kw + kx) * count + r] =
-            inside ? base + (size_t(iy) * S.w + ix) * S.in_stride : R.zeros;
-      }
-    }
-  }
+    runs.for_each(S, [&](RowRun u) {
+      int ix0 = u.ox0 * S.sw - S.pw;
+      merged &= ix0 >= 0 && ix0 + (u.count - 1) * S.sw + S.kw <= S.w;
+    });
+  runs.for_each(S, [&](const RowRun &u) {
+    row_pointers(S, R, in, u, count, merged, rows);
+  });
   if (merged)
     return {S.kh, S.kw * S.c};
   return {S.kh * S.kw, kc};
