@@ -547,6 +547,24 @@ void conv_cases() {
       "kblocked");
   conv_case<sq(1, 5, 5, 1040, 128, 3, 1, 1, 1, 1, 0, 0),
             res(true, A::Relu6, 128)>("kblocked", true);
+  // Runs of tiles (gemm.h, tile_run): rows wide enough for several tiles
+  // between the padded edges, of every tile width; the stems' merged rows
+  // (3x3 and 7x7, stride 2); a batch, a residual, dilation, channel slices,
+  // a GEMM per group, a shuffle group; 1x1 runs across images, rows and the
+  // change of tile size, K-blocked with the partial sums stepping along.
+  conv_case<sq(1, 10, 70, 3, 24, 3, 2, 1), epi(true, A::Relu6)>("runs");
+  conv_case<sq(1, 20, 64, 3, 16, 7, 2, 3), epi(true, A::Relu)>("runs");
+  conv_case<sq(2, 6, 50, 16, 40, 3, 1, 1), res(true, A::Relu, 40)>("runs");
+  conv_case<sq(1, 7, 45, 12, 200, 3, 1, 2, 2), epi(true, A::None)>("runs");
+  conv_case<sq(1, 5, 40, 24, 40, 3, 1, 1, 1, 1, 7, 5),
+            res(true, A::Relu, 43)>("runs");
+  conv_case<sq(1, 6, 40, 64, 64, 3, 1, 1, 1, 2), epi(true, A::Relu)>("runs");
+  conv_case<shuffled(sq(1, 4, 60, 24, 24, 1, 1, 0), 2), epi(true, A::Relu)>(
+      "runs");
+  conv_case<sq(2, 11, 13, 24, 58, 1, 1, 0), res(true, A::Relu, 58)>("runs");
+  conv_case<sq(2, 11, 13, 1100, 128, 1, 1, 0), res(true, A::Relu6, 128)>(
+      "runs");
+  conv_case<sq(1, 3, 30, 4200, 16, 1, 1, 0), res(true, A::Relu, 16)>("runs");
   conv_case<sq(1, 9, 10, 12, 20, 3, 1, 2, 2), epi(true, A::HardSwish)>(
       "dilated");
   conv_case<sq(1, 6, 7, 20, 36, 3, 1, 1), epi(true, A::Silu)>("silu");

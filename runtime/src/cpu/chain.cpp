@@ -39,11 +39,12 @@ void pointwise_row(const GemmLayout &P, const Epilogue &E, int m,
                    int out_stride, int out_step) {
   const int tiles = ceil_div(m, P.tile.mr);
   const int lo = m / tiles, rem = m % tiles;
-  TileFn fn_lo = tile_fn(lo, P.tile.nv);
-  TileFn fn_hi = rem ? tile_fn(lo + 1, P.tile.nv) : fn_lo;
   const int res_stride = E.residual ? E.residual_stride : 0;
-  for (int t = 0, p0 = 0; t < tiles; ++t) {
-    const int count = lo + (t < rem);
+  // Two runs (gemm_tile): the rem tiles of lo + 1 pixels, then the rest.
+  const int runs[2][2] = {{lo + 1, rem}, {lo, tiles - rem}};
+  for (int p0 = 0; const auto &[count, run] : runs) {
+    if (run == 0)
+      continue;
     const float *rows[kMaxMr];
     for (int r = 0; r < count; ++r)
       rows[r] = in + size_t(p0 + r) * in_stride;
@@ -58,10 +59,11 @@ void pointwise_row(const GemmLayout &P, const Epilogue &E, int m,
                 std::min(P.nr, P.n - o0),
                 E.bias,
                 E.residual};
-      (count == lo ? fn_lo : fn_hi)(rows, 1, P.kc, 0,
-                                    packed + panel * P.panel_floats, o, E.act);
+      tile_fn(count, P.tile.nv)(rows, 1, P.kc, 0,
+                                packed + panel * P.panel_floats, o, E.act, run,
+                                ptrdiff_t(count) * in_stride);
     }
-    p0 += count;
+    p0 += count * run;
   }
 }
 

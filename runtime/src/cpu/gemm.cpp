@@ -86,8 +86,10 @@ struct KBlocks {
 /// one GEMM per group on channel slices).
 ///
 /// Work is split into tasks of (group, chunk of panels, range of tiles);
-/// inside a task, each tile's rows are built once and swept over the
-/// chunk's panels, which stay in L2 across tiles. Tasks are ordered
+/// inside a task, each run of tiles (tile_run: the tiles of one output row
+/// that read no padding, or any tiles of a 1x1 layer) has its rows built
+/// once and is swept over the chunk's panels, which stay in L2 across runs;
+/// one microkernel call covers a run on one panel. Tasks are ordered
 /// tiles-fastest so that threads share the weight chunk they stream. Small
 /// layers (7x7 pixels, thousands of channels) get their parallelism from the
 /// panel chunks; large ones from the tiles.
@@ -147,6 +149,15 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
     return base + (size_t(k.tap0) * P.kc + k.c0) * P.nr;
   };
   const int chunk_step = tile_ranges == 1 ? pool.size() : 0;
+  // Tiles per run (tile_run): all of a task's, unless the run's input rows,
+  // read again for each panel of the chunk, would crowd out the L1 cache.
+  constexpr size_t kRunInputBytes = 32 * 1024;
+  const size_t tile_input_bytes =
+      size_t(P.tile_lo + 1) * P.taps * P.kc * sizeof(float);
+  const int run_tiles =
+      P.chunk_panels == 1
+          ? P.tiles
+          : int(std::max<size_t>(1, kRunInputBytes / tile_input_bytes));
 
   pool.parallel_for(int64_t(per_chunk) * tile_ranges, [&](int64_t task) {
     int range = int(task % tile_ranges);
@@ -178,9 +189,15 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
       const size_t calls = size_t(last_tile - first_tile) * (last_panel - first_panel);
       const size_t lines = (next_floats * sizeof(float) + 63) / 64;
       const size_t lines_per_call = (lines + calls - 1) / calls;
-      for (int tile = first_tile; tile < last_tile; ++tile) {
+      size_t line = 0; // the next one to prefetch
+      for (int tile = first_tile; tile < last_tile;) {
         int count = P.tile_lo + (tile < P.tile_rem);
         int p0 = tile * P.tile_lo + std::min(tile, P.tile_rem);
+        // A run of tiles of one size (tile_run), its rows built once.
+        int same = (tile < P.tile_rem ? P.tile_rem : last_tile) - tile;
+        ptrdiff_t a_step = 0;
+        int run = tile_run(S, plan, p0, count,
+                           std::min({same, last_tile - tile, run_tiles}), a_step);
         TileRows a = tile_rows(S, plan, in, p0, count, rows);
         if (!blocked)
           k = {0, a.taps, 0, a.kc};
@@ -204,18 +221,17 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
             o.partial_out = kb + 1 < kblocks.count ? sums : nullptr;
             o.partial_stride = partial_stride;
           }
-          if (next) {
-            size_t call = size_t(tile - first_tile) * (last_panel - first_panel) +
-                          (panel - first_panel);
-            size_t line = std::min(call * lines_per_call, lines);
+          if (next && line < lines) {
             o.prefetch = next + line * 64;
-            o.prefetch_lines = int(std::min(lines_per_call, lines - line));
+            o.prefetch_lines = int(std::min(run * lines_per_call, lines - line));
+            line += o.prefetch_lines;
           }
           fn(rows + size_t(k.tap0) * count, k.taps, k.kc, g * P.kc + k.c0,
              packed + g * P.group_floats + panel * P.panel_floats +
                  (size_t(k.tap0) * P.kc + k.c0) * P.nr,
-             o, E.act);
+             o, E.act, run, a_step);
         }
+        tile += run;
       }
     }
     if (rows != stack_rows)

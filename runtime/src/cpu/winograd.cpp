@@ -171,25 +171,27 @@ void products(const Conv2d &S, const WinogradLayout &L, const float *packed,
   // Row tiles of about MR tiles each (as gemm_layout splits pixels).
   int row_tiles = ceil_div(b.tiles, G.tile.mr);
   int lo = b.tiles / row_tiles, rem = b.tiles % row_tiles;
-  TileFn fn_lo = tile_fn(lo, G.tile.nv);
-  TileFn fn_hi = rem ? tile_fn(lo + 1, G.tile.nv) : fn_lo;
   const size_t v_tile = size_t(L.positions) * b.cp;    // V's tile stride
   const int p_tile = L.positions * b.kcw;               // M's tile stride
+  // Two runs (gemm_tile): the rem row tiles of lo + 1 tiles, then the rest.
+  const int runs[2][2] = {{lo + 1, rem}, {lo, row_tiles - rem}};
   for (int xi = 0; xi < L.positions; ++xi) {
     const float *u = packed + xi * L.position_floats;
     for (int panel = b.first_panel; panel < b.first_panel + b.panels; ++panel) {
       TileOut o{nullptr, p_tile, 1, nullptr, nullptr, 0, G.nr, false, false};
       const float *u_panel = u + panel * G.panel_floats;
-      for (int rt = 0, r0 = 0; rt < row_tiles; ++rt) {
-        int count = lo + (rt < rem);
+      for (int r0 = 0; const auto &[count, run] : runs) {
+        if (run == 0)
+          continue;
         const float *rows[kMaxMr];
         for (int r = 0; r < count; ++r)
           rows[r] = b.v + size_t(r0 + r) * v_tile + xi * b.cp;
         o.out = b.prod + size_t(r0) * p_tile + xi * b.kcw +
                 (panel - b.first_panel) * G.nr;
-        (count == lo ? fn_lo : fn_hi)(rows, 1, S.c, 0, u_panel, o,
-                                      Activation::None);
-        r0 += count;
+        tile_fn(count, G.tile.nv)(rows, 1, S.c, 0, u_panel, o,
+                                  Activation::None, run,
+                                  ptrdiff_t(count) * v_tile);
+        r0 += count * run;
       }
     }
   }
