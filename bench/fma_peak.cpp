@@ -11,6 +11,11 @@
 //    buffer far larger than the last-level cache (a sum), and copying one
 //    (read + write, counted as both), on 1 and on N threads, each thread on
 //    its own part.
+//  * what handing work between threads costs, which every layer split
+//    among threads pays at least once: the round trip of a cache line
+//    between two threads that take turns writing it (tens of ns between
+//    cores that share a cache, hundreds across chiplets or sockets, where
+//    a small network at batch 1 may run slower on two threads than on one).
 //
 //   g++ -O2 -std=c++20 -pthread bench/fma_peak.cpp -o /tmp/fma_peak
 //   /tmp/fma_peak [--threads N] [--seconds S] [--mib M]
@@ -22,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -139,6 +145,37 @@ Bandwidth bandwidth(size_t bytes, int threads) {
   return {all / read / 1e9, 2 * all / copy / 1e9};
 }
 
+/// Nanoseconds of one round trip of a cache line between two threads that
+/// take turns incrementing it, the best of 3 runs of 100000.
+double handoff_ns() {
+  double best = 1e30;
+  for (int run = 0; run < 3; ++run) {
+    alignas(64) std::atomic<long> turn{0};
+    constexpr long kRounds = 100000;
+    auto wait_for = [&](long v) {
+      while (turn.load(std::memory_order_acquire) != v) {
+      }
+    };
+    std::thread other([&] {
+      for (long i = 0; i < kRounds; ++i) {
+        wait_for(2 * i + 1);
+        turn.store(2 * i + 2, std::memory_order_release);
+      }
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < kRounds; ++i) {
+      turn.store(2 * i + 1, std::memory_order_release);
+      wait_for(2 * i + 2);
+    }
+    double ns = std::chrono::duration<double, std::nano>(
+                    std::chrono::steady_clock::now() - t0)
+                    .count();
+    other.join();
+    best = std::min(best, ns / kRounds);
+  }
+  return best;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -192,5 +229,8 @@ int main(int argc, char **argv) {
   std::printf("memory  read %.1f GB/s, copy %.1f GB/s on 1 thread; read %.1f GB/s, "
               "copy %.1f GB/s on %d threads (%ld MiB per thread)\n",
               one.read, one.copy, all.read, all.copy, threads, mib);
+  if (threads > 1)
+    std::printf("threads a cache line's round trip between two threads: %.0f ns\n",
+                handoff_ns());
   return 0;
 }
