@@ -37,12 +37,8 @@ void pointwise_row(const GemmLayout &P, const Epilogue &E, int m,
                    const float *in, int in_stride, const float *packed,
                    const float *bias, const float *residual, float *out,
                    int out_stride, int out_step) {
-  const int tiles = ceil_div(m, P.tile.mr);
-  const int lo = m / tiles, rem = m % tiles;
   const int res_stride = E.residual ? E.residual_stride : 0;
-  // Two runs (gemm_tile): the rem tiles of lo + 1 pixels, then the rest.
-  const int runs[2][2] = {{lo + 1, rem}, {lo, tiles - rem}};
-  for (int p0 = 0; const auto &[count, run] : runs) {
+  for (int p0 = 0; const auto &[count, run] : even_tiles(m, P.tile.mr)) {
     if (run == 0)
       continue;
     const float *rows[kMaxMr];

@@ -36,6 +36,7 @@
 #include "simd.h"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -164,14 +165,16 @@ KILN_INLINE void tile_body(const float *const *rows, int taps, int kc,
   });
 }
 
-/// One tile (tile_body) as a call of its own.
+/// One tile (tile_body) as a call of its own; returns where its prefetch
+/// stopped.
 template <int MR, int NV>
-KILN_NOINLINE void gemm_one_tile(const float *const *rows, int taps, int kc,
-                                 ptrdiff_t a_offset, const float *b,
-                                 const TileOut &o, Activation act) {
-  const char *ahead = o.prefetch;
-  tile_body<MR, NV>(rows, taps, kc, a_offset, b, o, act, ahead,
-                    ahead + size_t(o.prefetch_lines) * 64);
+KILN_NOINLINE const char *gemm_one_tile(const float *const *rows, int taps,
+                                        int kc, ptrdiff_t a_offset,
+                                        const float *b, const TileOut &o,
+                                        Activation act, const char *ahead,
+                                        const char *ahead_end) {
+  tile_body<MR, NV>(rows, taps, kc, a_offset, b, o, act, ahead, ahead_end);
+  return ahead;
 }
 
 /// Moves |t| on to the next tile of a run: MR pixels further on.
@@ -189,8 +192,8 @@ template <int MR> KILN_INLINE void advance_tile(TileOut &t) {
 /// every input row |a_step| floats after the previous one and writes (reads
 /// its residual and partial sums) MR pixels further on. That is a run of
 /// tiles along one output row, or any tiles of a 1x1 layer, whose row
-/// pointers the driver builds once (tile_run); the tiles share the
-/// prefetch of |o| in order.
+/// pointers the driver builds once (tile_run); the tiles take the prefetch
+/// of |o| in turn, a line per reduction step.
 ///
 /// Tiles of up to 16 accumulators (the narrow layers, the 3-channel stems)
 /// run inline, which saves a call per tile: 10% of a 3-channel stem. Wider
@@ -202,24 +205,15 @@ KILN_NOINLINE void gemm_tile(const float *const *rows, int taps, int kc,
                              Activation act, int tiles, ptrdiff_t a_step) {
   static_assert(tile_fits(MR, NV, kShape), "the tile spills");
   TileOut t = o;
-  if constexpr (MR * NV <= 16) {
-    const char *ahead = o.prefetch;
-    const char *ahead_end = ahead + size_t(o.prefetch_lines) * 64;
-    for (int i = 0; i < tiles; ++i) {
+  const char *ahead = o.prefetch;
+  const char *ahead_end = ahead + size_t(o.prefetch_lines) * 64;
+  for (int i = 0; i < tiles; ++i) {
+    if constexpr (MR * NV <= 16)
       tile_body<MR, NV>(rows, taps, kc, a_offset + i * a_step, b, t, act,
                         ahead, ahead_end);
-      advance_tile<MR>(t);
-    }
-    return;
-  }
-  const int per_tile = (o.prefetch_lines + tiles - 1) / tiles;
-  for (int i = 0; i < tiles; ++i) {
-    if (o.prefetch) {
-      int done = std::min(i * per_tile, o.prefetch_lines);
-      t.prefetch = o.prefetch + size_t(done) * 64;
-      t.prefetch_lines = std::min(per_tile, o.prefetch_lines - done);
-    }
-    gemm_one_tile<MR, NV>(rows, taps, kc, a_offset + i * a_step, b, t, act);
+    else
+      ahead = gemm_one_tile<MR, NV>(rows, taps, kc, a_offset + i * a_step, b,
+                                    t, act, ahead, ahead_end);
     advance_tile<MR>(t);
   }
 }
@@ -234,6 +228,18 @@ inline constexpr int kMaxMr = 8;
 /// The microkernel instance for an mr x nv tile (gemm.cpp, which
 /// instantiates them all once per kernel set).
 TileFn tile_fn(int mr, int nv);
+
+/// |m| pixels in ceil(m / mr) tiles of as even a size as can be, as two
+/// runs of {pixels per tile, tiles}: the larger tiles first, then the rest
+/// (with mr = 8, 50 pixels are 1 tile of 8 and 6 of 7, rather than 6 of 8
+/// and one of 2; a run may have no tiles).
+struct EvenRun {
+  int count, tiles;
+};
+inline std::array<EvenRun, 2> even_tiles(int m, int mr) {
+  const int tiles = (m + mr - 1) / mr, lo = m / tiles, rem = m % tiles;
+  return {{{lo + 1, rem}, {lo, tiles - rem}}};
+}
 
 /// A row of at least |n| zeros: the input row of a tap that falls in the
 /// padding. A static one covers every layer of the models kiln knows; a

@@ -169,12 +169,9 @@ void products(const Conv2d &S, const WinogradLayout &L, const float *packed,
               const Block &b) {
   const GemmLayout &G = L.gemm;
   // Row tiles of about MR tiles each (as gemm_layout splits pixels).
-  int row_tiles = ceil_div(b.tiles, G.tile.mr);
-  int lo = b.tiles / row_tiles, rem = b.tiles % row_tiles;
+  const auto runs = even_tiles(b.tiles, G.tile.mr);
   const size_t v_tile = size_t(L.positions) * b.cp;    // V's tile stride
   const int p_tile = L.positions * b.kcw;               // M's tile stride
-  // Two runs (gemm_tile): the rem row tiles of lo + 1 tiles, then the rest.
-  const int runs[2][2] = {{lo + 1, rem}, {lo, row_tiles - rem}};
   for (int xi = 0; xi < L.positions; ++xi) {
     const float *u = packed + xi * L.position_floats;
     for (int panel = b.first_panel; panel < b.first_panel + b.panels; ++panel) {
