@@ -1,10 +1,11 @@
 //===- pool.h - max, average and adaptive average pooling -------*- C++ -*-===//
 //
 // This file implements the pooling kernels, NHWC, vectorized over channels.
-// All three share one driver: for each output pixel, a window of input
-// pixels (rows y0 + i*dy, columns x0 + j*dx, already clipped to the input)
-// is reduced per channel and finalized. They differ only in how the window
-// and the divisor are derived, which follows PyTorch exactly:
+// For each output pixel, a window of input pixels (rows y0 + i*dy, columns
+// x0 + j*dx, already clipped to the input) is reduced per channel and
+// finalized. The average poolings share one driver; max pooling has its own
+// loop (a whole 3x3 window as a tree of maxima). The windows and divisors
+// follow PyTorch exactly:
 //  * max_pool2d: the dilated window, clipped (padding acts as -inf);
 //  * avg_pool2d: hs = oy*sh - ph, he = min(hs + kh, h + ph), divisor
 //    (he - hs) * (we - ws) computed BEFORE clipping to [0, h) (so ceil_mode
@@ -137,17 +138,69 @@ void pool_driver(const float *in, float *out, int n, int h, int w, int c,
   });
 }
 
+/// The maximum of the K x K window at |src| (rows |row_step|, columns
+/// |col_step| floats apart), lanes |m|: all K*K loads first, then a tree of
+/// maxima (depth 4 at 3x3, rather than a chain of 9).
+template <int K>
+KILN_INLINE Vec window_max(const float *src, ptrdiff_t row_step,
+                           ptrdiff_t col_step, Mask m) {
+  Vec x[K * K];
+  KILN_UNROLL
+  for (int i = 0; i < K; ++i)
+    KILN_UNROLL
+    for (int j = 0; j < K; ++j)
+      x[i * K + j] = load(src + i * row_step + j * col_step, m);
+  KILN_UNROLL
+  for (int width = 1; width < K * K; width *= 2)
+    KILN_UNROLL
+    for (int t = 0; t + width < K * K; t += 2 * width)
+      x[t] = max(x[t], x[t + width]);
+  return x[0];
+}
+
+/// Max pooling: output pixels one at a time. A whole 2x2 or 3x3 window (no
+/// tap in the padding) takes window_max; the windows at the edges, and
+/// other sizes, a loop over their clipped rows and columns.
 inline void max_pool2d(const Pool2d &S, const float *in, float *out,
                        ThreadPool &pool) {
-  pool_driver<Reduce::Max>(
-      in, out, S.n, S.h, S.w, S.c, S.ho, S.wo, S.in_stride, S.out_stride,
-      [&S](int oy, int ox) {
-        Window win{0, 0, S.dh, 0, 0, S.dw, 1.f};
-        clip_taps(oy * S.sh - S.ph, S.kh, S.dh, S.h, win.y0, win.ny);
-        clip_taps(ox * S.sw - S.pw, S.kw, S.dw, S.w, win.x0, win.nx);
-        return win;
-      },
-      pool);
+  const int rows = S.n * S.ho, vectors = ceil_div(S.c, kLanes);
+  const int tasks = pool.size() == 1 ? 1 : std::min(rows, 4 * pool.size());
+  const Vec lowest = splat(-std::numeric_limits<float>::infinity());
+  const int square = S.kh == S.kw && (S.kh == 2 || S.kh == 3) ? S.kh : 0;
+  const ptrdiff_t row_step = ptrdiff_t(S.dh) * S.w * S.in_stride;
+  const ptrdiff_t col_step = ptrdiff_t(S.dw) * S.in_stride;
+  pool.parallel_for(tasks, [&](int64_t task) {
+    for (int row = int(task * rows / tasks);
+         row < int((task + 1) * rows / tasks); ++row) {
+      const int img = row / S.ho, oy = row % S.ho;
+      int y0, ny;
+      clip_taps(oy * S.sh - S.ph, S.kh, S.dh, S.h, y0, ny);
+      const float *image = in + (size_t(img) * S.h + y0) * S.w * S.in_stride;
+      float *dst = out + size_t(row) * S.wo * S.out_stride;
+      for (int ox = 0; ox < S.wo; ++ox) {
+        int x0, nx;
+        clip_taps(ox * S.sw - S.pw, S.kw, S.dw, S.w, x0, nx);
+        const float *src = image + ptrdiff_t(x0) * S.in_stride;
+        float *o = dst + size_t(ox) * S.out_stride;
+        const bool whole = ny == S.kh && nx == S.kw;
+        for (int v = 0; v < vectors; ++v) {
+          const Mask m = first(S.c - v * kLanes);
+          Vec acc = lowest;
+          if (whole && square == 3)
+            acc = window_max<3>(src + v * kLanes, row_step, col_step, m);
+          else if (whole && square == 2)
+            acc = window_max<2>(src + v * kLanes, row_step, col_step, m);
+          else
+            for (int i = 0; i < ny; ++i)
+              for (int j = 0; j < nx; ++j)
+                acc = max(acc, load(src + i * row_step + j * col_step +
+                                        v * kLanes,
+                                    m));
+          store(o + v * kLanes, acc, m);
+        }
+      }
+    }
+  });
 }
 
 inline void avg_pool2d(const Pool2d &S, const float *in, float *out,
