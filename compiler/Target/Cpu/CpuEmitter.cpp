@@ -183,6 +183,29 @@ void CpuEmitter::emitLoopNest(const Storage &out, ArrayRef<Storage> ins,
   else if (batchLoop)
     batchFailure = func;
   llvm::raw_string_ostream os(run);
+  // A plain copy of one or two loops (a concat's or a shuffle's part, the
+  // input's NCHW to NHWC) is the runtime's copy2d, in the kernel set's
+  // vectors rather than this unit's baseline scalars.
+  if (!accumulate && nest.expr == "in0" && nest.ins.size() == 1 &&
+      nest.body.empty() && nest.extents.size() <= 2) {
+    bool two = nest.extents.size() == 2;
+    std::string outer = nest.outerExtent.empty()
+                            ? std::to_string(nest.extents[0])
+                            : nest.outerExtent;
+    std::string rows = two ? outer : "1",
+                cols = two ? std::to_string(nest.extents[1]) : outer;
+    auto stride = [&](const StridedOperand &o, bool row) {
+      return std::to_string(two ? o.strides[row ? 0 : 1] : row ? 0
+                                                              : o.strides[0]);
+    };
+    os << "  kiln::cpu::copy2d({.rows = " << rows << ", .cols = " << cols
+       << ", .src_row = " << stride(nest.ins[0], true)
+       << ", .src_col = " << stride(nest.ins[0], false)
+       << ", .dst_row = " << stride(nest.out, true)
+       << ", .dst_col = " << stride(nest.out, false) << "}, "
+       << nest.ins[0].base << ", " << nest.out.base << ", pool);\n";
+    return;
+  }
   nest.print(os, 2);
 }
 

@@ -98,6 +98,14 @@ struct AdaptivePool2d {
   int in_stride, out_stride;
 };
 
+/// A strided copy of rows x cols floats: dst[r * dst_row + c * dst_col] =
+/// src[r * src_row + c * src_col]. The copies that assemble concats and
+/// channel shuffles, and the model input's change from NCHW to NHWC.
+struct Copy2d {
+  long long rows, cols;
+  long long src_row, src_col, dst_row, dst_col;
+};
+
 } // namespace kiln::kernel
 
 #endif // KILN_RUNTIME_KERNEL_TYPES_H

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "copy.h"
 #include "isa.h"
 #include "pool.h"
 
@@ -38,6 +39,7 @@ extern const KernelTable KILN_CPU_TABLE = {
     &KILN_CPU_ISA::adaptive_avg_pool2d,
     &KILN_CPU_ISA::conv_winograd,
     &KILN_CPU_ISA::conv_chain,
+    &KILN_CPU_ISA::copy2d,
 };
 
 } // namespace kiln::cpu

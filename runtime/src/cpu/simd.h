@@ -390,6 +390,26 @@ KILN_INLINE void store_every(float *p, Vec x, Mask m, int step) {
       p[ptrdiff_t(l) * step] = lanes[l];
 }
 
+/// store_every(p, x, kAll, 2) for a caller that owns the floats between
+/// the lanes' places too, for the moment: none of them is written by
+/// another thread meanwhile (the other group of a two-group shuffle, which
+/// another step writes). With AVX-512 it loads the 2 * kLanes floats,
+/// blends the lanes in and stores them whole, cheaper than two half-masked
+/// stores; the values between are written back unchanged.
+KILN_INLINE void store_every2_blend(float *p, Vec x) {
+#if KILN_SIMD_AVX512
+  const IndexVec lo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2,
+                                       1, 1, 0, 0);
+  const IndexVec hi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11,
+                                       11, 10, 10, 9, 9, 8, 8);
+  store(p, _mm512_mask_blend_ps(0x5555, load(p), permute(x, lo)));
+  store(p + kLanes,
+        _mm512_mask_blend_ps(0x5555, load(p + kLanes), permute(x, hi)));
+#else
+  store_every(p, x, kAll, 2);
+#endif
+}
+
 /// Applies activation |A| (formulas in kiln/kernel_types.h) to every lane.
 template <Activation A> KILN_INLINE Vec activate(Vec x) {
   if constexpr (A == Activation::None) {

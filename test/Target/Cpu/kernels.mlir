@@ -12,11 +12,11 @@
 // CHECK:       constexpr kiln::cpu::Conv2d kConv2d0{.n = 1, .h = 8, .w = 8, .c = 16, .o = 16, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1, .groups = 1, .ho = 8, .wo = 8, .in_stride = 16, .out_stride = 16};
 // CHECK:       kiln::cpu::conv2d_pack<kConv2d0>(p[0], (w + kP0));
 // CHECK-NEXT:  std::copy_n(p[1], 16, (w + kP1));
-// The copy from NCHW into NHWC: channels (stride 64 in the input) inner.
-// CHECK:       const float in0 = input[i0 + i1 * 64];
-// CHECK-NEXT:  A[i0 * 16 + i1] = in0;
+// The copy from NCHW into NHWC, a call of the runtime's copy2d: rows of
+// pixels, each gathering its 16 channels 64 floats apart; and back.
+// CHECK:       kiln::cpu::copy2d({.rows = 64, .cols = 16, .src_row = 1, .src_col = 64, .dst_row = 16, .dst_col = 1}, input, A, pool);
 // CHECK:       kiln::cpu::conv2d<kConv2d0, kiln::cpu::Epilogue{.bias = true, .residual = true, .residual_stride = 16, .act = kiln::cpu::Act::Relu}>(A, (w + kP0), (w + kP1), A, (A + 1024), pool);
-// CHECK:       output[i0 * 64 + i1] = in0;
+// CHECK:       kiln::cpu::copy2d({.rows = 16, .cols = 64, .src_row = 1, .src_col = 16, .dst_row = 64, .dst_col = 1}, (A + 1024), output, pool);
 // CHECK:       kPreparedFloats, 12288,
 
 // A depthwise convolution into every second channel (out_step 2) from
@@ -46,6 +46,8 @@
 // CHECK:       kiln::cpu::avg_pool2d<kPool2d4>((A + 512), (A + 1280), pool);
 // CHECK-NEXT:  kiln::cpu::adaptive_avg_pool2d<kAdaptivePool2d5>((A + 1280), (A + 1408), pool);
 // CHECK-NEXT:  kiln::cpu::linear<kLinear6, {{.*}}>((A + 1408), (w + kP5), (w + kP6), nullptr, (A + 1536), pool);
+// One loop (the logits into the output) is a single row.
+// CHECK-NEXT:  kiln::cpu::copy2d({.rows = 1, .cols = 10, .src_row = 0, .src_col = 1, .dst_row = 0, .dst_col = 1}, (A + 1536), output, pool);
 
 // Loops: the batch norm's affine prepared in double, an activation from
 // the CPU's scalar table, a broadcast-free add, a general mean as zero,

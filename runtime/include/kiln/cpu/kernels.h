@@ -65,6 +65,7 @@ using rt::ThreadPool;
 using kiln::kernel::Activation;
 using kiln::kernel::AdaptivePool2d;
 using kiln::kernel::Conv2d;
+using kiln::kernel::Copy2d;
 using kiln::kernel::Linear;
 using kiln::kernel::Pool2d;
 
@@ -114,6 +115,8 @@ struct KernelTable {
   void (*conv_chain)(const ConvChain &c, const Epilogue *e, const float *in,
                      const float *const *packed, const float *const *bias,
                      const float *residual, float *out, ThreadPool &pool);
+  void (*copy2d)(const Copy2d &s, const float *src, float *dst,
+                 ThreadPool &pool);
 };
 
 /// The kernel sets, each in its own library (libkiln_cpu_<name>.a); an
@@ -352,6 +355,13 @@ void adaptive_avg_pool2d(const float *in, float *out, ThreadPool &pool,
   AdaptivePool2d s = S;
   s.n = n;
   kernels().adaptive_avg_pool2d(s, in, out, pool);
+}
+
+/// The strided copy of Copy2d (kiln/kernel_types.h); |src| and |dst| do not
+/// overlap.
+inline void copy2d(const Copy2d &s, const float *src, float *dst,
+                   ThreadPool &pool) {
+  kernels().copy2d(s, src, dst, pool);
 }
 
 } // namespace kiln::cpu
