@@ -15,6 +15,8 @@
 //  * max / average pooling (ceil_mode, windows starting in the padding,
 //    count_include_pad and exclude_pad, dilation) and adaptive average
 //    pooling with non-divisible sizes;
+//  * strided copies (copy2d): concat parts, shuffle groups (the floats
+//    between a group's must come through unchanged), NCHW <-> NHWC;
 //  * the thread pool itself.
 // Each case runs on a 1-thread and a 2-thread pool, which must agree bit
 // for bit (each output has one fixed reduction order), must not write
