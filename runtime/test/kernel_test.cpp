@@ -501,50 +501,62 @@ template <AdaptivePool2d S> void adaptive_case() {
 // Strided copies
 //===----------------------------------------------------------------------===//
 
-/// copy2d of |rows| x |cols| floats from a source of row and column strides
-/// |src_row|, |src_col| into rows |dst_row| floats apart, column c at
-/// |dst_off| + c * |dst_col| (the rest of each row must stay untouched).
-void copy_case(const char *what, long long rows, long long cols,
-               long long src_row, long long src_col, long long dst_row,
-               long long dst_col, int dst_off) {
+/// copy2d of |n| x |rows| x |cols| floats from a source of image, row and
+/// column strides |src_n|, |src_row|, |src_col| into rows |dst_row| floats
+/// apart (the images one after the other), column c at |dst_off| + c *
+/// |dst_col|; the rest of each row must stay untouched.
+void copy_case(const char *what, long long n, long long rows, long long cols,
+               long long src_n, long long src_row, long long src_col,
+               long long dst_row, long long dst_col, int dst_off) {
   Rng rng(cases + 1);
-  const Copy2d S{rows, cols, src_row, src_col, dst_row, dst_col};
+  const Copy2d S{n, rows, cols, src_n, src_row, src_col,
+                 rows * dst_row, dst_row, dst_col};
   std::vector<float> src = rng.floats(
-      size_t((rows - 1) * src_row + (cols - 1) * src_col + 1), -1, 1);
-  std::vector<double> ref(size_t(rows * cols));
-  for (long long r = 0; r < rows; ++r)
-    for (long long c = 0; c < cols; ++c)
-      ref[size_t(r * cols + c)] = src[size_t(r * src_row + c * src_col)];
+      size_t((n - 1) * src_n + (rows - 1) * src_row + (cols - 1) * src_col + 1),
+      -1, 1);
+  std::vector<double> ref(size_t(n * rows * cols));
+  for (long long i = 0; i < n; ++i)
+    for (long long r = 0; r < rows; ++r)
+      for (long long c = 0; c < cols; ++c)
+        ref[size_t((i * rows + r) * cols + c)] =
+            src[size_t(i * src_n + r * src_row + c * src_col)];
   auto run = [&](ThreadPool &pool) {
-    std::vector<float> out(size_t(rows * dst_row), kSentinel);
+    std::vector<float> out(size_t(n * rows * dst_row), kSentinel);
     copy2d(S, src.data(), out.data() + dst_off, pool);
     return out;
   };
   std::vector<float> out1 = run(pool1()), out2 = run(pool2());
   char buf[200];
   std::snprintf(buf, sizeof buf,
-                "copy2d %s %lldx%lld strides %lld,%lld -> %lld,%lld +%d", what,
-                rows, cols, src_row, src_col, dst_row, dst_col, dst_off);
+                "copy2d %s %lldx%lldx%lld strides %lld,%lld,%lld -> %lld,%lld "
+                "+%d",
+                what, n, rows, cols, src_n, src_row, src_col, dst_row, dst_col,
+                dst_off);
   check(buf, std::move(out1), out2, ref,
-        {size_t(rows), int(cols), int(dst_row), dst_off, int(dst_col)}, rng);
+        {size_t(n * rows), int(cols), int(dst_row), dst_off, int(dst_col)},
+        rng);
 }
 
 void copy_cases() {
   // A concat's part: contiguous runs of channels into a wider buffer.
-  copy_case("concat", 37, 58, 58, 1, 116, 1, 58);
+  copy_case("concat", 1, 37, 58, 0, 58, 1, 116, 1, 58);
   // ShuffleNetV2's groups: every second channel, from channel 0 and 1, the
   // source a channel slice; and a shuffle of three groups.
-  copy_case("shuffle", 196, 116, 232, 1, 232, 2, 0);
-  copy_case("shuffle", 49, 29, 58, 1, 58, 2, 1);
-  copy_case("shuffle", 30, 21, 21, 1, 63, 3, 2);
+  copy_case("shuffle", 1, 196, 116, 0, 232, 1, 232, 2, 0);
+  copy_case("shuffle", 1, 49, 29, 0, 58, 1, 58, 2, 1);
+  copy_case("shuffle", 1, 30, 21, 0, 21, 1, 63, 3, 2);
   // The input's NCHW to NHWC: three planes (whole groups of 16 pixels, and
   // a tail), then more planes; and back to NCHW.
-  copy_case("nchw->nhwc", 3 * 224, 3, 1, 3 * 224, 3, 1, 0);
-  copy_case("nchw->nhwc", 50, 3, 1, 50, 3, 1, 0);
-  copy_case("nchw->nhwc", 81, 16, 1, 81, 16, 1, 0);
-  copy_case("nhwc->nchw", 10, 64, 1, 10, 64, 1, 0);
+  copy_case("nchw->nhwc", 1, 3 * 224, 3, 0, 1, 3 * 224, 3, 1, 0);
+  copy_case("nchw->nhwc", 1, 50, 3, 0, 1, 50, 3, 1, 0);
+  copy_case("nchw->nhwc", 1, 81, 16, 0, 1, 81, 16, 1, 0);
+  copy_case("nhwc->nchw", 1, 10, 64, 0, 1, 10, 64, 1, 0);
+  // Batches of images (a run-time batch): the tasks' row ranges cross
+  // images, in the middle of a group of 16 pixels.
+  copy_case("nchw->nhwc", 5, 1000, 3, 3000, 1, 1000, 3, 1, 0);
+  copy_case("shuffle", 3, 300, 58, 300 * 116, 116, 1, 116, 2, 1);
   // One row (a flattened tensor), long enough to be split among threads.
-  copy_case("row", 1, 40000, 0, 1, 40000, 1, 0);
+  copy_case("row", 1, 1, 40000, 0, 0, 1, 40000, 1, 0);
 }
 
 //===----------------------------------------------------------------------===//

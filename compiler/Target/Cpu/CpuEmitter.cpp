@@ -183,27 +183,33 @@ void CpuEmitter::emitLoopNest(const Storage &out, ArrayRef<Storage> ins,
   else if (batchLoop)
     batchFailure = func;
   llvm::raw_string_ostream os(run);
-  // A plain copy of one or two loops (a concat's or a shuffle's part, the
-  // input's NCHW to NHWC) is the runtime's copy2d, in the kernel set's
-  // vectors rather than this unit's baseline scalars.
+  // A plain copy of up to three loops (a concat's or a shuffle's part, the
+  // input's NCHW to NHWC, of each image of a run-time batch) is the
+  // runtime's copy2d, in the kernel set's vectors rather than this unit's
+  // baseline scalars.
   if (!accumulate && nest.expr == "in0" && nest.ins.size() == 1 &&
-      nest.body.empty() && nest.extents.size() <= 2) {
-    bool two = nest.extents.size() == 2;
-    std::string outer = nest.outerExtent.empty()
-                            ? std::to_string(nest.extents[0])
-                            : nest.outerExtent;
-    std::string rows = two ? outer : "1",
-                cols = two ? std::to_string(nest.extents[1]) : outer;
-    auto stride = [&](const StridedOperand &o, bool row) {
-      return std::to_string(two ? o.strides[row ? 0 : 1] : row ? 0
-                                                              : o.strides[0]);
+      nest.body.empty() && nest.extents.size() <= 3) {
+    // Loops padded to three from the outside (one trip, strides 0).
+    size_t pad = 3 - nest.extents.size();
+    auto extent = [&](size_t d) -> std::string {
+      if (d < pad)
+        return "1";
+      if (d == pad && !nest.outerExtent.empty())
+        return nest.outerExtent;
+      return std::to_string(nest.extents[d - pad]);
     };
-    os << "  kiln::cpu::copy2d({.rows = " << rows << ", .cols = " << cols
-       << ", .src_row = " << stride(nest.ins[0], true)
-       << ", .src_col = " << stride(nest.ins[0], false)
-       << ", .dst_row = " << stride(nest.out, true)
-       << ", .dst_col = " << stride(nest.out, false) << "}, "
-       << nest.ins[0].base << ", " << nest.out.base << ", pool);\n";
+    auto stride = [&](const StridedOperand &o, size_t d) {
+      return std::to_string(d < pad ? 0 : o.strides[d - pad]);
+    };
+    const StridedOperand &in = nest.ins[0];
+    os << "  kiln::cpu::copy2d({.n = " << extent(0) << ", .rows = "
+       << extent(1) << ", .cols = " << extent(2)
+       << ", .src_n = " << stride(in, 0) << ", .src_row = " << stride(in, 1)
+       << ", .src_col = " << stride(in, 2)
+       << ", .dst_n = " << stride(nest.out, 0)
+       << ", .dst_row = " << stride(nest.out, 1)
+       << ", .dst_col = " << stride(nest.out, 2) << "}, " << in.base << ", "
+       << nest.out.base << ", pool);\n";
     return;
   }
   nest.print(os, 2);

@@ -98,12 +98,14 @@ struct AdaptivePool2d {
   int in_stride, out_stride;
 };
 
-/// A strided copy of rows x cols floats: dst[r * dst_row + c * dst_col] =
-/// src[r * src_row + c * src_col]. The copies that assemble concats and
-/// channel shuffles, and the model input's change from NCHW to NHWC.
+/// A strided copy of n x rows x cols floats: dst[i * dst_n + r * dst_row +
+/// c * dst_col] = src[i * src_n + r * src_row + c * src_col]. The copies
+/// that assemble concats and channel shuffles, and the model input's change
+/// from NCHW to NHWC (n images of rows pixels of cols channels).
 struct Copy2d {
-  long long rows, cols;
-  long long src_row, src_col, dst_row, dst_col;
+  long long n, rows, cols;
+  long long src_n, src_row, src_col;
+  long long dst_n, dst_row, dst_col;
 };
 
 } // namespace kiln::kernel

@@ -75,7 +75,7 @@ KILN_INLINE void spread2(const float *in, float *out, long long cols) {
   }
 }
 
-/// Rows [r0, r1) of |s|.
+/// Rows [r0, r1) of one of |s|'s 2-D copies, from |src| to |dst|.
 inline void copy_rows(const Copy2d &s, const float *src, float *dst,
                       long long r0, long long r1) {
 #if KILN_SIMD_AVX512
@@ -102,17 +102,25 @@ inline void copy_rows(const Copy2d &s, const float *src, float *dst,
   }
 }
 
-/// The copy, its rows split among the threads when there are enough
-/// floats to pay for it (as the generated loops did).
+/// The copy: the n x rows rows in order, split among the threads when
+/// there are enough floats to pay for it (as the generated loops did).
 inline void copy2d(const Copy2d &s, const float *src, float *dst,
                    ThreadPool &pool) {
-  if (s.rows <= 0 || s.cols <= 0)
+  const long long rows = s.n * s.rows;
+  if (rows <= 0 || s.cols <= 0)
     return;
-  const long long tasks = pool.size() > 1 && s.rows * s.cols >= (1 << 15)
-                              ? std::min<long long>(s.rows, 4 * pool.size())
+  const long long tasks = pool.size() > 1 && rows * s.cols >= (1 << 15)
+                              ? std::min<long long>(rows, 4 * pool.size())
                               : 1;
   pool.parallel_for(tasks, [&](int64_t t) {
-    copy_rows(s, src, dst, t * s.rows / tasks, (t + 1) * s.rows / tasks);
+    // Rows [begin, end) of the n x rows, a piece of each image they cover.
+    const long long begin = t * rows / tasks, end = (t + 1) * rows / tasks;
+    for (long long r = begin; r < end;) {
+      const long long i = r / s.rows, r0 = r % s.rows;
+      const long long r1 = std::min(s.rows, r0 + (end - r));
+      copy_rows(s, src + i * s.src_n, dst + i * s.dst_n, r0, r1);
+      r += r1 - r0;
+    }
   });
 }
 

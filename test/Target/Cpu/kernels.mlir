@@ -14,9 +14,9 @@
 // CHECK-NEXT:  std::copy_n(p[1], 16, (w + kP1));
 // The copy from NCHW into NHWC, a call of the runtime's copy2d: rows of
 // pixels, each gathering its 16 channels 64 floats apart; and back.
-// CHECK:       kiln::cpu::copy2d({.rows = 64, .cols = 16, .src_row = 1, .src_col = 64, .dst_row = 16, .dst_col = 1}, input, A, pool);
+// CHECK:       kiln::cpu::copy2d({.n = 1, .rows = 64, .cols = 16, .src_n = 0, .src_row = 1, .src_col = 64, .dst_n = 0, .dst_row = 16, .dst_col = 1}, input, A, pool);
 // CHECK:       kiln::cpu::conv2d<kConv2d0, kiln::cpu::Epilogue{.bias = true, .residual = true, .residual_stride = 16, .act = kiln::cpu::Act::Relu}>(A, (w + kP0), (w + kP1), A, (A + 1024), pool);
-// CHECK:       kiln::cpu::copy2d({.rows = 16, .cols = 64, .src_row = 1, .src_col = 16, .dst_row = 64, .dst_col = 1}, (A + 1024), output, pool);
+// CHECK:       kiln::cpu::copy2d({.n = 1, .rows = 16, .cols = 64, .src_n = 0, .src_row = 1, .src_col = 16, .dst_n = 0, .dst_row = 64, .dst_col = 1}, (A + 1024), output, pool);
 // CHECK:       kPreparedFloats, 12288,
 
 // A depthwise convolution into every second channel (out_step 2) from
@@ -47,7 +47,7 @@
 // CHECK-NEXT:  kiln::cpu::adaptive_avg_pool2d<kAdaptivePool2d5>((A + 1280), (A + 1408), pool);
 // CHECK-NEXT:  kiln::cpu::linear<kLinear6, {{.*}}>((A + 1408), (w + kP5), (w + kP6), nullptr, (A + 1536), pool);
 // One loop (the logits into the output) is a single row.
-// CHECK-NEXT:  kiln::cpu::copy2d({.rows = 1, .cols = 10, .src_row = 0, .src_col = 1, .dst_row = 0, .dst_col = 1}, (A + 1536), output, pool);
+// CHECK-NEXT:  kiln::cpu::copy2d({.n = 1, .rows = 1, .cols = 10, .src_n = 0, .src_row = 0, .src_col = 1, .dst_n = 0, .dst_row = 0, .dst_col = 1}, (A + 1536), output, pool);
 
 // Loops: the batch norm's affine prepared in double, an activation from
 // the CPU's scalar table, a broadcast-free add, a general mean as zero,
@@ -70,11 +70,12 @@
 // CHECK:       (A + 576)[i0] = in0 * 0x1p-4f;
 // CHECK:       output[i0] = in0 * in1;
 
-// Elementwise functions: the fill and the interior copy of a pad, then sub,
+// Elementwise functions: the fill and the interior copy of a pad (three
+// loops: copy2d's images, rows and columns), then sub,
 // div, tanh (from the CPU's exp), leaky_relu and elu with exact literals.
 // CHECK-LABEL: for model 'elementwise_fns'
 // CHECK:       A[i0] = 0x1p-1f;
-// CHECK:       (A + 10)[i0 * 8 + i1 * 2 + i2] = in0;
+// CHECK:       kiln::cpu::copy2d({.n = 2, .rows = 2, .cols = 2, .src_n = 2, .src_row = 1, .src_col = 4, .dst_n = 8, .dst_row = 2, .dst_col = 1}, input, (A + 10), pool);
 // CHECK:       (A + 64)[i0 * 2 + i1] = in0 - in1;
 // CHECK:       (A + 128)[i0] = in0 / in1;
 // CHECK:       (A + 64)[i0] = 1.0f - 2.0f / (1.0f + std::exp(2.0f * in0));

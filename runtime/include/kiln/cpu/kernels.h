@@ -357,8 +357,8 @@ void adaptive_avg_pool2d(const float *in, float *out, ThreadPool &pool,
   kernels().adaptive_avg_pool2d(s, in, out, pool);
 }
 
-/// The strided copy of Copy2d (kiln/kernel_types.h); |src| and |dst| do not
-/// overlap.
+/// The strided copy of Copy2d (kiln/kernel_types.h): n 2-D copies; |src|
+/// and |dst| do not overlap.
 inline void copy2d(const Copy2d &s, const float *src, float *dst,
                    ThreadPool &pool) {
   kernels().copy2d(s, src, dst, pool);
