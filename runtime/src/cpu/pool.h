@@ -44,16 +44,15 @@ constexpr void clip_taps(int start, int taps, int step, int size, int &first,
   count = std::max(0, t1 - t0);
 }
 
-enum class Reduce { Max, Mean };
-
-/// Independent accumulators of the pooling loop: (pixel, channel vector)
+/// Independent accumulators of the averaging loop: (pixel, channel vector)
 /// pairs reduced together, tap by tap.
 inline constexpr int kPoolAcc = 8;
 
-/// Pools |rows| = n * ho output rows of |wo| pixels, |c| channels; the
-/// window of output pixel (oy, ox) is window(oy, ox). Tasks are ranges of
-/// rows and of channel vectors (global pooling has a single row).
-template <Reduce R, typename WindowFn>
+/// Average-pools |rows| = n * ho output rows of |wo| pixels, |c| channels;
+/// the window of output pixel (oy, ox) is window(oy, ox), its sum divided by
+/// the window's divisor. Tasks are ranges of rows and of channel vectors
+/// (global pooling has a single row).
+template <typename WindowFn>
 void pool_driver(const float *in, float *out, int n, int h, int w, int c,
                  int ho, int wo, int in_stride, int out_stride,
                  WindowFn window, ThreadPool &pool) {
@@ -100,9 +99,7 @@ void pool_driver(const float *in, float *out, int n, int h, int w, int c,
             int p = a / group, v = vg + a % group;
             m[a] = first(c - v * kLanes);
             at[a] = size_t(p) * step * in_stride + v * kLanes;
-            acc[a] = R == Reduce::Max
-                         ? splat(-std::numeric_limits<float>::infinity())
-                         : zero();
+            acc[a] = zero();
           }
           for (int i = 0; i < win.ny; ++i) {
             const float *src =
@@ -112,22 +109,16 @@ void pool_driver(const float *in, float *out, int n, int h, int w, int c,
               for (int a = 0; a < kPoolAcc; ++a) {
                 if (a >= used)
                   break;
-                Vec x = load(src + at[a], m[a]);
-                if constexpr (R == Reduce::Max)
-                  acc[a] = max(acc[a], x);
-                else
-                  acc[a] = add(acc[a], x);
+                acc[a] = add(acc[a], load(src + at[a], m[a]));
               }
           }
           KILN_UNROLL
           for (int a = 0; a < kPoolAcc; ++a) {
             if (a >= used)
               break;
-            // An empty average window (not produced by PyTorch's sizes) is 0.
-            if constexpr (R == Reduce::Mean)
-              acc[a] = win.ny > 0 && win.nx > 0
-                           ? div(acc[a], splat(win.divisor))
-                           : zero();
+            // An empty window (not produced by PyTorch's sizes) is 0.
+            acc[a] = win.ny > 0 && win.nx > 0 ? div(acc[a], splat(win.divisor))
+                                              : zero();
             int p = a / group, v = vg + a % group;
             store(dst + size_t(p) * out_stride + v * kLanes, acc[a], m[a]);
           }
@@ -205,7 +196,7 @@ inline void max_pool2d(const Pool2d &S, const float *in, float *out,
 
 inline void avg_pool2d(const Pool2d &S, const float *in, float *out,
                        ThreadPool &pool) {
-  pool_driver<Reduce::Mean>(
+  pool_driver(
       in, out, S.n, S.h, S.w, S.c, S.ho, S.wo, S.in_stride, S.out_stride,
       [&S](int oy, int ox) {
         int hs = oy * S.sh - S.ph, ws = ox * S.sw - S.pw;
@@ -223,7 +214,7 @@ inline void avg_pool2d(const Pool2d &S, const float *in, float *out,
 
 inline void adaptive_avg_pool2d(const AdaptivePool2d &S, const float *in,
                                 float *out, ThreadPool &pool) {
-  pool_driver<Reduce::Mean>(
+  pool_driver(
       in, out, S.n, S.h, S.w, S.c, S.ho, S.wo, S.in_stride, S.out_stride,
       [&S](int oy, int ox) {
         int hs = oy * S.h / S.ho, he = ceil_div((oy + 1) * S.h, S.ho);

@@ -362,6 +362,17 @@ KILN_INLINE Mask first(int n) {
   return n >= kLanes ? kAll : Mask((1u << (n < 0 ? 0 : n)) - 1);
 }
 
+#if KILN_SIMD_AVX512
+/// Lanes 0..7 of |x| to the even lanes of |lo| and lanes 8..15 to those of
+/// |hi| (each lane is doubled): a vector spread over 2 * kLanes floats.
+KILN_INLINE void spread2_lanes(Vec x, Vec &lo, Vec &hi) {
+  lo = permute(x, _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1,
+                                   0, 0));
+  hi = permute(x, _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11,
+                                   10, 10, 9, 9, 8, 8));
+}
+#endif
+
 /// Stores lane l of |x| to p[l * step] for the lanes in |m| (one group of a
 /// channel shuffle); the memory between them is not touched. With AVX-512,
 /// step 2 (ShuffleNetV2) is two lane permutes and two masked stores.
@@ -374,12 +385,10 @@ KILN_INLINE void store_every(float *p, Vec x, Mask m, int step) {
       b = (b | b << 2) & 0x3333u;
       return Mask((b | b << 1) & 0x5555u);
     };
-    const IndexVec lo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2,
-                                         1, 1, 0, 0);
-    const IndexVec hi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11,
-                                         11, 10, 10, 9, 9, 8, 8);
-    store(p, permute(x, lo), spread(m & 0xFFu));
-    store(p + kLanes, permute(x, hi), spread(unsigned(m) >> 8));
+    Vec lo, hi;
+    spread2_lanes(x, lo, hi);
+    store(p, lo, spread(m & 0xFFu));
+    store(p + kLanes, hi, spread(unsigned(m) >> 8));
     return;
   }
 #endif
@@ -398,13 +407,10 @@ KILN_INLINE void store_every(float *p, Vec x, Mask m, int step) {
 /// stores; the values between are written back unchanged.
 KILN_INLINE void store_every2_blend(float *p, Vec x) {
 #if KILN_SIMD_AVX512
-  const IndexVec lo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2,
-                                       1, 1, 0, 0);
-  const IndexVec hi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11,
-                                       11, 10, 10, 9, 9, 8, 8);
-  store(p, _mm512_mask_blend_ps(0x5555, load(p), permute(x, lo)));
-  store(p + kLanes,
-        _mm512_mask_blend_ps(0x5555, load(p + kLanes), permute(x, hi)));
+  Vec lo, hi;
+  spread2_lanes(x, lo, hi);
+  store(p, _mm512_mask_blend_ps(0x5555, load(p), lo));
+  store(p + kLanes, _mm512_mask_blend_ps(0x5555, load(p + kLanes), hi));
 #else
   store_every(p, x, kAll, 2);
 #endif
