@@ -8,6 +8,9 @@
 //    every activation, bias and residual on and off, batch > 1, channel
 //    tails, inputs / outputs / residuals that are channel slices of wider
 //    buffers, and a residual that aliases the output;
+//  * a dense convolution into one group of a two-group shuffle that also
+//    writes the other group from a pass-through (conv2d_shuffled), which
+//    must come through bit for bit;
 //  * Winograd F(2x2, 3x3) and F(4x4, 3x3) over the same range of cases;
 //  * 1x1 / depthwise / 1x1 chains (conv_chain), also bit for bit against
 //    the three conv2d kernels;
@@ -169,6 +172,9 @@ std::string describe(Epilogue e) {
   std::string s = e.bias ? " +bias" : "";
   if (e.residual)
     s += " +residual/" + std::to_string(e.residual_stride);
+  if (e.pass_stride)
+    s += " +pass/" + std::to_string(e.pass_stride) + "@" +
+         std::to_string(e.pass_offset);
   return s + " " + act_name(e.act);
 }
 
@@ -314,6 +320,78 @@ void conv_case(const char *family, bool alias = false) {
                 describe(E).c_str(), alias ? " (aliases out)" : "");
   check(what, std::move(out1), out2, ref,
         {pixels, S.o, S.out_stride, out_off, S.out_step}, rng);
+}
+
+/// Epilogue |e| with a pass-through |stride| floats a pixel apart, whose
+/// channel k lands at out[2 k + offset].
+constexpr Epilogue with_pass(Epilogue e, int stride, int offset) {
+  e.pass_stride = stride;
+  e.pass_offset = offset;
+  return e;
+}
+
+/// Runs conv2d_shuffled<S, E> (S.out_step 2): the result's 2 S.o channels,
+/// both groups of the shuffle, are checked together against the reference
+/// convolution interleaved with the pass-through, which must come through
+/// bit for bit; floats of the output's pixels around them stay untouched
+/// (the output's pixels are 2 S.o + 4 floats apart, the pair starting at 2).
+template <Conv2d S0, Epilogue E> void shuffled_conv_case() {
+  constexpr Conv2d S = [] {
+    Conv2d s = shuffled(S0, 2);
+    s.out_stride = 2 * s.o + 4;
+    return s;
+  }();
+  Rng rng(cases + 1);
+  size_t pixels = size_t(S.n) * S.ho * S.wo;
+  const int pair_off = 2, pass_off = (E.pass_stride - S.o) / 2;
+  const int out_off = pair_off + (E.pass_offset < 0 ? 1 : 0);
+  std::vector<float> in = rng.floats(size_t(S.n) * S.h * S.w * S.in_stride, -1, 1);
+  float bound = 1 / std::sqrt(float(S.c * S.kh * S.kw));
+  std::vector<float> w = rng.floats(size_t(S.o) * S.c * S.kh * S.kw, -bound, bound);
+  std::vector<float> bias = rng.floats(S.o, -0.5f, 0.5f);
+  int rs = E.residual ? E.residual_stride : S.o;
+  std::vector<float> residual = rng.floats(pixels * rs, -1, 1);
+  std::vector<float> pass = rng.floats(pixels * E.pass_stride, -1, 1);
+  std::vector<double> conv = ref_conv(S, E, in.data(), w.data(), bias.data(),
+                                      residual.data());
+  std::vector<double> ref(pixels * 2 * S.o);
+  for (size_t p = 0; p < pixels; ++p)
+    for (int k = 0; k < S.o; ++k) {
+      int at = 2 * k + (E.pass_offset < 0 ? 1 : 0);
+      ref[p * 2 * S.o + at] = conv[p * S.o + k];
+      ref[p * 2 * S.o + (at ^ 1)] = pass[p * E.pass_stride + pass_off + k];
+    }
+  std::vector<float> packed(conv2d_packed_size<S>(), kSentinel);
+  conv2d_pack<S>(w.data(), packed.data());
+  auto run = [&](ThreadPool &pool) {
+    std::vector<float> out(pixels * S.out_stride, kSentinel);
+    conv2d_shuffled<S, E>(in.data(), packed.data(),
+                          E.bias ? bias.data() : nullptr,
+                          E.residual ? residual.data() : nullptr,
+                          pass.data() + pass_off, out.data() + out_off, pool);
+    return out;
+  };
+  std::vector<float> out1 = run(pool1()), out2 = run(pool2());
+  // The pass-through's floats must be exact copies.
+  std::string problem;
+  for (size_t p = 0; p < pixels && problem.empty(); ++p)
+    for (int k = 0; k < S.o; ++k) {
+      float y = out1[p * S.out_stride + pair_off + 2 * k +
+                     (E.pass_offset < 0 ? 0 : 1)];
+      if (std::memcmp(&y, &pass[p * E.pass_stride + pass_off + k], 4)) {
+        problem = "pass-through channel " + std::to_string(k) + " of pixel " +
+                  std::to_string(p) + " is not an exact copy";
+        break;
+      }
+    }
+  char what[256];
+  std::snprintf(what, sizeof what,
+                "conv2d shuffled+pass n%d %dx%dx%d->%d k%dx%d s%d p%d pass %s/%d%s",
+                S.n, S.h, S.w, S.c, S.o, S.kh, S.kw, S.sh, S.ph,
+                E.pass_offset < 0 ? "first" : "second", E.pass_stride,
+                describe(E).c_str());
+  check(what, std::move(out1), out2, ref,
+        {pixels, 2 * S.o, S.out_stride, pair_off, 1}, rng, problem);
 }
 
 template <Linear S, Epilogue E> void linear_case() {
@@ -648,6 +726,20 @@ void conv_cases() {
             epi(true, A::None)>("shuffled dw");
   conv_case<shuffled(sq(1, 5, 6, 8, 5, 1, 1, 0), 2), epi(false, A::Sigmoid)>(
       "shuffled");
+  // Both groups of a two-group shuffle from one dense layer, the other
+  // copied from a pass-through (ShuffleNetV2's stride-1 units): partial
+  // vectors (58, 5 channels), either group first, a 3x3 layer, a batch, a
+  // residual and a K-blocked reduction.
+  shuffled_conv_case<sq(1, 7, 7, 58, 58, 1, 1, 0),
+                     with_pass(epi(true, A::Relu), 116, -1)>();
+  shuffled_conv_case<sq(1, 14, 14, 116, 116, 1, 1, 0),
+                     with_pass(epi(true, A::Relu), 232, -1)>();
+  shuffled_conv_case<sq(2, 5, 6, 8, 5, 1, 1, 0),
+                     with_pass(epi(false, A::Sigmoid), 9, 1)>();
+  shuffled_conv_case<sq(1, 9, 8, 24, 40, 3, 1, 1),
+                     with_pass(res(true, A::Relu6, 40), 40, 1)>();
+  shuffled_conv_case<sq(1, 4, 5, 1100, 72, 1, 1, 0),
+                     with_pass(epi(true, A::None), 80, -1)>();
   conv_case<sq(3, 5, 5, 9, 17, 3, 1, 1), res(true, A::Relu, 17)>("batch");
   conv_case<sq(1, 1, 1, 40, 1, 1, 1, 0), epi(true, A::None)>("1x1x1");
   conv_case<sq(1, 12, 9, 1, 16, 3, 1, 1), epi(true, A::Relu)>("gray");

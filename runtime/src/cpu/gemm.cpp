@@ -100,7 +100,7 @@ struct KBlocks {
 /// thread's scratch; the last block applies the epilogue.
 void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
                const float *packed, const float *bias, const float *residual,
-               float *out, ThreadPool &pool) {
+               const float *pass, float *out, ThreadPool &pool) {
   const GemmLayout P = gemm_layout(S, kShape);
   const int res_stride = E.residual ? E.residual_stride : 0;
   const bool blocked = P.panel_floats * sizeof(float) > kKBlockBytes;
@@ -214,6 +214,11 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
                     std::min(P.nr, P.n - panel * P.nr),
                     E.bias,
                     E.residual};
+          if (pass) {
+            o.pass = pass + size_t(p0) * E.pass_stride + o0;
+            o.pass_stride = E.pass_stride;
+            o.pass_first = E.pass_offset < 0;
+          }
           if (blocked) {
             float *sums = partial + size_t(p0 - range_p0) * partial_stride +
                           (panel - first_panel) * P.nr;

@@ -67,6 +67,12 @@ struct TileOut {
   /// it computes, for |prefetch_lines| lines; null for none.
   const char *prefetch = nullptr;
   int prefetch_lines = 0;
+  /// A two-group shuffle's other group (Epilogue::pass_stride): the panel's
+  /// channels of the pass-through tensor, stored interleaved with the
+  /// results (out_step 2), before them if |pass_first|; null for none.
+  const float *pass = nullptr;
+  int pass_stride = 0;
+  bool pass_first = false;
 };
 
 /// Applies the epilogue to the accumulated vector |acc| of channels
@@ -74,13 +80,19 @@ struct TileOut {
 /// Lane l goes to out[l * step]: step > 1 writes one group of a channel
 /// shuffle straight into the shuffled buffer.
 template <Fast F>
-KILN_INLINE void store_epilogue(float *out, Vec acc, Vec bias,
-                                const float *res, bool has_res, Mask m,
-                                int step, Activation act) {
+KILN_INLINE Vec apply_epilogue(Vec acc, Vec bias, const float *res,
+                               bool has_res, Mask m, Activation act) {
   acc = add(acc, bias); // zero without a bias
   if (has_res)
     acc = add(acc, load(res, m));
-  acc = activate<F>(acc, act);
+  return activate<F>(acc, act);
+}
+
+template <Fast F>
+KILN_INLINE void store_epilogue(float *out, Vec acc, Vec bias,
+                                const float *res, bool has_res, Mask m,
+                                int step, Activation act) {
+  acc = apply_epilogue<F>(acc, bias, res, has_res, m, act);
   if (step == 1)
     store(out, acc, m);
   else
@@ -97,6 +109,23 @@ KILN_INLINE void store_tile(Vec (&acc)[MR][NV], const TileOut &o,
   for (int v = 0; v < NV; ++v) {
     m[v] = first(o.channels - v * kLanes);
     bias[v] = o.has_bias ? load(o.bias + v * kLanes, m[v]) : zero();
+  }
+  if (o.pass) {
+    // Both groups of the shuffle, pixel by pixel: pairs of whole vectors.
+    float *base = o.out - (o.pass_first ? 1 : 0);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        Vec y = apply_epilogue<F>(acc[r][v], bias[v],
+                                  o.residual + r * o.residual_stride + v * kLanes,
+                                  o.has_residual, m[v], act);
+        Vec x = load(o.pass + r * o.pass_stride + v * kLanes, m[v]);
+        store_interleaved(base + r * o.out_stride + 2 * v * kLanes,
+                          o.pass_first ? x : y, o.pass_first ? y : x,
+                          o.channels - v * kLanes);
+      }
+    return;
   }
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -186,6 +215,8 @@ template <int MR> KILN_INLINE void advance_tile(TileOut &t) {
     t.partial_in += MR * t.partial_stride;
   if (t.partial_out)
     t.partial_out += MR * t.partial_stride;
+  if (t.pass)
+    t.pass += MR * t.pass_stride;
 }
 
 /// Computes |tiles| tiles of MR pixels in turn (gemm_one_tile): each reads

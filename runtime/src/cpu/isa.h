@@ -12,10 +12,11 @@
 
 namespace kiln::cpu::KILN_CPU_ISA {
 
-/// The implicit-GEMM convolution (gemm.h).
+/// The implicit-GEMM convolution (gemm.h); |pass| is Epilogue::pass_stride's
+/// tensor, or null.
 void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
                const float *packed, const float *bias, const float *residual,
-               float *out, ThreadPool &pool);
+               const float *pass, float *out, ThreadPool &pool);
 /// The lane-shared convolution (grouped.h).
 void conv_lanes(const Conv2d &S, const Epilogue &E, const float *in,
                 const float *packed, const float *bias, const float *residual,

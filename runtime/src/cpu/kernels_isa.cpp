@@ -17,11 +17,13 @@ namespace {
 
 void conv2d(const Conv2d &s, const Epilogue &e, const float *in,
             const float *packed, const float *bias, const float *residual,
-            float *out, ThreadPool &pool) {
+            const float *pass, float *out, ThreadPool &pool) {
+  // A pass-through is only for dense layers (conv2d_shuffled), which
+  // lane_shared never takes.
   if (lane_shared(s, kLanes))
     conv_lanes(s, e, in, packed, bias, residual, out, pool);
   else
-    conv_gemm(s, e, in, packed, bias, residual, out, pool);
+    conv_gemm(s, e, in, packed, bias, residual, pass, out, pool);
 }
 
 } // namespace

@@ -416,6 +416,43 @@ KILN_INLINE void store_every2_blend(float *p, Vec x) {
 #endif
 }
 
+/// Stores a[l] to p[2 l] and b[l] to p[2 l + 1] for the first |n| lanes
+/// (none for n <= 0): two vectors interleaved, both groups of a two-group
+/// channel shuffle written whole. Memory past p[2 n - 1] is not touched.
+KILN_INLINE void store_interleaved(float *p, Vec a, Vec b, int n) {
+#if KILN_SIMD_AVX512
+  const __m512i lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
+                                          18, 2, 17, 1, 16, 0);
+  const __m512i hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27,
+                                          11, 26, 10, 25, 9, 24, 8);
+  Vec lo = _mm512_permutex2var_ps(a, lo_idx, b);
+  Vec hi = _mm512_permutex2var_ps(a, hi_idx, b);
+#elif KILN_SIMD_AVX2
+  Vec x = _mm256_unpacklo_ps(a, b); // a0 b0 a1 b1 | a4 b4 a5 b5
+  Vec y = _mm256_unpackhi_ps(a, b); // a2 b2 a3 b3 | a6 b6 a7 b7
+  Vec lo = _mm256_permute2f128_ps(x, y, 0x20);
+  Vec hi = _mm256_permute2f128_ps(x, y, 0x31);
+#elif KILN_SIMD_NEON
+  Vec lo = vzip1q_f32(a, b), hi = vzip2q_f32(a, b);
+#else
+  Vec lo, hi;
+  for (int l = 0; l < kLanes / 2; ++l) {
+    lo.v[2 * l] = a.v[l];
+    lo.v[2 * l + 1] = b.v[l];
+    hi.v[2 * l] = a.v[l + kLanes / 2];
+    hi.v[2 * l + 1] = b.v[l + kLanes / 2];
+  }
+#endif
+  if (n >= kLanes) {
+    store(p, lo);
+    store(p + kLanes, hi);
+    return;
+  }
+  store(p, lo, first(2 * n));
+  if (2 * n > kLanes)
+    store(p + kLanes, hi, first(2 * n - kLanes));
+}
+
 /// Applies activation |A| (formulas in kiln/kernel_types.h) to every lane.
 template <Activation A> KILN_INLINE Vec activate(Vec x) {
   if constexpr (A == Activation::None) {

@@ -88,6 +88,15 @@ struct Epilogue {
   bool residual = false;
   int residual_stride = 0;
   Activation act = Activation::None;
+  /// The output is one group of a two-group channel shuffle (out_step 2)
+  /// and the kernel also writes the other group, copied from a pass-through
+  /// tensor of the output's shape (ShuffleNetV2's untouched half) whose
+  /// pixels are pass_stride floats apart: its channel k lands at
+  /// out[2 k + pass_offset], pass_offset -1 or +1. Both groups go out in
+  /// whole vectors (conv2d_shuffled), instead of every other float of each.
+  /// 0: no pass-through.
+  int pass_stride = 0;
+  int pass_offset = 0;
 };
 
 //===----------------------------------------------------------------------===//
@@ -99,9 +108,11 @@ struct KernelTable {
   const char *name;        ///< "avx512", "avx2", "portable", "neon"
   const char *description; ///< "AVX-512 (x86-64-v4)"
   VectorShape shape;       ///< decides the packed layout
+  /// |pass|: Epilogue::pass_stride's tensor, or null.
   void (*conv2d)(const Conv2d &s, const Epilogue &e, const float *in,
                  const float *packed, const float *bias,
-                 const float *residual, float *out, ThreadPool &pool);
+                 const float *residual, const float *pass, float *out,
+                 ThreadPool &pool);
   void (*max_pool2d)(const Pool2d &s, const float *in, float *out,
                      ThreadPool &pool);
   void (*avg_pool2d)(const Pool2d &s, const float *in, float *out,
@@ -237,9 +248,30 @@ void conv2d(const float *in, const float *packed, const float *bias,
   detail::check_conv<S>();
   static_assert(!E.residual || E.residual_stride >= S.o,
                 "Epilogue: residual_stride is smaller than o");
+  static_assert(E.pass_stride == 0,
+                "Epilogue: a pass-through needs conv2d_shuffled");
   Conv2d s = S;
   s.n = n;
-  kernels().conv2d(s, E, in, packed, bias, residual, out, pool);
+  kernels().conv2d(s, E, in, packed, bias, residual, nullptr, out, pool);
+}
+/// conv2d<S, E> into one group of a two-group channel shuffle that also
+/// writes the other group, copied from |pass| (Epilogue::pass_stride): a
+/// dense convolution (implicit GEMM) whose |out| is its first channel, every
+/// other float. |pass| must not overlap |out|'s pixels.
+template <Conv2d S, Epilogue E>
+void conv2d_shuffled(const float *in, const float *packed, const float *bias,
+                     const float *residual, const float *pass, float *out,
+                     ThreadPool &pool, int n = S.n) {
+  detail::check_conv<S>();
+  static_assert(!E.residual || E.residual_stride >= S.o,
+                "Epilogue: residual_stride is smaller than o");
+  static_assert(S.groups == 1 && S.out_step == 2,
+                "conv2d_shuffled: a dense convolution into every other channel");
+  static_assert(E.pass_stride >= S.o && (E.pass_offset == -1 || E.pass_offset == 1),
+                "Epilogue: pass_stride below o, or pass_offset not -1 or 1");
+  Conv2d s = S;
+  s.n = n;
+  kernels().conv2d(s, E, in, packed, bias, residual, pass, out, pool);
 }
 /// For a dense convolution of batch 1: the packed weights of
 /// conv(x · scale[c]) into |scaled| (conv2d_packed_size<S>() floats).
