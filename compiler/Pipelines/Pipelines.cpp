@@ -80,6 +80,8 @@ OwningOpRef<ModuleOp> kiln::lowerForTarget(ModuleOp planned, KernelTarget target
         pm.addNestedPass<func::FuncOp>(createPlanMemoryPass({/*activationBytes=*/2}));
   pm.addPass(createLowerToKernelsPass(
       {target == KernelTarget::Cuda ? "cuda" : "cpu"}));
+  if (target == KernelTarget::Cpu)
+    pm.addNestedPass<func::FuncOp>(createFuseShuffleCopiesPass());
   if (failed(pm.run(*kernels)))
     return nullptr;
   return kernels;

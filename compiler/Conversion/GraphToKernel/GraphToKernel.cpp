@@ -402,7 +402,7 @@ LogicalResult Lowering::lowerConv(Conv2dOp op) {
       out->attr(context()), residual, scale, op.getStrideAttr(),
       op.getPaddingAttr(), op.getDilationAttr(), op.getGroupsAttr(),
       op.getActivationAttr(), scratchOf(op), scheduleOf(op), sm90aScheduleOf(op),
-      winogradOf(op));
+      winogradOf(op), /*passthrough=*/nullptr, /*passthrough_offset=*/nullptr);
   buffers[op.getResult()] = *out;
   return success();
 }

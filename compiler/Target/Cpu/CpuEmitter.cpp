@@ -266,18 +266,29 @@ LogicalResult CpuEmitter::emitConv(kernel::Conv2dOp op) {
     residual = ptr(res);
     residualStride = *r->getPixelStride();
   }
+  // A two-group shuffle's other group, copied by the kernel (verified:
+  // no Winograd, no input scale).
+  std::string pass, passFields;
+  if (auto p = op.getPassthroughAttr()) {
+    kind = "conv2d_shuffled";
+    pass = ptr(storageOf(p)) + ", ";
+    passFields = llvm::formatv(", .pass_stride = {0}, .pass_offset = {1}",
+                               *p.getPixelStride(),
+                               int64_t(*op.getPassthroughOffset()));
+  }
   std::string epilogue = llvm::formatv(
       "kiln::cpu::Epilogue{{.bias = {0}, .residual = {1}, .residual_stride = "
-      "{2}, .act = kiln::cpu::Act::{3}}",
+      "{2}, .act = kiln::cpu::Act::{3}{4}}",
       op.getBias() ? "true" : "false", op.getResidual() ? "true" : "false",
-      residualStride, activationName(op.getActivation()));
+      residualStride, activationName(op.getActivation()), passFields);
   llvm::raw_string_ostream os(run);
   if (!perSample) {
-    os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}, pool{6});\n",
+    os << llvm::formatv("  {0}({1}, {2}, {3}, {4}, {5}{6}, pool{7});\n",
                         instance("kiln::cpu::" + kind + "<" + name + ", " +
                                      epilogue + ">",
                                  name),
-                        ptr(in), *weights, *bias, residual, ptr(out), rowsArg(x[0]));
+                        ptr(in), *weights, *bias, residual, pass, ptr(out),
+                        rowsArg(x[0]));
   } else {
     std::string scaled = scratch(op.getScratch());
     if (scaled.empty())

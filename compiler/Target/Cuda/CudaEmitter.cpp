@@ -635,6 +635,9 @@ LogicalResult CudaEmitter::emitGemm(
 
 LogicalResult CudaEmitter::emitConv(kernel::Conv2dOp op) {
   kernel::BufferAttr inBuffer = op.getInput(), outBuffer = op.getOutput();
+  if (op.getPassthrough())
+    return op.emitError("the CUDA kernels copy no pass-through (a CPU fusion, "
+                        "--kiln-fuse-shuffle-copies)");
   if (failed(checkActivation(op, inBuffer)) || failed(checkActivation(op, outBuffer)) ||
       failed(checkAligned(op, inBuffer)) || failed(checkAligned(op, outBuffer)))
     return failure();

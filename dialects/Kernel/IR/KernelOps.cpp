@@ -84,6 +84,65 @@ bool Conv2dOp::isDirect() {
   return wt[0] / groups < 16 || wt[1] < 16;
 }
 
+BufferAttr Conv2dOp::getPassthroughDestination() {
+  std::optional<int64_t> offset = getPassthroughOffset();
+  if (!getPassthrough() || !offset)
+    return nullptr;
+  BufferAttr out = getOutput();
+  return BufferAttr::get(getContext(), out.getSpace(), out.getByteOffset(),
+                         out.getOffset() + *offset, out.getElement(),
+                         out.getShape(), out.getStrides());
+}
+
+/// The bytes [first, last) of its space that |b| touches, strides >= 0.
+static std::pair<int64_t, int64_t> byteSpan(BufferAttr b, int64_t elementBytes) {
+  int64_t last = b.getOffset();
+  for (auto [size, stride] : llvm::zip(b.getShape(), b.getStrides()))
+    last += (size - 1) * stride;
+  return {b.getByteOffset() + b.getOffset() * elementBytes,
+          b.getByteOffset() + (last + 1) * elementBytes};
+}
+
+std::string Conv2dOp::passthroughProblem(BufferAttr pass, int64_t offset) {
+  if (offset != -1 && offset != 1)
+    return "'passthrough_offset' must be -1 or 1";
+  BufferAttr out = getOutput();
+  auto nhwc = out.getNhwcOutput();
+  if (!nhwc || nhwc->second != 2)
+    return "a pass-through needs an output of every other channel (a "
+           "two-group shuffle)";
+  if (getGroups() != 1 || getWinograd() || getScale() || getSchedule() ||
+      getSm90aSchedule())
+    return "a pass-through needs a dense CPU convolution without Winograd or "
+           "an input scale";
+  if (pass.getShape() != out.getShape() || !pass.getPixelStride() ||
+      pass.getElement() != out.getElement())
+    return "needs a channels-last pass-through of the output's shape and "
+           "element type";
+  if (out.getOffset() + offset < 0)
+    return "the pass-through lands before its buffer";
+  // Threads read the pass-through, the input and the residual while others
+  // write both groups' pixels. (Only the CPU has pass-throughs: 4-byte
+  // elements.)
+  BufferAttr dst = BufferAttr::get(getContext(), out.getSpace(),
+                                   out.getByteOffset(), out.getOffset() + offset,
+                                   out.getElement(), out.getShape(),
+                                   out.getStrides());
+  auto [w0, w1] = byteSpan(offset < 0 ? dst : out, 4);
+  w1 = byteSpan(offset < 0 ? out : dst, 4).second;
+  auto overlaps = [&](BufferAttr b) {
+    if (!b || b.getSpace() != out.getSpace())
+      return false;
+    auto [r0, r1] = byteSpan(b, 4);
+    return r0 < w1 && w0 < r1;
+  };
+  if (overlaps(pass))
+    return "the pass-through overlaps the output";
+  if (overlaps(getInput()) || overlaps(getResidualAttr()))
+    return "the input or the residual overlaps the pass-through's output";
+  return "";
+}
+
 LogicalResult Conv2dOp::verify() {
   BufferAttr in = getInput(), out = getOutput();
   if (failed(checkNhwc(*this, in, "input")))
@@ -138,6 +197,14 @@ LogicalResult Conv2dOp::verify() {
       return emitOpError("'winograd' needs a dense 3x3 convolution with "
                          "stride 1, no dilation, no channel padding, no input "
                          "scale and no GPU schedule");
+  }
+  if (bool(getPassthrough()) != bool(getPassthroughOffset()))
+    return emitOpError("needs both 'passthrough' and 'passthrough_offset' or "
+                       "neither");
+  if (auto pass = getPassthroughAttr()) {
+    std::string problem = passthroughProblem(pass, *getPassthroughOffset());
+    if (!problem.empty())
+      return emitOpError(problem);
   }
   return checkSchedules(*this, getScheduleAttr(), getSm90aScheduleAttr());
 }

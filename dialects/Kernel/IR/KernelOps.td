@@ -40,6 +40,14 @@ def Kernel_Conv2dOp : Kernel_BufferOp<"conv2d"> {
     `winograd = m` (2 or 4). An input with more channels than the weights' (and one
     group) is zero-padded: its weights are padded to match.
 
+    On the CPU, a dense implicit-GEMM convolution whose output is one group
+    of a two-group channel shuffle (every other channel) may also write the
+    other group: `passthrough` is a channels-last buffer of the output's
+    shape whose channel `k` it copies to the output's channel `k` moved by
+    `passthrough_offset` elements (-1 or +1), so that both groups are
+    stored as whole vectors (ShuffleNetV2's untouched half, set by
+    `--kiln-fuse-shuffle-copies`).
+
     ```mlir
     kernel.conv2d %w, %b {activation = #kiln.activation<relu>,
         dilation = array<i64: 1, 1>, groups = 1 : i64,
@@ -59,7 +67,9 @@ def Kernel_Conv2dOp : Kernel_BufferOp<"conv2d"> {
                        OptionalAttr<I64Attr>:$scratch,
                        OptionalAttr<Kernel_ScheduleAttr>:$schedule,
                        OptionalAttr<Kernel_ScheduleAttr>:$sm90a_schedule,
-                       OptionalAttr<I64Attr>:$winograd);
+                       OptionalAttr<I64Attr>:$winograd,
+                       OptionalAttr<Kernel_BufferAttr>:$passthrough,
+                       OptionalAttr<I64Attr>:$passthrough_offset);
   let assemblyFormat = [{
     $weight (`,` $bias^)? attr-dict `:` type($weight) (`,` type($bias)^)?
   }];
@@ -67,6 +77,13 @@ def Kernel_Conv2dOp : Kernel_BufferOp<"conv2d"> {
     /// Whether it runs as a direct (depthwise or grouped) convolution
     /// rather than an implicit GEMM.
     bool isDirect();
+    /// Where `passthrough` lands: the output buffer moved by
+    /// `passthrough_offset` elements (null without a pass-through).
+    BufferAttr getPassthroughDestination();
+    /// Why `pass`, landing `offset` elements from the output, cannot be the
+    /// pass-through (empty if it can): the verifier's rule, and that of
+    /// `--kiln-fuse-shuffle-copies`.
+    std::string passthroughProblem(BufferAttr pass, int64_t offset);
   }];
 }
 

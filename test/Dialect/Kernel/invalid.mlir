@@ -383,3 +383,99 @@ func.func @linear(%w: tensor<10x16xf32>) {
       : tensor<10x16xf32>
   return
 }
+
+// -----
+
+func.func @passthrough(%w: tensor<8x8x1x1xf32>) {
+  // expected-error @below {{needs both 'passthrough' and 'passthrough_offset' or neither}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 8], act, [1, 8, 4, 4], [256, 1, 64, 16]>,
+      output = #kernel.buffer<arena[1024, 1], act, [1, 8, 4, 4], [256, 2, 64, 16]>,
+      passthrough = #kernel.buffer<arena[0, 0], act, [1, 8, 4, 4], [256, 1, 64, 16]>,
+      padding = array<i64: 0, 0>, stride = array<i64: 1, 1>} : tensor<8x8x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @passthrough(%w: tensor<8x8x1x1xf32>) {
+  // expected-error @below {{'passthrough_offset' must be -1 or 1}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 8], act, [1, 8, 4, 4], [256, 1, 64, 16]>,
+      output = #kernel.buffer<arena[1024, 1], act, [1, 8, 4, 4], [256, 2, 64, 16]>,
+      passthrough = #kernel.buffer<arena[0, 0], act, [1, 8, 4, 4], [256, 1, 64, 16]>, passthrough_offset = 2 : i64,
+      padding = array<i64: 0, 0>, stride = array<i64: 1, 1>} : tensor<8x8x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @passthrough(%w: tensor<8x8x1x1xf32>) {
+  // expected-error @below {{a pass-through needs an output of every other channel (a two-group shuffle)}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 8], act, [1, 8, 4, 4], [256, 1, 64, 16]>,
+      output = #kernel.buffer<arena[1024, 1], act, [1, 8, 4, 4], [256, 1, 64, 16]>,
+      passthrough = #kernel.buffer<arena[0, 0], act, [1, 8, 4, 4], [256, 1, 64, 16]>, passthrough_offset = -1 : i64,
+      padding = array<i64: 0, 0>, stride = array<i64: 1, 1>} : tensor<8x8x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @passthrough(%w: tensor<8x1x1x1xf32>) {
+  // expected-error @below {{a pass-through needs a dense CPU convolution without Winograd or an input scale}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 8 : i64,
+      input = #kernel.buffer<arena[0, 8], act, [1, 8, 4, 4], [256, 1, 64, 16]>,
+      output = #kernel.buffer<arena[1024, 1], act, [1, 8, 4, 4], [256, 2, 64, 16]>,
+      passthrough = #kernel.buffer<arena[0, 0], act, [1, 8, 4, 4], [256, 1, 64, 16]>, passthrough_offset = -1 : i64,
+      padding = array<i64: 0, 0>, stride = array<i64: 1, 1>} : tensor<8x1x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @passthrough(%w: tensor<8x8x1x1xf32>) {
+  // expected-error @below {{needs a channels-last pass-through of the output's shape and element type}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 8], act, [1, 8, 4, 4], [256, 1, 64, 16]>,
+      output = #kernel.buffer<arena[1024, 1], act, [1, 8, 4, 4], [256, 2, 64, 16]>,
+      passthrough = #kernel.buffer<arena[0, 0], act, [1, 8, 4, 4], [256, 16, 4, 1]>, passthrough_offset = -1 : i64,
+      padding = array<i64: 0, 0>, stride = array<i64: 1, 1>} : tensor<8x8x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @passthrough(%w: tensor<8x8x1x1xf32>) {
+  // expected-error @below {{the pass-through lands before its buffer}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 8], act, [1, 8, 4, 4], [256, 1, 64, 16]>,
+      output = #kernel.buffer<arena[1024, 0], act, [1, 8, 4, 4], [256, 2, 64, 16]>,
+      passthrough = #kernel.buffer<arena[0, 0], act, [1, 8, 4, 4], [256, 1, 64, 16]>, passthrough_offset = -1 : i64,
+      padding = array<i64: 0, 0>, stride = array<i64: 1, 1>} : tensor<8x8x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @passthrough(%w: tensor<8x8x1x1xf32>) {
+  // expected-error @below {{the pass-through overlaps the output}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 8], act, [1, 8, 4, 4], [256, 1, 64, 16]>,
+      output = #kernel.buffer<arena[1024, 1], act, [1, 8, 4, 4], [256, 2, 64, 16]>,
+      passthrough = #kernel.buffer<arena[1024, 0], act, [1, 8, 4, 4], [256, 1, 64, 16]>, passthrough_offset = -1 : i64,
+      padding = array<i64: 0, 0>, stride = array<i64: 1, 1>} : tensor<8x8x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @passthrough(%w: tensor<8x8x1x1xf32>) {
+  // expected-error @below {{the input or the residual overlaps the pass-through's output}}
+  kernel.conv2d %w {activation = #kiln<activation none>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[1024, 16], act, [1, 8, 4, 4], [384, 1, 96, 24]>,
+      output = #kernel.buffer<arena[1024, 1], act, [1, 8, 4, 4], [384, 2, 96, 24]>,
+      passthrough = #kernel.buffer<arena[0, 0], act, [1, 8, 4, 4], [256, 1, 64, 16]>, passthrough_offset = -1 : i64,
+      padding = array<i64: 0, 0>, stride = array<i64: 1, 1>} : tensor<8x8x1x1xf32>
+  return
+}

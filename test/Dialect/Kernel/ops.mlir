@@ -35,6 +35,13 @@ func.func @kernels(%in: memref<1x3x8x8xf32>, %out: memref<1x10xf32>)
       output = #kernel.buffer<arena[4096, 0], act, [1, 16, 8, 8], [1024, 1, 128, 16]>,
       padding = array<i64: 1, 1>, stride = array<i64: 1, 1>, winograd = 4 : i64}
       : tensor<16x3x3x3xf32>, tensor<16xf32>
+  // CHECK: kernel.conv2d %{{.*}}, %{{.*}} {{{.*}}passthrough = #kernel.buffer<arena[0, 0], act, [1, 16, 8, 8], [2048, 1, 256, 32]>, passthrough_offset = 1 : i64, {{.*}}} : tensor<16x3x3x3xf32>, tensor<16xf32>
+  kernel.conv2d %w, %b {activation = #kiln<activation relu>, dilation = array<i64: 1, 1>, groups = 1 : i64,
+      input = #kernel.buffer<arena[0, 0], act, [1, 3, 8, 8], [192, 1, 24, 3]>,
+      output = #kernel.buffer<arena[8192, 0], act, [1, 16, 8, 8], [2048, 2, 256, 32]>,
+      passthrough = #kernel.buffer<arena[0, 0], act, [1, 16, 8, 8], [2048, 1, 256, 32]>, passthrough_offset = 1 : i64,
+      padding = array<i64: 1, 1>, stride = array<i64: 1, 1>}
+      : tensor<16x3x3x3xf32>, tensor<16xf32>
   // CHECK: kernel.conv_chain %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {depthwise_activation = #kiln<activation relu6>, {{.*}}stride = array<i64: 2, 2>}
   %ce = kiln.param "chain.expand.weight" parameter : tensor<32x16x1x1xf32>
   %cb = kiln.param "chain.expand.bias" parameter : tensor<32xf32>

@@ -1,13 +1,15 @@
 //===- Passes.h - kiln CPU target passes ----------------------*- C++ -*-===//
 //
 // Declares the CPU target's passes (see Passes.td) and their registration.
-// They run on planned graph IR, after the graph passes.
+// They run on planned graph IR, after the graph passes, except
+// fuse-shuffle-copies, which runs on the CPU's kernel IR.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_COMPILER_TARGET_CPU_TRANSFORMS_PASSES_H
 #define KILN_COMPILER_TARGET_CPU_TRANSFORMS_PASSES_H
 
+#include "dialects/Kernel/IR/KernelDialect.h"
 #include "dialects/Kiln/IR/KilnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -2,7 +2,7 @@
 //
 // The passes of the CPU target: decisions on graph IR that follow the CPU
 // kernels' own geometry (runtime/include/kiln/cpu/layout.h), which the graph
-// passes do not know. Each pass is one file of the same name and has a lit
+// passes do not know, and fusions on the kernel IR the CPU runs. Each pass is one file of the same name and has a lit
 // test test/Target/Cpu/Transforms/<flag>.mlir.
 //
 //===----------------------------------------------------------------------===//
@@ -54,6 +54,24 @@ def FuseConvChainsPass : Pass<"kiln-fuse-conv-chains", "mlir::func::FuncOp"> {
     ignores the mark and runs three kernels.
   }];
   let dependentDialects = ["::kiln::KilnDialect"];
+}
+
+def FuseShuffleCopiesPass : Pass<"kiln-fuse-shuffle-copies", "mlir::func::FuncOp"> {
+  let summary = "Makes a two-group shuffle's copy part of the convolution that writes the other group.";
+  let description = [{
+    Runs on kernel IR (after `--kiln-lower-to-kernels` for the CPU). A
+    `kernel.elementwise copy` right after a `kernel.conv2d` that writes every
+    other channel of a buffer, into the channels between (ShuffleNetV2's
+    stride-1 unit: the untouched half copied beside the branch's last 1x1
+    layer), becomes that convolution's `passthrough`: the CPU kernel stores
+    both groups pixel by pixel in whole vectors, and the copy (a second
+    pass over the buffer) goes. Only where `Conv2dOp::passthroughProblem`
+    finds nothing: a dense convolution without Winograd or an input scale,
+    a copy source of the output's shape that overlaps neither group, and
+    an input and residual that overlap neither. The CUDA target does not
+    run it.
+  }];
+  let dependentDialects = ["::kiln::kernel::KernelDialect"];
 }
 
 #endif // KILN_TARGET_CPU_TRANSFORMS_PASSES_TD
