@@ -16,7 +16,15 @@
 //  2. A worker that sees a new generation enters it by incrementing
 //     |entered| with a compare-and-swap, which fails once the job is closed
 //     or replaced; only entered workers ever read the job or take tasks.
-//  3. Everyone takes task indices from an atomic counter until it runs out.
+//  3. The tasks are split into one contiguous range per thread, each with an
+//     atomic counter on its own cache line. A thread takes its own range's
+//     tasks in order, then helps with the others' (taking from the same
+//     counters), so nobody idles while tasks are left. Taking a task from
+//     its own counter costs a thread no cache-line transfer (one counter
+//     shared by all moved its line between the cores on every task: ~0.1 us
+//     a task, 1 to 3 us per kernel on two cores), and a thread takes the
+//     same part of every kernel's work (the first pixels, rows or channel
+//     chunks for the caller), so much of what it reads, it wrote itself.
 //  4. The caller, out of tasks, closes the job (fetch_or of the closed bit,
 //     which also reads how many workers entered) and waits until as many
 //     have left. Every task has then finished, and no worker can touch the
@@ -72,11 +80,18 @@ struct ThreadPool::State {
   // The current job; written by the caller only while no worker is inside.
   TaskFn fn = nullptr;
   void *ctx = nullptr;
-  int64_t tasks = 0;
 
-  // Each on its own cache line: |next| is hammered by every thread during a
-  // job, |state| and |left| are polled by spinning threads.
-  alignas(64) std::atomic<int64_t> next{0};
+  /// One thread's tasks [next, end) of the current job; |next| is taken by
+  /// its owner, and by the others once theirs are done.
+  struct alignas(64) Range {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+  // Thread i (the caller is 0, worker k is k) starts on ranges[i].
+  std::vector<Range> ranges;
+
+  // Each on its own cache line: |state| and |left| are polled by spinning
+  // threads.
   alignas(64) std::atomic<uint64_t> state{0};
   alignas(64) std::atomic<uint32_t> left{0};
 
@@ -91,10 +106,15 @@ struct ThreadPool::State {
   std::vector<std::thread> workers;
   uint32_t last_generation = 0; // the caller's
 
-  /// Takes tasks of the current job until none is left.
-  void work() {
-    for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < tasks;)
-      fn(ctx, t);
+  /// Takes tasks of the current job until none is left: those of thread
+  /// |self|'s range first, then the others'.
+  void work(int self) {
+    const int parts = int(ranges.size());
+    for (int i = 0; i < parts; ++i) {
+      Range &r = ranges[(self + i) % parts];
+      for (int64_t t; (t = r.next.fetch_add(1, std::memory_order_relaxed)) < r.end;)
+        fn(ctx, t);
+    }
   }
 
   /// Waits until the published generation differs from |seen| and returns
@@ -128,7 +148,7 @@ struct ThreadPool::State {
     return generation(s) != seen;
   }
 
-  void worker_loop() {
+  void worker_loop(int self) {
     uint32_t seen = 0;
     uint64_t s;
     while (wait_for_job(seen, s)) {
@@ -144,7 +164,7 @@ struct ThreadPool::State {
       }
       if (!entered)
         continue;
-      work();
+      work(self);
       left.fetch_add(1, std::memory_order_release);
     }
   }
@@ -154,8 +174,9 @@ ThreadPool::ThreadPool(int threads) : state_(new State) {
   if (threads <= 0)
     threads = static_cast<int>(std::thread::hardware_concurrency());
   size_ = threads < 1 ? 1 : threads;
+  state_->ranges = std::vector<State::Range>(size_);
   for (int i = 1; i < size_; ++i)
-    state_->workers.emplace_back([s = state_] { s->worker_loop(); });
+    state_->workers.emplace_back([s = state_, i] { s->worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -174,8 +195,10 @@ void ThreadPool::run(int64_t tasks, TaskFn fn, void *ctx) {
   // 1. Publish the job; no worker is inside the previous one any more.
   st.fn = fn;
   st.ctx = ctx;
-  st.tasks = tasks;
-  st.next.store(0, std::memory_order_relaxed);
+  for (int i = 0; i < size_; ++i) {
+    st.ranges[i].next.store(tasks * i / size_, std::memory_order_relaxed);
+    st.ranges[i].end = tasks * (i + 1) / size_;
+  }
   st.left.store(0, std::memory_order_relaxed);
   uint32_t gen = ++st.last_generation;
   if (gen == 0) // 0 is the workers' initial "seen"; never reuse it.
@@ -188,7 +211,7 @@ void ThreadPool::run(int64_t tasks, TaskFn fn, void *ctx) {
   }
 
   // 3. Take part.
-  st.work();
+  st.work(0);
 
   // 4. Close the job and wait for the workers that entered it.
   uint64_t s = st.state.fetch_or(kClosed, std::memory_order_acq_rel);

@@ -26,7 +26,10 @@ public:
   int size() const { return size_; }
 
   /// Runs fn(task) for task in [0, tasks) and returns when all are done.
-  /// Tasks may run in any order and on any thread. fn must not throw.
+  /// Tasks may run in any order and on any thread, though each thread
+  /// starts on its own contiguous share, in order (the caller on the
+  /// first): kernels that split work into a few tasks a thread give each
+  /// thread the same part of every layer. fn must not throw.
   template <typename Fn>
   void parallel_for(int64_t tasks, Fn &&fn) {
     if (tasks <= 0)

@@ -134,7 +134,8 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
   // The weights of (chunk, K block) of group g, for the prefetch of the
   // next ones while a task computes: the next K block of its chunk, else
   // the first of the chunk it is likely to take next (tasks of whole
-  // chunks go round the threads in order). Of a chunk of several panels
+  // chunks: the next one, as each thread takes a contiguous range of the
+  // tasks, kiln/threads.h). Of a chunk of several panels
   // that is K-blocked, the first panel's slice only (one range).
   auto weights_of = [&](int g, int chunk, int kb, size_t &floats) {
     const float *base = packed + g * P.group_floats +
@@ -148,7 +149,7 @@ void conv_gemm(const Conv2d &S, const Epilogue &E, const float *in,
     floats = size_t(k.taps - 1) * P.kc * P.nr + size_t(k.kc) * P.nr;
     return base + (size_t(k.tap0) * P.kc + k.c0) * P.nr;
   };
-  const int chunk_step = tile_ranges == 1 ? pool.size() : 0;
+  const int chunk_step = tile_ranges == 1 ? 1 : 0;
   // Tiles per run (tile_run): all of a task's, unless the run's input rows,
   // read again for each panel of the chunk, would crowd out the L1 cache.
   constexpr size_t kRunInputBytes = 32 * 1024;
