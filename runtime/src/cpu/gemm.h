@@ -75,10 +75,8 @@ struct TileOut {
   bool pass_first = false;
 };
 
-/// Applies the epilogue to the accumulated vector |acc| of channels
-/// [kLanes v, kLanes (v + 1)) of a panel and stores its |m| lanes to |out|.
-/// Lane l goes to out[l * step]: step > 1 writes one group of a channel
-/// shuffle straight into the shuffled buffer.
+/// The epilogue (bias, residual, activation) of the accumulated vector
+/// |acc|, whose lanes |m| are valid.
 template <Fast F>
 KILN_INLINE Vec apply_epilogue(Vec acc, Vec bias, const float *res,
                                bool has_res, Mask m, Activation act) {
@@ -88,6 +86,10 @@ KILN_INLINE Vec apply_epilogue(Vec acc, Vec bias, const float *res,
   return activate<F>(acc, act);
 }
 
+/// Applies the epilogue to the accumulated vector |acc| of channels
+/// [kLanes v, kLanes (v + 1)) of a panel and stores its |m| lanes to |out|.
+/// Lane l goes to out[l * step]: step > 1 writes one group of a channel
+/// shuffle straight into the shuffled buffer.
 template <Fast F>
 KILN_INLINE void store_epilogue(float *out, Vec acc, Vec bias,
                                 const float *res, bool has_res, Mask m,
