@@ -128,8 +128,10 @@ std::string Conv2dOp::passthroughProblem(BufferAttr pass, int64_t offset) {
                                    out.getByteOffset(), out.getOffset() + offset,
                                    out.getElement(), out.getShape(),
                                    out.getStrides());
-  auto [w0, w1] = byteSpan(offset < 0 ? dst : out, 4);
-  w1 = byteSpan(offset < 0 ? out : dst, 4).second;
+  // (Plain variables, not a structured binding: clang < 16 cannot capture
+  // one in the lambda below.)
+  const int64_t w0 = byteSpan(offset < 0 ? dst : out, 4).first;
+  const int64_t w1 = byteSpan(offset < 0 ? out : dst, 4).second;
   auto overlaps = [&](BufferAttr b) {
     if (!b || b.getSpace() != out.getSpace())
       return false;
