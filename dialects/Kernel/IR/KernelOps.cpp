@@ -84,13 +84,10 @@ bool Conv2dOp::isDirect() {
   return wt[0] / groups < 16 || wt[1] < 16;
 }
 
-BufferAttr Conv2dOp::getPassthroughDestination() {
-  std::optional<int64_t> offset = getPassthroughOffset();
-  if (!getPassthrough() || !offset)
-    return nullptr;
+BufferAttr Conv2dOp::passthroughDestination(int64_t offset) {
   BufferAttr out = getOutput();
   return BufferAttr::get(getContext(), out.getSpace(), out.getByteOffset(),
-                         out.getOffset() + *offset, out.getElement(),
+                         out.getOffset() + offset, out.getElement(),
                          out.getShape(), out.getStrides());
 }
 
@@ -124,10 +121,7 @@ std::string Conv2dOp::passthroughProblem(BufferAttr pass, int64_t offset) {
   // Threads read the pass-through, the input and the residual while others
   // write both groups' pixels. (Only the CPU has pass-throughs: 4-byte
   // elements.)
-  BufferAttr dst = BufferAttr::get(getContext(), out.getSpace(),
-                                   out.getByteOffset(), out.getOffset() + offset,
-                                   out.getElement(), out.getShape(),
-                                   out.getStrides());
+  BufferAttr dst = passthroughDestination(offset);
   // (Plain variables, not a structured binding: clang < 16 cannot capture
   // one in the lambda below.)
   const int64_t w0 = byteSpan(offset < 0 ? dst : out, 4).first;

@@ -77,9 +77,9 @@ def Kernel_Conv2dOp : Kernel_BufferOp<"conv2d"> {
     /// Whether it runs as a direct (depthwise or grouped) convolution
     /// rather than an implicit GEMM.
     bool isDirect();
-    /// Where `passthrough` lands: the output buffer moved by
-    /// `passthrough_offset` elements (null without a pass-through).
-    BufferAttr getPassthroughDestination();
+    /// Where a pass-through `offset` elements from the output lands: the
+    /// output buffer moved by that many elements.
+    BufferAttr passthroughDestination(int64_t offset);
     /// Why `pass`, landing `offset` elements from the output, cannot be the
     /// pass-through (empty if it can): the verifier's rule, and that of
     /// `--kiln-fuse-shuffle-copies`.

@@ -24,24 +24,16 @@ using kernel::BufferAttr;
 
 namespace {
 
-/// How many elements |copy|'s destination lies from |conv|'s output, if it
-/// is that buffer moved by one element: the other group of its shuffle.
-std::optional<int64_t> besideOutput(kernel::Conv2dOp conv, BufferAttr dst) {
-  BufferAttr out = conv.getOutput();
-  int64_t offset = dst.getOffset() - out.getOffset();
-  if ((offset != -1 && offset != 1) || dst.getSpace() != out.getSpace() ||
-      dst.getByteOffset() != out.getByteOffset() ||
-      dst.getElement() != out.getElement() || dst.getShape() != out.getShape() ||
-      dst.getStrides() != out.getStrides())
-    return std::nullopt;
-  return offset;
-}
-
 struct FuseShuffleCopiesPass
     : public kiln::impl::FuseShuffleCopiesPassBase<FuseShuffleCopiesPass> {
   void runOnOperation() override {
     Builder b(&getContext());
-    SmallVector<std::pair<kernel::Conv2dOp, kernel::ElementwiseOp>> fused;
+    struct Fusion {
+      kernel::Conv2dOp conv;
+      kernel::ElementwiseOp copy;
+      int64_t offset; // of the copy's destination from the output
+    };
+    SmallVector<Fusion> fused;
     getOperation().walk([&](kernel::ElementwiseOp copy) {
       if (copy.getFn() != kernel::ElementwiseFn::copy || copy.getWeight() ||
           copy.getInputs().size() != 1)
@@ -51,17 +43,20 @@ struct FuseShuffleCopiesPass
       auto conv = dyn_cast_or_null<kernel::Conv2dOp>(copy->getPrevNode());
       if (!conv || conv.getPassthrough())
         return;
-      std::optional<int64_t> offset = besideOutput(conv, copy.getOutput());
+      // Into the channels beside the output's: the other group.
+      BufferAttr dst = copy.getOutput();
+      int64_t offset = dst.getOffset() - conv.getOutput().getOffset();
+      if ((offset != -1 && offset != 1) ||
+          dst != conv.passthroughDestination(offset))
+        return;
       auto src = cast<BufferAttr>(copy.getInputs()[0]);
-      if (offset && conv.passthroughProblem(src, *offset).empty())
-        fused.push_back({conv, copy});
+      if (conv.passthroughProblem(src, offset).empty())
+        fused.push_back({conv, copy, offset});
     });
-    for (auto [conv, copy] : fused) {
-      conv.setPassthroughAttr(cast<BufferAttr>(copy.getInputs()[0]));
-      conv.setPassthroughOffsetAttr(
-          b.getI64IntegerAttr(copy.getOutput().getOffset() -
-                              conv.getOutput().getOffset()));
-      copy.erase();
+    for (Fusion &f : fused) {
+      f.conv.setPassthroughAttr(cast<BufferAttr>(f.copy.getInputs()[0]));
+      f.conv.setPassthroughOffsetAttr(b.getI64IntegerAttr(f.offset));
+      f.copy.erase();
     }
   }
 };

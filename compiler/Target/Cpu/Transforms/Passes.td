@@ -2,8 +2,9 @@
 //
 // The passes of the CPU target: decisions on graph IR that follow the CPU
 // kernels' own geometry (runtime/include/kiln/cpu/layout.h), which the graph
-// passes do not know, and fusions on the kernel IR the CPU runs. Each pass is one file of the same name and has a lit
-// test test/Target/Cpu/Transforms/<flag>.mlir.
+// passes do not know, and fusions on the kernel IR the CPU runs. Each pass
+// is one file of the same name and has a lit test
+// test/Target/Cpu/Transforms/<flag>.mlir.
 //
 //===----------------------------------------------------------------------===//
 
